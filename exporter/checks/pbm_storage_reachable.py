@@ -1,0 +1,71 @@
+"""pbm_storage_reachable: once PBM has a storage config, each node's agent reports its storage check OK.
+
+PBM's agent re-checks the storage every 15 s (60 s before 2.7) and writes the result in `stors` (pbm.md 1.3).
+Before any config exists every agent has stors.ok=false, which is expected: PMM writes the config when its
+first backup starts, so the check does not apply until then.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exporter.checks.results import CheckResult, ClusterSettings, failed, passed, skipped, unknown
+from exporter.checks.view import ClusterView
+from exporter.facts import ReplicaSetFacts
+
+CHECK = "pbm_storage_reachable"
+
+# The field that names where a storage type keeps backups (pbm/config/config.go StorageConf)
+_TARGET_FIELD = {"s3": "bucket", "minio": "bucket", "gcs": "bucket", "oss": "bucket", "oci": "bucket",
+                 "azure": "container", "filesystem": "path"}
+
+
+def describe_storage(config: dict[str, Any]) -> str | None:
+    """"s3 bucket my-backups" or "filesystem path /backup"; None when no storage type is set."""
+    storage = config.get("storage")
+    if not isinstance(storage, dict):
+        return None
+    kind = storage.get("type")
+    if not isinstance(kind, str) or not kind:
+        return None
+    field_name = _TARGET_FIELD.get(kind)
+    section = storage.get(kind)
+    target = section.get(field_name) if field_name and isinstance(section, dict) else None
+    return f"{kind} {field_name} {target}" if isinstance(target, str) and target else kind
+
+
+def evaluate(facts: ReplicaSetFacts, view: ClusterView, settings: ClusterSettings) -> list[CheckResult]:
+    rs = view.replica_set
+    if facts.pbm_config.error is not None:
+        return [unknown(CHECK, f"cannot read admin.pbmConfig: {facts.pbm_config.error}")]
+    storage = describe_storage(facts.pbm_config.value) if facts.pbm_config.value is not None else None
+    if storage is None:
+        return [skipped(CHECK, "PBM has no storage configured yet; PMM writes PBM's config when its first "
+                               "backup starts, so there is nothing to reach yet", "", rs)]
+    if view.members is None:
+        return [unknown(CHECK, view.members_error, node) for node in facts.seeds]
+    data_members = [m for m in view.members if m.data_bearing]
+    if view.agents is None or view.cluster_time is None:
+        return [unknown(CHECK, view.agents_error, m.host, rs) for m in data_members]
+    results = []
+    for member in data_members:
+        agent = view.agent(member.host)
+        if agent is None or agent.is_stale(view.cluster_time):
+            results.append(unknown(CHECK, "no running pbm-agent on this node reports on the storage",
+                                   member.host, rs))
+        elif agent.storage is None:
+            results.append(failed(CHECK, "the pbm-agent document has no valid storage status (stors)",
+                                  "Upgrade pbm-agent on this node to the version of the other nodes",
+                                  member.host, rs))
+        elif not agent.storage.ok:
+            host = member.host.rpartition(":")[0] or member.host
+            results.append(failed(
+                CHECK, f"pbm-agent cannot use the storage ({storage}): {agent.storage.error or 'not ok'}",
+                f"From {host}, as the user pbm-agent runs as: make the storage reachable with the credentials in "
+                f"PMM's storage location (network route, DNS, bucket policy allowing List/Get/Put/Delete; for a "
+                f"filesystem location, the same mount on every node, writable by pbm-agent's user), then check "
+                f"PMM > Backup > Storage Locations",
+                member.host, rs))
+        else:
+            results.append(passed(CHECK, f"pbm-agent reaches the storage ({storage})", member.host, rs))
+    return results

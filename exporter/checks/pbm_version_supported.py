@@ -1,0 +1,46 @@
+"""pbm_version_supported: each node's pbm-agent runs PBM 2.0.1 or newer (PMM 2.32+ and PMM 3 require it)."""
+
+from __future__ import annotations
+
+from exporter.checks.pbm_agents import MIN_PBM_VERSION, parse_version
+from exporter.checks.results import CheckResult, ClusterSettings, failed, passed, unknown
+from exporter.checks.view import ClusterView
+from exporter.facts import ReplicaSetFacts
+
+CHECK = "pbm_version_supported"
+MIN_TEXT = ".".join(map(str, MIN_PBM_VERSION))
+
+
+def upgrade_fix(node: str) -> str:
+    host = node.rpartition(":")[0] or node
+    return (
+        f"On {host}: upgrade Percona Backup for MongoDB to {MIN_TEXT} or newer, the same version on every node "
+        f"(sudo percona-release enable pbm release, then sudo apt-get install --only-upgrade "
+        f"percona-backup-mongodb or sudo yum update percona-backup-mongodb), then sudo systemctl restart pbm-agent"
+    )
+
+
+def evaluate(facts: ReplicaSetFacts, view: ClusterView, settings: ClusterSettings) -> list[CheckResult]:
+    rs = view.replica_set
+    if view.members is None:
+        return [unknown(CHECK, view.members_error, node) for node in facts.seeds]
+    data_members = [m for m in view.members if m.data_bearing]
+    if view.agents is None:
+        return [unknown(CHECK, view.agents_error, m.host, rs) for m in data_members]
+    results = []
+    for member in data_members:
+        agent = view.agent(member.host)
+        if agent is None:
+            results.append(unknown(CHECK, "no pbm-agent has reported for this node, so its PBM version is unknown",
+                                   member.host, rs))
+            continue
+        version = parse_version(agent.version)
+        if version is None:
+            results.append(failed(CHECK, f"pbm-agent reports an unparsable version {agent.version!r}",
+                                  upgrade_fix(member.host), member.host, rs))
+        elif version < MIN_PBM_VERSION:
+            results.append(failed(CHECK, f"PBM {agent.version} is older than {MIN_TEXT}, the oldest PMM supports",
+                                  upgrade_fix(member.host), member.host, rs))
+        else:
+            results.append(passed(CHECK, f"PBM {agent.version} (>= {MIN_TEXT})", member.host, rs))
+    return results

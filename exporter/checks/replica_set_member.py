@@ -1,0 +1,55 @@
+"""replica_set_member: each node is a healthy replica-set member (PBM and PMM need a replica set)."""
+
+from __future__ import annotations
+
+from exporter.checks.results import CheckResult, ClusterSettings, failed, passed, unknown
+from exporter.checks.topology import ARBITER, PRIMARY, SECONDARY
+from exporter.checks.view import ClusterView
+from exporter.facts import ReplicaSetFacts
+
+CHECK = "replica_set_member"
+
+STANDALONE_FIX = (
+    "Convert the standalone mongod to a replica set: set replication.replSetName (e.g. rs0) in mongod.conf, "
+    "restart mongod (sudo systemctl restart mongod), then run rs.initiate() in mongosh. "
+    "A single-node replica set is enough for PBM and PMM backups."
+)
+
+
+def is_standalone(facts: ReplicaSetFacts) -> bool:
+    hello = facts.hello.value
+    return isinstance(hello, dict) and not hello.get("setName") and hello.get("msg") != "isdbgrid"
+
+
+def evaluate(facts: ReplicaSetFacts, view: ClusterView, settings: ClusterSettings) -> list[CheckResult]:
+    if is_standalone(facts):
+        node = facts.seeds[0] if facts.seeds else ""
+        return [failed(CHECK, "standalone mongod, not a replica-set member: PBM and PMM back up replica sets "
+                              "only (pbm-agent refuses a standalone node)", STANDALONE_FIX, node)]
+    rs = view.replica_set
+    if view.members is None:
+        return [unknown(CHECK, view.members_error, node) for node in facts.seeds]
+    if view.states is None:
+        return [unknown(CHECK, view.states_error, m.host, rs) for m in view.members]
+    results = []
+    for member in view.members:
+        state = view.states.get(member.host)
+        if state is None:
+            results.append(unknown(CHECK, "the node is in the replica-set config but not in replSetGetStatus",
+                                   member.host, rs))
+            continue
+        healthy = state.health == 1.0 and state.state in (PRIMARY, SECONDARY, ARBITER)
+        described = f"{state.state_str or f'state {state.state}'} (health {state.health:g})" \
+            if state.health is not None else state.state_str or f"state {state.state}"
+        if healthy:
+            results.append(passed(CHECK, f"member of replica set {rs}: {state.state_str}", member.host, rs))
+        else:
+            host = member.host.rsplit(":", 1)[0]
+            results.append(failed(
+                CHECK,
+                f"member of replica set {rs} but not healthy: {described}",
+                f"On {host}: make sure mongod is running (sudo systemctl status mongod; start it with "
+                f"sudo systemctl start mongod), reachable on {member.host} from the other members, and check "
+                f"its log for why it is not PRIMARY or SECONDARY (rs.status() in mongosh shows the state).",
+                member.host, rs))
+    return results

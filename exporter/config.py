@@ -1,0 +1,273 @@
+"""The configuration file: YAML in, validated settings out, or errors that name file, line and key.
+
+Every problem is collected and reported together before anything starts, and no message ever quotes a
+URI or a password (pydantic's messages are used without their `input` part for that reason).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pymongo.errors import ConfigurationError, InvalidURI
+from pymongo.uri_parser import parse_uri
+
+from exporter.redact import redact_uri
+
+DEFAULT_INTERVAL = 60.0
+DEFAULT_TIMEOUT = 10.0
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a Prometheus-style duration ("60s", "1m30s", "500ms") or a plain number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("must be a duration such as 30s, 1m or 1m30s")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        pos, seconds = 0, 0.0
+        for match in _DURATION_PART.finditer(text):
+            if match.start() != pos:
+                break
+            seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+            pos = match.end()
+        if not text or pos != len(text):
+            raise ValueError(f"{value!r} is not a duration; use a number with a unit, such as 30s, 1m or 1m30s")
+    else:
+        raise ValueError("must be a duration such as 30s, 1m or 1m30s")
+    if seconds <= 0:
+        raise ValueError("must be greater than zero")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ClusterSpec(_Strict):
+    name: str = Field(min_length=1, pattern=r"^\S(.*\S)?$")
+    uri: str | None = None
+    uri_file: str | None = None
+    backup_mode: Literal["logical", "physical"] = "logical"
+
+    @model_validator(mode="after")
+    def _one_uri_source(self) -> ClusterSpec:
+        if (self.uri is None) == (self.uri_file is None):
+            raise ValueError("give exactly one of uri or uri_file")
+        return self
+
+
+class FileSpec(_Strict):
+    interval: Duration = DEFAULT_INTERVAL
+    timeout: Duration = DEFAULT_TIMEOUT
+    clusters: list[ClusterSpec] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """One replica set to probe. `uri` holds credentials: never log or print it; use `display_uri`."""
+
+    name: str
+    uri: str = field(repr=False)
+    backup_mode: str
+    seeds: tuple[str, ...]
+    username: str | None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def display_uri(self) -> str:
+        return redact_uri(self.uri)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Strings that must never appear in output: the URI that holds the password, and the password."""
+        return tuple(s for s in (self.uri, self.password) if s)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    interval: float
+    timeout: float
+    clusters: tuple[ClusterConfig, ...]
+
+
+class ConfigError(Exception):
+    """Raised with every problem found; each line names the file, line and key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+# --------------------------------------------------------------------------------------------------------
+# YAML with line numbers
+
+Path_ = tuple[str | int, ...]
+
+
+def _key_path(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out or "(top level)"
+
+
+def _walk_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[str], file: str) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                problems.append(f"{file}:{key_node.start_mark.line + 1}: {_key_path((*path, key))}: duplicate key")
+            seen.add(key)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _walk_lines(value_node, (*path, key), lines, problems, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[(*path, index)] = item.start_mark.line + 1
+            _walk_lines(item, (*path, index), lines, problems, file)
+
+
+def _line_for(path: Path_, lines: dict[Path_, int]) -> int:
+    while path not in lines and path:
+        path = path[:-1]
+    return lines.get(path, 1)
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\$")
+
+
+def _expand_env(value: Any, path: Path_, missing: list[tuple[Path_, str]]) -> Any:
+    """Replace ${VAR} in every string value with the environment's value ($$ gives a literal $)."""
+    if isinstance(value, dict):
+        return {k: _expand_env(v, (*path, str(k)), missing) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, (*path, i), missing) for i, v in enumerate(value)]
+    if isinstance(value, str):
+        def substitute(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            name = match.group(1)
+            if name not in os.environ:
+                missing.append((path, name))
+                return ""
+            return os.environ[name]
+
+        return _ENV_REF.sub(substitute, value)
+    return value
+
+
+# --------------------------------------------------------------------------------------------------------
+
+
+def _check_uri(uri: str) -> tuple[tuple[str, ...], str | None, str | None]:
+    """Seeds, username and password of a MongoDB URI; the ValueError it raises never quotes the URI."""
+    if uri.startswith("mongodb+srv://"):
+        raise ValueError("mongodb+srv:// URIs are not supported; list the members' host:port in a mongodb:// URI")
+    if not uri.startswith("mongodb://"):
+        raise ValueError("must start with mongodb://")
+    try:
+        parsed = parse_uri(uri)
+    except (InvalidURI, ConfigurationError, ValueError) as exc:
+        raise ValueError(f"not a valid MongoDB URI: {redact_uri(str(exc))}") from None
+    seeds = tuple(f"{host}:{port}" for host, port in parsed["nodelist"])
+    return seeds, parsed.get("username"), parsed.get("password")
+
+
+def load_config(path: str) -> Config:
+    """Read and validate the config file, or raise ConfigError listing every problem."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{file}: cannot read the config file: {exc.strerror or exc}"]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        location = f"{file}:{mark.line + 1}" if mark is not None else file
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{location}: not valid YAML: {problem}"]) from None
+    if node is None or data is None:
+        raise ConfigError([f"{file}: the config file is empty; it needs at least a clusters: list"])
+
+    problems: list[str] = []
+    lines: dict[Path_, int] = {}
+    _walk_lines(node, (), lines, problems, file)
+    if not isinstance(data, dict):
+        raise ConfigError([f"{file}:1: the top level must be a mapping of settings (interval, timeout, clusters)"])
+
+    missing: list[tuple[Path_, str]] = []
+    data = _expand_env(data, (), missing)
+    for key_path, name in missing:
+        problems.append(f"{file}:{_line_for(key_path, lines)}: {_key_path(key_path)}: "
+                        f"environment variable {name} is not set")
+
+    try:
+        spec = FileSpec.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors(include_input=False, include_url=False):
+            loc: Path_ = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
+            problems.append(f"{file}:{_line_for(loc, lines)}: {_key_path(loc)}: {_message(error)}")
+        raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError(problems)
+
+    clusters: list[ClusterConfig] = []
+    seen: dict[str, int] = {}
+    base = Path(path).parent
+    for index, cluster in enumerate(spec.clusters):
+        where: Path_ = ("clusters", index, "name")
+        if cluster.name in seen:
+            problems.append(f"{file}:{_line_for(where, lines)}: clusters[{index}].name: duplicate cluster name "
+                            f"{cluster.name!r} (also clusters[{seen[cluster.name]}])")
+        seen.setdefault(cluster.name, index)
+        key = "uri" if cluster.uri is not None else "uri_file"
+        uri_where: Path_ = ("clusters", index, key)
+        uri = cluster.uri
+        if cluster.uri_file is not None:
+            uri_path = base / cluster.uri_file
+            try:
+                uri = uri_path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                problems.append(f"{file}:{_line_for(uri_where, lines)}: clusters[{index}].uri_file: "
+                                f"cannot read {uri_path}: {exc.strerror or exc}")
+                continue
+        assert uri is not None
+        try:
+            seeds, username, password = _check_uri(uri)
+        except ValueError as exc:
+            problems.append(f"{file}:{_line_for(uri_where, lines)}: clusters[{index}].{key}: {exc}")
+            continue
+        clusters.append(ClusterConfig(cluster.name, uri, cluster.backup_mode, seeds, username, password))
+    if problems:
+        raise ConfigError(problems)
+    if spec.timeout > spec.interval:
+        line = _line_for(("timeout",), lines)
+        raise ConfigError([f"{file}:{line}: timeout: must not be longer than interval ({spec.interval:g}s)"])
+    return Config(file, spec.interval, spec.timeout, tuple(clusters))
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")

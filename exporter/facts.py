@@ -1,0 +1,53 @@
+"""What a probe observed, as plain data: the input of every check.
+
+Replies are kept as the server sent them (dicts from pymongo), so that checks parse them defensively and tests
+can feed them any document, well-formed or not. Each fact is either a value or the reason it is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Observed(Generic[T]):
+    """A value read from the server, or `error` saying why it could not be read."""
+
+    value: T | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @staticmethod
+    def failed(error: str) -> Observed[Any]:
+        return Observed(None, error)
+
+
+@dataclass(frozen=True)
+class ReplicaSetFacts:
+    """Everything read from one replica set in one probe.
+
+    - hello: `hello` from the member pymongo selected (the primary when there is one).
+    - status / config: `replSetGetStatus` and `replSetGetConfig` replies.
+    - build_info: `buildInfo` of the primary.
+    - connection_status: `connectionStatus {showPrivileges: true}` of the exporter's own connection.
+    - agents: every document of `admin.pbmAgents` (read on the primary, like PBM does).
+    - pbm_config: the main `admin.pbmConfig` document without credentials; `Observed(None)` when none exists.
+    - cluster_time: `$clusterTime.clusterTime` seconds returned by the server after reading the agents.
+    - seeds: the host:port list of the cluster's URI, to name nodes when the set itself cannot be read.
+    """
+
+    seeds: tuple[str, ...] = ()
+    hello: Observed[dict[str, Any]] = field(default_factory=Observed)
+    status: Observed[dict[str, Any]] = field(default_factory=Observed)
+    config: Observed[dict[str, Any]] = field(default_factory=Observed)
+    build_info: Observed[dict[str, Any]] = field(default_factory=Observed)
+    connection_status: Observed[dict[str, Any]] = field(default_factory=Observed)
+    agents: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    pbm_config: Observed[dict[str, Any]] = field(default_factory=Observed)
+    cluster_time: Observed[int] = field(default_factory=Observed)
