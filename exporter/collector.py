@@ -1,0 +1,63 @@
+"""The Prometheus collector: turns the latest snapshots into metric families on each scrape.
+
+A custom collector (prometheus/client_python's pattern) builds fresh families from immutable snapshots, so a
+series whose check went away or could not be evaluated disappears instead of keeping a stale value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from exporter import __version__
+from exporter.checks import Status
+from exporter.snapshot import SnapshotStore
+
+PREFIX = "pmm_backup_prereq"
+
+
+class SnapshotCollector(Collector):
+    def __init__(self, store: SnapshotStore) -> None:
+        self.store = store
+
+    def describe(self) -> list[Metric]:
+        return []  # so that registering does not trigger a collection
+
+    def collect(self) -> Iterator[Metric]:
+        ok = GaugeMetricFamily(f"{PREFIX}_ok", "1 when the backup prerequisite passes, 0 when it fails; absent when "
+                               "it could not be evaluated (see probe_success).",
+                               labels=["cluster", "check", "node", "replica_set"])
+        ready = GaugeMetricFamily(f"{PREFIX}_cluster_ready", "1 when every backup prerequisite of the cluster "
+                                  "passes, 0 when any fails; absent when some could not be evaluated.",
+                                  labels=["cluster"])
+        success = GaugeMetricFamily(f"{PREFIX}_probe_success", "1 when the last probe of the target succeeded.",
+                                    labels=["cluster", "target"])
+        duration = GaugeMetricFamily(f"{PREFIX}_probe_duration_seconds", "How long the last probe took.",
+                                     labels=["cluster"])
+        last = GaugeMetricFamily(f"{PREFIX}_last_probe_timestamp_seconds", "Unix time of the last successful "
+                                 "probe; results are cached between probes.", labels=["cluster"])
+        age = GaugeMetricFamily(f"{PREFIX}_pbm_agent_heartbeat_age_seconds", "Age of the pbm-agent's last "
+                                "heartbeat by the cluster's clock (PBM calls an agent lost past 30 s).",
+                                labels=["cluster", "node", "replica_set"])
+        info = GaugeMetricFamily(f"{PREFIX}_pbm_agent_info", "PBM version reported by the node's pbm-agent.",
+                                 labels=["cluster", "node", "replica_set", "version"])
+        for snap in sorted(self.store.all(), key=lambda s: s.cluster):
+            success.add_metric([snap.cluster, "mongodb"], 1.0 if snap.probe_success else 0.0)
+            duration.add_metric([snap.cluster], snap.probe_duration)
+            if snap.last_success_timestamp is not None:
+                last.add_metric([snap.cluster], snap.last_success_timestamp)
+            for result in snap.results:
+                if result.exported:
+                    ok.add_metric([snap.cluster, result.check, result.node, result.replica_set],
+                                  1.0 if result.status is Status.PASS else 0.0)
+            if snap.ready is not None:
+                ready.add_metric([snap.cluster], 1.0 if snap.ready else 0.0)
+            for agent in snap.agents:
+                if agent.heartbeat_age is not None:
+                    age.add_metric([snap.cluster, agent.node, agent.replica_set], float(agent.heartbeat_age))
+                info.add_metric([snap.cluster, agent.node, agent.replica_set, agent.version], 1.0)
+        build = GaugeMetricFamily(f"{PREFIX}_exporter_build_info", "The exporter's version.", labels=["version"])
+        build.add_metric([__version__], 1.0)
+        yield from (ok, ready, success, duration, last, age, info, build)

@@ -1,0 +1,69 @@
+"""What `check` prints: a table for people, or JSON for scripts (the schema the status API will share)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from typing import Any
+
+from exporter import __version__
+from exporter.checks import Status
+from exporter.snapshot import ClusterSnapshot
+
+_ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.PASS: 2, Status.SKIPPED: 3}
+_READY = {True: "READY", False: "NOT READY", None: "UNKNOWN"}
+
+
+def cluster_document(snap: ClusterSnapshot) -> dict[str, Any]:
+    return {
+        "cluster": snap.cluster,
+        "ready": snap.ready,
+        "probes": [{"target": "mongodb", "success": snap.probe_success, "error": snap.probe_error,
+                    "duration_seconds": round(snap.probe_duration, 3)}],
+        "last_probe_timestamp_seconds": snap.last_success_timestamp,
+        "checks": [{"check": r.check, "node": r.node, "replica_set": r.replica_set, "status": r.status.value,
+                    "reason": r.reason, "fix": r.fix} for r in snap.results],
+        "pbm_agents": [{"node": a.node, "replica_set": a.replica_set, "version": a.version,
+                        "heartbeat_age_seconds": a.heartbeat_age} for a in snap.agents],
+    }
+
+
+def render_json(snapshots: list[ClusterSnapshot]) -> str:
+    return json.dumps({"exporter_version": __version__, "clusters": [cluster_document(s) for s in snapshots]},
+                      indent=2)
+
+
+def render_table(snapshots: list[ClusterSnapshot], width: int | None = None) -> str:
+    width = width or max(80, min(shutil.get_terminal_size((120, 24)).columns, 160))
+    out: list[str] = []
+    for snap in snapshots:
+        counts = {s: sum(1 for r in snap.results if r.status is s) for s in Status}
+        summary = (f"{counts[Status.PASS]} pass, {counts[Status.FAIL]} fail, {counts[Status.UNKNOWN]} unknown"
+                   if snap.probe_success else f"probe failed: {snap.probe_error}")
+        out.append(f"{snap.cluster}: {_READY[snap.ready]} ({summary})")
+        if not snap.probe_success:
+            out.append(_wrap("fix: check that the exporter can reach the cluster with the uri in its config "
+                             "(network, firewall, user and password), then run check again", width, "    "))
+        rows = sorted(snap.results, key=lambda r: _ORDER[r.status])
+        node_width = max([len(r.node) for r in rows] + [4])
+        for r in rows:
+            head = f"  {r.status.value.upper():<8} {r.check:<25} {r.node or '-':<{node_width}}  "
+            out.append(_wrap(r.reason, width, " " * len(head), head))
+            if r.fix and r.status is Status.FAIL:
+                out.append(_wrap(r.fix, width, " " * (len(head) + 5), " " * len(head) + "fix: "))
+        out.append("")
+    return "\n".join(out)
+
+
+def _wrap(text: str, width: int, indent: str, first: str | None = None) -> str:
+    return textwrap.fill(text, width, initial_indent=first if first is not None else indent,
+                         subsequent_indent=indent, break_on_hyphens=False, break_long_words=False)
+
+
+def exit_code(snapshots: list[ClusterSnapshot]) -> int:
+    """0 when every check of every cluster passes; 1 when any fails or could not be evaluated."""
+    for snap in snapshots:
+        if not snap.probe_success or any(r.status in (Status.FAIL, Status.UNKNOWN) for r in snap.results):
+            return 1
+    return 0

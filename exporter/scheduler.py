@@ -1,0 +1,99 @@
+"""Runs every cluster's probe on the interval, concurrently, in one asyncio loop on one background thread.
+
+One loop for the whole fleet (no thread per cluster or node): a dead or slow cluster only occupies its own
+coroutine until the timeout, and each cluster's snapshot is stored the moment its probe ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+
+from exporter.checks import ClusterSettings
+from exporter.config import ClusterConfig, Config
+from exporter.probes.mongodb import MongoDBProber
+from exporter.snapshot import SnapshotStore, build_snapshot
+
+log = logging.getLogger(__name__)
+
+
+class ProbeCycle:
+    """The probers of every configured cluster, and one pass over all of them. Use inside one event loop."""
+
+    def __init__(self, config: Config, store: SnapshotStore) -> None:
+        self.config = config
+        self.store = store
+        self.probers = [MongoDBProber(cluster, config.timeout) for cluster in config.clusters]
+
+    async def run_once(self) -> None:
+        await asyncio.gather(*(self._probe(p) for p in self.probers))
+        self.store.first_cycle_done.set()
+
+    async def _probe(self, prober: MongoDBProber) -> None:
+        cluster: ClusterConfig = prober.cluster
+        outcome = await prober.probe()
+        previous = self.store.get(cluster.name)
+        snapshot = build_snapshot(cluster.name, ClusterSettings(cluster.backup_mode), outcome, previous)
+        self.store.put(snapshot)
+        if not outcome.success and (previous is None or previous.probe_success or
+                                    previous.probe_error != outcome.error):
+            log.warning("cluster %s: probe failed: %s", cluster.name, outcome.error)
+        elif outcome.success and previous is not None and not previous.probe_success:
+            log.info("cluster %s: probe succeeds again", cluster.name)
+
+    async def close(self, timeout: float = 1.0) -> None:
+        closing = asyncio.gather(*(p.close() for p in self.probers), return_exceptions=True)
+        try:
+            await asyncio.wait_for(closing, timeout)
+        except TimeoutError:
+            log.warning("some MongoDB clients did not close within %.1f s", timeout)
+
+
+class BackgroundProber:
+    """Owns the event-loop thread that probes every interval until stopped."""
+
+    def __init__(self, config: Config, store: SnapshotStore) -> None:
+        self.config = config
+        self.store = store
+        self._thread = threading.Thread(target=self._run, name="prober", daemon=True)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
+
+    def start(self) -> None:
+        self._thread.start()
+        self._started.wait()
+
+    def stop(self, timeout: float = 1.5) -> None:
+        """Stop probing and close every client; returns within about `timeout` seconds."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._started.set()
+        cycle = ProbeCycle(self.config, self.store)
+        try:
+            while not self._stop.is_set():
+                started = time.monotonic()
+                run = asyncio.ensure_future(cycle.run_once())
+                stopper = asyncio.ensure_future(self._stop.wait())
+                await asyncio.wait({run, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                if not run.done():  # stopping mid-cycle: abandon the probes
+                    run.cancel()
+                    await asyncio.gather(run, return_exceptions=True)
+                    break
+                stopper.cancel()
+                delay = max(0.0, self.config.interval - (time.monotonic() - started))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+        finally:
+            await cycle.close()

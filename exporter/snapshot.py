@@ -1,0 +1,95 @@
+"""Snapshots: the latest complete result per cluster, which scrapes, the status output and `check` read.
+
+A scrape never waits on MongoDB: it reads the store. A failed probe replaces the cluster's check results with
+nothing (no stale truth) while keeping the time of the last successful probe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from exporter.checks import ClusterSettings, Status, run_mongodb_checks
+from exporter.checks.results import CheckResult
+from exporter.checks.view import build_view
+from exporter.facts import ReplicaSetFacts
+from exporter.probes.mongodb import ProbeOutcome
+
+
+@dataclass(frozen=True)
+class AgentObservation:
+    node: str
+    replica_set: str
+    version: str
+    heartbeat_age: int | None
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    cluster: str
+    probe_success: bool
+    probe_error: str = ""
+    probe_duration: float = 0.0
+    last_success_timestamp: float | None = None
+    results: tuple[CheckResult, ...] = ()
+    agents: tuple[AgentObservation, ...] = ()
+
+    @property
+    def ready(self) -> bool | None:
+        """True when every check passes; False when any fails; None when some could not be evaluated."""
+        statuses = {r.status for r in self.results}
+        if not self.probe_success or not statuses:
+            return None
+        if Status.FAIL in statuses:
+            return False
+        if Status.UNKNOWN in statuses:
+            return None
+        return True
+
+
+def agent_observations(facts: ReplicaSetFacts) -> tuple[AgentObservation, ...]:
+    """Version and heartbeat age of the agents that belong to current members (orphans are left out)."""
+    view = build_view(facts)
+    if view.members is None or view.agents is None:
+        return ()
+    out = []
+    for member in view.members:
+        agent = view.agent(member.host)
+        if agent is None:
+            continue
+        age = agent.heartbeat_age(view.cluster_time) if view.cluster_time is not None else None
+        out.append(AgentObservation(member.host, view.replica_set,
+                                    agent.version if isinstance(agent.version, str) else "", age))
+    return tuple(out)
+
+
+def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome,
+                   previous: ClusterSnapshot | None, now: float | None = None) -> ClusterSnapshot:
+    if outcome.facts is None:
+        return ClusterSnapshot(name, False, outcome.error, outcome.duration,
+                               previous.last_success_timestamp if previous else None)
+    return ClusterSnapshot(
+        name, True, "", outcome.duration, time.time() if now is None else now,
+        tuple(run_mongodb_checks(outcome.facts, settings)), agent_observations(outcome.facts))
+
+
+@dataclass
+class SnapshotStore:
+    """Thread-safe latest snapshot per cluster; written by the prober, read by scrapes."""
+
+    _snapshots: dict[str, ClusterSnapshot] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    first_cycle_done: threading.Event = field(default_factory=threading.Event)
+
+    def put(self, snapshot: ClusterSnapshot) -> None:
+        with self._lock:
+            self._snapshots[snapshot.cluster] = snapshot
+
+    def get(self, cluster: str) -> ClusterSnapshot | None:
+        with self._lock:
+            return self._snapshots.get(cluster)
+
+    def all(self) -> list[ClusterSnapshot]:
+        with self._lock:
+            return list(self._snapshots.values())
