@@ -224,9 +224,9 @@ def load_config(path: str) -> Config:
         for error in exc.errors(include_input=False, include_url=False):
             loc: Path_ = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
             problems.append(f"{file}:{_line_for(loc, lines)}: {_key_path(loc)}: {_message(error)}")
-        raise ConfigError(problems) from None
+        raise ConfigError(sorted(problems, key=_line_of_problem)) from None
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(sorted(problems, key=_line_of_problem))
 
     clusters: list[ClusterConfig] = []
     seen: dict[str, int] = {}
@@ -261,6 +261,11 @@ def load_config(path: str) -> Config:
         line = _line_for(("timeout",), lines)
         raise ConfigError([f"{file}:{line}: timeout: must not be longer than interval ({spec.interval:g}s)"])
     return Config(file, spec.interval, spec.timeout, tuple(clusters))
+
+
+def _line_of_problem(problem: str) -> int:
+    match = re.match(r"[^:]*:(\d+):", problem)
+    return int(match.group(1)) if match else 0
 
 
 def _message(error: Any) -> str:

@@ -1,0 +1,228 @@
+"""The checks as pure functions: facts in, results out, no I/O. Edge cases a server may really send."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from bson.timestamp import Timestamp
+
+from exporter import mongodb_roles
+from exporter.checks import ClusterSettings, Status, run_mongodb_checks
+from exporter.checks.pbm_agents import parse_version
+from exporter.checks.privileges import resource_covers
+from exporter.facts import Observed, ReplicaSetFacts
+
+HOSTS = ["db1:27017", "db2:27017", "db3:27017"]
+NOW = 1_800_000_000  # cluster time; deliberately far from the test machine's clock
+
+
+def agent(host: str, version: str = "2.7.0", age: int = 2, **over: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {"n": host, "rs": "rs0", "v": version, "hb": Timestamp(NOW - age, 1), "s": 2,
+                           "str": "SECONDARY", "pbms": {"ok": True, "e": ""}, "nodes": {"ok": True, "e": ""},
+                           "stors": {"ok": True, "e": ""}, "mv": "7.0.14", "pv": "7.0.14-8", "e": ""}
+    doc.update(over)
+    return doc
+
+
+def facts(agents: list[Any] | None = None, arbiter: str | None = None, privileges: list[Any] | None = None,
+          roles: list[Any] | None = None, version: str = "7.0.14", psmdb: bool = True,
+          pbm_config: dict[str, Any] | None = None, **over: Any) -> ReplicaSetFacts:
+    hosts = HOSTS + ([arbiter] if arbiter else [])
+    members = [{"_id": i, "host": h, "arbiterOnly": h == arbiter, "hidden": False, "priority": 1.0,
+                "secondaryDelaySecs": 0} for i, h in enumerate(hosts)]
+    states = [{"name": h, "health": 1.0, "state": 7 if h == arbiter else (1 if i == 0 else 2),
+               "stateStr": "ARBITER" if h == arbiter else ("PRIMARY" if i == 0 else "SECONDARY")}
+              for i, h in enumerate(hosts)]
+    build: dict[str, Any] = {"version": version, "ok": 1.0}
+    if psmdb:
+        build["psmdbVersion"] = f"{version}-8"
+    values: dict[str, Any] = {
+        "seeds": tuple(HOSTS),
+        "hello": Observed({"setName": "rs0", "isWritablePrimary": True, "primary": HOSTS[0], "me": HOSTS[0],
+                           "maxWireVersion": 21}),
+        "status": Observed({"set": "rs0", "members": states}),
+        "config": Observed({"config": {"_id": "rs0", "members": members}}),
+        "build_info": Observed(build),
+        "connection_status": Observed({"authInfo": {
+            "authenticatedUsers": [{"user": "pmm", "db": "admin"}],
+            "authenticatedUserRoles": roles if roles is not None else [],
+            "authenticatedUserPrivileges": privileges if privileges is not None else mongodb_roles.any_action()}}),
+        "agents": Observed([agent(h) for h in HOSTS] if agents is None else agents),
+        "pbm_config": Observed(pbm_config),
+        "cluster_time": Observed(NOW),
+    }
+    values.update(over)
+    return ReplicaSetFacts(**values)
+
+
+def results(f: ReplicaSetFacts, check: str, mode: str = "logical") -> dict[str, tuple[Status, str]]:
+    return {r.node: (r.status, r.reason) for r in run_mongodb_checks(f, ClusterSettings(mode)) if r.check == check}
+
+
+def test_healthy_replica_set_passes_everything() -> None:
+    out = run_mongodb_checks(facts(pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}}),
+                             ClusterSettings())
+    assert {r.status for r in out} == {Status.PASS}
+    assert {r.check for r in out} == {"replica_set_member", "pbm_agent_running", "pbm_version_supported",
+                                      "pbm_storage_reachable", "mongodb_user_permissions", "supported_configuration"}
+
+
+def test_heartbeat_is_judged_by_cluster_time_at_pbm_threshold() -> None:
+    out = results(facts(agents=[agent(HOSTS[0], age=30), agent(HOSTS[1], age=31), agent(HOSTS[2], age=-50)]),
+                  "pbm_agent_running")
+    assert out[HOSTS[0]][0] is Status.PASS  # hb + 30 == ct is not yet lost (PBM: hb.T + 30 < ct.T)
+    assert out[HOSTS[1]] == (Status.FAIL, "pbm-agent heartbeat is stale: last heartbeat 31 s ago by the cluster's "
+                                          "clock (PBM calls an agent lost after 30 s)")
+    assert out[HOSTS[2]][0] is Status.PASS  # ahead of cluster time counts as fresh
+
+
+def test_duplicate_agent_documents_keep_the_newest_heartbeat() -> None:
+    docs = [agent(HOSTS[0], age=500), agent(HOSTS[0], age=1), agent(HOSTS[1]), agent(HOSTS[2], age=900),
+            agent(HOSTS[2], age=400)]
+    out = results(facts(agents=docs), "pbm_agent_running")
+    assert out[HOSTS[0]][0] is Status.PASS
+    assert out[HOSTS[2]][0] is Status.FAIL and "400 s ago" in out[HOSTS[2]][1]
+
+
+def test_agent_errors_and_missing_agents_name_the_problem() -> None:
+    docs = [agent(HOSTS[0], nodes={"ok": False, "e": "ping: server selection timeout"}),
+            agent(HOSTS[1], rs="other-rs")]
+    out = results(facts(agents=docs), "pbm_agent_running")
+    assert out[HOSTS[0]] == (Status.FAIL, "pbm-agent reports an error: node connection: ping: server selection "
+                                          "timeout")
+    assert out[HOSTS[1]][0] is Status.FAIL and "no pbm-agent has ever reported" in out[HOSTS[1]][1]
+    assert out[HOSTS[2]][0] is Status.FAIL
+
+
+@pytest.mark.parametrize("doc", [
+    {"n": HOSTS[0], "rs": "rs0"},
+    {"n": HOSTS[0], "rs": "rs0", "hb": "yesterday", "v": 2},
+    {"n": HOSTS[0], "rs": "rs0", "hb": Timestamp(NOW, 1), "v": "2.7.0", "pbms": "ok", "nodes": None, "stors": []},
+    {"n": 5, "rs": None},
+    "not a document",
+    {},
+])
+def test_malformed_agent_documents_fail_with_a_reason_never_raise(doc: Any) -> None:
+    out = run_mongodb_checks(facts(agents=[doc, agent(HOSTS[1]), agent(HOSTS[2])]), ClusterSettings())
+    running = {r.node: r for r in out if r.check == "pbm_agent_running"}
+    assert running[HOSTS[0]].status is Status.FAIL
+    assert running[HOSTS[0]].reason and running[HOSTS[0]].fix
+    assert all("internal error" not in r.reason for r in out)
+
+
+@pytest.mark.parametrize(("version", "status"), [
+    ("2.0.1", Status.PASS), ("2.0.0", Status.FAIL), ("1.8.1", Status.FAIL), ("v2.7.0", Status.PASS),
+    ("2.10.0-rc1", Status.PASS), ("2.15", Status.PASS), ("two", Status.FAIL), ("", Status.FAIL),
+])
+def test_pbm_version_is_compared_on_the_core_version(version: str, status: Status) -> None:
+    out = results(facts(agents=[agent(h, version=version) for h in HOSTS]), "pbm_version_supported")
+    assert out[HOSTS[0]][0] is status
+
+
+def test_parse_version() -> None:
+    assert parse_version("2.0.1") == (2, 0, 1)
+    assert parse_version("v2.10.0+meta") == (2, 10, 0)
+    assert parse_version(None) is None
+    assert parse_version("2.x.1") is None
+
+
+def test_arbiter_needs_no_agent_but_is_a_member() -> None:
+    f = facts(arbiter="arb:27017")
+    assert "arb:27017" not in results(f, "pbm_agent_running")
+    assert results(f, "replica_set_member")["arb:27017"][0] is Status.PASS
+    physical = results(f, "supported_configuration", "physical")[""]
+    assert physical[0] is Status.FAIL and "physical restores are not supported with arbiter nodes" in physical[1]
+
+
+def test_down_member_fails_membership_and_its_agent_says_mongod_is_down() -> None:
+    f = facts(agents=[agent(HOSTS[0]), agent(HOSTS[1]), agent(HOSTS[2], age=120)])
+    status = f.status.value
+    assert status is not None
+    status["members"][2].update(health=0.0, state=8, stateStr="(not reachable/healthy)")
+    assert results(f, "replica_set_member")[HOSTS[2]] == (
+        Status.FAIL, "member of replica set rs0 but not healthy: (not reachable/healthy) (health 0)")
+    assert "mongod is down too" in results(f, "pbm_agent_running")[HOSTS[2]][1]
+
+
+def test_standalone_fails_membership() -> None:
+    f = ReplicaSetFacts(seeds=("solo:27017",), hello=Observed({"isWritablePrimary": True, "maxWireVersion": 21}),
+                        status=Observed.failed("NoReplicationEnabled: not running with --replSet"),
+                        config=Observed.failed("NoReplicationEnabled: not running with --replSet"))
+    out = results(f, "replica_set_member")
+    assert out["solo:27017"][0] is Status.FAIL and "standalone" in out["solo:27017"][1]
+
+
+def test_unreadable_facts_give_unknown_not_failures() -> None:
+    f = facts(agents=None, cluster_time=Observed.failed("no $clusterTime"))
+    assert {s for s, _ in results(f, "pbm_agent_running").values()} == {Status.UNKNOWN}
+    f = facts(agents=[], connection_status=Observed.failed("Unauthorized: not authorized"))
+    assert results(f, "mongodb_user_permissions")[""][0] is Status.UNKNOWN
+
+
+def test_storage_check_waits_for_a_pbm_config() -> None:
+    assert results(facts(), "pbm_storage_reachable")[""][0] is Status.SKIPPED
+    f = facts(pbm_config={"storage": {"type": "filesystem", "filesystem": {"path": "/backup"}}},
+              agents=[agent(HOSTS[0], stors={"ok": False, "e": "stat /backup/.pbm.init: permission denied"}),
+                      agent(HOSTS[1]), agent(HOSTS[2])])
+    out = results(f, "pbm_storage_reachable")
+    assert out[HOSTS[0]] == (Status.FAIL, "pbm-agent cannot use the storage (filesystem path /backup): "
+                                          "stat /backup/.pbm.init: permission denied")
+    assert out[HOSTS[1]] == (Status.PASS, "pbm-agent reaches the storage (filesystem path /backup)")
+
+
+def test_permissions_judge_effective_privileges() -> None:
+    # A custom role that grants anyAction on anyResource works like pbmAnyAction
+    assert results(facts(privileges=[{"resource": {"anyResource": True}, "actions": ["anyAction"]}]),
+                   "mongodb_user_permissions")[""][0] is Status.PASS
+    # The documented roles without pbmAnyAction: exactly that is missing
+    privileges = (mongodb_roles.read_write("admin") + mongodb_roles.backup() + mongodb_roles.restore()
+                  + mongodb_roles.cluster_monitor())
+    out = results(facts(privileges=privileges), "mongodb_user_permissions")[""]
+    assert out == (Status.FAIL, "user pmm@admin lacks the privileges of pbmAnyAction@admin (anyAction on "
+                                "anyResource)")
+    # Built-in roles held by name count even when the server's action list differs from ours
+    roles = [{"role": r, "db": "admin"} for r in ("readWrite", "backup", "restore", "clusterMonitor")]
+    out = results(facts(privileges=[], roles=roles), "mongodb_user_permissions")[""]
+    assert out[1] == "user pmm@admin lacks the privileges of pbmAnyAction@admin (anyAction on anyResource)"
+
+
+def test_permissions_on_mongodb_8_need_direct_shard_operations() -> None:
+    privileges = (mongodb_roles.read_write("admin") + mongodb_roles.backup() + mongodb_roles.restore()
+                  + mongodb_roles.cluster_monitor())
+    out = results(facts(privileges=privileges, version="8.0.4"), "mongodb_user_permissions")[""]
+    assert "directShardOperations@admin (issueDirectShardOperations on cluster)" in out[1]
+
+
+def test_resource_matching() -> None:
+    assert resource_covers({"db": "", "collection": ""}, {"db": "admin", "collection": "pbmAgents"})
+    assert not resource_covers({"db": "", "collection": ""}, {"db": "admin", "collection": "system.version"})
+    assert resource_covers({"db": "admin", "collection": ""}, {"db": "admin", "collection": ""})
+    assert not resource_covers({"db": "admin", "collection": ""}, {"db": "", "collection": ""})
+    assert not resource_covers({"db": "local", "collection": ""}, {"cluster": True})
+    assert resource_covers({"anyResource": True}, {"cluster": True})
+
+
+@pytest.mark.parametrize(("version", "pbm", "expected"), [
+    ("7.0.14", "2.7.0", None),
+    ("8.0.4", "2.11.0", None),
+    ("6.0.18", "2.11.0", "PBM 2.11.0 supports MongoDB 7.0, 8.0, not 6.0"),
+    ("8.2.1", "2.12.0", "PBM 2.12.0 supports MongoDB 7.0, 8.0, not 8.2"),
+    ("4.2.24", "2.0.1", "MongoDB 4.2 is older than 4.4, the oldest PMM backs up"),
+])
+def test_mongodb_version_rules(version: str, pbm: str, expected: str | None) -> None:
+    f = facts(version=version, agents=[agent(h, version=pbm, mv=version) for h in HOSTS])
+    status, reason = results(f, "supported_configuration")[""]
+    if expected is None:
+        assert status is Status.PASS
+    else:
+        assert status is Status.FAIL and expected in reason
+
+
+def test_physical_mode_needs_psmdb_on_every_data_bearing_node() -> None:
+    docs = [agent(HOSTS[0]), agent(HOSTS[1]), {k: v for k, v in agent(HOSTS[2]).items() if k != "pv"}]
+    status, reason = results(facts(agents=docs), "supported_configuration", "physical")[""]
+    assert status is Status.FAIL
+    assert reason.startswith("physical backups need Percona Server for MongoDB on every data-bearing node; "
+                             "db3:27017 runs MongoDB Community/Enterprise")
+    assert results(facts(agents=docs), "supported_configuration", "logical")[""][0] is Status.PASS

@@ -1,0 +1,115 @@
+"""The config file: what a user gets for good and bad input (errors name file, line and key; no secrets)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exporter.config import ConfigError, load_config, parse_duration
+
+
+def write(tmp_path: Path, text: str, name: str = "exporter.yml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def problems(path: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return info.value.problems
+
+
+def test_minimal_config_gets_defaults_and_env_expansion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PMM_MONGO_PASSWORD", "s3cret")
+    path = write(tmp_path, """
+clusters:
+  - name: prod-rs
+    uri: mongodb://pmm:${PMM_MONGO_PASSWORD}@db1:27017,db2:27017/?replicaSet=rs0
+""")
+    config = load_config(path)
+    assert config.interval == 60.0 and config.timeout == 10.0
+    cluster = config.clusters[0]
+    assert cluster.name == "prod-rs" and cluster.backup_mode == "logical"
+    assert cluster.seeds == ("db1:27017", "db2:27017")
+    assert cluster.uri.startswith("mongodb://pmm:s3cret@")
+    assert "s3cret" not in cluster.display_uri and "s3cret" not in repr(cluster)
+
+
+def test_durations() -> None:
+    assert parse_duration("1m30s") == 90.0
+    assert parse_duration("500ms") == 0.5
+    assert parse_duration(15) == 15.0
+    for bad in ("10", "1x", "", "-5s", True, "0s"):
+        with pytest.raises(ValueError):
+            parse_duration(bad)
+
+
+def test_uri_file_is_read_relative_to_the_config(tmp_path: Path) -> None:
+    (tmp_path / "uri.txt").write_text("mongodb://pmm:pw@db1:27017/?replicaSet=rs0\n")
+    path = write(tmp_path, "interval: 30s\ntimeout: 5s\nclusters:\n  - name: a\n    uri_file: uri.txt\n"
+                           "    backup_mode: physical\n")
+    cluster = load_config(path).clusters[0]
+    assert cluster.uri == "mongodb://pmm:pw@db1:27017/?replicaSet=rs0"
+    assert cluster.backup_mode == "physical"
+
+
+def test_every_problem_is_reported_with_file_line_and_key(tmp_path: Path) -> None:
+    path = write(tmp_path, """interval: 60x
+clusters:
+  - name: prod
+    uri: mongodb://pmm:${SURELY_NOT_SET_VAR}@db1:27017/?replicaSet=rs0
+    backup_mode: snapshot
+    colour: blue
+  - name: other
+    uri: mongodb://a:b@h/
+    uri_file: f
+""")
+    found = problems(path)
+    assert found == [
+        f"{path}:1: interval: '60x' is not a duration; use a number with a unit, such as 30s, 1m or 1m30s",
+        f"{path}:4: clusters[0].uri: environment variable SURELY_NOT_SET_VAR is not set",
+        f"{path}:5: clusters[0].backup_mode: Input should be 'logical' or 'physical'",
+        f"{path}:6: clusters[0].colour: unknown key",
+        f"{path}:7: clusters[1]: give exactly one of uri or uri_file",
+    ]
+
+
+def test_duplicate_names_and_bad_uris_never_echo_the_password(tmp_path: Path) -> None:
+    path = write(tmp_path, """clusters:
+  - name: prod
+    uri: mongodb://pmm:hunter2@db1:27017/?replicaSet=rs0
+  - name: prod
+    uri: "mongodb://pmm:hunter2@db1:notaport/"
+  - name: srv
+    uri: mongodb+srv://pmm:hunter2@cluster.example.com/
+  - name: http
+    uri: http://pmm:hunter2@db1/
+""")
+    found = problems(path)
+    assert found[0] == f"{path}:4: clusters[1].name: duplicate cluster name 'prod' (also clusters[0])"
+    assert found[1].startswith(f"{path}:5: clusters[1].uri: not a valid MongoDB URI")
+    assert found[2].startswith(f"{path}:7: clusters[2].uri: mongodb+srv:// URIs are not supported")
+    assert found[3] == f"{path}:9: clusters[3].uri: must start with mongodb://"
+    assert not any("hunter2" in p for p in found)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", "the config file is empty"),
+    ("clusters: [\n", "not valid YAML"),
+    ("- a\n- b\n", "the top level must be a mapping"),
+    ("clusters: []\n", "clusters: List should have at least 1 item"),
+    ("clusters:\n  - name: a\n    uri: mongodb://h/\n    uri: mongodb://g/\n", "4: clusters[0].uri: duplicate key"),
+    ("interval: 10s\ntimeout: 20s\nclusters:\n  - {name: a, uri: 'mongodb://h/'}\n",
+     "2: timeout: must not be longer than interval"),
+    ("clusters:\n  - name: 12\n    uri: mongodb://h/\n", "2: clusters[0].name: Input should be a valid string"),
+])
+def test_bad_files(tmp_path: Path, text: str, expected: str) -> None:
+    found = problems(write(tmp_path, text))
+    assert expected in found[0], found
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    found = problems(str(tmp_path / "nope.yml"))
+    assert found == [f"{tmp_path / 'nope.yml'}: cannot read the config file: No such file or directory"]
