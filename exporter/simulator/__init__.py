@@ -1,0 +1,53 @@
+"""A simulated MongoDB replica set (and standalone mongod) speaking the real wire protocol, for tests and demos.
+
+Real pymongo (sync and async) connects to it over loopback TCP: OP_MSG and legacy OP_QUERY handshake, SCRAM-SHA-256
+authentication, hello/isMaster, buildInfo, replSetGetStatus, replSetGetConfig, connectionStatus, find/getMore/
+killCursors on an in-memory store with PBM's `admin.pbmAgents` and `admin.pbmConfig`, and per-node faults.
+One asyncio loop in one daemon thread serves every node of every simulated set in the process.
+
+    with SimReplicaSet() as rs:                      # healthy 3-member PSMDB 7.0 set, PBM 2.7.0 agents
+        client = pymongo.MongoClient(rs.uri())       # user pmm / secret, replicaSet=rs0, authSource=admin
+"""
+
+from .errors import CommandError
+from .node import SimNode
+from .replset import SimReplicaSet, wire_version
+from .specs import (
+    DEFAULT_MEMBERS,
+    DEFAULT_PASSWORD,
+    DEFAULT_PBM_CONFIG,
+    DEFAULT_ROLES,
+    DEFAULT_USER,
+    DEFAULT_USERS,
+    PBM_ANY_ACTION_ROLE,
+    PMM_BACKUP_ROLES,
+    PMM_MONITOR_ROLE,
+    PMM_MONITOR_ROLES,
+    PMM_USER_ROLES,
+    AgentSpec,
+    MemberSpec,
+    SimRole,
+    SimUser,
+)
+
+__all__ = [
+    "DEFAULT_MEMBERS",
+    "DEFAULT_PASSWORD",
+    "DEFAULT_PBM_CONFIG",
+    "DEFAULT_ROLES",
+    "DEFAULT_USER",
+    "DEFAULT_USERS",
+    "PBM_ANY_ACTION_ROLE",
+    "PMM_BACKUP_ROLES",
+    "PMM_MONITOR_ROLE",
+    "PMM_MONITOR_ROLES",
+    "PMM_USER_ROLES",
+    "AgentSpec",
+    "CommandError",
+    "MemberSpec",
+    "SimNode",
+    "SimReplicaSet",
+    "SimRole",
+    "SimUser",
+    "wire_version",
+]

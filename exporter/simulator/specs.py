@@ -1,0 +1,168 @@
+"""Plain descriptions of what to simulate: members, pbm-agents, users, roles, and healthy defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bson import Timestamp
+
+from .scram import SCRAM_SHA_256, check_password
+
+RoleRef = tuple[str, str]  # (role, db)
+
+
+def _role_refs(roles: Sequence[RoleRef | Mapping[str, str]]) -> list[RoleRef]:
+    out: list[RoleRef] = []
+    for role in roles:
+        if isinstance(role, Mapping):
+            out.append((str(role["role"]), str(role["db"])))
+        else:
+            out.append((str(role[0]), str(role[1])))
+    return out
+
+
+@dataclass
+class AgentSpec:
+    """A pbm-agent attached to one member; the simulator derives its `admin.pbmAgents` document from this.
+
+    `stopped_at` is the cluster-time second at which a stopped agent wrote its last heartbeat. When `running`
+    is False and `stopped_at` is None, the heartbeat is frozen one hour before the replica set started.
+    An `*_ok=False` with an empty `*_err` gets a realistic default error message.
+    """
+
+    version: str = "2.7.0"
+    running: bool = True
+    pbms_ok: bool = True
+    pbms_err: str = ""
+    nodes_ok: bool = True
+    nodes_err: str = ""
+    stors_ok: bool = True
+    stors_err: str = ""
+    err: str = ""
+    stopped_at: float | None = None
+
+
+@dataclass
+class MemberSpec:
+    """One replica-set member. `agent="auto"` means AgentSpec() for data members and no agent for arbiters.
+
+    `psmdb` / `mongo_version` of None inherit the replica set's values. Hidden, delayed and arbiter members get
+    priority 0, as the server requires.
+    """
+
+    arbiter: bool = False
+    hidden: bool = False
+    priority: float = 1.0
+    delay_secs: int = 0
+    agent: AgentSpec | Literal["auto"] | None = "auto"
+    psmdb: bool | None = None
+    mongo_version: str | None = None
+    votes: int = 1
+
+    def resolved_agent(self) -> AgentSpec | None:
+        if self.agent == "auto":
+            return None if self.arbiter else AgentSpec()
+        return self.agent
+
+    @property
+    def effective_priority(self) -> float:
+        if self.arbiter or self.hidden or self.delay_secs > 0:
+            return 0.0
+        return float(self.priority)
+
+
+@dataclass
+class SimUser:
+    """A user stored in `<db>.system.users`. Passwords must be printable ASCII (SASLprep is the identity)."""
+
+    name: str
+    password: str
+    roles: Sequence[RoleRef | Mapping[str, str]] = ()
+    db: str = "admin"
+    mechanisms: tuple[str, ...] = (SCRAM_SHA_256,)
+
+    def __post_init__(self) -> None:
+        check_password(self.password)
+        self.roles = _role_refs(self.roles)
+
+    @property
+    def role_refs(self) -> list[RoleRef]:
+        return _role_refs(self.roles)
+
+
+@dataclass
+class SimRole:
+    """A custom role: privileges (resource documents + actions) and inherited roles."""
+
+    name: str
+    db: str = "admin"
+    privileges: Sequence[Mapping[str, Any]] = ()
+    roles: Sequence[RoleRef | Mapping[str, str]] = ()
+
+    def __post_init__(self) -> None:
+        self.privileges = [dict(p) for p in self.privileges]
+        self.roles = _role_refs(self.roles)
+
+    @property
+    def role_refs(self) -> list[RoleRef]:
+        return _role_refs(self.roles)
+
+
+# --- healthy defaults -------------------------------------------------------------------------------------
+
+#: PMM/PBM backup roles (PBM docs "Configure authentication"; PMM docs "Create PMM account").
+PMM_BACKUP_ROLES: tuple[RoleRef, ...] = (
+    ("readWrite", "admin"),
+    ("backup", "admin"),
+    ("clusterMonitor", "admin"),
+    ("restore", "admin"),
+    ("pbmAnyAction", "admin"),
+)
+#: PMM 3 monitoring roles (MongoDB < 8.0): pmmMonitor@admin, read@local, clusterMonitor@admin.
+PMM_MONITOR_ROLES: tuple[RoleRef, ...] = (("pmmMonitor", "admin"), ("read", "local"), ("clusterMonitor", "admin"))
+#: Everything the PMM user of a backup-enabled PMM setup has (monitoring + backup roles).
+PMM_USER_ROLES: tuple[RoleRef, ...] = (
+    ("pmmMonitor", "admin"),
+    ("read", "local"),
+    *PMM_BACKUP_ROLES,
+)
+
+PBM_ANY_ACTION_ROLE = SimRole(
+    "pbmAnyAction", "admin", privileges=[{"resource": {"anyResource": True}, "actions": ["anyAction"]}]
+)
+PMM_MONITOR_ROLE = SimRole(
+    "pmmMonitor",
+    "admin",
+    privileges=[
+        {
+            "resource": {"db": "", "collection": ""},
+            "actions": ["collStats", "dbHash", "dbStats", "find", "indexStats", "listCollections", "listIndexes"],
+        },
+        {"resource": {"db": "", "collection": "system.version"}, "actions": ["find"]},
+        {"resource": {"db": "", "collection": "system.profile"}, "actions": ["collStats", "dbStats", "indexStats"]},
+    ],
+)
+
+DEFAULT_USER = "pmm"
+DEFAULT_PASSWORD = "secret"
+DEFAULT_USERS: tuple[SimUser, ...] = (SimUser(DEFAULT_USER, DEFAULT_PASSWORD, roles=PMM_USER_ROLES),)
+DEFAULT_ROLES: tuple[SimRole, ...] = (PBM_ANY_ACTION_ROLE, PMM_MONITOR_ROLE)
+DEFAULT_MEMBERS: tuple[MemberSpec, ...] = (MemberSpec(), MemberSpec(), MemberSpec())
+
+#: A configured S3 storage as `pbm config` writes it (credentials included, in clear text, like PBM).
+DEFAULT_PBM_CONFIG: Mapping[str, Any] = {
+    "storage": {
+        "type": "s3",
+        "s3": {
+            "region": "us-east-1",
+            "bucket": "pbm-backups",
+            "prefix": "pmm",
+            "credentials": {"access-key-id": "AKIASIMULATED", "secret-access-key": "SIMULATED/SECRET/KEY"},
+        },
+    },
+    "pitr": {"enabled": False},
+    "backup": {"oplogSpanMin": 0},
+    "epoch": Timestamp(1_700_000_000, 1),
+}
