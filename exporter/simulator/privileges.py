@@ -97,9 +97,7 @@ def covers_cluster(resource: Mapping[str, Any]) -> bool:
 
 
 def authorized_on_namespace(privileges: Iterable[Mapping[str, Any]], db: str, coll: str, action: str) -> bool:
-    return any(
-        _has_action(p, action) and covers_namespace(p.get("resource", {}), db, coll) for p in privileges
-    )
+    return any(_has_action(p, action) and covers_namespace(p.get("resource", {}), db, coll) for p in privileges)
 
 
 def authorized_on_cluster(privileges: Iterable[Mapping[str, Any]], action: str) -> bool:

@@ -253,7 +253,7 @@ def project(doc: Mapping[str, Any], projection: Mapping[str, Any] | None) -> dic
         raise CommandError(
             31254, f"Cannot do exclusion on field {exclusions[0]} in inclusion projection", "Location31254"
         )
-    if inclusions:
+    if inclusions or (not exclusions and include_id):  # {_id: 1} alone is an inclusion projection
         tree = _tree(inclusions)
         if include_id:
             tree["_id"] = True

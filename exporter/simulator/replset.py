@@ -153,9 +153,7 @@ class SimReplicaSet:
         self.replica_set_id = ObjectId()
         #: SCRAM: honour the client's `skipEmptyExchange` (server >= 4.4). False forces the 3rd empty round trip.
         self.honor_skip_empty_exchange = True
-        self.members: list[SimNode] = [
-            SimNode(self, i, spec, mongo_version, psmdb) for i, spec in enumerate(specs)
-        ]
+        self.members: list[SimNode] = [SimNode(self, i, spec, mongo_version, psmdb) for i, spec in enumerate(specs)]
         electable = [m.index for m in self.members if self._electable(m)]
         self._primary_index: int | None = 0 if standalone else (electable[0] if electable else None)
         self._election_secs = int(self.now_secs())
@@ -380,18 +378,14 @@ class SimReplicaSet:
             return
         _, privileges = self._user_roles_and_privileges(conn)
         if not authorized_on_namespace(privileges, db, coll, action):
-            raise CommandError(
-                13, f"not authorized on {req.db} to execute command {_render_first(req.body, req.db)}"
-            )
+            raise CommandError(13, f"not authorized on {req.db} to execute command {_render_first(req.body, req.db)}")
 
     def _require_cluster(self, conn: Connection, req: Request, action: str) -> None:
         if not self._auth_enabled():
             return
         _, privileges = self._user_roles_and_privileges(conn)
         if not authorized_on_cluster(privileges, action):
-            raise CommandError(
-                13, f"not authorized on {req.db} to execute command {_render_first(req.body, req.db)}"
-            )
+            raise CommandError(13, f"not authorized on {req.db} to execute command {_render_first(req.body, req.db)}")
 
     # --- data --------------------------------------------------------------------------------------------
 
@@ -908,7 +902,7 @@ class SimReplicaSet:
         ns = f"{req.db}.{coll}"
         query = body.get("filter") or {}
         if not isinstance(query, Mapping):
-            raise CommandError(14, "\"filter\" had the wrong type. Expected object", "TypeMismatch")
+            raise CommandError(14, '"filter" had the wrong type. Expected object', "TypeMismatch")
         docs = [d for d in self._collection_docs(req.db, coll) if matches(d, query)]
         sort = body.get("sort")
         docs = sort_docs(docs, sort if isinstance(sort, Mapping) else None)

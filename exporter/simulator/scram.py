@@ -98,9 +98,7 @@ class ScramConversation:
         self.user = user
         self.nonce = client_nonce + base64.b64encode(os.urandom(24)).decode()
         self.client_first_bare = client_first_bare
-        self.server_first = (
-            f"r={self.nonce},s={base64.b64encode(creds.salt).decode()},i={creds.iterations}".encode()
-        )
+        self.server_first = f"r={self.nonce},s={base64.b64encode(creds.salt).decode()},i={creds.iterations}".encode()
         self.proof_ok = False
 
     def client_final(self, payload: bytes) -> bytes:
