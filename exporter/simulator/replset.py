@@ -158,7 +158,6 @@ class SimReplicaSet:
         self._primary_index: int | None = 0 if standalone else (electable[0] if electable else None)
         self._election_secs = int(self.now_secs())
         self._start_secs: int | None = None
-        self._started = False
 
     def __repr__(self) -> str:
         return f"<SimReplicaSet {self.name} {self.hosts}>"
@@ -171,7 +170,6 @@ class SimReplicaSet:
             if self._start_secs is None:
                 self._start_secs = int(self.now_secs())
         sim_loop().run(self._start_all())
-        self._started = True
         return self
 
     async def _start_all(self) -> None:
@@ -181,7 +179,6 @@ class SimReplicaSet:
     def stop(self) -> None:
         """Stop every member and close all connections (fast)."""
         sim_loop().run(self._stop_all())
-        self._started = False
 
     async def _stop_all(self) -> None:
         await asyncio.gather(*(node._stop_async() for node in self.members))
