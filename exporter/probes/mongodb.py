@@ -9,6 +9,7 @@ the probe timeout through pymongo's client-side operation timeout.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -106,7 +107,8 @@ class MongoDBProber:
             return f"authentication failed for user {user}: check the user and password in the cluster's uri"
         if isinstance(exc, ServerSelectionTimeoutError | TimeoutError | NetworkTimeout) and self._client:
             servers = self._client.topology_description.server_descriptions()
-            states = [f"{host}:{port}: {sd.error or sd.server_type_name}" for (host, port), sd in servers.items()]
+            states = [f"{host}:{port}: {_server_error(host, port, sd.error) or sd.server_type_name}"
+                      for (host, port), sd in servers.items()]
             return "no usable member answered: " + "; ".join(states) if states else str(exc)
         if isinstance(exc, OperationFailure):
             return _operation_failure(exc)
@@ -115,16 +117,22 @@ class MongoDBProber:
     async def _read_facts(self) -> ReplicaSetFacts:
         client = self._connect()
         with pymongo.timeout(self.timeout):
-            admin = client.admin
-            hello = await admin.command("hello", read_preference=PrimaryPreferred())
+            hello = await client.admin.command("hello", read_preference=PrimaryPreferred())
             if hello.get("msg") == "isdbgrid":
                 raise _ProbeError("the uri reaches a mongos: give the replica set's members instead "
                                   "(sharded clusters are not supported by this version)")
-            status = await _observe(admin.command("replSetGetStatus", read_preference=PrimaryPreferred()))
-            config = await _observe(admin.command("replSetGetConfig", read_preference=PrimaryPreferred()))
-            build_info = await _observe(admin.command("buildInfo", read_preference=PrimaryPreferred()))
-            connection_status = await _observe(
-                admin.command("connectionStatus", showPrivileges=True, read_preference=PrimaryPreferred()))
+            # Any member names the primary when there is one. Read from it then (pymongo may not have found it
+            # yet when the first hello went out); without one, whichever member answers.
+            has_primary = bool(hello.get("primary")) or not hello.get("setName")
+            pref = Primary() if has_primary else PrimaryPreferred()  # command() ignores the db's preference
+            admin = client.admin
+            if has_primary and hello.get("setName") and not hello.get("isWritablePrimary"):
+                hello = await admin.command("hello", read_preference=pref)
+            status = await _observe(admin.command("replSetGetStatus", read_preference=pref))
+            config = await _observe(admin.command("replSetGetConfig", read_preference=pref))
+            build_info = await _observe(admin.command("buildInfo", read_preference=pref))
+            connection_status = await _observe(admin.command("connectionStatus", showPrivileges=True,
+                                                             read_preference=pref))
             agents, pbm_config, cluster_time = await self._read_pbm(client, hello)
         return ReplicaSetFacts(
             seeds=self.cluster.seeds,
@@ -158,7 +166,7 @@ class MongoDBProber:
             pbm_config: Observed[dict[str, Any]] = Observed(_plain(config_doc) if config_doc else None)
         except OperationFailure as exc:
             pbm_config = Observed.failed(_operation_failure(exc))
-        ping = await admin.command("ping")
+        ping = await admin.command("ping", read_preference=Primary())
         cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
         time_fact: Observed[int] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
                                     else Observed.failed("the server's reply carries no $clusterTime"))
@@ -167,6 +175,14 @@ class MongoDBProber:
 
 class _ProbeError(Exception):
     """A probe that cannot go on, with a message meant for the user."""
+
+
+def _server_error(host: str, port: int | None, error: Exception | None) -> str:
+    """pymongo's monitor error without the repeated address and the list of configured timeouts."""
+    if error is None:
+        return ""
+    text = str(error).removeprefix(f"{host}:{port}: ")
+    return re.sub(r"\s*\(configured timeouts:[^)]*\)", "", text)
 
 
 def _operation_failure(exc: OperationFailure) -> str:

@@ -1,0 +1,288 @@
+"""Every check, passing and failing, against a simulated replica set over the real wire protocol."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from bson.timestamp import Timestamp
+
+from exporter.checks import Status
+from exporter.simulator import AgentSpec, MemberSpec, SimReplicaSet, SimRole, SimUser
+from tests.probing import cluster_config, probe, probe_clusters, result, statuses
+
+CHECKS = {"replica_set_member", "pbm_agent_running", "pbm_version_supported", "pbm_storage_reachable",
+          "mongodb_user_permissions", "supported_configuration"}
+
+
+@pytest.fixture
+def rs() -> Iterator[SimReplicaSet]:
+    with SimReplicaSet() as replica_set:
+        yield replica_set
+
+
+def test_healthy_replica_set_is_ready(rs: SimReplicaSet) -> None:
+    snap = probe(rs)
+    assert snap.probe_success and snap.ready is True
+    assert {r.check for r in snap.results} == CHECKS
+    assert {r.status for r in snap.results} == {Status.PASS}
+    assert {r.node for r in snap.results if r.check == "pbm_agent_running"} == set(rs.hosts)
+    assert {r.replica_set for r in snap.results} == {"rs0"}
+    assert [(a.node, a.version) for a in snap.agents] == [(h, "2.7.0") for h in rs.hosts]
+    assert all(a.heartbeat_age is not None and a.heartbeat_age <= 5 for a in snap.agents)
+
+
+def test_the_exporter_only_reads(rs: SimReplicaSet) -> None:
+    probe(rs)
+    seen = {c for node in rs.members for c in node.commands_seen}
+    assert {"find", "replSetGetStatus", "replSetGetConfig", "buildInfo", "connectionStatus"} <= seen
+    writes = {"insert", "update", "delete", "findAndModify", "create", "drop", "createIndexes", "aggregate"}
+    assert not seen & writes
+
+
+def test_stale_heartbeat_fails_with_its_age_and_the_fix(rs: SimReplicaSet) -> None:
+    node = rs.members[1]
+    node.stop_agent(at=rs.cluster_time().time - 95)
+    snap = probe(rs)
+    status, reason, fix = result(snap, "pbm_agent_running", node.host)
+    assert status is Status.FAIL
+    assert reason.startswith("pbm-agent heartbeat is stale: last heartbeat 9")  # 95 s, give or take a second
+    assert "sudo systemctl restart pbm-agent" in fix
+    assert snap.ready is False
+
+
+def test_heartbeat_is_judged_by_the_cluster_clock_not_ours() -> None:
+    two_days = 2 * 86400
+    with SimReplicaSet(clock_offset=two_days) as rs:
+        snap = probe(rs)
+        assert statuses(snap, "pbm_agent_running") == dict.fromkeys(rs.hosts, Status.PASS)
+
+
+def test_agent_never_seen_names_the_node_and_the_uri_to_configure() -> None:
+    with SimReplicaSet(members=[MemberSpec(), MemberSpec(), MemberSpec(agent=None)]) as rs:
+        snap = probe(rs)
+        host = rs.hosts[2]
+        status, reason, fix = result(snap, "pbm_agent_running", host)
+        assert status is Status.FAIL and "no pbm-agent has ever reported" in reason
+        port = host.rsplit(":", 1)[1]
+        assert f'PBM_MONGODB_URI="mongodb://<pbm-user>:<password>@localhost:{port}/?authSource=admin"' in fix
+        assert "systemctl enable --now pbm-agent" in fix
+        # its version cannot be known: unknown, hence not exported, rather than a false failure
+        assert result(snap, "pbm_version_supported", host)[0] is Status.UNKNOWN
+
+
+def test_agent_reporting_an_error_carries_pbms_text() -> None:
+    agent = AgentSpec(pbms_ok=False, pbms_err="connect to leader: auth error: sasl conversation error")
+    with SimReplicaSet(members=[MemberSpec(), MemberSpec(agent=agent), MemberSpec()]) as rs:
+        status, reason, _ = result(probe(rs), "pbm_agent_running", rs.hosts[1])
+        assert status is Status.FAIL
+        assert reason == ("pbm-agent reports an error: PBM connection: connect to leader: auth error: sasl "
+                          "conversation error")
+
+
+@pytest.mark.parametrize(("version", "expected"), [
+    ("1.8.1", Status.FAIL), ("2.0.0", Status.FAIL), ("2.0.1", Status.PASS), ("2.15.0", Status.PASS)])
+def test_pbm_versions(version: str, expected: Status) -> None:
+    members = [MemberSpec(agent=AgentSpec(version=version)) for _ in range(3)]
+    mongo = "8.0.4" if version == "2.15.0" else "6.0.18"
+    with SimReplicaSet(members=members, mongo_version=mongo) as rs:
+        snap = probe(rs)
+        assert statuses(snap, "pbm_version_supported") == dict.fromkeys(rs.hosts, expected)
+        # old agents (1.8.1) write fewer fields; the agent check still works on them
+        assert statuses(snap, "pbm_agent_running") == dict.fromkeys(rs.hosts, Status.PASS)
+        if expected is Status.FAIL:
+            reason = result(snap, "pbm_version_supported", rs.hosts[0])[1]
+            assert reason == f"PBM {version} is older than 2.0.1, the oldest PMM supports"
+
+
+def test_arbiter_needs_no_agent_and_blocks_physical_restores() -> None:
+    with SimReplicaSet(members=[MemberSpec(), MemberSpec(), MemberSpec(arbiter=True)]) as rs:
+        logical = probe(rs)
+        assert logical.ready is True
+        assert rs.hosts[2] not in statuses(logical, "pbm_agent_running")
+        assert statuses(logical, "replica_set_member")[rs.hosts[2]] is Status.PASS
+        physical = probe(rs, mode="physical")
+        status, reason, _ = result(physical, "supported_configuration")
+        assert status is Status.FAIL
+        assert reason == f"physical restores are not supported with arbiter nodes ({rs.hosts[2]})"
+
+
+def test_hidden_and_delayed_members_need_an_agent() -> None:
+    members = [MemberSpec(), MemberSpec(hidden=True, agent=None), MemberSpec(delay_secs=3600, agent=None)]
+    with SimReplicaSet(members=members) as rs:
+        snap = probe(rs)
+        assert statuses(snap, "pbm_agent_running") == {
+            rs.hosts[0]: Status.PASS, rs.hosts[1]: Status.FAIL, rs.hosts[2]: Status.FAIL}
+
+
+def test_node_down_fails_only_that_node(rs: SimReplicaSet) -> None:
+    down = rs.members[2]
+    down.stop()
+    rs.advance_clock(60)  # a minute later its agent (PBM 2.7: hb frozen when its mongod is gone) is stale
+    snap = probe(rs)
+    assert snap.probe_success
+    assert statuses(snap, "replica_set_member") == {
+        rs.hosts[0]: Status.PASS, rs.hosts[1]: Status.PASS, down.host: Status.FAIL}
+    status, reason, fix = result(snap, "pbm_agent_running", down.host)
+    assert status is Status.FAIL and "mongod is down too" in reason and "systemctl start mongod" in fix
+    down.start()
+
+
+def test_slow_secondary_is_not_waited_for_and_slow_primary_fails_the_probe_in_time(rs: SimReplicaSet) -> None:
+    rs.members[1].set_delay(5)
+    started = time.monotonic()
+    snap = probe(rs, timeout=1.0)
+    assert snap.probe_success and snap.ready is True
+    rs.members[1].set_delay(0)
+    rs.members[0].set_delay(5)  # the primary
+    started = time.monotonic()
+    snap = probe(rs, timeout=1.0)
+    elapsed = time.monotonic() - started
+    assert not snap.probe_success and "timed out" in snap.probe_error
+    assert snap.results == () and snap.ready is None
+    assert elapsed < 3.0, elapsed
+
+
+def test_missing_privileges_via_a_custom_role_are_listed() -> None:
+    # A custom role that bundles the documented roles but lacks anyAction on anyResource
+    bundle = SimRole("pmmBackup", "admin", privileges=[], roles=[
+        ("readWrite", "admin"), ("backup", "admin"), ("clusterMonitor", "admin"), ("restore", "admin")])
+    user = SimUser("pmm", "secret", roles=[("pmmBackup", "admin")])
+    with SimReplicaSet(users=[user], roles=[bundle]) as rs:
+        status, reason, fix = result(probe(rs), "mongodb_user_permissions")
+        assert status is Status.FAIL
+        assert reason == "user pmm@admin lacks the privileges of pbmAnyAction@admin (anyAction on anyResource)"
+        assert 'grantRolesToUser("pmm", [{role: "pbmAnyAction", db: "admin"}])' in fix
+        assert "createRole" in fix
+
+
+def test_a_custom_role_granting_the_same_privileges_passes() -> None:
+    everything = SimRole("dbaEverything", "admin",
+                         privileges=[{"resource": {"anyResource": True}, "actions": ["anyAction"]}])
+    user = SimUser("pmm", "secret", roles=[("dbaEverything", "admin")])
+    with SimReplicaSet(users=[user], roles=[everything]) as rs:
+        assert result(probe(rs), "mongodb_user_permissions")[0] is Status.PASS
+
+
+def test_revoked_role_is_seen_on_the_next_probe(rs: SimReplicaSet) -> None:
+    cluster = cluster_config(rs)
+    store = probe_clusters([cluster])
+    assert result(store.get(cluster.name), "mongodb_user_permissions")[0] is Status.PASS  # type: ignore[arg-type]
+    rs.revoke_role("pmm", "backup", "admin")
+    rs.revoke_role("pmm", "pbmAnyAction", "admin")
+    probe_clusters([cluster], store=store)
+    snap = store.get(cluster.name)
+    assert snap is not None
+    status, reason, _ = result(snap, "mongodb_user_permissions")
+    assert status is Status.FAIL
+    assert reason.startswith("user pmm@admin lacks the privileges of backup@admin (")
+    assert "appendOplogNote on cluster" in reason  # serverStatus comes with clusterMonitor, still held
+    assert "pbmAnyAction@admin (anyAction on anyResource)" in reason
+
+
+def test_community_build_with_physical_mode() -> None:
+    with SimReplicaSet(psmdb=False) as rs:
+        assert probe(rs).ready is True  # logical backups work on Community
+        status, reason, fix = result(probe(rs, mode="physical"), "supported_configuration")
+        assert status is Status.FAIL
+        assert reason.startswith("physical backups need Percona Server for MongoDB on every data-bearing node")
+        assert "backup_mode: logical" in fix
+
+
+def test_no_pbm_config_yet_skips_the_storage_check() -> None:
+    with SimReplicaSet(pbm_config=None) as rs:
+        snap = probe(rs)
+        assert statuses(snap, "pbm_storage_reachable") == {"": Status.SKIPPED}
+        assert snap.ready is True
+
+
+def test_storage_failure_is_reported_per_node() -> None:
+    agent = AgentSpec(stors_ok=False, stors_err="storage check failed with: AccessDenied: Access Denied")
+    with SimReplicaSet(members=[MemberSpec(agent=agent), MemberSpec(), MemberSpec()]) as rs:
+        status, reason, _ = result(probe(rs), "pbm_storage_reachable", rs.hosts[0])
+        assert status is Status.FAIL
+        assert reason == ("pbm-agent cannot use the storage (s3 bucket pbm-backups): storage check failed with: "
+                          "AccessDenied: Access Denied")
+
+
+def test_pbm_config_is_read_without_its_credentials(rs: SimReplicaSet) -> None:
+    snap = probe(rs)
+    text = repr(snap)
+    assert "SIMULATED/SECRET/KEY" not in text and "AKIASIMULATED" not in text
+
+
+def test_bad_password_fails_the_probe_without_leaking_it(rs: SimReplicaSet) -> None:
+    snap = probe(rs, password="wrong-Passw0rd")
+    assert not snap.probe_success and snap.results == ()
+    assert snap.probe_error == "authentication failed for user pmm: check the user and password in the cluster's uri"
+    assert "wrong-Passw0rd" not in snap.probe_error
+
+
+def test_unreachable_cluster_says_which_members_failed() -> None:
+    with SimReplicaSet() as rs:
+        cluster = cluster_config(rs)
+    snap = probe_clusters([cluster], timeout=1.0).get(cluster.name)
+    assert snap is not None and not snap.probe_success
+    assert snap.probe_error.startswith("no usable member answered: 127.0.0.1:")
+    assert snap.probe_error.count("Connect call failed") == 3 and "configured timeouts" not in snap.probe_error
+    assert "secret" not in snap.probe_error
+
+
+def test_malformed_pbm_agents_documents_fail_with_a_reason() -> None:
+    with SimReplicaSet(members=[MemberSpec(), MemberSpec(), MemberSpec(agent=None)]) as rs:
+        rs.extra_agent_docs = [
+            {"n": rs.hosts[2], "rs": "rs0", "v": 2.7, "hb": "not a timestamp"},
+            {"n": None, "rs": "rs0"},
+            {"n": "gone:27017", "rs": "rs0", "v": "2.7.0", "hb": Timestamp(1, 1)},  # orphan of a removed member
+        ]
+        snap = probe(rs)
+        status, reason, _ = result(snap, "pbm_agent_running", rs.hosts[2])
+        assert status is Status.FAIL
+        assert reason == ("the pbm-agent document for this node is malformed: field hb is not a timestamp; "
+                          "field v is not a string; field pbms is missing; field nodes is missing; "
+                          "field stors is missing")
+        assert result(snap, "pbm_version_supported", rs.hosts[2])[1] == "pbm-agent reports an unparsable version 2.7"
+        assert "gone:27017" not in {r.node for r in snap.results}
+
+
+def test_standalone_mongod_fails_membership() -> None:
+    with SimReplicaSet(standalone=True) as rs:
+        cluster = cluster_config(rs)
+        snap = probe_clusters([cluster]).get(cluster.name)
+        assert snap is not None and snap.probe_success
+        status, reason, fix = result(snap, "replica_set_member", rs.hosts[0])
+        assert status is Status.FAIL and reason.startswith("standalone mongod, not a replica-set member")
+        assert "rs.initiate()" in fix
+        assert snap.ready is False
+
+
+def test_replica_set_without_primary_leaves_pbm_checks_unknown(rs: SimReplicaSet) -> None:
+    rs.primary_index = None
+    snap = probe(rs)
+    assert snap.probe_success
+    assert statuses(snap, "pbm_agent_running") == dict.fromkeys(rs.hosts, Status.UNKNOWN)
+    assert snap.ready is None
+
+
+def test_refused_command_makes_only_its_check_unknown(rs: SimReplicaSet) -> None:
+    rs.members[0].refuse("connectionStatus")
+    snap = probe(rs)
+    assert snap.probe_success
+    assert result(snap, "mongodb_user_permissions")[0] is Status.UNKNOWN
+    assert statuses(snap, "pbm_agent_running") == dict.fromkeys(rs.hosts, Status.PASS)
+
+
+def test_a_dead_cluster_does_not_delay_another() -> None:
+    with SimReplicaSet() as healthy, SimReplicaSet(name="rs1") as hung:
+        for node in hung.members:
+            node.hang()
+        started = time.monotonic()
+        store = probe_clusters([cluster_config(healthy, "ok"), cluster_config(hung, "hung")], timeout=1.0)
+        elapsed = time.monotonic() - started
+        ok, dead = store.get("ok"), store.get("hung")
+        assert ok is not None and ok.ready is True
+        assert dead is not None and not dead.probe_success
+        assert elapsed < 3.0, elapsed
+        for node in hung.members:
+            node.unhang()
