@@ -1,0 +1,204 @@
+"""End to end: the real command, as a user runs it, against the simulator over loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from exporter.simulator import SimReplicaSet
+
+COMMAND = [sys.executable, "-m", "exporter"]
+
+
+@pytest.fixture
+def rs() -> Iterator[SimReplicaSet]:
+    with SimReplicaSet() as replica_set:
+        yield replica_set
+
+
+def write_config(tmp_path: Path, rs: SimReplicaSet, timeout: str = "1s", interval: str = "1s") -> str:
+    """A config as a user writes it: the password comes from the environment."""
+    uri = rs.uri(password="${TEST_MONGO_PASSWORD}").replace("%24%7BTEST_MONGO_PASSWORD%7D", "${TEST_MONGO_PASSWORD}")
+    path = tmp_path / "exporter.yml"
+    path.write_text(f"interval: {interval}\ntimeout: {timeout}\nclusters:\n  - name: prod-rs\n    uri: {uri}\n")
+    return str(path)
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "TEST_MONGO_PASSWORD": "secret"}
+
+
+class Exporter:
+    """The exporter in a subprocess, listening on an ephemeral port that it logs."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen([*COMMAND, *args, "--web.listen-address", "127.0.0.1:0"], env=env(),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.log: list[str] = []
+        assert self.proc.stderr is not None
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            line = self.proc.stderr.readline()
+            self.log.append(line)
+            match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+            if match:
+                self.port = int(match.group(1))
+                return
+            if not line and self.proc.poll() is not None:
+                break
+        raise AssertionError(f"exporter did not start: {''.join(self.log)}")
+
+    def get(self, path: str) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+            return str(response.read().decode())
+
+    def metrics_when(self, pattern: str, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.get("/metrics")
+            if re.search(pattern, text, re.M) or time.monotonic() > deadline:
+                return text
+            time.sleep(0.1)
+
+    def terminate(self) -> tuple[int, float, str]:
+        """SIGTERM; returns the exit code, how long it took to exit, and everything it printed."""
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        out, err = self.proc.communicate(timeout=10)
+        return self.proc.returncode, time.monotonic() - started, out + "".join(self.log) + err
+
+
+def promtool_check(text: str) -> None:
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: install Debian's prometheus package (make test does)"
+    result = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_serve_scrape_lint_and_stop(tmp_path: Path, rs: SimReplicaSet) -> None:
+    rs.members[2].stop_agent(at=rs.cluster_time().time - 300)
+    exporter = Exporter("--config", write_config(tmp_path, rs))
+    try:
+        text = exporter.metrics_when(r"^pmm_backup_prereq_cluster_ready")
+        hosts = rs.hosts
+        for line in (
+            f'pmm_backup_prereq_ok{{check="pbm_agent_running",cluster="prod-rs",node="{hosts[0]}",'
+            f'replica_set="rs0"}} 1.0',
+            f'pmm_backup_prereq_ok{{check="pbm_agent_running",cluster="prod-rs",node="{hosts[2]}",'
+            f'replica_set="rs0"}} 0.0',
+            'pmm_backup_prereq_ok{check="mongodb_user_permissions",cluster="prod-rs",node="",replica_set="rs0"} 1.0',
+            'pmm_backup_prereq_cluster_ready{cluster="prod-rs"} 0.0',
+            'pmm_backup_prereq_probe_success{cluster="prod-rs",target="mongodb"} 1.0',
+            f'pmm_backup_prereq_pbm_agent_info{{cluster="prod-rs",node="{hosts[1]}",replica_set="rs0",'
+            f'version="2.7.0"}} 1.0',
+            'pmm_backup_prereq_exporter_build_info{version="0.1.0"} 1.0',
+        ):
+            assert line in text.splitlines(), line
+        age = re.search(rf'^pmm_backup_prereq_pbm_agent_heartbeat_age_seconds{{cluster="prod-rs",'
+                        rf'node="{hosts[2]}",replica_set="rs0"}} (\S+)$', text, re.M)
+        assert age and 300 <= float(age.group(1)) < 320
+        assert re.search(r'^pmm_backup_prereq_last_probe_timestamp_seconds\{cluster="prod-rs"\} \S+$', text, re.M)
+        assert "node_name" not in text and "service_name" not in text and "instance=" not in text
+        assert "secret" not in text
+        promtool_check(text)
+        assert "Metrics" in exporter.get("/")
+
+        # the cluster goes away: its checks disappear instead of keeping their last values
+        rs.stop()
+        text = exporter.metrics_when(r'^pmm_backup_prereq_probe_success\{cluster="prod-rs",target="mongodb"\} 0')
+        assert 'pmm_backup_prereq_probe_success{cluster="prod-rs",target="mongodb"} 0.0' in text
+        assert "pmm_backup_prereq_ok{" not in text and "pmm_backup_prereq_cluster_ready{" not in text
+        promtool_check(text)
+    finally:
+        code, took, log = exporter.terminate()
+    assert code == 0 and took < 2.0, (code, took)
+    assert "secret" not in log
+
+
+def test_sigterm_stops_within_two_seconds_even_mid_probe(tmp_path: Path, rs: SimReplicaSet) -> None:
+    for node in rs.members:
+        node.hang()
+    exporter = Exporter("--config", write_config(tmp_path, rs, timeout="30s", interval="60s"))
+    time.sleep(0.5)  # the first probe is now waiting on the hung members
+    code, took, _ = exporter.terminate()
+    assert code == 0 and took < 2.0, (code, took)
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*COMMAND, *args], env=env(), capture_output=True, text=True, timeout=60)
+
+
+def test_check_exit_codes_table_and_json(tmp_path: Path, rs: SimReplicaSet) -> None:
+    config = write_config(tmp_path, rs)
+    ok = run("check", "--config", config)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.startswith("prod-rs: READY (14 pass, 0 fail, 0 unknown)")
+
+    rs.members[1].stop_agent(at=rs.cluster_time().time - 120)
+    failing = run("check", "--config", config)
+    assert failing.returncode == 1
+    assert failing.stdout.startswith("prod-rs: NOT READY (")
+    first = failing.stdout.splitlines()[1]
+    assert first.split()[:3] == ["FAIL", "pbm_agent_running", rs.hosts[1]]
+    assert "fix: On 127.0.0.1: sudo systemctl restart pbm-agent" in failing.stdout
+
+    as_json = run("check", "--config", config, "--output", "json")
+    assert as_json.returncode == 1
+    document = json.loads(as_json.stdout)
+    cluster = document["clusters"][0]
+    assert cluster["cluster"] == "prod-rs" and cluster["ready"] is False
+    assert cluster["probes"] == [{"target": "mongodb", "success": True, "error": "",
+                                  "duration_seconds": cluster["probes"][0]["duration_seconds"]}]
+    failed = [c for c in cluster["checks"] if c["status"] == "fail"]
+    assert [(c["check"], c["node"]) for c in failed] == [("pbm_agent_running", rs.hosts[1])]
+    assert failed[0]["fix"]
+    assert "secret" not in as_json.stdout
+
+
+def test_check_unreachable_cluster_exits_1_without_leaking(tmp_path: Path, rs: SimReplicaSet) -> None:
+    config = write_config(tmp_path, rs, timeout="1s")
+    rs.stop()
+    result = run("check", "--config", config)
+    assert result.returncode == 1
+    assert result.stdout.startswith("prod-rs: UNKNOWN (probe failed: no usable member answered: ")
+    assert "secret" not in result.stdout + result.stderr
+
+
+def test_config_and_usage_errors_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("clusters:\n  - name: a\n    uri: mongodb://pmm:hunter2@db1/\n    colour: red\n")
+    result = run("check", "--config", str(bad))
+    assert result.returncode == 2
+    assert result.stderr == (f"pmm-backup-prereq-exporter: invalid configuration:\n"
+                             f"  {bad}:4: clusters[0].colour: unknown key\n")
+    assert run("--config", str(bad)).returncode == 2
+    assert run().returncode == 2
+    assert run("check").returncode == 2
+    assert run("check", "--config", str(bad), "--output", "xml").returncode == 2
+    assert "Traceback" not in run("check", "--config", str(tmp_path / "missing.yml")).stderr
+
+
+def test_demo_serves_real_output() -> None:
+    exporter = Exporter("demo")
+    try:
+        text = exporter.metrics_when(r"^pmm_backup_prereq_cluster_ready")
+        assert 'pmm_backup_prereq_cluster_ready{cluster="demo-rs"} 0.0' in text
+        assert re.search(r'^pmm_backup_prereq_ok\{check="pbm_agent_running",cluster="demo-rs",node="[^"]+",'
+                         r'replica_set="rs0"\} 0\.0$', text, re.M)
+        promtool_check(text)
+    finally:
+        code, took, log = exporter.terminate()
+    assert code == 0 and took < 2.0
+    assert "was stopped 120 s ago, so pbm_agent_running fails there" in log
+    assert "FAIL     pbm_agent_running" in log  # the check table printed at start
