@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from exporter.simulator import SimReplicaSet
+from tests.promtool import promtool_check
 
 COMMAND = [sys.executable, "-m", "exporter"]
 
@@ -77,13 +77,6 @@ class Exporter:
         self.proc.send_signal(signal.SIGTERM)
         out, err = self.proc.communicate(timeout=10)
         return self.proc.returncode, time.monotonic() - started, out + "".join(self.log) + err
-
-
-def promtool_check(text: str) -> None:
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool is missing: install Debian's prometheus package (make test does)"
-    result = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_serve_scrape_lint_and_stop(tmp_path: Path, rs: SimReplicaSet) -> None:

@@ -1,0 +1,58 @@
+"""The exact exposition text for known snapshots (golden file), and that it passes promtool's lint.
+
+Regenerate after an intended change with: UPDATE_GOLDEN=1 pytest tests/test_exposition.py
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from exporter.checks.results import CheckResult, Status
+from exporter.collector import SnapshotCollector
+from exporter.snapshot import AgentObservation, ClusterSnapshot, SnapshotStore
+from tests.promtool import promtool_check
+
+GOLDEN = Path(__file__).parent / "golden" / "metrics.prom"
+
+
+def store() -> SnapshotStore:
+    s = SnapshotStore()
+    s.put(ClusterSnapshot(
+        "prod-rs", True, "", 0.25, 1_800_000_000.0,
+        (
+            CheckResult("replica_set_member", Status.PASS, "PRIMARY", node="db1:27017", replica_set="rs0"),
+            CheckResult("replica_set_member", Status.PASS, "SECONDARY", node="db2:27017", replica_set="rs0"),
+            CheckResult("pbm_agent_running", Status.PASS, "ok", node="db1:27017", replica_set="rs0"),
+            CheckResult("pbm_agent_running", Status.FAIL, "stale", "restart", node="db2:27017", replica_set="rs0"),
+            CheckResult("pbm_version_supported", Status.PASS, "2.7.0", node="db1:27017", replica_set="rs0"),
+            CheckResult("pbm_version_supported", Status.UNKNOWN, "?", node="db2:27017", replica_set="rs0"),
+            CheckResult("pbm_storage_reachable", Status.SKIPPED, "no config", replica_set="rs0"),
+            CheckResult("mongodb_user_permissions", Status.PASS, "ok", replica_set="rs0"),
+        ),
+        (AgentObservation("db1:27017", "rs0", "2.7.0", 3), AgentObservation("db2:27017", "rs0", "2.7.0", 95)),
+    ))
+    s.put(ClusterSnapshot("all-good", True, "", 0.125, 1_800_000_001.0,
+                          (CheckResult("replica_set_member", Status.PASS, "PRIMARY", node="a:1", replica_set="rs1"),)))
+    s.put(ClusterSnapshot("gone", False, "no usable member answered", 10.5, 1_799_999_000.0))
+    s.put(ClusterSnapshot("never-seen", False, "authentication failed", 0.01, None))
+    return s
+
+
+def exposition() -> str:
+    registry = CollectorRegistry()
+    registry.register(SnapshotCollector(store()))
+    return generate_latest(registry).decode()
+
+
+def test_exposition_matches_the_golden_file() -> None:
+    text = exposition()
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_text(text)
+    assert text == GOLDEN.read_text()
+
+
+def test_golden_exposition_passes_promtool() -> None:
+    promtool_check(exposition())
