@@ -8,8 +8,8 @@ or node connection check is not ok. Arbiters need no agent; hidden and delayed m
 from __future__ import annotations
 
 from exporter.checks.pbm_agents import STALE_FRAME_SEC
-from exporter.checks.results import CheckResult, ClusterSettings, failed, passed, unknown
-from exporter.checks.view import ClusterView
+from exporter.checks.results import CheckResult, ClusterSettings, failed, passed
+from exporter.checks.view import ClusterView, judged_members
 from exporter.facts import ReplicaSetFacts
 
 CHECK = "pbm_agent_running"
@@ -41,12 +41,7 @@ def restart_agent_fix(node: str) -> str:
 
 def evaluate(facts: ReplicaSetFacts, view: ClusterView, settings: ClusterSettings) -> list[CheckResult]:
     rs = view.replica_set
-    if view.members is None:
-        return [unknown(CHECK, view.members_error, node) for node in facts.seeds]
-    data_members = [m for m in view.members if m.data_bearing]
-    if view.agents is None or view.cluster_time is None:
-        return [unknown(CHECK, view.agents_error, m.host, rs) for m in data_members]
-    results = []
+    data_members, cluster_time, results = judged_members(CHECK, facts, view)
     for member in data_members:
         agent = view.agent(member.host)
         state = (view.states or {}).get(member.host)
@@ -61,8 +56,8 @@ def evaluate(facts: ReplicaSetFacts, view: ClusterView, settings: ClusterSetting
                 CHECK, f"the pbm-agent document for this node is malformed: {'; '.join(agent.problems)}",
                 restart_agent_fix(member.host), member.host, rs))
             continue
-        age = agent.heartbeat_age(view.cluster_time)
-        if agent.is_stale(view.cluster_time):
+        age = agent.heartbeat_age(cluster_time)
+        if agent.is_stale(cluster_time):
             reason = (f"pbm-agent heartbeat is stale: last heartbeat {age} s ago by the cluster's clock "
                       f"(PBM calls an agent lost after {STALE_FRAME_SEC} s)")
             fix = restart_agent_fix(member.host)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from exporter.checks.results import CheckResult, ClusterSettings, failed, passed, skipped, unknown
-from exporter.checks.view import ClusterView
+from exporter.checks.view import ClusterView, judged_members
 from exporter.facts import ReplicaSetFacts
 
 CHECK = "pbm_storage_reachable"
@@ -42,15 +42,10 @@ def evaluate(facts: ReplicaSetFacts, view: ClusterView, settings: ClusterSetting
     if storage is None:
         return [skipped(CHECK, "PBM has no storage configured yet; PMM writes PBM's config when its first "
                                "backup starts, so there is nothing to reach yet", "", rs)]
-    if view.members is None:
-        return [unknown(CHECK, view.members_error, node) for node in facts.seeds]
-    data_members = [m for m in view.members if m.data_bearing]
-    if view.agents is None or view.cluster_time is None:
-        return [unknown(CHECK, view.agents_error, m.host, rs) for m in data_members]
-    results = []
+    data_members, cluster_time, results = judged_members(CHECK, facts, view)
     for member in data_members:
         agent = view.agent(member.host)
-        if agent is None or agent.is_stale(view.cluster_time):
+        if agent is None or agent.is_stale(cluster_time):
             results.append(unknown(CHECK, "no running pbm-agent on this node reports on the storage",
                                    member.host, rs))
         elif agent.storage is None:

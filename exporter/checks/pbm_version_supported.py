@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from exporter.checks.pbm_agents import MIN_PBM_VERSION, parse_version
 from exporter.checks.results import CheckResult, ClusterSettings, failed, passed, unknown
-from exporter.checks.view import ClusterView
+from exporter.checks.view import ClusterView, judged_members
 from exporter.facts import ReplicaSetFacts
 
 CHECK = "pbm_version_supported"
@@ -22,12 +22,7 @@ def upgrade_fix(node: str) -> str:
 
 def evaluate(facts: ReplicaSetFacts, view: ClusterView, settings: ClusterSettings) -> list[CheckResult]:
     rs = view.replica_set
-    if view.members is None:
-        return [unknown(CHECK, view.members_error, node) for node in facts.seeds]
-    data_members = [m for m in view.members if m.data_bearing]
-    if view.agents is None:
-        return [unknown(CHECK, view.agents_error, m.host, rs) for m in data_members]
-    results = []
+    data_members, _, results = judged_members(CHECK, facts, view)
     for member in data_members:
         agent = view.agent(member.host)
         if agent is None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from exporter.checks.pbm_agents import AgentReport, index_agents
+from exporter.checks.results import CheckResult, unknown
 from exporter.checks.topology import MalformedReply, Member, MemberState, member_states, members, set_name
-from exporter.facts import ReplicaSetFacts
+from exporter.facts import Observed, ReplicaSetFacts
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -25,36 +30,34 @@ class ClusterView:
         return (self.agents or {}).get((self.replica_set, host))
 
 
+def _parse(fact: Observed[Any], parse: Callable[[Any], T], what: str) -> tuple[T | None, str]:
+    """The parsed value of a fact, or None and why: the read failed, or the reply is malformed."""
+    if fact.value is None:
+        return None, f"cannot read {what}: {fact.error or 'no reply'}"
+    try:
+        return parse(fact.value), ""
+    except MalformedReply as exc:
+        return None, str(exc)
+
+
 def build_view(facts: ReplicaSetFacts) -> ClusterView:
-    rs = set_name(facts)
-    member_list: list[Member] | None = None
-    members_error = ""
-    if facts.config.value is not None:
-        try:
-            member_list = members(facts.config.value)
-        except MalformedReply as exc:
-            members_error = str(exc)
-    else:
-        members_error = f"cannot read the replica-set config: {facts.config.error or 'no reply'}"
-
-    states: dict[str, MemberState] | None = None
-    states_error = ""
-    if facts.status.value is not None:
-        try:
-            states = member_states(facts.status.value)
-        except MalformedReply as exc:
-            states_error = str(exc)
-    else:
-        states_error = f"cannot read the replica-set status: {facts.status.error or 'no reply'}"
-
-    agents = None
-    agents_error = ""
-    if facts.agents.value is not None:
-        agents = index_agents(facts.agents.value)
-    else:
-        agents_error = f"cannot read admin.pbmAgents: {facts.agents.error or 'no reply'}"
-
+    member_list, members_error = _parse(facts.config, members, "the replica-set config")
+    states, states_error = _parse(facts.status, member_states, "the replica-set status")
+    agents, agents_error = _parse(facts.agents, index_agents, "admin.pbmAgents")
     cluster_time = facts.cluster_time.value
     if cluster_time is None and not agents_error:
         agents_error = f"the server returned no cluster time: {facts.cluster_time.error or 'no $clusterTime'}"
-    return ClusterView(rs, member_list, members_error, states, states_error, agents, agents_error, cluster_time)
+    return ClusterView(set_name(facts), member_list, members_error, states, states_error, agents, agents_error,
+                       cluster_time)
+
+
+def judged_members(check: str, facts: ReplicaSetFacts, view: ClusterView
+                   ) -> tuple[list[Member], int, list[CheckResult]]:
+    """The data-bearing members a per-node PBM check judges and the cluster time to judge them by; or no
+    members and an unknown result per node when the members, agent documents or cluster time cannot be read."""
+    if view.members is None:
+        return [], 0, [unknown(check, view.members_error, node) for node in facts.seeds]
+    data_members = [m for m in view.members if m.data_bearing]
+    if view.agents is None or view.cluster_time is None:
+        return [], 0, [unknown(check, view.agents_error, m.host, view.replica_set) for m in data_members]
+    return data_members, view.cluster_time, []
