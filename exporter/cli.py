@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                         choices=["debug", "info", "warning", "error"], help="log level (default %(default)s)")
     commands = parser.add_subparsers(dest="command", metavar="{check,demo}")
     check = commands.add_parser("check", help="probe every cluster once and print what to fix")
-    check.add_argument("--config", required=True, help="the YAML config file")
+    check.add_argument("--config", default=argparse.SUPPRESS, help="the YAML config file")
     check.add_argument("--output", choices=["table", "json"], default="table", help="default %(default)s")
     demo = commands.add_parser("demo", help="serve the exporter against a simulated replica set on loopback")
     demo.add_argument("--web.listen-address", dest="listen_address", default=DEFAULT_LISTEN_ADDRESS,
@@ -61,7 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(args.listen_address, args.interval)
     if args.config is None:
         parser.print_usage(sys.stderr)
-        print(f"{parser.prog}: error: --config is required (or use the check or demo command)", file=sys.stderr)
+        needs = "check needs --config FILE" if args.command == "check" else \
+            "--config FILE is required (or use the check or demo command)"
+        print(f"{parser.prog}: error: {needs}", file=sys.stderr)
         return EXIT_USAGE
     try:
         config = load_config(args.config)

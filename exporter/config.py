@@ -192,9 +192,14 @@ def load_config(path: str) -> Config:
     """Read and validate the config file, or raise ConfigError listing every problem."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError([f"{file}: cannot read the config file: {exc.strerror or exc}"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError([f"{file}:{line}: the config file is not UTF-8 text"]) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -244,9 +249,9 @@ def load_config(path: str) -> Config:
             uri_path = base / cluster.uri_file
             try:
                 uri = uri_path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
+            except (OSError, UnicodeDecodeError) as exc:
                 problems.append(f"{file}:{_line_for(uri_where, lines)}: clusters[{index}].uri_file: "
-                                f"cannot read {uri_path}: {exc.strerror or exc}")
+                                f"cannot read {uri_path}: {getattr(exc, 'strerror', None) or exc}")
                 continue
         assert uri is not None
         try:

@@ -113,3 +113,9 @@ def test_bad_files(tmp_path: Path, text: str, expected: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     found = problems(str(tmp_path / "nope.yml"))
     assert found == [f"{tmp_path / 'nope.yml'}: cannot read the config file: No such file or directory"]
+
+
+def test_binary_config_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "exporter.yml"
+    path.write_bytes(b"clusters:\n  - name: \xff\xfe\n")
+    assert problems(str(path)) == [f"{path}:2: the config file is not UTF-8 text"]

@@ -286,3 +286,15 @@ def test_a_dead_cluster_does_not_delay_another() -> None:
         assert elapsed < 3.0, elapsed
         for node in hung.members:
             node.unhang()
+
+
+def test_direct_connection_to_a_secondary_says_how_to_fix_the_uri(rs: SimReplicaSet) -> None:
+    secondary = rs.members[1]
+    cluster = cluster_config(rs)
+    cluster = type(cluster)(cluster.name, secondary.uri(), "logical", (secondary.host,), "pmm", "secret")
+    snap = probe_clusters([cluster]).get(cluster.name)
+    assert snap is not None and snap.probe_success
+    status, reason, _ = result(snap, "pbm_agent_running", rs.hosts[0])
+    assert status is Status.UNKNOWN
+    assert f"connected directly to {secondary.host}, not to the primary {rs.hosts[0]}" in reason
+    assert statuses(snap, "replica_set_member") == dict.fromkeys(rs.hosts, Status.PASS)

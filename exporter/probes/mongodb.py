@@ -152,7 +152,12 @@ class MongoDBProber:
         if not hello.get("setName"):
             reason = "not a replica set"
             return Observed.failed(reason), Observed.failed(reason), Observed.failed(reason)
-        if not (hello.get("isWritablePrimary") or hello.get("ismaster")):
+        if hello.get("primary") and not hello.get("isWritablePrimary"):
+            reason = (f"connected directly to {hello.get('me', 'a secondary')}, not to the primary "
+                      f"{hello['primary']}: list every member in the uri (without directConnection=true) so that "
+                      f"PBM's documents are read on the primary, as PBM does")
+            return Observed.failed(reason), Observed.failed(reason), Observed.failed(reason)
+        if not hello.get("isWritablePrimary"):
             reason = "the replica set has no primary, so PBM agents cannot write heartbeats and none can be judged"
             return Observed.failed(reason), Observed.failed(reason), Observed.failed(reason)
         admin = client.get_database("admin", read_preference=Primary())
