@@ -14,7 +14,7 @@ import time
 
 from exporter.checks import ClusterSettings
 from exporter.config import ClusterConfig, Config
-from exporter.probes.mongodb import MongoDBProber
+from exporter.probes.mongodb import MongoDBProber, ProbeOutcome
 from exporter.snapshot import SnapshotStore, build_snapshot
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,12 @@ class ProbeCycle:
         cluster: ClusterConfig = prober.cluster
         outcome = await prober.probe()
         previous = self.store.get(cluster.name)
-        snapshot = build_snapshot(cluster.name, ClusterSettings(cluster.backup_mode), outcome, previous)
+        try:
+            snapshot = build_snapshot(cluster.name, ClusterSettings(cluster.backup_mode), outcome, previous)
+        except Exception as exc:  # a bug must cost one cluster one probe, not the prober thread
+            log.exception("cluster %s: cannot evaluate the probe's results", cluster.name)
+            outcome = ProbeOutcome(None, f"internal error evaluating the results: {exc!r}", outcome.duration)
+            snapshot = build_snapshot(cluster.name, ClusterSettings(cluster.backup_mode), outcome, previous)
         self.store.put(snapshot)
         if not outcome.success and (previous is None or previous.probe_success or
                                     previous.probe_error != outcome.error):
@@ -76,6 +81,13 @@ class BackgroundProber:
     def _run(self) -> None:
         asyncio.run(self._main())
 
+    @staticmethod
+    async def _cycle(cycle: ProbeCycle) -> None:
+        try:
+            await cycle.run_once()
+        except Exception:  # keep probing: the next cycle may well succeed
+            log.exception("probe cycle failed")
+
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
@@ -84,7 +96,7 @@ class BackgroundProber:
         try:
             while not self._stop.is_set():
                 started = time.monotonic()
-                run = asyncio.ensure_future(cycle.run_once())
+                run = asyncio.ensure_future(self._cycle(cycle))
                 stopper = asyncio.ensure_future(self._stop.wait())
                 await asyncio.wait({run, stopper}, return_when=asyncio.FIRST_COMPLETED)
                 if not run.done():  # stopping mid-cycle: abandon the probes

@@ -298,3 +298,26 @@ def test_direct_connection_to_a_secondary_says_how_to_fix_the_uri(rs: SimReplica
     assert status is Status.UNKNOWN
     assert f"connected directly to {secondary.host}, not to the primary {rs.hosts[0]}" in reason
     assert statuses(snap, "replica_set_member") == dict.fromkeys(rs.hosts, Status.PASS)
+
+
+def test_a_bug_in_evaluation_costs_one_probe_not_the_prober(rs: SimReplicaSet, monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    import exporter.scheduler as scheduler
+
+    real = scheduler.build_snapshot
+    calls = []
+
+    def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scheduler, "build_snapshot", flaky)
+    cluster = cluster_config(rs)
+    store = probe_clusters([cluster])
+    snap = store.get(cluster.name)
+    assert snap is not None and not snap.probe_success
+    assert snap.probe_error == "internal error evaluating the results: RuntimeError('boom')"
+    probe_clusters([cluster], store=store)
+    assert store.get(cluster.name).ready is True  # type: ignore[union-attr]
