@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pymongo.errors import ConfigurationError, InvalidURI
 from pymongo.uri_parser import parse_uri
 
@@ -61,6 +62,8 @@ class ClusterSpec(_Strict):
     uri: str | None = None
     uri_file: str | None = None
     backup_mode: Literal["logical", "physical"] = "logical"
+    # member host:port -> PMM service name, for members whose PMM service cannot be matched by address
+    pmm_services: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_uri_source(self) -> ClusterSpec:
@@ -69,9 +72,37 @@ class ClusterSpec(_Strict):
         return self
 
 
+class PMMSpec(_Strict):
+    url: str
+    token: str | None = Field(default=None, min_length=1)
+    username: str | None = Field(default=None, min_length=1)
+    password: str | None = None
+    ca_file: str | None = None
+    insecure_skip_verify: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _base_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be the PMM Server's base URL, such as https://pmm.example.com")
+        if parts.username or parts.password:
+            raise ValueError("must not contain credentials; use token, or username and password")
+        return url
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> PMMSpec:
+        if self.token is not None and (self.username is not None or self.password is not None):
+            raise ValueError("give either token or username and password, not both")
+        if self.token is None and (self.username is None or self.password is None):
+            raise ValueError("give token (a PMM 3 service-account token or PMM 2 API key) or username and password")
+        return self
+
+
 class FileSpec(_Strict):
     interval: Duration = DEFAULT_INTERVAL
     timeout: Duration = DEFAULT_TIMEOUT
+    pmm: PMMSpec | None = None
     clusters: list[ClusterSpec] = Field(min_length=1)
 
 
@@ -85,6 +116,7 @@ class ClusterConfig:
     seeds: tuple[str, ...]
     username: str | None
     password: str | None = field(default=None, repr=False)
+    pmm_services: tuple[tuple[str, str], ...] = ()
 
     @property
     def display_uri(self) -> str:
@@ -97,11 +129,34 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True)
+class PMMConfig:
+    """The PMM Server to read. `token` and `password` are secrets: never log or print them."""
+
+    url: str
+    token: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+    insecure_skip_verify: bool = False
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.token, self.password) if s)
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     interval: float
     timeout: float
     clusters: tuple[ClusterConfig, ...]
+    pmm: PMMConfig | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret of the config, for redacting output."""
+        out = [s for c in self.clusters for s in c.secrets]
+        return tuple(out + list(self.pmm.secrets if self.pmm else ()))
 
 
 class ConfigError(Exception):
@@ -259,13 +314,25 @@ def load_config(path: str) -> Config:
         except ValueError as exc:
             problems.append(f"{file}:{_line_for(uri_where, lines)}: clusters[{index}].{key}: {exc}")
             continue
-        clusters.append(ClusterConfig(cluster.name, uri, cluster.backup_mode, seeds, username, password))
+        clusters.append(ClusterConfig(cluster.name, uri, cluster.backup_mode, seeds, username, password,
+                                      tuple(cluster.pmm_services.items())))
     if problems:
         raise ConfigError(problems)
     if spec.timeout > spec.interval:
         line = _line_for(("timeout",), lines)
         raise ConfigError([f"{file}:{line}: timeout: must not be longer than interval ({spec.interval:g}s)"])
-    return Config(file, spec.interval, spec.timeout, tuple(clusters))
+    pmm = None
+    if spec.pmm is not None:
+        ca_file = spec.pmm.ca_file
+        if ca_file is not None:
+            ca_path = base / ca_file
+            if not ca_path.is_file():
+                line = _line_for(("pmm", "ca_file"), lines)
+                raise ConfigError([f"{file}:{line}: pmm.ca_file: {ca_path} is not a readable file"])
+            ca_file = str(ca_path)
+        pmm = PMMConfig(spec.pmm.url.rstrip("/"), spec.pmm.token, spec.pmm.username, spec.pmm.password, ca_file,
+                        spec.pmm.insecure_skip_verify)
+    return Config(file, spec.interval, spec.timeout, tuple(clusters), pmm)
 
 
 def _line_of_problem(problem: str) -> int:

@@ -51,3 +51,29 @@ class ReplicaSetFacts:
     agents: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
     pbm_config: Observed[dict[str, Any]] = field(default_factory=Observed)
     cluster_time: Observed[int] = field(default_factory=Observed)
+
+
+@dataclass(frozen=True)
+class PMMFacts:
+    """What one read of PMM Server returned, shared by every cluster of the cycle.
+
+    Documents are PMM's JSON as sent, except that PMM 3's prefixed enums are reduced to PMM 2's names
+    (AGENT_STATUS_RUNNING -> RUNNING) and locations keep only what names them (never keys). PMM omits false,
+    empty and zero fields, so a missing key means false or "".
+
+    - version: the server version ("2.44.0", "3.4.0"); empty when even that could not be read.
+    - error: why the read failed as a whole (unreachable, 401, ...); the other facts are then failed too.
+    """
+
+    version: str = ""
+    error: str | None = None
+    settings: Observed[dict[str, Any]] = field(default_factory=Observed)
+    locations: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    services: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    pmm_agents: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    exporters: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    nodes: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

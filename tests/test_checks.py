@@ -8,7 +8,7 @@ import pytest
 from bson.timestamp import Timestamp
 
 from exporter import mongodb_roles
-from exporter.checks import ClusterSettings, Status, run_mongodb_checks
+from exporter.checks import ClusterSettings, Status, run_checks
 from exporter.checks.pbm_agents import parse_version
 from exporter.checks.privileges import resource_covers
 from exporter.facts import Observed, ReplicaSetFacts
@@ -57,15 +57,20 @@ def facts(agents: list[Any] | None = None, arbiter: str | None = None, privilege
 
 
 def results(f: ReplicaSetFacts, check: str, mode: str = "logical") -> dict[str, tuple[Status, str]]:
-    return {r.node: (r.status, r.reason) for r in run_mongodb_checks(f, ClusterSettings(mode)) if r.check == check}
+    return {r.node: (r.status, r.reason) for r in run_checks(f, ClusterSettings(mode)) if r.check == check}
 
 
 def test_healthy_replica_set_passes_everything() -> None:
-    out = run_mongodb_checks(facts(pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}}),
+    out = run_checks(facts(pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}}),
                              ClusterSettings())
-    assert {r.status for r in out} == {Status.PASS}
-    assert {r.check for r in out} == {"replica_set_member", "pbm_agent_running", "pbm_version_supported",
-                                      "pbm_storage_reachable", "mongodb_user_permissions", "supported_configuration"}
+    assert {r.check for r in out if r.status is Status.PASS} == {
+        "replica_set_member", "pbm_agent_running", "pbm_version_supported", "pbm_storage_reachable",
+        "mongodb_user_permissions", "supported_configuration"}
+    # without a pmm: section the PMM checks are skipped, with the reason, and never exported
+    skipped = {r.check: r.reason for r in out if r.status is Status.SKIPPED}
+    assert skipped == dict.fromkeys(
+        ["backup_management_enabled", "storage_location_configured", "pmm_client_connected", "service_cluster_name",
+         "pbm_config_managed_by_pmm"], "no pmm: section in the config, so PMM Server is not checked")
 
 
 def test_heartbeat_is_judged_by_cluster_time_at_pbm_threshold() -> None:
@@ -104,7 +109,7 @@ def test_agent_errors_and_missing_agents_name_the_problem() -> None:
     {},
 ])
 def test_malformed_agent_documents_fail_with_a_reason_never_raise(doc: Any) -> None:
-    out = run_mongodb_checks(facts(agents=[doc, agent(HOSTS[1]), agent(HOSTS[2])]), ClusterSettings())
+    out = run_checks(facts(agents=[doc, agent(HOSTS[1]), agent(HOSTS[2])]), ClusterSettings())
     running = {r.node: r for r in out if r.check == "pbm_agent_running"}
     assert running[HOSTS[0]].status is Status.FAIL
     assert running[HOSTS[0]].reason and running[HOSTS[0]].fix

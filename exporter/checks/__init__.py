@@ -1,45 +1,57 @@
-"""The MongoDB-side backup prerequisites: each check a pure function from observed facts to results."""
+"""The backup prerequisites, MongoDB's and PMM's: each check a pure function from observed facts to results."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from exporter.checks import (
+    backup_management_enabled,
     mongodb_user_permissions,
     pbm_agent_running,
+    pbm_config_managed_by_pmm,
     pbm_storage_reachable,
     pbm_version_supported,
+    pmm_client_connected,
     replica_set_member,
+    service_cluster_name,
+    storage_location_configured,
     supported_configuration,
 )
 from exporter.checks.results import CheckResult, ClusterSettings, Status
-from exporter.checks.view import ClusterView, build_view
-from exporter.facts import ReplicaSetFacts
+from exporter.checks.view import CheckInput, build_view
+from exporter.facts import PMMFacts, ReplicaSetFacts
 
-Check = Callable[[ReplicaSetFacts, ClusterView, ClusterSettings], list[CheckResult]]
+Check = Callable[[CheckInput], list[CheckResult]]
 
 # Order is the order `check` prints them in. The names are a contract (the `check` label).
-MONGODB_CHECKS: dict[str, Check] = {
+CHECKS: dict[str, Check] = {
     replica_set_member.CHECK: replica_set_member.evaluate,
     pbm_agent_running.CHECK: pbm_agent_running.evaluate,
     pbm_version_supported.CHECK: pbm_version_supported.evaluate,
     pbm_storage_reachable.CHECK: pbm_storage_reachable.evaluate,
     mongodb_user_permissions.CHECK: mongodb_user_permissions.evaluate,
     supported_configuration.CHECK: supported_configuration.evaluate,
+    backup_management_enabled.CHECK: backup_management_enabled.evaluate,
+    storage_location_configured.CHECK: storage_location_configured.evaluate,
+    pmm_client_connected.CHECK: pmm_client_connected.evaluate,
+    service_cluster_name.CHECK: service_cluster_name.evaluate,
+    pbm_config_managed_by_pmm.CHECK: pbm_config_managed_by_pmm.evaluate,
 }
 
 
-def run_mongodb_checks(facts: ReplicaSetFacts, settings: ClusterSettings) -> list[CheckResult]:
-    """Every MongoDB check on one replica set's facts. A check that raises gives an unknown result, not a crash."""
+def run_checks(facts: ReplicaSetFacts, settings: ClusterSettings, pmm: PMMFacts | None = None,
+               addresses: dict[str, frozenset[str]] | None = None) -> list[CheckResult]:
+    """Every check on one replica set's facts (and PMM's). A check that raises gives an unknown result."""
     view = build_view(facts)
+    inp = CheckInput(facts, view, settings, pmm, addresses or {})
     results: list[CheckResult] = []
-    for name, check in MONGODB_CHECKS.items():
+    for name, check in CHECKS.items():
         try:
-            results.extend(check(facts, view, settings))
+            results.extend(check(inp))
         except Exception as exc:  # a bug or an input we did not foresee must not take the exporter down
             results.append(CheckResult(name, Status.UNKNOWN, f"internal error while checking: {exc!r}",
                                        replica_set=view.replica_set))
     return results
 
 
-__all__ = ["MONGODB_CHECKS", "CheckResult", "ClusterSettings", "Status", "run_mongodb_checks"]
+__all__ = ["CHECKS", "CheckInput", "CheckResult", "ClusterSettings", "Status", "run_checks"]

@@ -12,9 +12,9 @@ from typing import Any
 
 from exporter import mongodb_roles
 from exporter.checks.privileges import describe_resource, missing_actions
-from exporter.checks.results import CheckResult, ClusterSettings, failed, passed, unknown
+from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.topology import major_minor
-from exporter.checks.view import ClusterView
+from exporter.checks.view import CheckInput
 from exporter.facts import ReplicaSetFacts
 
 CHECK = "mongodb_user_permissions"
@@ -77,7 +77,8 @@ def grant_fix(user: str, db: str, roles: list[str]) -> str:
     return "On the primary, as a user administrator, run in mongosh: " + "; then ".join(steps)
 
 
-def evaluate(facts: ReplicaSetFacts, view: ClusterView, settings: ClusterSettings) -> list[CheckResult]:
+def evaluate(inp: CheckInput) -> list[CheckResult]:
+    facts, view = inp.mongo, inp.view
     rs = view.replica_set
     reply = facts.connection_status.value
     if reply is None:

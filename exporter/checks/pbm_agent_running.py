@@ -8,9 +8,8 @@ or node connection check is not ok. Arbiters need no agent; hidden and delayed m
 from __future__ import annotations
 
 from exporter.checks.pbm_agents import STALE_FRAME_SEC
-from exporter.checks.results import CheckResult, ClusterSettings, failed, passed
-from exporter.checks.view import ClusterView, judged_members
-from exporter.facts import ReplicaSetFacts
+from exporter.checks.results import CheckResult, failed, passed
+from exporter.checks.view import CheckInput, judged_members
 
 CHECK = "pbm_agent_running"
 
@@ -39,7 +38,8 @@ def restart_agent_fix(node: str) -> str:
     )
 
 
-def evaluate(facts: ReplicaSetFacts, view: ClusterView, settings: ClusterSettings) -> list[CheckResult]:
+def evaluate(inp: CheckInput) -> list[CheckResult]:
+    facts, view = inp.mongo, inp.view
     rs = view.replica_set
     data_members, cluster_time, results = judged_members(CHECK, facts, view)
     for member in data_members:

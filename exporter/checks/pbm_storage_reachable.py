@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.checks.results import CheckResult, ClusterSettings, failed, passed, skipped, unknown
-from exporter.checks.view import ClusterView, judged_members
-from exporter.facts import ReplicaSetFacts
+from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
+from exporter.checks.view import CheckInput, judged_members
 
 CHECK = "pbm_storage_reachable"
 
@@ -34,7 +33,8 @@ def describe_storage(config: dict[str, Any]) -> str | None:
     return f"{kind} {field_name} {target}" if isinstance(target, str) and target else kind
 
 
-def evaluate(facts: ReplicaSetFacts, view: ClusterView, settings: ClusterSettings) -> list[CheckResult]:
+def evaluate(inp: CheckInput) -> list[CheckResult]:
+    facts, view = inp.mongo, inp.view
     rs = view.replica_set
     if facts.pbm_config.error is not None:
         return [unknown(CHECK, f"cannot read admin.pbmConfig: {facts.pbm_config.error}")]

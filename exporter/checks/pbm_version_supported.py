@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from exporter.checks.pbm_agents import MIN_PBM_VERSION, parse_version
-from exporter.checks.results import CheckResult, ClusterSettings, failed, passed, unknown
-from exporter.checks.view import ClusterView, judged_members
-from exporter.facts import ReplicaSetFacts
+from exporter.checks.pmm_inventory import pmm_version
+from exporter.checks.results import CheckResult, failed, passed, unknown
+from exporter.checks.view import CheckInput, judged_members
 
 CHECK = "pbm_version_supported"
 MIN_TEXT = ".".join(map(str, MIN_PBM_VERSION))
+# PMM 3 docs, "PBM version compatibility": PBM 2.10.0 and later are supported only with PMM 3.9.0 or later
+PBM_NEEDING_NEWER_PMM = (2, 10, 0)
+MIN_PMM_FOR_NEW_PBM = (3, 9, 0)
 
 
 def upgrade_fix(node: str) -> str:
@@ -20,9 +23,11 @@ def upgrade_fix(node: str) -> str:
     )
 
 
-def evaluate(facts: ReplicaSetFacts, view: ClusterView, settings: ClusterSettings) -> list[CheckResult]:
+def evaluate(inp: CheckInput) -> list[CheckResult]:
+    facts, view = inp.mongo, inp.view
     rs = view.replica_set
     data_members, _, results = judged_members(CHECK, facts, view)
+    pmm = pmm_version(inp)
     for member in data_members:
         agent = view.agent(member.host)
         if agent is None:
@@ -36,6 +41,12 @@ def evaluate(facts: ReplicaSetFacts, view: ClusterView, settings: ClusterSetting
         elif version < MIN_PBM_VERSION:
             results.append(failed(CHECK, f"PBM {agent.version} is older than {MIN_TEXT}, the oldest PMM supports",
                                   upgrade_fix(member.host), member.host, rs))
+        elif version >= PBM_NEEDING_NEWER_PMM and pmm is not None and pmm < MIN_PMM_FOR_NEW_PBM:
+            server = inp.pmm.version if inp.pmm else "?"
+            results.append(failed(
+                CHECK, f"PBM {agent.version} needs PMM 3.9.0 or later, and PMM Server is {server}",
+                "Upgrade PMM Server and PMM Clients to 3.9.0 or later, or install PBM 2.9.x on every node (PMM "
+                "docs: PBM version compatibility)", member.host, rs))
         else:
             results.append(passed(CHECK, f"PBM {agent.version} (>= {MIN_TEXT})", member.host, rs))
     return results

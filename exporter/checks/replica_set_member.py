@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from exporter.checks.results import CheckResult, ClusterSettings, failed, passed, unknown
+from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.topology import ARBITER, PRIMARY, SECONDARY
-from exporter.checks.view import ClusterView
+from exporter.checks.view import CheckInput
 from exporter.facts import ReplicaSetFacts
 
 CHECK = "replica_set_member"
@@ -21,7 +21,8 @@ def is_standalone(facts: ReplicaSetFacts) -> bool:
     return isinstance(hello, dict) and not hello.get("setName") and hello.get("msg") != "isdbgrid"
 
 
-def evaluate(facts: ReplicaSetFacts, view: ClusterView, settings: ClusterSettings) -> list[CheckResult]:
+def evaluate(inp: CheckInput) -> list[CheckResult]:
+    facts, view = inp.mongo, inp.view
     if is_standalone(facts):
         node = facts.seeds[0] if facts.seeds else ""
         return [failed(CHECK, "standalone mongod, not a replica-set member: PBM and PMM back up replica sets "

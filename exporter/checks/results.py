@@ -32,6 +32,8 @@ class ClusterSettings:
     """What a check needs to know about the cluster's configuration, besides what it observed."""
 
     backup_mode: str = "logical"
+    name: str = ""
+    pmm_services: tuple[tuple[str, str], ...] = ()  # member host:port -> PMM service name, from the config
 
 
 def passed(check: str, reason: str, node: str = "", replica_set: str = "") -> CheckResult:

@@ -8,9 +8,9 @@ and one the installed PBM supports (PBM docs details/versions.md).
 from __future__ import annotations
 
 from exporter.checks.pbm_agents import AgentReport, parse_version
-from exporter.checks.results import CheckResult, ClusterSettings, failed, passed, unknown
+from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.topology import major_minor
-from exporter.checks.view import ClusterView
+from exporter.checks.view import CheckInput
 from exporter.facts import ReplicaSetFacts
 
 CHECK = "supported_configuration"
@@ -47,7 +47,8 @@ def _is_psmdb(agent: AgentReport | None, host: str, primary_host: str, facts: Re
     return None
 
 
-def evaluate(facts: ReplicaSetFacts, view: ClusterView, settings: ClusterSettings) -> list[CheckResult]:
+def evaluate(inp: CheckInput) -> list[CheckResult]:
+    facts, view, settings = inp.mongo, inp.view, inp.settings
     rs = view.replica_set
     if view.members is None:
         return [unknown(CHECK, view.members_error, "", rs)]

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from exporter.checks.pbm_agents import AgentReport, index_agents
-from exporter.checks.results import CheckResult, unknown
+from exporter.checks.results import CheckResult, ClusterSettings, unknown
 from exporter.checks.topology import MalformedReply, Member, MemberState, member_states, members, set_name
-from exporter.facts import Observed, ReplicaSetFacts
+from exporter.facts import Observed, PMMFacts, ReplicaSetFacts
 
 T = TypeVar("T")
 
@@ -28,6 +28,21 @@ class ClusterView:
 
     def agent(self, host: str) -> AgentReport | None:
         return (self.agents or {}).get((self.replica_set, host))
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    """Everything a check may look at: what was observed, derived views of it, and the cluster's settings.
+
+    - pmm: PMM's facts for this cycle, or None when the config has no pmm: section.
+    - addresses: the IP addresses each host name resolved to this cycle (the probe resolves them).
+    """
+
+    mongo: ReplicaSetFacts
+    view: ClusterView
+    settings: ClusterSettings
+    pmm: PMMFacts | None = None
+    addresses: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _parse(fact: Observed[Any], parse: Callable[[Any], T], what: str) -> tuple[T | None, str]:

@@ -1,0 +1,56 @@
+"""service_cluster_name: each node's PMM service carries a cluster name, the one the exporter's config uses, and
+all services of the replica set agree. PMM refuses to back up a service without one ("Service %s must be a
+member of a cluster", pmm.md 3.2) and needs it to restart the cluster after a physical restore."""
+
+from __future__ import annotations
+
+from exporter.checks.pmm_inventory import match_members, pmm_unavailable
+from exporter.checks.results import CheckResult, failed, passed, unknown
+from exporter.checks.view import CheckInput
+
+CHECK = "service_cluster_name"
+
+
+def readd_fix(service: str, cluster: str, replica_set: str) -> str:
+    return (
+        f"Re-register the service with the cluster name, as PMM's docs say: pmm-admin remove mongodb {service}, then "
+        f"pmm-admin add mongodb --username=<pmm user> --password=<password> --cluster={cluster} "
+        f"--replication-set={replica_set} {service} <host>:<port> (on the node the service runs on)"
+    )
+
+
+def evaluate(inp: CheckInput) -> list[CheckResult]:
+    rs = inp.view.replica_set
+    pmm = inp.pmm
+    unavailable = pmm_unavailable(CHECK, inp, *([pmm.services, pmm.nodes] if pmm else []))
+    if unavailable is not None:
+        return unavailable
+    if inp.view.members is None:
+        return [unknown(CHECK, inp.view.members_error, node) for node in inp.mongo.seeds]
+    matches = match_members(inp)
+    wanted = inp.settings.name
+    clusters = {str(m.service.get("cluster", "")) for m in matches.values() if m.service is not None}
+    results = []
+    for member in inp.view.members:
+        match = matches.get(member.host)
+        if match is None or match.service is None:
+            if member.data_bearing:
+                results.append(unknown(CHECK, "no PMM service matches this node (see pmm_client_connected)",
+                                       member.host, rs))
+            continue
+        name = str(match.service.get("service_name", "?"))
+        cluster = str(match.service.get("cluster", ""))
+        others = sorted(clusters - {cluster, ""})
+        disagree = f"; the replica set's other services say {', '.join(repr(c) for c in others)}" if others else ""
+        if not cluster:
+            results.append(failed(CHECK, f"service {name} has no cluster name: PMM refuses to back it up{disagree}",
+                                  readd_fix(name, wanted, rs), member.host, rs))
+        elif cluster != wanted:
+            results.append(failed(
+                CHECK, f"service {name} has cluster name {cluster!r}, not {wanted!r} as the exporter's config "
+                       f"names this cluster{disagree}",
+                f"{readd_fix(name, wanted, rs)}; or, if {cluster!r} is right, rename the cluster in the exporter's "
+                f"config", member.host, rs))
+        else:
+            results.append(passed(CHECK, f"service {name} has cluster name {cluster!r}", member.host, rs))
+    return results

@@ -1,0 +1,254 @@
+"""The PMM prober: reads PMM Server's settings, inventory and backup locations, in PMM 2's or PMM 3's dialect.
+
+Endpoints and shapes: shared/reference/pmm.md section 2 (PMM 2 `api/serverpb`, `api/inventorypb`,
+`api/managementpb/backup`; PMM 3 `api/server/v1`, `api/inventory/v1`, `api/backup/v1`). The dialect follows the
+server's version: PMM 3 answers GET /v1/server/version, PMM 2 only GET /v1/version. Read once per probe cycle and
+shared by every cluster. Read-only: PMM 2's list calls are POSTs, but they only read.
+
+Location documents carry S3 keys in clear: they are cut down to name, type, bucket, endpoint and path as soon as
+they arrive, and no response body is ever logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from exporter import __version__
+from exporter.config import PMMConfig
+from exporter.facts import Observed, PMMFacts
+from exporter.redact import redact
+
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # an inventory of thousands of services is a few MB
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    body_or_query: dict[str, str] | None = None
+
+
+# (what, PMM 2 endpoint, PMM 3 endpoint); PMM 2 list calls are POSTs with a JSON body, PMM 3 GETs with a query
+DIALECTS: dict[str, tuple[Endpoint, Endpoint]] = {
+    "settings": (Endpoint("POST", "/v1/Settings/Get", {}), Endpoint("GET", "/v1/server/settings")),
+    "services": (Endpoint("POST", "/v1/inventory/Services/List", {"service_type": "MONGODB_SERVICE"}),
+                 Endpoint("GET", "/v1/inventory/services", {"service_type": "SERVICE_TYPE_MONGODB_SERVICE"})),
+    "pmm_agents": (Endpoint("POST", "/v1/inventory/Agents/List", {"agent_type": "PMM_AGENT"}),
+                   Endpoint("GET", "/v1/inventory/agents", {"agent_type": "AGENT_TYPE_PMM_AGENT"})),
+    "exporters": (Endpoint("POST", "/v1/inventory/Agents/List", {"agent_type": "MONGODB_EXPORTER"}),
+                  Endpoint("GET", "/v1/inventory/agents", {"agent_type": "AGENT_TYPE_MONGODB_EXPORTER"})),
+    "nodes": (Endpoint("POST", "/v1/inventory/Nodes/List", {}), Endpoint("GET", "/v1/inventory/nodes")),
+    "locations": (Endpoint("POST", "/v1/management/backup/Locations/List", {}),
+                  Endpoint("GET", "/v1/backups/locations")),
+}
+
+
+class PMMError(Exception):
+    """A failed call, with a message meant for the user (no secrets, no response bodies beyond PMM's message)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def major_version(version: str) -> int | None:
+    try:
+        return int(version.strip().removeprefix("v").split(".")[0])
+    except ValueError:
+        return None
+
+
+class PMMProber:
+    """One requests.Session to one PMM Server, kept for the exporter's lifetime."""
+
+    def __init__(self, config: PMMConfig, timeout: float) -> None:
+        self.config = config
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = f"pmm-backup-prereq-exporter/{__version__}"
+        if config.token is not None:
+            self.session.headers["Authorization"] = f"Bearer {config.token}"
+        elif config.username is not None and config.password is not None:
+            self.session.auth = (config.username, config.password)
+        self.session.verify = config.ca_file or not config.insecure_skip_verify
+        self.session.trust_env = False  # a proxy from the environment is not what the config says
+
+    async def probe(self) -> PMMFacts:
+        """Read everything once; never raises. Runs the blocking HTTP calls in a worker thread."""
+        return await asyncio.to_thread(self.read)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def read(self) -> PMMFacts:
+        deadline = time.monotonic() + self.timeout
+        try:
+            version, dialect = self._version(deadline)
+        except PMMError as exc:
+            return _failed(self._clean(str(exc)))
+        facts: dict[str, Observed[Any]] = {}
+        for what, endpoints in DIALECTS.items():
+            try:
+                reply = self._call(endpoints[dialect], deadline)
+                facts[what] = Observed(_extract(what, reply, dialect))
+            except PMMError as exc:
+                if exc.status == 401 or time.monotonic() >= deadline:
+                    return _failed(self._clean(str(exc)), version)
+                facts[what] = Observed.failed(self._clean(str(exc)))
+        return PMMFacts(version, None, **facts)
+
+    def _version(self, deadline: float) -> tuple[str, int]:
+        """The server version and the dialect index (0: PMM 2, 1: PMM 3)."""
+        try:
+            reply = self._call(Endpoint("GET", "/v1/server/version"), deadline)
+        except PMMError as exc:
+            if exc.status != 404:
+                raise
+            reply = self._call(Endpoint("GET", "/v1/version"), deadline)
+        version = reply.get("version") if isinstance(reply, dict) else None
+        if not isinstance(version, str) or major_version(version) is None:
+            raise PMMError(f"PMM's version answer has no version string: is {self.config.url} a PMM Server?")
+        major = major_version(version) or 0
+        return version, (1 if major >= 3 else 0)
+
+    def _call(self, endpoint: Endpoint, deadline: float) -> Any:
+        remaining = deadline - time.monotonic()
+        where = f"{endpoint.method} {endpoint.path}"
+        if remaining <= 0:
+            raise PMMError(f"PMM did not answer within {self.timeout:g} s (at {where})")
+        url = self.config.url + endpoint.path
+        try:
+            if endpoint.method == "GET":
+                response = self.session.get(url, params=endpoint.body_or_query, timeout=remaining, stream=True)
+            else:
+                response = self.session.post(url, json=endpoint.body_or_query or {}, timeout=remaining, stream=True)
+            with response:
+                body = _read_body(response, deadline, where, self.timeout)
+        except requests.exceptions.SSLError as exc:
+            raise PMMError(f"TLS with PMM at {self.config.url} failed ({_reason(exc)}): set pmm.ca_file to the CA "
+                           f"that signed PMM's certificate") from None
+        except requests.exceptions.Timeout:
+            raise PMMError(f"PMM did not answer within {self.timeout:g} s (at {where})") from None
+        except requests.exceptions.ConnectionError as exc:
+            raise PMMError(f"cannot connect to PMM at {self.config.url}: {_reason(exc)}") from None
+        except requests.exceptions.RequestException as exc:
+            raise PMMError(f"request to PMM failed at {where}: {_reason(exc)}") from None
+        status = response.status_code
+        if status == 401:
+            raise PMMError("PMM rejected the credentials (401 Unauthorized): check pmm.token, or pmm.username and "
+                           "pmm.password", 401)
+        if status == 403:
+            raise PMMError(f"PMM refused {where} (403 Forbidden): the exporter's token needs the Admin role (a PMM 3 "
+                           f"service account or PMM 2 API key with role Admin)", 403)
+        if status >= 400:
+            raise PMMError(f"PMM answered {status} to {where}{_pmm_message(body)}", status)
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise PMMError(f"PMM answered {where} with invalid JSON (HTTP {status}, {len(body)} bytes)") from None
+
+    def _clean(self, message: str) -> str:
+        return redact(message, self.config.secrets)
+
+
+def _read_body(response: requests.Response, deadline: float, where: str, timeout: float) -> bytes:
+    """The body, read against the overall deadline and a size cap (a trickling or huge answer cannot hang us)."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise PMMError(f"PMM's answer to {where} is larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB")
+        if time.monotonic() > deadline:
+            raise PMMError(f"PMM did not answer within {timeout:g} s (at {where})")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost cause of a requests error, without urllib3's pool and object reprs."""
+    cause: BaseException = exc
+    while cause.__cause__ is not None or (cause.args and isinstance(cause.args[0], Exception)):
+        cause = cause.__cause__ if cause.__cause__ is not None else cause.args[0]
+    text = str(cause)
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "unknown host"
+    return text.split(": ", 1)[-1][:200] if "object at 0x" in text else text[:200]
+
+
+def _pmm_message(body: bytes) -> str:
+    """PMM's own error text (grpc-gateway `message`, or `error` on PMM 2), if the body has one."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return ""
+    message = doc.get("message") or doc.get("error") if isinstance(doc, dict) else None
+    return f": {str(message)[:300]}" if message else ""
+
+
+def _failed(error: str, version: str = "") -> PMMFacts:
+    failed: Observed[Any] = Observed.failed(error)
+    return PMMFacts(version, error, failed, failed, failed, failed, failed, failed)
+
+
+_ENUM_PREFIXES = ("AGENT_STATUS_",)
+
+
+def _normalized(doc: Any) -> Any:
+    """PMM 3's prefixed enum values reduced to PMM 2's names, so checks see one vocabulary."""
+    if isinstance(doc, dict):
+        return {k: _normalized(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [_normalized(v) for v in doc]
+    if isinstance(doc, str):
+        for prefix in _ENUM_PREFIXES:
+            if doc.startswith(prefix):
+                return doc.removeprefix(prefix)
+    return doc
+
+
+def _list(reply: Any, key: str) -> list[Any]:
+    value = reply.get(key, []) if isinstance(reply, dict) else None
+    if not isinstance(value, list):
+        raise PMMError(f"PMM's answer has no {key} list")
+    return [_normalized(v) for v in value if isinstance(v, dict)]
+
+
+def _extract(what: str, reply: Any, dialect: int) -> Any:
+    if not isinstance(reply, dict):
+        raise PMMError(f"PMM's {what} answer is not a JSON object")
+    if what == "settings":
+        settings = reply.get("settings")
+        if not isinstance(settings, dict):
+            raise PMMError("PMM's settings answer has no settings object")
+        return settings
+    if what == "services":
+        return _list(reply, "mongodb")
+    if what == "pmm_agents":
+        return _list(reply, "pmm_agent")
+    if what == "exporters":
+        return _list(reply, "mongodb_exporter")
+    if what == "nodes":
+        return [node for key, value in reply.items() if isinstance(value, list) for node in _list(reply, key)]
+    return [location_summary(doc) for doc in _list(reply, "locations")]
+
+
+def location_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """What names a backup location, and nothing else: PMM returns S3 keys in clear in the same document."""
+    summary: dict[str, Any] = {"name": str(doc.get("name", "")), "location_id": str(doc.get("location_id", ""))}
+    s3 = doc.get("s3_config")
+    local = doc.get("filesystem_config") or doc.get("pmm_client_config")  # pmm_client_config: PMM 2 before 2.32
+    if isinstance(s3, dict):
+        summary.update(type="s3", bucket=str(s3.get("bucket_name", "")), endpoint=str(s3.get("endpoint", "")))
+    elif isinstance(local, dict):
+        summary.update(type="filesystem", path=str(local.get("path", "")))
+    else:
+        summary["type"] = "unknown"
+    return summary
