@@ -45,6 +45,8 @@ class SnapshotCollector(Collector):
                                  labels=["cluster", "node", "replica_set", "version"])
         for snap in sorted(self.store.all(), key=lambda s: s.cluster):
             success.add_metric([snap.cluster, "mongodb"], 1.0 if snap.probe_success else 0.0)
+            if snap.pmm is not None:
+                success.add_metric([snap.cluster, "pmm"], 1.0 if snap.pmm.success else 0.0)
             duration.add_metric([snap.cluster], snap.probe_duration)
             if snap.last_success_timestamp is not None:
                 last.add_metric([snap.cluster], snap.last_success_timestamp)
@@ -61,3 +63,9 @@ class SnapshotCollector(Collector):
         build = GaugeMetricFamily(f"{PREFIX}_exporter_build_info", "The exporter's version.", labels=["version"])
         build.add_metric([__version__], 1.0)
         yield from (ok, ready, success, duration, last, age, info, build)
+        pmm = self.store.pmm
+        if pmm is not None and pmm.version:
+            server = GaugeMetricFamily(f"{PREFIX}_pmm_server_info", "The version of the PMM Server checked.",
+                                       labels=["version"])
+            server.add_metric([pmm.version], 1.0)
+            yield server

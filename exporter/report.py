@@ -20,7 +20,10 @@ def cluster_document(snap: ClusterSnapshot) -> dict[str, Any]:
         "cluster": snap.cluster,
         "ready": snap.ready,
         "probes": [{"target": "mongodb", "success": snap.probe_success, "error": snap.probe_error,
-                    "duration_seconds": round(snap.probe_duration, 3)}],
+                    "duration_seconds": round(snap.probe_duration, 3)}] + (
+            [{"target": "pmm", "success": snap.pmm.success, "error": snap.pmm.error,
+              "duration_seconds": round(snap.pmm.duration, 3), "pmm_version": snap.pmm.version}]
+            if snap.pmm is not None else []),
         "last_probe_timestamp_seconds": snap.last_success_timestamp,
         "checks": [{"check": r.check, "node": r.node, "replica_set": r.replica_set, "status": r.status.value,
                     "reason": r.reason, "fix": r.fix} for r in snap.results],

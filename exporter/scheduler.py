@@ -12,36 +12,68 @@ import logging
 import threading
 import time
 
-from exporter.checks import ClusterSettings
+from exporter.checks import ClusterSettings, names_to_resolve
 from exporter.config import ClusterConfig, Config
+from exporter.facts import PMMFacts
+from exporter.probes.dns import HostResolver
 from exporter.probes.mongodb import MongoDBProber, ProbeOutcome
-from exporter.snapshot import SnapshotStore, build_snapshot
+from exporter.probes.pmm import PMMProber
+from exporter.snapshot import PMMStatus, SnapshotStore, build_snapshot, pmm_status
+
+RESOLVE_TIMEOUT = 2.0  # bound on name lookups for one cluster's matching to PMM services
 
 log = logging.getLogger(__name__)
 
 
 class ProbeCycle:
-    """The probers of every configured cluster, and one pass over all of them. Use inside one event loop."""
+    """The probers of every configured cluster and of PMM Server, and one pass over all of them.
+
+    PMM is read once per cycle, concurrently with the clusters, and shared by all of them. Use inside one loop.
+    """
 
     def __init__(self, config: Config, store: SnapshotStore) -> None:
         self.config = config
         self.store = store
         self.probers = [MongoDBProber(cluster, config.timeout) for cluster in config.clusters]
+        self.pmm_prober = PMMProber(config.pmm, config.timeout) if config.pmm is not None else None
+        self.resolver = HostResolver()
 
     async def run_once(self) -> None:
-        await asyncio.gather(*(self._probe(p) for p in self.probers))
+        pmm_read = asyncio.ensure_future(self._probe_pmm()) if self.pmm_prober is not None else None
+        await asyncio.gather(*(self._probe(p, pmm_read) for p in self.probers))
+        if pmm_read is not None:
+            await pmm_read
         self.store.first_cycle_done.set()
 
-    async def _probe(self, prober: MongoDBProber) -> None:
+    async def _probe_pmm(self) -> tuple[PMMFacts, PMMStatus]:
+        assert self.pmm_prober is not None
+        started = time.monotonic()
+        facts = await self.pmm_prober.probe()
+        status = pmm_status(facts, time.monotonic() - started)
+        previous, self.store.pmm = self.store.pmm, status
+        if not status.success and (previous is None or previous.error != status.error):
+            log.warning("PMM Server: %s", status.error)
+        elif status.success and previous is not None and not previous.success:
+            log.info("PMM Server answers again")
+        return facts, status
+
+    async def _probe(self, prober: MongoDBProber, pmm_read: asyncio.Future[tuple[PMMFacts, PMMStatus]] | None
+                     ) -> None:
         cluster: ClusterConfig = prober.cluster
         outcome = await prober.probe()
+        pmm, pmm_probe = await asyncio.shield(pmm_read) if pmm_read is not None else (None, None)
+        settings = ClusterSettings(cluster.backup_mode, cluster.name, cluster.pmm_services)
         previous = self.store.get(cluster.name)
         try:
-            snapshot = build_snapshot(cluster.name, ClusterSettings(cluster.backup_mode), outcome, previous)
+            addresses = {}
+            if outcome.facts is not None and pmm is not None and pmm.ok:
+                names = names_to_resolve(outcome.facts, settings, pmm)
+                addresses = await self.resolver.resolve(names, min(RESOLVE_TIMEOUT, self.config.timeout))
+            snapshot = build_snapshot(cluster.name, settings, outcome, previous, pmm, pmm_probe, addresses)
         except Exception as exc:  # a bug must cost one cluster one probe, not the prober thread
             log.exception("cluster %s: cannot evaluate the probe's results", cluster.name)
             outcome = ProbeOutcome(None, f"internal error evaluating the results: {exc!r}", outcome.duration)
-            snapshot = build_snapshot(cluster.name, ClusterSettings(cluster.backup_mode), outcome, previous)
+            snapshot = build_snapshot(cluster.name, settings, outcome, previous, pmm_probe=pmm_probe)
         self.store.put(snapshot)
         if not outcome.success and (previous is None or previous.probe_success or
                                     previous.probe_error != outcome.error):
@@ -50,6 +82,8 @@ class ProbeCycle:
             log.info("cluster %s: probe succeeds again", cluster.name)
 
     async def close(self, timeout: float = 1.0) -> None:
+        if self.pmm_prober is not None:
+            self.pmm_prober.close()
         closing = asyncio.gather(*(p.close() for p in self.probers), return_exceptions=True)
         try:
             await asyncio.wait_for(closing, timeout)

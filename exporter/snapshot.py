@@ -10,11 +10,34 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from exporter.checks import ClusterSettings, Status, run_mongodb_checks
+from exporter.checks import ClusterSettings, Status, run_checks
 from exporter.checks.results import CheckResult
 from exporter.checks.view import build_view
-from exporter.facts import ReplicaSetFacts
+from exporter.facts import PMMFacts, ReplicaSetFacts
 from exporter.probes.mongodb import ProbeOutcome
+
+
+@dataclass(frozen=True)
+class PMMStatus:
+    """How the cycle's read of PMM Server went; shared by every cluster."""
+
+    version: str
+    success: bool
+    error: str = ""
+    duration: float = 0.0
+
+
+def pmm_status(facts: PMMFacts, duration: float) -> PMMStatus:
+    """PMM's read succeeds when every endpoint answered; locations may fail only while Backup Management is off
+    (PMM disables the backup API then)."""
+    if facts.error is not None:
+        return PMMStatus(facts.version, False, facts.error, duration)
+    backup_off = facts.settings.ok and not (facts.settings.value or {}).get("backup_management_enabled")
+    for name in ("settings", "services", "pmm_agents", "exporters", "nodes", "locations"):
+        fact = getattr(facts, name)
+        if fact.error is not None and not (name == "locations" and backup_off):
+            return PMMStatus(facts.version, False, fact.error, duration)
+    return PMMStatus(facts.version, True, "", duration)
 
 
 @dataclass(frozen=True)
@@ -34,6 +57,7 @@ class ClusterSnapshot:
     last_success_timestamp: float | None = None
     results: tuple[CheckResult, ...] = ()
     agents: tuple[AgentObservation, ...] = ()
+    pmm: PMMStatus | None = None  # None when no PMM Server is configured
 
     @property
     def ready(self) -> bool | None:
@@ -64,14 +88,15 @@ def agent_observations(facts: ReplicaSetFacts) -> tuple[AgentObservation, ...]:
     return tuple(out)
 
 
-def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome,
-                   previous: ClusterSnapshot | None, now: float | None = None) -> ClusterSnapshot:
+def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome, previous: ClusterSnapshot | None,
+                   pmm: PMMFacts | None = None, pmm_probe: PMMStatus | None = None,
+                   addresses: dict[str, frozenset[str]] | None = None, now: float | None = None) -> ClusterSnapshot:
     if outcome.facts is None:
         return ClusterSnapshot(name, False, outcome.error, outcome.duration,
-                               previous.last_success_timestamp if previous else None)
+                               previous.last_success_timestamp if previous else None, pmm=pmm_probe)
     return ClusterSnapshot(
         name, True, "", outcome.duration, time.time() if now is None else now,
-        tuple(run_mongodb_checks(outcome.facts, settings)), agent_observations(outcome.facts))
+        tuple(run_checks(outcome.facts, settings, pmm, addresses)), agent_observations(outcome.facts), pmm_probe)
 
 
 @dataclass
@@ -81,6 +106,7 @@ class SnapshotStore:
     _snapshots: dict[str, ClusterSnapshot] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     first_cycle_done: threading.Event = field(default_factory=threading.Event)
+    pmm: PMMStatus | None = None  # the last read of PMM Server
 
     def put(self, snapshot: ClusterSnapshot) -> None:
         with self._lock:

@@ -12,6 +12,7 @@ from exporter.checks import (
     pbm_storage_reachable,
     pbm_version_supported,
     pmm_client_connected,
+    pmm_inventory,
     replica_set_member,
     service_cluster_name,
     storage_location_configured,
@@ -39,6 +40,11 @@ CHECKS: dict[str, Check] = {
 }
 
 
+def names_to_resolve(facts: ReplicaSetFacts, settings: ClusterSettings, pmm: PMMFacts | None) -> set[str]:
+    """The host names whose addresses matching members to PMM services may need; the probe resolves them."""
+    return pmm_inventory.names_to_resolve(CheckInput(facts, build_view(facts), settings, pmm))
+
+
 def run_checks(facts: ReplicaSetFacts, settings: ClusterSettings, pmm: PMMFacts | None = None,
                addresses: dict[str, frozenset[str]] | None = None) -> list[CheckResult]:
     """Every check on one replica set's facts (and PMM's). A check that raises gives an unknown result."""
@@ -54,4 +60,4 @@ def run_checks(facts: ReplicaSetFacts, settings: ClusterSettings, pmm: PMMFacts 
     return results
 
 
-__all__ = ["CHECKS", "CheckInput", "CheckResult", "ClusterSettings", "Status", "run_checks"]
+__all__ = ["CHECKS", "CheckInput", "CheckResult", "ClusterSettings", "Status", "names_to_resolve", "run_checks"]
