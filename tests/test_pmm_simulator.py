@@ -1,0 +1,533 @@
+"""The simulated PMM Server, exercised with real `requests` over its loopback socket, in both API dialects."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from exporter.simulator import MemberSpec, SimReplicaSet
+from exporter.simulator.pmm_server import SimPMMServer, omit_empty
+
+TOKEN = "glsa_simulatedToken_0123"
+V2, V3 = "2.44.0", "3.4.0"
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+# (what, PMM 2 method + path + JSON body, PMM 3 method + path + query)
+ENDPOINTS: dict[str, tuple[tuple[str, str, dict[str, Any]], tuple[str, str, dict[str, Any]]]] = {
+    "version": (("GET", "/v1/version", {}), ("GET", "/v1/server/version", {})),
+    "settings": (("POST", "/v1/Settings/Get", {}), ("GET", "/v1/server/settings", {})),
+    "services": (("POST", "/v1/inventory/Services/List", {}), ("GET", "/v1/inventory/services", {})),
+    "agents": (("POST", "/v1/inventory/Agents/List", {}), ("GET", "/v1/inventory/agents", {})),
+    "nodes": (("POST", "/v1/inventory/Nodes/List", {}), ("GET", "/v1/inventory/nodes", {})),
+    "locations": (("POST", "/v1/management/backup/Locations/List", {}), ("GET", "/v1/backups/locations", {})),
+}
+
+
+def call(pmm: SimPMMServer, what: str, params: dict[str, Any] | None = None, *, auth: Any = None,
+         headers: dict[str, str] | None = None, session: requests.Session | None = None) -> requests.Response:
+    """The endpoint `what` in the server's own dialect, with the Admin token unless told otherwise."""
+    method, path, defaults = ENDPOINTS[what][0 if pmm.major == 2 else 1]
+    args = {**defaults, **(params or {})}
+    if headers is None and auth is None:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+    http = session or requests
+    if method == "GET":
+        return http.get(pmm.url + path, params=args, headers=headers, auth=auth, timeout=5)
+    return http.post(pmm.url + path, json=args, headers=headers, auth=auth, timeout=5)
+
+
+@pytest.fixture(params=[V2, V3], ids=["pmm2", "pmm3"])
+def pmm(request: pytest.FixtureRequest) -> Iterator[SimPMMServer]:
+    with SimPMMServer(version=request.param, token=TOKEN) as server:
+        yield server
+
+
+def walk(doc: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            yield key, value
+            yield from walk(value)
+    elif isinstance(doc, list):
+        for item in doc:
+            yield from walk(item)
+
+
+def assert_no_empty_values(doc: Any) -> None:
+    for key, value in walk(doc):
+        assert value not in (False, "", 0, None, [], {}), f"{key} = {value!r} should be omitted on PMM 2"
+
+
+def assert_id(pmm: SimPMMServer, value: str, kind: str) -> None:
+    pattern = UUID if pmm.major == 3 else f"/{kind}_id/{UUID}"
+    assert re.fullmatch(pattern, value), value
+
+
+# --- version, readiness, settings -----------------------------------------------------------------------------------
+
+
+def test_version_shape(pmm: SimPMMServer) -> None:
+    doc = call(pmm, "version").json()
+    assert doc["version"] == pmm.version
+    assert doc["server"]["version"] == pmm.version and doc["server"]["full_version"].startswith(pmm.version)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", doc["managed"]["timestamp"])
+    assert doc["distribution_method"] == ("DOCKER" if pmm.major == 2 else "DISTRIBUTION_METHOD_DOCKER")
+
+
+def test_pmm2_has_no_server_version_endpoint() -> None:
+    with SimPMMServer(version=V2) as pmm:
+        # A Grafana server admin passes nginx's auth and reaches grpc-gateway, which has no such route.
+        r = requests.get(pmm.url + "/v1/server/version", auth=("admin", "admin"), timeout=5)
+        assert r.status_code == 404
+        assert r.json() == {"error": "Not Found", "code": 5, "message": "Not Found"}
+        # A path without an auth rule needs a Grafana server admin: an API key is denied before routing.
+        r = requests.get(pmm.url + "/v1/server/version", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+        assert r.status_code == 401
+        assert r.text == '{"code":7,"error":"Access denied.","message":"Access denied."}\n'
+
+
+def test_pmm3_answers_v1_version_too() -> None:
+    with SimPMMServer(version=V3) as pmm:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        old = requests.get(pmm.url + "/v1/version", headers=headers, timeout=5)
+        new = requests.get(pmm.url + "/v1/server/version", headers=headers, timeout=5)
+        assert old.status_code == new.status_code == 200
+        assert old.json() == new.json()  # nginx rewrite, not a redirect
+        assert old.history == []
+
+
+@pytest.mark.parametrize(("version", "paths"), [(V2, ["/v1/readyz"]), (V3, ["/v1/server/readyz", "/v1/readyz"])])
+def test_readiness_needs_no_credentials(version: str, paths: list[str]) -> None:
+    with SimPMMServer(version=version) as pmm:
+        for path in paths:
+            r = requests.get(pmm.url + path, timeout=5)
+            assert (r.status_code, r.json()) == (200, {})
+
+
+def test_settings(pmm: SimPMMServer) -> None:
+    settings = call(pmm, "settings").json()["settings"]
+    assert settings["backup_management_enabled"] is True
+    assert settings["metrics_resolutions"] == {"hr": "5s", "mr": "10s", "lr": "60s"}
+    pmm.backup_management = False
+    settings = call(pmm, "settings").json()["settings"]
+    if pmm.major == 2:
+        assert "backup_management_enabled" not in settings
+        assert "updates_disabled" not in settings and "ssh_key" not in settings
+        assert settings["stt_enabled"] is True
+        assert_no_empty_values(settings)
+    else:
+        assert settings["backup_management_enabled"] is False  # PMM 3 emits unpopulated fields
+        assert settings["ssh_key"] == "" and settings["telemetry_summaries"] == []
+        assert settings["updates_enabled"] is True and settings["advisor_enabled"] is True
+
+
+def test_pmm3_readonly_settings() -> None:
+    with SimPMMServer(version=V3, backup_management=False) as pmm:
+        r = requests.get(pmm.url + "/v1/server/settings/readonly", headers={"Authorization": f"Bearer {TOKEN}"},
+                         timeout=5)
+        assert r.status_code == 200
+        assert r.json()["settings"]["backup_management_enabled"] is False
+        assert set(r.json()["settings"]) >= {"updates_enabled", "pmm_public_address", "enable_access_control"}
+
+
+# --- inventory ------------------------------------------------------------------------------------------------------
+
+
+def test_services_shape(pmm: SimPMMServer) -> None:
+    node = pmm.add_node("db1", "10.0.0.1")
+    with_cluster = pmm.add_mongodb_service(node, "db1-mongodb", "10.0.0.1", 27017, cluster="prod-rs",
+                                           replication_set="rs0", version="7.0.14")
+    without = pmm.add_mongodb_service(node, "db1-mongodb-2", "10.0.0.1", 27018, environment="prod")
+    doc = call(pmm, "services", {"service_type": "MONGODB_SERVICE" if pmm.major == 2 else
+                                 "SERVICE_TYPE_MONGODB_SERVICE"}).json()
+    services = {s["service_id"]: s for s in doc["mongodb"]}
+    assert set(services) == {with_cluster, without}
+    assert_id(pmm, with_cluster, "service")
+    if pmm.major == 2:
+        assert services[with_cluster] == {"service_id": with_cluster, "service_name": "db1-mongodb", "node_id": node,
+                                          "address": "10.0.0.1", "port": 27017, "cluster": "prod-rs",
+                                          "replication_set": "rs0", "version": "7.0.14"}
+        assert "cluster" not in services[without] and "replication_set" not in services[without]
+        assert set(doc) == {"mongodb"}  # no "mysql": [] and so on
+        assert_no_empty_values(doc)
+    else:
+        assert services[with_cluster] == {
+            "service_id": with_cluster, "service_name": "db1-mongodb", "node_id": node, "address": "10.0.0.1",
+            "port": 27017, "socket": "", "environment": "", "cluster": "prod-rs", "replication_set": "rs0",
+            "custom_labels": {}, "version": "7.0.14",
+        }
+        assert services[without]["cluster"] == "" and services[without]["socket"] == ""
+        assert doc["mysql"] == [] and doc["valkey"] == [] and doc["postgresql"] == []
+    everything = call(pmm, "services").json()
+    assert [s["service_name"] for s in everything["postgresql"]] == ["pmm-server-postgresql"]  # PMM's own
+    by_node = call(pmm, "services", {"node_id": node}).json()
+    assert len(by_node["mongodb"]) == 2 and not by_node.get("postgresql")
+
+
+def test_agents_shape_and_filters(pmm: SimPMMServer) -> None:
+    node = pmm.add_node("db1", "10.0.0.1")
+    svc = pmm.add_mongodb_service(node, "db1-mongodb", port=27017, exporter_status="INITIALIZATION_ERROR")
+    pmm_agent_id = pmm.pmm_agent_id(node)
+    assert_id(pmm, pmm_agent_id, "agent")
+    agent_type = "PMM_AGENT" if pmm.major == 2 else "AGENT_TYPE_PMM_AGENT"
+    doc = call(pmm, "agents", {"agent_type": agent_type}).json()
+    agents = {a["agent_id"]: a for a in doc["pmm_agent"]}
+    assert agents[pmm_agent_id]["runs_on_node_id"] == node
+    assert agents[pmm_agent_id]["connected"] is True
+    assert agents["pmm-server"]["runs_on_node_id"] == "pmm-server"
+    assert agents[pmm_agent_id]["process_exec_path"].endswith("/bin/pmm-agent")
+    assert [k for k, v in doc.items() if v] == ["pmm_agent"]
+
+    exporter_type = "MONGODB_EXPORTER" if pmm.major == 2 else "AGENT_TYPE_MONGODB_EXPORTER"
+    exporters = call(pmm, "agents", {"agent_type": exporter_type, "service_id": svc}).json()["mongodb_exporter"]
+    assert len(exporters) == 1
+    exporter = exporters[0]
+    assert exporter["pmm_agent_id"] == pmm_agent_id and exporter["service_id"] == svc
+    assert exporter["status"] == pmm.status_name("INITIALIZATION_ERROR")
+    assert exporter["status"] == ("INITIALIZATION_ERROR" if pmm.major == 2 else "AGENT_STATUS_INITIALIZATION_ERROR")
+    assert exporter["username"] == "pmm" and exporter["listen_port"] >= 42000 and exporter["push_metrics_enabled"]
+    if pmm.major == 2:
+        assert "disabled" not in exporter and "tls" not in exporter and "log_level" not in exporter
+    else:
+        assert exporter["disabled"] is False and exporter["tls"] is False
+        assert exporter["log_level"] == "LOG_LEVEL_UNSPECIFIED" and exporter["metrics_resolutions"] is None
+
+    by_service = call(pmm, "agents", {"service_id": svc}).json()
+    assert len(by_service["mongodb_exporter"]) == 1 and len(by_service["qan_mongodb_profiler_agent"]) == 1
+    by_pmm_agent = call(pmm, "agents", {"pmm_agent_id": pmm_agent_id}).json()
+    assert {k for k, v in by_pmm_agent.items() if v} == {"vm_agent", "node_exporter", "mongodb_exporter",
+                                                          "qan_mongodb_profiler_agent"}
+    by_node = call(pmm, "agents", {"node_id": node}).json()
+    assert [a["pmm_agent_id"] for a in by_node["node_exporter"]] == [pmm_agent_id]
+
+    # the other calls' rules (inventory AgentsService.List, models.FindAgents)
+    two = call(pmm, "agents", {"service_id": svc, "node_id": node})
+    assert two.status_code == 400
+    assert two.json()["code"] == 3
+    assert two.json()["message"] == "expected at most one param: pmm_agent_id, node_id or service_id"
+    missing = call(pmm, "agents", {"service_id": svc + "0"})
+    assert missing.status_code == 404
+    assert missing.json()["message"] == f'Service with ID "{svc}0" not found.'
+    assert missing.json()["error" if pmm.major == 2 else "message"] == f'Service with ID "{svc}0" not found.'
+
+
+def test_disconnected_agent_and_model_changes(pmm: SimPMMServer) -> None:
+    node = pmm.add_node("db1", "10.0.0.1")
+    svc = pmm.add_mongodb_service(node, "db1-mongodb", cluster="prod-rs")
+    pmm.set_agent_connected(svc, False)
+    pmm_agent = next(a for a in call(pmm, "agents").json()["pmm_agent"] if a["runs_on_node_id"] == node)
+    if pmm.major == 2:
+        assert "connected" not in pmm_agent
+    else:
+        assert pmm_agent["connected"] is False
+    exporter = call(pmm, "agents", {"service_id": svc}).json()["mongodb_exporter"][0]
+    assert exporter["status"] == pmm.status_name("DONE")  # agents/handler.go on disconnect
+    pmm.set_agent_connected(node, True)
+    exporter = call(pmm, "agents", {"service_id": svc}).json()["mongodb_exporter"][0]
+    assert exporter["status"] == pmm.status_name("RUNNING")
+    pmm.set_exporter_status(svc, "AGENT_STATUS_STOPPING")
+    assert call(pmm, "agents", {"service_id": svc}).json()["mongodb_exporter"][0]["status"] == \
+        pmm.status_name("STOPPING")
+
+    pmm.set_service_cluster(svc, "")
+    service = call(pmm, "services").json()["mongodb"][0]
+    assert service.get("cluster", "") == "" and (pmm.major == 3) == ("cluster" in service)
+    pmm.remove_service(svc)
+    assert not call(pmm, "services").json().get("mongodb")
+    assert not call(pmm, "agents").json().get("mongodb_exporter")
+
+
+def test_nodes(pmm: SimPMMServer) -> None:
+    node = pmm.add_node("db1", "10.0.0.1", region="eu-west-1")
+    doc = call(pmm, "nodes").json()
+    nodes = {n["node_id"]: n for n in doc["generic"]}
+    assert_id(pmm, node, "node")
+    assert nodes["pmm-server"]["node_name"] == "pmm-server" and nodes["pmm-server"]["address"] == "127.0.0.1"
+    assert nodes[node]["node_name"] == "db1" and nodes[node]["address"] == "10.0.0.1"
+    assert nodes[node]["machine_id"].startswith("/machine_id/") and nodes[node]["region"] == "eu-west-1"
+    if pmm.major == 2:
+        assert set(doc) == {"generic"} and "az" not in nodes[node]
+    else:
+        assert doc["container"] == [] and doc["remote_azure_database"] == [] and nodes[node]["az"] == ""
+    wanted = "CONTAINER_NODE" if pmm.major == 2 else "NODE_TYPE_CONTAINER_NODE"
+    assert not any(call(pmm, "nodes", {"node_type": wanted}).json().values())
+
+
+def test_enum_spelling_is_per_dialect(pmm: SimPMMServer) -> None:
+    other = "SERVICE_TYPE_MONGODB_SERVICE" if pmm.major == 2 else "MONGODB_SERVICE"
+    r = call(pmm, "services", {"service_type": other})
+    assert r.status_code == 400 and r.json()["code"] == 3
+    numeric = call(pmm, "services", {"service_type": 2 if pmm.major == 2 else "2"})
+    assert numeric.status_code == 200 and not numeric.json().get("postgresql")  # 2 = MONGODB_SERVICE
+
+
+# --- backup locations -------------------------------------------------------------------------------------------------
+
+
+def test_locations(pmm: SimPMMServer) -> None:
+    s3 = pmm.add_location_s3(name="s3-main", bucket="pbm-backups", endpoint="https://s3.us-east-1.amazonaws.com",
+                             access_key="AKIAEXAMPLE", secret_key="SECRETEXAMPLE")
+    fs = pmm.add_location_filesystem(name="nfs", path="/mnt/backups")
+    assert_id(pmm, s3, "location")
+    locations = {loc["location_id"]: loc for loc in call(pmm, "locations").json()["locations"]}
+    assert locations[s3]["s3_config"] == {"endpoint": "https://s3.us-east-1.amazonaws.com",
+                                          "access_key": "AKIAEXAMPLE", "secret_key": "SECRETEXAMPLE",
+                                          "bucket_name": "pbm-backups"}  # in clear, as PMM sends it
+    assert locations[fs]["filesystem_config"] == {"path": "/mnt/backups"}
+    assert "filesystem_config" not in locations[s3] and "s3_config" not in locations[fs]  # oneof
+    assert ("description" in locations[fs]) == (pmm.major == 3)
+
+
+def test_locations_when_backup_management_is_disabled(pmm: SimPMMServer) -> None:
+    pmm.add_location_filesystem(name="nfs", path="/mnt/backups")
+    pmm.backup_management = False
+    r = call(pmm, "locations")
+    assert r.status_code == 400
+    message = "Service backup.v1.LocationsService is disabled."
+    expected: dict[str, Any] = {"error": message, "code": 9, "message": message}
+    assert r.json() == (expected if pmm.major == 2 else expected | {"details": []})
+    pmm.backup_management = True
+    assert call(pmm, "locations").status_code == 200
+
+
+# --- the other dialect's paths, methods ---------------------------------------------------------------------------
+
+
+def test_other_dialects_paths(pmm: SimPMMServer) -> None:
+    admin = ("admin", "admin")  # a Grafana server admin passes every auth rule, so routing answers
+    index = 1 if pmm.major == 2 else 0
+    for what in ("settings", "services", "agents", "nodes", "locations"):
+        method, path, _ = ENDPOINTS[what][index]
+        r = requests.request(method, pmm.url + path, json={} if method == "POST" else None, auth=admin, timeout=5)
+        assert r.status_code == 404, (method, path, r.status_code)
+        if pmm.major == 2:
+            assert r.json() == {"error": "Not Found", "code": 5, "message": "Not Found"}
+        else:
+            assert r.json() == {"code": 5, "message": f"Endpoint not found: {path}, http method: {method}",
+                                "details": []}
+
+
+def test_pmm3_v2_paths_with_a_token() -> None:
+    with SimPMMServer(version=V3) as pmm:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        inventory = requests.post(pmm.url + "/v1/inventory/Services/List", json={}, headers=headers, timeout=5)
+        assert inventory.status_code == 404  # /v1/inventory needs Admin: the token passes, the route is missing
+        settings = requests.post(pmm.url + "/v1/Settings/Get", json={}, headers=headers, timeout=5)
+        assert settings.status_code == 401 and settings.json()["code"] == 7  # no rule: Grafana admin only
+
+
+def test_wrong_method_on_a_known_path(pmm: SimPMMServer) -> None:
+    method, path, _ = ENDPOINTS["services"][0 if pmm.major == 2 else 1]
+    other = "GET" if method == "POST" else "DELETE"
+    r = requests.request(other, pmm.url + path, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+    assert r.status_code == 405 and r.json()["code"] == 12
+
+
+# --- auth -------------------------------------------------------------------------------------------------------------
+
+
+def test_missing_and_wrong_credentials(pmm: SimPMMServer) -> None:
+    for what in ENDPOINTS:
+        r = call(pmm, what, headers={})
+        assert r.status_code == 401 and r.headers["Content-Type"] == "application/json"
+        assert r.text == '{"code":16,"error":"Unauthorized","message":"Unauthorized"}\n'
+    bad_token = call(pmm, "services", headers={"Authorization": "Bearer glsa_wrong"})
+    assert bad_token.status_code == 401 and bad_token.json()["code"] == 16
+    assert bad_token.json()["message"] == "Invalid API key"
+    bad_password = call(pmm, "services", auth=("admin", "wrong"))
+    assert bad_password.status_code == 401 and bad_password.json()["message"] == "Invalid username or password"
+
+
+def test_basic_auth_forms(pmm: SimPMMServer) -> None:
+    assert call(pmm, "services", auth=("admin", "admin")).status_code == 200
+    assert call(pmm, "services", auth=("service_token", TOKEN)).status_code == 200
+    assert call(pmm, "services", auth=("api_key", TOKEN)).status_code == 200
+    assert call(pmm, "services", auth=("service_token", "glsa_wrong")).status_code == 401
+    pmm.add_user("viewer", "secret", role="Viewer")
+    assert call(pmm, "services", auth=("viewer", "secret")).status_code == 401
+    assert call(pmm, "version", auth=("viewer", "secret")).status_code == 200
+
+
+@pytest.mark.parametrize("version", [V2, V3])
+def test_viewer_token(version: str) -> None:
+    with SimPMMServer(version=version, token=TOKEN, role="Viewer") as pmm:
+        for what in ("settings", "services", "agents", "nodes", "locations"):
+            r = call(pmm, what)
+            assert r.status_code == 401, what  # released PMM answers PermissionDenied with 401 too
+            assert r.text == '{"code":7,"error":"Access denied.","message":"Access denied."}\n'
+        assert call(pmm, "version").status_code == 200
+        if pmm.major == 3:
+            r = requests.get(pmm.url + "/v1/server/settings/readonly", headers={"Authorization": f"Bearer {TOKEN}"},
+                             timeout=5)
+            assert r.status_code == 200
+        pmm.denied_status = 403  # PMM's main branch after 3.x
+        r = call(pmm, "services")
+        assert r.status_code == 403 and r.json()["code"] == 7
+
+
+# --- register_replica_set ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("style", ["host", "loopback", "ip"])
+def test_register_sim_replica_set(style: str) -> None:
+    members = [MemberSpec(), MemberSpec(), MemberSpec(arbiter=True)]
+    with SimReplicaSet(members=members) as rs, SimPMMServer(version=V3) as pmm:
+        ids = pmm.register_replica_set(rs, cluster="prod-rs", style=style)  # type: ignore[arg-type]
+        assert list(ids) == rs.hosts  # one per member, the arbiter included
+        services = {s["service_id"]: s for s in call(pmm, "services").json()["mongodb"]}
+        nodes = {n["node_id"]: n for n in call(pmm, "nodes").json()["generic"]}
+        for member in rs.members:
+            service = services[ids[member.host]]
+            host, port = member.host.rsplit(":", 1)
+            assert service["port"] == int(port) == member.port
+            assert service["address"] == ("127.0.0.1" if style == "loopback" else host)
+            assert (service["cluster"], service["replication_set"]) == ("prod-rs", rs.name)
+            assert service["version"] == member.mongo_version
+            assert nodes[service["node_id"]]["address"] == host
+        exporters = call(pmm, "agents", {"agent_type": "AGENT_TYPE_MONGODB_EXPORTER"}).json()["mongodb_exporter"]
+        assert {e["service_id"] for e in exporters} == set(ids.values())
+
+
+@pytest.mark.parametrize(("style", "service_addresses", "node_addresses"), [
+    ("host", ["db1.example.net", "db2.example.net"], ["db1.example.net", "db2.example.net"]),
+    ("loopback", ["127.0.0.1", "127.0.0.1"], ["db1.example.net", "db2.example.net"]),
+    ("ip", ["10.0.0.1", "10.0.0.2"], ["10.0.0.1", "10.0.0.2"]),
+])  # fmt: skip
+def test_register_replica_set_styles(style: str, service_addresses: list[str], node_addresses: list[str]) -> None:
+    hosts = ["db1.example.net:27017", "db2.example.net:27018"]
+    fake_dns = {"db1.example.net": "10.0.0.1", "db2.example.net": "10.0.0.2"}
+    with SimPMMServer(version=V2) as pmm:
+        ids = pmm.register_replica_set(hosts, cluster="c1", style=style, replication_set="rs1",  # type: ignore[arg-type]
+                                       resolve=fake_dns.__getitem__)
+        services = {s["service_id"]: s for s in call(pmm, "services").json()["mongodb"]}
+        nodes = {n["node_id"]: n for n in call(pmm, "nodes").json()["generic"]}
+        got = [services[ids[h]] for h in hosts]
+        assert [s["address"] for s in got] == service_addresses
+        assert [s["port"] for s in got] == [27017, 27018]
+        assert [nodes[s["node_id"]]["address"] for s in got] == node_addresses
+        assert {s["replication_set"] for s in got} == {"rs1"}
+
+
+# --- faults -----------------------------------------------------------------------------------------------------------
+
+
+def test_fail_with(pmm: SimPMMServer) -> None:
+    pmm.fail_with(500)
+    r = call(pmm, "services")
+    assert r.status_code == 500 and r.json()["code"] == 13
+    pmm.fail_with(502, paths=["/v1/inventory/"])  # latest fault wins where it matches
+    r = call(pmm, "services")
+    assert r.status_code == 502 and r.headers["Content-Type"] == "text/html" and "502 Bad Gateway" in r.text
+    assert call(pmm, "version").status_code == 500
+    pmm.clear_faults()
+    assert call(pmm, "services").status_code == 200
+    pmm.fail_with(429, body=b'{"message": "slow down"}', paths=[ENDPOINTS["version"][pmm.major - 2][1]])
+    r = call(pmm, "version")
+    assert (r.status_code, r.json(), r.headers["Content-Type"]) == (429, {"message": "slow down"}, "application/json")
+    assert call(pmm, "settings").status_code == 200
+    r = requests.get(pmm.url + "/v1/readyz", timeout=5)  # faults come before auth and routing
+    pmm.fail_with(503)
+    assert requests.get(pmm.url + "/v1/readyz", timeout=5).status_code == 503
+
+
+def test_delay(pmm: SimPMMServer) -> None:
+    pmm.delay = 0.3
+    started = time.monotonic()
+    assert call(pmm, "version").status_code == 200
+    assert time.monotonic() - started >= 0.3
+    pmm.delay = 2.5
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(pmm.url + "/v1/readyz", timeout=0.2)
+
+
+def test_invalid_json(pmm: SimPMMServer) -> None:
+    pmm.invalid_json = True
+    r = call(pmm, "services")
+    assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
+    with pytest.raises(ValueError):
+        json.loads(r.content)
+    pmm.invalid_json = False
+    assert call(pmm, "services").json()
+
+
+def test_huge_response(pmm: SimPMMServer) -> None:
+    node = pmm.add_node("db1", "10.0.0.1")
+    pmm.add_mongodb_service(node, "db1-mongodb")
+    normal = call(pmm, "services").json()
+    pmm.huge_response_bytes = 3 * 1024 * 1024
+    r = call(pmm, "services")
+    assert len(r.content) == 3 * 1024 * 1024 and int(r.headers["Content-Length"]) == len(r.content)
+    assert r.json() == normal
+    assert len(call(pmm, "nodes").content) < 10_000  # only the services list grows
+
+
+# --- plumbing -------------------------------------------------------------------------------------------------------
+
+
+def test_requests_seen_and_keep_alive(pmm: SimPMMServer) -> None:
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {TOKEN}"
+        for what in ("version", "services", "services"):
+            assert call(pmm, what, session=session, headers={}).status_code == 200
+    method, path, _ = ENDPOINTS["services"][pmm.major - 2]
+    assert pmm.requests_seen[0][1] == ENDPOINTS["version"][pmm.major - 2][1]
+    assert [r[:2] for r in pmm.requests_seen[1:]] == [(method, path)] * 2
+    assert pmm.connections_accepted == 1  # one keep-alive connection for three requests
+    requests.get(pmm.url + "/v1/inventory/services?service_type=SERVICE_TYPE_MONGODB_SERVICE&node_id=x", timeout=5)
+    assert pmm.requests_seen[-1] == ("GET", "/v1/inventory/services",
+                                     "service_type=SERVICE_TYPE_MONGODB_SERVICE&node_id=x")
+    assert pmm.request_log[1].auth == "bearer" and pmm.request_log[-1].auth == ""
+    pmm.clear_requests()
+    assert pmm.requests_seen == []
+
+
+def test_stop_is_fast_with_open_connections_and_parked_requests() -> None:
+    pmm = SimPMMServer(version=V3).start()
+    session = requests.Session()
+    assert session.get(pmm.url + "/v1/server/readyz", timeout=5).status_code == 200  # an idle keep-alive conn
+    pmm.delay = 5.0
+    errors: list[BaseException] = []
+
+    def parked() -> None:
+        try:
+            requests.get(pmm.url + "/v1/server/readyz", timeout=5)
+        except requests.RequestException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=parked)
+    thread.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    pmm.stop()
+    assert time.monotonic() - started < 0.5
+    thread.join(2)
+    assert errors  # the delayed request was dropped, not answered
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(pmm.url + "/v1/server/readyz", timeout=1)
+    port = pmm.port
+    pmm.delay = 0.0
+    with pmm:  # restarts on the same port
+        assert pmm.port == port
+        assert requests.get(pmm.url + "/v1/server/readyz", timeout=5).status_code == 200
+    session.close()
+
+
+def test_omit_empty() -> None:
+    doc = {"a": False, "b": "", "c": 0, "d": [], "e": {}, "f": None, "g": {"h": {"i": 0}}, "j": [{"k": ""}, 1],
+           "l": True, "m": "x", "n": 7}
+    assert omit_empty(doc) == {"j": [{}, 1], "l": True, "m": "x", "n": 7}
+
+
+def test_rejects_unknown_versions_and_roles() -> None:
+    with pytest.raises(ValueError):
+        SimPMMServer(version="1.17.0")
+    with pytest.raises(ValueError):
+        SimPMMServer(role="Superuser")
+    with pytest.raises(ValueError):
+        SimPMMServer().set_exporter_status("x", "BROKEN")
