@@ -60,11 +60,11 @@ def _service_names(service: dict[str, Any], nodes: dict[str, dict[str, Any]]) ->
     service was added with a loopback address."""
     port = service.get("port")
     port = port if isinstance(port, int) and not isinstance(port, bool) else 0
-    address = str(service.get("address", "")).lower()
+    address = str(service.get("address") or "").lower()  # PMM 3 may send null where PMM 2 omits the field
     if not is_loopback(address):
         return port, {address}
     node = nodes.get(str(service.get("node_id")), {})
-    names = {str(node.get(k, "")).lower() for k in ("address", "node_name")} - {""}
+    names = {str(node.get(k) or "").lower() for k in ("address", "node_name")} - {""}
     return port, names or {address}
 
 

@@ -29,7 +29,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         return [unknown(CHECK, inp.view.members_error, node) for node in inp.mongo.seeds]
     matches = match_members(inp)
     wanted = inp.settings.name
-    clusters = {str(m.service.get("cluster", "")) for m in matches.values() if m.service is not None}
+    clusters = {str(m.service.get("cluster") or "") for m in matches.values() if m.service is not None}
     results = []
     for member in inp.view.members:
         match = matches.get(member.host)
@@ -38,8 +38,8 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                 results.append(unknown(CHECK, "no PMM service matches this node (see pmm_client_connected)",
                                        member.host, rs))
             continue
-        name = str(match.service.get("service_name", "?"))
-        cluster = str(match.service.get("cluster", ""))
+        name = str(match.service.get("service_name") or "?")
+        cluster = str(match.service.get("cluster") or "")
         others = sorted(clusters - {cluster, ""})
         disagree = f"; the replica set's other services say {', '.join(repr(c) for c in others)}" if others else ""
         if not cluster:

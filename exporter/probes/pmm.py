@@ -1,9 +1,10 @@
 """The PMM prober: reads PMM Server's settings, inventory and backup locations, in PMM 2's or PMM 3's dialect.
 
-Endpoints and shapes: shared/reference/pmm.md section 2 (PMM 2 `api/serverpb`, `api/inventorypb`,
-`api/managementpb/backup`; PMM 3 `api/server/v1`, `api/inventory/v1`, `api/backup/v1`). The dialect follows the
-server's version: PMM 3 answers GET /v1/server/version, PMM 2 only GET /v1/version. Read once per probe cycle and
-shared by every cluster. Read-only: PMM 2's list calls are POSTs, but they only read.
+PMM 2 omits false and empty fields from its JSON; PMM 3 sends them (EmitUnpopulated, percona/pmm PR #2645), with
+unset messages as null. Endpoints and shapes: shared/reference/pmm.md section 2 (PMM 2 `api/serverpb`,
+`api/inventorypb`, `api/managementpb/backup`; PMM 3 `api/server/v1`, `api/inventory/v1`, `api/backup/v1`).
+The dialect follows the server's version: PMM 3 answers GET /v1/server/version, PMM 2 only GET /v1/version. Read
+once per probe cycle and shared by every cluster. Read-only: PMM 2's list calls are POSTs, but they only read.
 
 Location documents carry S3 keys in clear: they are cut down to name, type, bucket, endpoint and path as soon as
 they arrive, and no response body is ever logged.
@@ -108,7 +109,9 @@ class PMMProber:
         try:
             reply = self._call(Endpoint("GET", "/v1/server/version"), deadline)
         except PMMError as exc:
-            if exc.status != 404:
+            # PMM 2 has no such path: 404 for a Grafana admin, "access denied" for an API key, since paths without
+            # an auth rule need a Grafana server admin there (managed/services/grafana/auth_server.go)
+            if exc.status not in (404, 403):
                 raise
             reply = self._call(Endpoint("GET", "/v1/version"), deadline)
         version = reply.get("version") if isinstance(reply, dict) else None
@@ -140,12 +143,17 @@ class PMMProber:
         except requests.exceptions.RequestException as exc:
             raise PMMError(f"request to PMM failed at {where}: {_reason(exc)}") from None
         status = response.status_code
+        code = _pmm_code(body)
+        # PMM's auth server answers 401 with gRPC code 7 (PermissionDenied) when the role is too low and code 16
+        # (Unauthenticated) for bad credentials; newer builds answer 403 for the former (auth_server.go)
+        if status == 403 or (status == 401 and code == 7):
+            raise PMMError(f"PMM refused {where} ({status}, access denied): the exporter's token needs the Admin "
+                           f"role (a PMM 3 service account or PMM 2 API key with role Admin)", 403)
         if status == 401:
             raise PMMError("PMM rejected the credentials (401 Unauthorized): check pmm.token, or pmm.username and "
                            "pmm.password", 401)
-        if status == 403:
-            raise PMMError(f"PMM refused {where} (403 Forbidden): the exporter's token needs the Admin role (a PMM 3 "
-                           f"service account or PMM 2 API key with role Admin)", 403)
+        if status == 400 and code == 9:  # FailedPrecondition from UnaryServiceEnabledInterceptor
+            raise PMMError(f"PMM has the API of {where} disabled (Backup Management is off)", status)
         if status >= 400:
             raise PMMError(f"PMM answered {status} to {where}{_pmm_message(body)}", status)
         try:
@@ -181,6 +189,16 @@ def _reason(exc: Exception) -> str:
     if "Name or service not known" in text or "nodename nor servname" in text:
         return "unknown host"
     return text.split(": ", 1)[-1][:200] if "object at 0x" in text else text[:200]
+
+
+def _pmm_code(body: bytes) -> int | None:
+    """The gRPC status code in PMM's error JSON ({"code": N, "message": ...}), if any."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    code = doc.get("code") if isinstance(doc, dict) else None
+    return code if isinstance(code, int) else None
 
 
 def _pmm_message(body: bytes) -> str:
@@ -242,13 +260,13 @@ def _extract(what: str, reply: Any, dialect: int) -> Any:
 
 def location_summary(doc: dict[str, Any]) -> dict[str, Any]:
     """What names a backup location, and nothing else: PMM returns S3 keys in clear in the same document."""
-    summary: dict[str, Any] = {"name": str(doc.get("name", "")), "location_id": str(doc.get("location_id", ""))}
-    s3 = doc.get("s3_config")
+    summary: dict[str, Any] = {"name": str(doc.get("name") or ""), "location_id": str(doc.get("location_id") or "")}
+    s3 = doc.get("s3_config")  # PMM 3 sends the unused config as null
     local = doc.get("filesystem_config") or doc.get("pmm_client_config")  # pmm_client_config: PMM 2 before 2.32
     if isinstance(s3, dict):
-        summary.update(type="s3", bucket=str(s3.get("bucket_name", "")), endpoint=str(s3.get("endpoint", "")))
+        summary.update(type="s3", bucket=str(s3.get("bucket_name") or ""), endpoint=str(s3.get("endpoint") or ""))
     elif isinstance(local, dict):
-        summary.update(type="filesystem", path=str(local.get("path", "")))
+        summary.update(type="filesystem", path=str(local.get("path") or ""))
     else:
         summary["type"] = "unknown"
     return summary
