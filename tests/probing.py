@@ -5,22 +5,23 @@ from __future__ import annotations
 import asyncio
 
 from exporter.checks import Status
-from exporter.config import ClusterConfig, Config
+from exporter.config import ClusterConfig, Config, PMMConfig
 from exporter.scheduler import ProbeCycle
 from exporter.simulator import DEFAULT_PASSWORD, DEFAULT_USER, SimReplicaSet
 from exporter.snapshot import ClusterSnapshot, SnapshotStore
 
 
 def cluster_config(rs: SimReplicaSet, name: str = "prod-rs", mode: str = "logical", user: str = DEFAULT_USER,
-                   password: str = DEFAULT_PASSWORD) -> ClusterConfig:
-    return ClusterConfig(name, rs.uri(user, password), mode, tuple(rs.hosts), user, password)
+                   password: str = DEFAULT_PASSWORD, pmm_services: tuple[tuple[str, str], ...] = ()
+                   ) -> ClusterConfig:
+    return ClusterConfig(name, rs.uri(user, password), mode, tuple(rs.hosts), user, password, pmm_services)
 
 
 def probe_clusters(clusters: list[ClusterConfig], timeout: float = 2.0, cycles: int = 1,
-                   store: SnapshotStore | None = None) -> SnapshotStore:
+                   store: SnapshotStore | None = None, pmm: PMMConfig | None = None) -> SnapshotStore:
     """Run `cycles` probe cycles with one long-lived ProbeCycle (one client per cluster), as the exporter does."""
     store = store or SnapshotStore()
-    config = Config("test", 60.0, timeout, tuple(clusters))
+    config = Config("test", 60.0, timeout, tuple(clusters), pmm)
 
     async def run() -> None:
         cycle = ProbeCycle(config, store)

@@ -81,7 +81,7 @@ def test_members_match_services_by_resolved_ip_when_names_differ() -> None:
                                                                                                       "db3"}
     out = check(pmm_facts(services), "pmm_client_connected", addresses=addresses)
     assert {s for s, _ in out.values()} == {Status.PASS}
-    assert "by resolved IP address" in out[HOSTS[0]][1]
+    assert "(by its resolved IP address)" in out[HOSTS[0]][1]
     # without the names resolving there is no match, and the reason says what was looked for
     status, reason = check(pmm_facts(services), "pmm_client_connected")[HOSTS[0]]
     assert status is Status.FAIL

@@ -55,17 +55,17 @@ def _nodes_by_id(inp: CheckInput) -> dict[str, dict[str, Any]]:
     return {str(n.get("node_id")): n for n in nodes or [] if isinstance(n, dict)}
 
 
-def _service_names(service: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> tuple[int, set[str]]:
-    """The service's port and the names it may go by: its address, or its node's address and name when the
-    service was added with a loopback address."""
+def _service_names(service: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> tuple[int, set[str], bool]:
+    """The service's port, the names it may go by, and whether those are its node's: its address, or its node's
+    address and name when the service was added with a loopback address."""
     port = service.get("port")
     port = port if isinstance(port, int) and not isinstance(port, bool) else 0
     address = str(service.get("address") or "").lower()  # PMM 3 may send null where PMM 2 omits the field
     if not is_loopback(address):
-        return port, {address}
+        return port, {address}, False
     node = nodes.get(str(service.get("node_id")), {})
     names = {str(node.get(k) or "").lower() for k in ("address", "node_name")} - {""}
-    return port, names or {address}
+    return port, names or {address}, bool(names)
 
 
 def names_to_resolve(inp: CheckInput) -> set[str]:
@@ -76,7 +76,7 @@ def names_to_resolve(inp: CheckInput) -> set[str]:
     ports = {split_host_port(m.host)[1] for m in inp.view.members}
     names = {split_host_port(m.host)[0] for m in inp.view.members}
     for service in inp.pmm.services.value:
-        port, service_names = _service_names(service, nodes)
+        port, service_names, _ = _service_names(service, nodes)
         if port in ports:
             names |= service_names
     return {n for n in names if n and not is_ip(n)}
@@ -108,13 +108,14 @@ def match_members(inp: CheckInput) -> dict[str, ServiceMatch]:
         member_ips = _ips(host, inp.addresses)
         candidates = []
         for service in services:
-            service_port, names = _service_names(service, nodes)
+            service_port, names, via_node = _service_names(service, nodes)
             if service_port != port:
                 continue
+            whose = "its node's" if via_node else "its"
             if host in names:
-                candidates.append((service, "by address"))
+                candidates.append((service, f"by {whose} address"))
             elif member_ips and any(member_ips & _ips(n, inp.addresses) for n in names):
-                candidates.append((service, "by resolved IP address"))
+                candidates.append((service, f"by {whose} resolved IP address"))
         preferred = [c for c in candidates if c[0].get("cluster") == inp.settings.name] or candidates
         if preferred:
             service, how = preferred[0]

@@ -102,8 +102,9 @@ class SimNode:
 
     @property
     def host(self) -> str:
-        """`127.0.0.1:PORT`, exactly as in the replica-set config, `hello.me` and `pbmAgents.n`."""
-        return f"127.0.0.1:{self.port}"
+        """`127.0.0.1:PORT` (or the set's `host_name`), exactly as in the replica-set config, `hello.me` and
+        `pbmAgents.n`; the node always listens on 127.0.0.1."""
+        return f"{self._rs.host_name}:{self.port}"
 
     @property
     def is_up(self) -> bool:

@@ -118,8 +118,11 @@ class SimReplicaSet:
         collections: Mapping[tuple[str, str], Sequence[Mapping[str, Any]]] | None = None,
         clock_offset: float = 0.0,
         standalone: bool = False,
+        host_name: str = "127.0.0.1",
     ) -> None:
         self.lock = threading.RLock()
+        #: how members are named in the replica-set config (e.g. "localhost", to test name/IP matching)
+        self.host_name = host_name
         self.name = name
         self.standalone = standalone
         specs = list(members)
