@@ -1,15 +1,21 @@
-"""`demo`: the real exporter against a simulated 3-member replica set on loopback, so a newcomer sees real
-output with no MongoDB installed. One pbm-agent is stopped on purpose, to show a failing check and its fix."""
+"""`demo`: the real exporter against a simulated 3-member replica set and a simulated PMM Server on loopback, so a
+newcomer sees real output with no MongoDB or PMM installed.
+
+Two prerequisites are broken on purpose, to show failing checks and their fixes: the pbm-agent of one member is
+stopped, and PMM knows another member's service without a cluster name.
+"""
 
 from __future__ import annotations
 
 import sys
 
-from exporter.config import ClusterConfig, Config
+from exporter.config import ClusterConfig, Config, PMMConfig
 from exporter.http import ListenAddressError, parse_listen_address
 from exporter.simulator import DEFAULT_PASSWORD, DEFAULT_USER, SimReplicaSet
+from exporter.simulator.pmm_server import SimPMMServer
 
 DEMO_CLUSTER = "demo-rs"
+DEMO_TOKEN = "glsa_demoToken_0000"
 STOPPED_AGENT_AGE = 120  # seconds before the demo starts
 
 
@@ -22,16 +28,21 @@ def run_demo(listen_address: str, interval: float) -> int:
         print(f"pmm-backup-prereq-exporter demo: error: {exc}", file=sys.stderr)
         return 2
     replica_set = SimReplicaSet(name="rs0").start()
+    pmm = SimPMMServer(version="3.4.0", token=DEMO_TOKEN).start()
     try:
-        stopped = replica_set.members[2]
+        stopped, unlabelled = replica_set.members[2], replica_set.members[1]
         stopped.stop_agent(at=replica_set.cluster_time().time - STOPPED_AGENT_AGE)
+        pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.us-east-1.amazonaws.com", "AKIADEMO", "demo/secret")
+        services = pmm.register_replica_set(replica_set, cluster=DEMO_CLUSTER)
+        pmm.set_service_cluster(services[unlabelled.host], "")
         cluster = ClusterConfig(DEMO_CLUSTER, replica_set.uri(), "logical", tuple(replica_set.hosts),
                                 DEFAULT_USER, DEFAULT_PASSWORD)
-        config = Config("(demo)", interval, min(5.0, interval), (cluster,))
+        config = Config("(demo)", interval, min(5.0, interval), (cluster,), PMMConfig(pmm.url, DEMO_TOKEN))
         message = (
-            f"Demo: simulated replica set rs0 at {', '.join(replica_set.hosts)} (PSMDB 7.0, PBM 2.7.0 agents).\n"
-            f"The pbm-agent on {stopped.host} was stopped {STOPPED_AGENT_AGE} s ago, so pbm_agent_running fails "
-            f"there and the cluster is not ready.\n"
+            f"Demo: simulated replica set rs0 at {', '.join(replica_set.hosts)} (PSMDB 7.0, PBM 2.7.0 agents)\n"
+            f"and simulated PMM Server {pmm.version} at {pmm.url}. Broken on purpose:\n"
+            f"  - the pbm-agent on {stopped.host} was stopped {STOPPED_AGENT_AGE} s ago (pbm_agent_running fails);\n"
+            f"  - PMM's service for {unlabelled.host} has no cluster name (service_cluster_name fails).\n"
             f"Metrics: http://localhost:{{port}}/metrics  (curl -s localhost:{{port}}/metrics | grep ^pmm_backup)\n"
             f"Stop with Ctrl-C."
         )
@@ -39,4 +50,5 @@ def run_demo(listen_address: str, interval: float) -> int:
         run_check(config, "table")
         return serve(config, address, ready_message=message)
     finally:
+        pmm.stop()
         replica_set.stop()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from exporter.simulator import SimReplicaSet
+from exporter.simulator.pmm_server import SimPMMServer
 from tests.promtool import promtool_check
 
 COMMAND = [sys.executable, "-m", "exporter"]
@@ -187,11 +188,49 @@ def test_demo_serves_real_output() -> None:
     try:
         text = exporter.metrics_when(r"^pmm_backup_prereq_cluster_ready")
         assert 'pmm_backup_prereq_cluster_ready{cluster="demo-rs"} 0.0' in text
+        assert 'pmm_backup_prereq_probe_success{cluster="demo-rs",target="pmm"} 1.0' in text
+        assert 'pmm_backup_prereq_pmm_server_info{version="3.4.0"} 1.0' in text
         assert re.search(r'^pmm_backup_prereq_ok\{check="pbm_agent_running",cluster="demo-rs",node="[^"]+",'
                          r'replica_set="rs0"\} 0\.0$', text, re.M)
         promtool_check(text)
     finally:
         code, took, log = exporter.terminate()
     assert code == 0 and took < 2.0
-    assert "was stopped 120 s ago, so pbm_agent_running fails there" in log
-    assert "FAIL     pbm_agent_running" in log  # the check table printed at start
+    assert "was stopped 120 s ago (pbm_agent_running fails)" in log
+    assert "FAIL     pbm_agent_running" in log and "FAIL     service_cluster_name" in log  # the check table
+    assert "demo/secret" not in log and "glsa_demoToken" not in log
+
+
+def test_serve_with_pmm_keeps_the_token_out_of_everything(tmp_path: Path, rs: SimReplicaSet) -> None:
+    token = "glsa_e2eSecretToken_42"
+    with SimPMMServer(version="2.44.0", token=token) as pmm:
+        pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.example", "AKIAE2E", "e2e/secret/key")
+        pmm.register_replica_set(rs, cluster="prod-rs")
+        config = write_config(tmp_path, rs)
+        with open(config, "a") as f:
+            f.write(f"pmm:\n  url: {pmm.url}\n  token: ${{TEST_PMM_TOKEN}}\n")
+        os.environ["TEST_PMM_TOKEN"] = token
+        try:
+            exporter = Exporter("--config", config)
+            try:
+                text = exporter.metrics_when(r"^pmm_backup_prereq_pmm_server_info")
+                assert 'pmm_backup_prereq_probe_success{cluster="prod-rs",target="pmm"} 1.0' in text
+                assert 'pmm_backup_prereq_pmm_server_info{version="2.44.0"} 1.0' in text
+                assert 'pmm_backup_prereq_cluster_ready{cluster="prod-rs"} 1.0' in text
+                for host in rs.hosts:
+                    assert (f'pmm_backup_prereq_ok{{check="pmm_client_connected",cluster="prod-rs",node="{host}",'
+                            f'replica_set="rs0"}} 1.0') in text
+                promtool_check(text)
+                pmm.stop()  # PMM goes away: its checks vanish, the MongoDB checks stay
+                text = exporter.metrics_when(r'^pmm_backup_prereq_probe_success\{cluster="prod-rs",target="pmm"\} 0')
+                assert 'check="pmm_client_connected"' not in text
+                assert 'check="pbm_agent_running"' in text
+            finally:
+                code, took, log = exporter.terminate()
+        finally:
+            del os.environ["TEST_PMM_TOKEN"]
+        check = run("check", "--config", config, "--output", "json")
+    assert code == 0 and took < 2.0
+    for secret in (token, "e2e/secret/key", "AKIAE2E"):
+        assert secret not in text + log + check.stdout + check.stderr
+    assert "cannot connect to PMM" in log

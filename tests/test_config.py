@@ -119,3 +119,39 @@ def test_binary_config_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
     path = tmp_path / "exporter.yml"
     path.write_bytes(b"clusters:\n  - name: \xff\xfe\n")
     assert problems(str(path)) == [f"{path}:2: the config file is not UTF-8 text"]
+
+
+def test_pmm_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PMM_TOKEN", "glsa_abcdef0123")
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    path = write(tmp_path, """pmm:
+  url: https://pmm.example.com/
+  token: ${PMM_TOKEN}
+  ca_file: ca.pem
+clusters:
+  - name: prod-rs
+    uri: mongodb://pmm:pw@db1:27017/?replicaSet=rs0
+    pmm_services:
+      "db1:27017": db1-mongodb
+""")
+    config = load_config(path)
+    assert config.pmm is not None
+    assert config.pmm.url == "https://pmm.example.com"
+    assert config.pmm.ca_file == str(tmp_path / "ca.pem")
+    assert config.clusters[0].pmm_services == (("db1:27017", "db1-mongodb"),)
+    assert "glsa_abcdef0123" in config.secrets and "glsa_abcdef0123" not in repr(config)
+
+
+@pytest.mark.parametrize(("pmm", "expected"), [
+    ("  url: https://pmm\n", "pmm: Value error, give token"),
+    ("  url: https://pmm\n  token: t\n  username: u\n  password: p\n", "give either token or username and password"),
+    ("  url: https://admin:secret@pmm\n  token: t\n", "pmm.url: must not contain credentials"),
+    ("  url: pmm.example.com\n  token: t\n", "pmm.url: must be the PMM Server's base URL"),
+    ("  url: https://pmm\n  token: t\n  ca_file: missing.pem\n", "pmm.ca_file: "),
+    ("  url: https://pmm\n  token: t\n  insecure_skip_verify: 'yes'\n", "pmm.insecure_skip_verify: Input should be"),
+])
+def test_bad_pmm_sections(tmp_path: Path, pmm: str, expected: str) -> None:
+    path = write(tmp_path, f"pmm:\n{pmm}clusters:\n  - name: a\n    uri: mongodb://h/\n")
+    found = problems(path)
+    assert any(expected.replace("Value error, ", "") in p for p in found), found
+    assert not any("secret" in p for p in found)

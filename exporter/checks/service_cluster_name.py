@@ -11,11 +11,11 @@ from exporter.checks.view import CheckInput
 CHECK = "service_cluster_name"
 
 
-def readd_fix(service: str, cluster: str, replica_set: str) -> str:
+def readd_fix(service: str, cluster: str, replica_set: str, member: str) -> str:
     return (
-        f"Re-register the service with the cluster name, as PMM's docs say: pmm-admin remove mongodb {service}, then "
-        f"pmm-admin add mongodb --username=<pmm user> --password=<password> --cluster={cluster} "
-        f"--replication-set={replica_set} {service} <host>:<port> (on the node the service runs on)"
+        f"On the node the service runs on, re-register it with the cluster name, as PMM's docs say: pmm-admin remove "
+        f"mongodb {service}, then pmm-admin add mongodb --username=<pmm user> --password=<password> "
+        f"--cluster={cluster} --replication-set={replica_set} {service} {member}"
     )
 
 
@@ -44,12 +44,12 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         disagree = f"; the replica set's other services say {', '.join(repr(c) for c in others)}" if others else ""
         if not cluster:
             results.append(failed(CHECK, f"service {name} has no cluster name: PMM refuses to back it up{disagree}",
-                                  readd_fix(name, wanted, rs), member.host, rs))
+                                  readd_fix(name, wanted, rs, member.host), member.host, rs))
         elif cluster != wanted:
             results.append(failed(
                 CHECK, f"service {name} has cluster name {cluster!r}, not {wanted!r} as the exporter's config "
                        f"names this cluster{disagree}",
-                f"{readd_fix(name, wanted, rs)}; or, if {cluster!r} is right, rename the cluster in the exporter's "
+                f"{readd_fix(name, wanted, rs, member.host)}; or, if {cluster!r} is right, rename the cluster in the exporter's "
                 f"config", member.host, rs))
         else:
             results.append(passed(CHECK, f"service {name} has cluster name {cluster!r}", member.host, rs))
