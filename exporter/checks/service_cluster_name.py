@@ -49,8 +49,8 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
             results.append(failed(
                 CHECK, f"service {name} has cluster name {cluster!r}, not {wanted!r} as the exporter's config "
                        f"names this cluster{disagree}",
-                f"{readd_fix(name, wanted, rs, member.host)}; or, if {cluster!r} is right, rename the cluster in the exporter's "
-                f"config", member.host, rs))
+                f"{readd_fix(name, wanted, rs, member.host)}; or, if {cluster!r} is right, rename the cluster in "
+                f"the exporter's config", member.host, rs))
         else:
             results.append(passed(CHECK, f"service {name} has cluster name {cluster!r}", member.host, rs))
     return results
