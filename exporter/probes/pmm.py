@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 
 from exporter import __version__
 from exporter.config import PMMConfig
 from exporter.facts import Observed, PMMFacts
 from exporter.redact import redact
 
+log = logging.getLogger(__name__)
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # an inventory of thousands of services is a few MB
 
 
@@ -78,6 +81,11 @@ class PMMProber:
         elif config.username is not None and config.password is not None:
             self.session.auth = (config.username, config.password)
         self.session.verify = config.ca_file or not config.insecure_skip_verify
+        if config.insecure_skip_verify:
+            # said once here rather than by urllib3 on every request
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            log.warning("TLS certificate verification of PMM Server at %s is off (pmm.insecure_skip_verify)",
+                        config.url)
         self.session.trust_env = False  # a proxy from the environment is not what the config says
 
     async def probe(self) -> PMMFacts:
