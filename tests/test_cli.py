@@ -213,7 +213,7 @@ def test_serve_with_pmm_keeps_the_token_out_of_everything(tmp_path: Path, rs: Si
         try:
             exporter = Exporter("--config", config)
             try:
-                text = exporter.metrics_when(r"^pmm_backup_prereq_pmm_server_info")
+                text = exporter.metrics_when(r'^pmm_backup_prereq_probe_success\{cluster="prod-rs",target="pmm"\}')
                 assert 'pmm_backup_prereq_probe_success{cluster="prod-rs",target="pmm"} 1.0' in text
                 assert 'pmm_backup_prereq_pmm_server_info{version="2.44.0"} 1.0' in text
                 assert 'pmm_backup_prereq_cluster_ready{cluster="prod-rs"} 1.0' in text
