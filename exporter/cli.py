@@ -98,9 +98,9 @@ def run_check(config: Config, output: str) -> int:
     return exit_code(snapshots)
 
 
-def make_registry(store: SnapshotStore) -> CollectorRegistry:
+def make_registry(store: SnapshotStore, interval: float) -> CollectorRegistry:
     registry = CollectorRegistry()
-    registry.register(SnapshotCollector(store))
+    registry.register(SnapshotCollector(store, interval))
     ProcessCollector(registry=registry)
     return registry
 
@@ -109,7 +109,7 @@ def serve(config: Config, address: tuple[str, int], ready_message: str = "") -> 
     """Probe in the background and serve /metrics until SIGTERM or SIGINT."""
     store = SnapshotStore()
     try:
-        endpoint = HTTPEndpoint(address, make_registry(store), store)
+        endpoint = HTTPEndpoint(address, make_registry(store, config.interval), store)
     except OSError as exc:
         print(f"pmm-backup-prereq-exporter: cannot listen on {address[0] or '*'}:{address[1]}: {exc.strerror}",
               file=sys.stderr)

@@ -19,8 +19,9 @@ PREFIX = "pmm_backup_prereq"
 
 
 class SnapshotCollector(Collector):
-    def __init__(self, store: SnapshotStore) -> None:
+    def __init__(self, store: SnapshotStore, interval: float) -> None:
         self.store = store
+        self.interval = interval
 
     def describe(self) -> list[Metric]:
         return []  # so that registering does not trigger a collection
@@ -38,6 +39,8 @@ class SnapshotCollector(Collector):
                                      labels=["cluster"])
         last = GaugeMetricFamily(f"{PREFIX}_last_probe_timestamp_seconds", "Unix time of the last successful "
                                  "probe; results are cached between probes.", labels=["cluster"])
+        interval = GaugeMetricFamily(f"{PREFIX}_probe_interval_seconds", "How often the cluster is probed (for "
+                                     "judging data age).", labels=["cluster"])
         age = GaugeMetricFamily(f"{PREFIX}_pbm_agent_heartbeat_age_seconds", "Age of the pbm-agent's last "
                                 "heartbeat by the cluster's clock (PBM calls an agent lost past 30 s).",
                                 labels=["cluster", "node", "replica_set"])
@@ -48,6 +51,7 @@ class SnapshotCollector(Collector):
             if snap.pmm is not None:
                 success.add_metric([snap.cluster, "pmm"], 1.0 if snap.pmm.success else 0.0)
             duration.add_metric([snap.cluster], snap.probe_duration)
+            interval.add_metric([snap.cluster], self.interval)
             if snap.last_success_timestamp is not None:
                 last.add_metric([snap.cluster], snap.last_success_timestamp)
             for result in snap.results:
@@ -62,7 +66,7 @@ class SnapshotCollector(Collector):
                 info.add_metric([snap.cluster, agent.node, agent.replica_set, agent.version], 1.0)
         build = GaugeMetricFamily(f"{PREFIX}_exporter_build_info", "The exporter's version.", labels=["version"])
         build.add_metric([__version__], 1.0)
-        yield from (ok, ready, success, duration, last, age, info, build)
+        yield from (ok, ready, success, duration, interval, last, age, info, build)
         pmm = self.store.pmm
         if pmm is not None and pmm.version:
             server = GaugeMetricFamily(f"{PREFIX}_pmm_server_info", "The version of the PMM Server checked.",

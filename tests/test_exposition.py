@@ -46,7 +46,7 @@ def store() -> SnapshotStore:
 
 def exposition() -> str:
     registry = CollectorRegistry()
-    registry.register(SnapshotCollector(store()))
+    registry.register(SnapshotCollector(store(), 60.0))
     return generate_latest(registry).decode()
 
 
