@@ -29,7 +29,7 @@ promtool:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check exporter tests
+	$(BIN)/ruff check exporter tests tools
 	$(BIN)/mypy
 
 unit: $(VENV)/.installed-test promtool

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import socket
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from ..replset import SimReplicaSet
 
 Handler = Callable[[Mapping[str, Any]], dict[str, Any]]
+GRAFANA_DASHBOARDS_DB = "/graph/api/dashboards/db"
 Style = Literal["host", "loopback", "ip"]
 
 
@@ -142,6 +144,8 @@ class SimPMMServer:
         self._services: dict[str, Service] = {}
         self._agents: dict[str, Agent] = {}
         self._locations: dict[str, Location] = {}
+        #: dashboards saved through Grafana's API (POST /graph/api/dashboards/db), by uid
+        self.dashboards: dict[str, dict[str, Any]] = {}
         self._ports: dict[str, int] = {}
         self._faults: list[Fault] = []
         self._routes = self._route_table()
@@ -513,6 +517,8 @@ class SimPMMServer:
         for fault in reversed(faults):
             if fault.paths is None or any(path.startswith(prefix) for prefix in fault.paths):
                 return self._fault_response(fault)
+        if path == GRAFANA_DASHBOARDS_DB:
+            return self._save_dashboard(method, authorization, body)
         try:
             response = self._route(method, path, query, authorization, body)
         except _AuthFailure as exc:
@@ -550,6 +556,35 @@ class SimPMMServer:
             if missing > 0:  # whitespace before the closing brace: the same document, N bytes long
                 response = Response(200, response.body[:-1] + b" " * missing + b"}")
         return response
+
+    def _save_dashboard(self, method: str, authorization: str | None, body: bytes) -> Response:
+        """Grafana's `POST /api/dashboards/db` behind PMM's /graph/ prefix (Grafana HTTP API docs, "Create / Update
+        dashboard"); Grafana authenticates it itself and needs Editor or above. Answers as Grafana does."""
+        if method != "POST":
+            return Response(405, b'{"message":"Method Not Allowed"}')
+        try:
+            principal = self._authenticate(authorization)
+        except _AuthFailure as exc:
+            return Response(401, json.dumps({"message": exc.message}).encode())
+        if not principal.grafana_admin and principal.role < p.EDITOR:
+            return Response(403, b'{"message":"Access denied to save dashboard"}')
+        try:
+            request = json.loads(body)
+            board = request["dashboard"]
+            uid, title = str(board["uid"]), str(board["title"])
+        except (ValueError, KeyError, TypeError):
+            return Response(400, b'{"message":"bad request data"}')
+        with self.lock:
+            previous = self.dashboards.get(uid)
+            if previous is not None and not request.get("overwrite"):
+                return Response(412, b'{"message":"A dashboard with the same uid already exists",'
+                                     b'"status":"name-exists"}')
+            version = (previous or {}).get("version", 0) + 1
+            self.dashboards[uid] = {**board, "id": len(self.dashboards) + 1, "version": version,
+                                    "folderUid": request.get("folderUid", "")}
+        slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+        return Response(200, json.dumps({"id": self.dashboards[uid]["id"], "uid": uid, "url": f"/graph/d/{uid}/{slug}",
+                                         "status": "success", "version": version, "slug": slug}).encode())
 
     def _authenticate(self, authorization: str | None) -> _Principal:
         """What Grafana says about the request's credentials (managed/services/grafana/client.go `getAuthUser`)."""
