@@ -64,6 +64,9 @@ class ClusterSpec(_Strict):
     backup_mode: Literal["logical", "physical"] = "logical"
     # member host:port -> PMM service name, for members whose PMM service cannot be matched by address
     pmm_services: dict[str, str] = Field(default_factory=dict)
+    # sharded clusters: replica set name -> its connection string, when config.shards' addresses do not work here
+    shard_uris: dict[str, str] = Field(default_factory=dict)
+    restore_from_pmm: bool = False  # sharded clusters: whether restores are expected to be done from PMM
 
     @model_validator(mode="after")
     def _one_uri_source(self) -> ClusterSpec:
@@ -117,6 +120,8 @@ class ClusterConfig:
     username: str | None
     password: str | None = field(default=None, repr=False)
     pmm_services: tuple[tuple[str, str], ...] = ()
+    shard_uris: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    restore_from_pmm: bool = False
 
     @property
     def display_uri(self) -> str:
@@ -125,7 +130,8 @@ class ClusterConfig:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Strings that must never appear in output: the URI that holds the password, and the password."""
-        return tuple(s for s in (self.uri, self.password) if s)
+        shard_passwords = [p for _, uri in self.shard_uris if (p := _check_uri(uri)[2])]
+        return tuple(s for s in (self.uri, self.password, *(u for _, u in self.shard_uris), *shard_passwords) if s)
 
 
 @dataclass(frozen=True)
@@ -314,8 +320,17 @@ def load_config(path: str) -> Config:
         except ValueError as exc:
             problems.append(f"{file}:{_line_for(uri_where, lines)}: clusters[{index}].{key}: {exc}")
             continue
+        shard_uris = []
+        for shard, shard_uri in cluster.shard_uris.items():
+            try:
+                _check_uri(shard_uri)
+            except ValueError as exc:
+                line = _line_for(("clusters", index, "shard_uris", shard), lines)
+                problems.append(f"{file}:{line}: clusters[{index}].shard_uris.{shard}: {exc}")
+            shard_uris.append((shard, shard_uri))
         clusters.append(ClusterConfig(cluster.name, uri, cluster.backup_mode, seeds, username, password,
-                                      tuple(cluster.pmm_services.items())))
+                                      tuple(cluster.pmm_services.items()), tuple(shard_uris),
+                                      cluster.restore_from_pmm))
     if problems:
         raise ConfigError(problems)
     if spec.timeout > spec.interval:

@@ -39,10 +39,17 @@ class ReplicaSetFacts:
     - agents: every document of `admin.pbmAgents` (read on the primary, like PBM does).
     - pbm_config: the main `admin.pbmConfig` document without credentials; `Observed(None)` when none exists.
     - cluster_time: `$clusterTime.clusterTime` seconds returned by the server after reading the agents.
-    - seeds: the host:port list of the cluster's URI, to name nodes when the set itself cannot be read.
+    - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot
+      be read.
     """
 
+    @staticmethod
+    def unreachable(name: str, seeds: tuple[str, ...], error: str) -> ReplicaSetFacts:
+        failed: Observed[Any] = Observed.failed(error)
+        return ReplicaSetFacts(seeds, name, failed, failed, failed, failed, failed, failed, failed, failed)
+
     seeds: tuple[str, ...] = ()
+    name: str = ""  # the replica set's expected name (from the shard list), for when it cannot be read
     hello: Observed[dict[str, Any]] = field(default_factory=Observed)
     status: Observed[dict[str, Any]] = field(default_factory=Observed)
     config: Observed[dict[str, Any]] = field(default_factory=Observed)
@@ -77,3 +84,29 @@ class PMMFacts:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class ShardingFacts:
+    """What mongos told about a sharded cluster.
+
+    - shards: listShards' documents; config_server: the config server replica set's name (getShardMap's
+      map.config); balancer: balancerStatus.
+    """
+
+    shards: tuple[dict[str, Any], ...] = ()
+    config_server: str = ""
+    balancer: Observed[dict[str, Any]] = field(default_factory=Observed)
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """One probe of one configured cluster: a replica set, or every shard and the config servers of a sharded one.
+
+    `control` is the replica set whose admin.pbmAgents and admin.pbmConfig PBM uses (the config server replica
+    set in a sharded cluster); every replica set's facts carry those PBM facts.
+    """
+
+    replica_sets: tuple[ReplicaSetFacts, ...]
+    control: str = ""
+    sharding: ShardingFacts | None = None

@@ -10,10 +10,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from exporter.checks import ClusterSettings, Status, run_checks
+from exporter.checks import ClusterSettings, Status, run_cluster_checks
 from exporter.checks.results import CheckResult
 from exporter.checks.view import build_view
-from exporter.facts import PMMFacts, ReplicaSetFacts
+from exporter.facts import ClusterFacts, PMMFacts, ReplicaSetFacts
 from exporter.probes.mongodb import ProbeOutcome
 
 
@@ -88,6 +88,10 @@ def agent_observations(facts: ReplicaSetFacts) -> tuple[AgentObservation, ...]:
     return tuple(out)
 
 
+def cluster_agents(cluster: ClusterFacts) -> tuple[AgentObservation, ...]:
+    return tuple(a for facts in cluster.replica_sets for a in agent_observations(facts))
+
+
 def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome, previous: ClusterSnapshot | None,
                    pmm: PMMFacts | None = None, pmm_probe: PMMStatus | None = None,
                    addresses: dict[str, frozenset[str]] | None = None, now: float | None = None) -> ClusterSnapshot:
@@ -96,7 +100,7 @@ def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome, 
                                previous.last_success_timestamp if previous else None, pmm=pmm_probe)
     return ClusterSnapshot(
         name, True, "", outcome.duration, time.time() if now is None else now,
-        tuple(run_checks(outcome.facts, settings, pmm, addresses)), agent_observations(outcome.facts), pmm_probe)
+        tuple(run_cluster_checks(outcome.facts, settings, pmm, addresses)), cluster_agents(outcome.facts), pmm_probe)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from exporter.checks import ClusterSettings, Status, names_to_resolve, run_checks
-from exporter.facts import Observed, PMMFacts
+from exporter.facts import ClusterFacts, Observed, PMMFacts
 from tests.test_checks import HOSTS, agent, facts
 
 HOST_IPS = {"db1": "10.0.0.1", "db2": "10.0.0.2", "db3": "10.0.0.3"}
@@ -77,7 +77,8 @@ def test_members_match_services_by_resolved_ip_when_names_differ() -> None:
     # replica set config says db1:27017..., PMM services were added by IP address
     services = [service(i, address=HOST_IPS[f"db{i}"]) for i in (1, 2, 3)]
     addresses = {h.split(":")[0]: frozenset({HOST_IPS[h.split(":")[0]]}) for h in HOSTS}
-    assert names_to_resolve(facts(), ClusterSettings("logical", "prod-rs"), pmm_facts(services)) == {"db1", "db2",
+    assert names_to_resolve(ClusterFacts((facts(),), "rs0"), ClusterSettings("logical", "prod-rs"),
+                            pmm_facts(services)) == {"db1", "db2",
                                                                                                       "db3"}
     out = check(pmm_facts(services), "pmm_client_connected", addresses=addresses)
     assert {s for s, _ in out.values()} == {Status.PASS}

@@ -20,7 +20,7 @@ from exporter.checks import (
 )
 from exporter.checks.results import CheckResult, ClusterSettings, Status
 from exporter.checks.view import CheckInput, build_view
-from exporter.facts import PMMFacts, ReplicaSetFacts
+from exporter.facts import ClusterFacts, PMMFacts, ReplicaSetFacts, ShardingFacts
 
 Check = Callable[[CheckInput], list[CheckResult]]
 
@@ -40,18 +40,38 @@ CHECKS: dict[str, Check] = {
 }
 
 
-def names_to_resolve(facts: ReplicaSetFacts, settings: ClusterSettings, pmm: PMMFacts | None) -> set[str]:
+# Checks about the cluster as a whole, judged once: on the replica set, or on a sharded cluster's config servers.
+# The others are judged on every replica set (users, builds and members are per shard).
+CLUSTER_SCOPED = {backup_management_enabled.CHECK, storage_location_configured.CHECK, pbm_config_managed_by_pmm.CHECK}
+
+
+def names_to_resolve(cluster: ClusterFacts, settings: ClusterSettings, pmm: PMMFacts | None) -> set[str]:
     """The host names whose addresses matching members to PMM services may need; the probe resolves them."""
-    return pmm_inventory.names_to_resolve(CheckInput(facts, build_view(facts), settings, pmm))
+    return {name for facts in cluster.replica_sets
+            for name in pmm_inventory.names_to_resolve(CheckInput(facts, build_view(facts), settings, pmm))}
+
+
+def run_cluster_checks(cluster: ClusterFacts, settings: ClusterSettings, pmm: PMMFacts | None = None,
+                       addresses: dict[str, frozenset[str]] | None = None) -> list[CheckResult]:
+    """Every check on every replica set of the cluster; cluster-wide ones once, on the control replica set."""
+    results: list[CheckResult] = []
+    for facts in cluster.replica_sets:
+        control = facts.name == cluster.control
+        results += run_checks(facts, settings, pmm, addresses, cluster_scope=control,
+                              sharding=cluster.sharding if control else None)
+    return results
 
 
 def run_checks(facts: ReplicaSetFacts, settings: ClusterSettings, pmm: PMMFacts | None = None,
-               addresses: dict[str, frozenset[str]] | None = None) -> list[CheckResult]:
+               addresses: dict[str, frozenset[str]] | None = None, *, cluster_scope: bool = True,
+               sharding: ShardingFacts | None = None) -> list[CheckResult]:
     """Every check on one replica set's facts (and PMM's). A check that raises gives an unknown result."""
     view = build_view(facts)
-    inp = CheckInput(facts, view, settings, pmm, addresses or {})
+    inp = CheckInput(facts, view, settings, pmm, addresses or {}, sharding)
     results: list[CheckResult] = []
     for name, check in CHECKS.items():
+        if name in CLUSTER_SCOPED and not cluster_scope:
+            continue
         try:
             results.extend(check(inp))
         except Exception as exc:  # a bug or an input we did not foresee must not take the exporter down
@@ -60,4 +80,5 @@ def run_checks(facts: ReplicaSetFacts, settings: ClusterSettings, pmm: PMMFacts 
     return results
 
 
-__all__ = ["CHECKS", "CheckInput", "CheckResult", "ClusterSettings", "Status", "names_to_resolve", "run_checks"]
+__all__ = ["CHECKS", "CheckInput", "CheckResult", "ClusterSettings", "Status", "names_to_resolve", "run_checks",
+           "run_cluster_checks"]

@@ -61,7 +61,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         return unavailable
     assert pmm is not None
     if inp.view.members is None:
-        return [unknown(CHECK, inp.view.members_error, node) for node in inp.mongo.seeds]
+        return [unknown(CHECK, inp.view.members_error, node, rs) for node in inp.mongo.seeds]
     agents = {str(a.get("agent_id")): a for a in pmm.pmm_agents.value or []}
     exporters = list(pmm.exporters.value or [])
     matches = match_members(inp)

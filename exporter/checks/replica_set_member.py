@@ -29,7 +29,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                               "only (pbm-agent refuses a standalone node)", STANDALONE_FIX, node)]
     rs = view.replica_set
     if view.members is None:
-        return [unknown(CHECK, view.members_error, node) for node in facts.seeds]
+        return [unknown(CHECK, view.members_error, node, view.replica_set) for node in facts.seeds]
     if view.states is None:
         return [unknown(CHECK, view.states_error, m.host, rs) for m in view.members]
     results = []

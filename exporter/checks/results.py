@@ -34,6 +34,7 @@ class ClusterSettings:
     backup_mode: str = "logical"
     name: str = ""
     pmm_services: tuple[tuple[str, str], ...] = ()  # member host:port -> PMM service name, from the config
+    restore_from_pmm: bool = False  # sharded clusters: restores are expected from PMM, which cannot do them
 
 
 def passed(check: str, reason: str, node: str = "", replica_set: str = "") -> CheckResult:

@@ -26,7 +26,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     if unavailable is not None:
         return unavailable
     if inp.view.members is None:
-        return [unknown(CHECK, inp.view.members_error, node) for node in inp.mongo.seeds]
+        return [unknown(CHECK, inp.view.members_error, node, rs) for node in inp.mongo.seeds]
     matches = match_members(inp)
     wanted = inp.settings.name
     clusters = {str(m.service.get("cluster") or "") for m in matches.values() if m.service is not None}

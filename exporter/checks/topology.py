@@ -46,7 +46,7 @@ def set_name(facts: ReplicaSetFacts) -> str:
             value = reply.get(key) if key else (reply.get("config") or {}).get("_id")
             if isinstance(value, str) and value:
                 return value
-    return ""
+    return facts.name
 
 
 def members(config_reply: dict[str, Any]) -> list[Member]:

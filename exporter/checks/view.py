@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from exporter.checks.pbm_agents import AgentReport, index_agents
 from exporter.checks.results import CheckResult, ClusterSettings, unknown
 from exporter.checks.topology import MalformedReply, Member, MemberState, member_states, members, set_name
-from exporter.facts import Observed, PMMFacts, ReplicaSetFacts
+from exporter.facts import Observed, PMMFacts, ReplicaSetFacts, ShardingFacts
 
 T = TypeVar("T")
 
@@ -36,6 +36,7 @@ class CheckInput:
 
     - pmm: PMM's facts for this cycle, or None when the config has no pmm: section.
     - addresses: the IP addresses each host name resolved to this cycle (the probe resolves them).
+    - sharding: for the config server replica set of a sharded cluster, what mongos said; else None.
     """
 
     mongo: ReplicaSetFacts
@@ -43,6 +44,7 @@ class CheckInput:
     settings: ClusterSettings
     pmm: PMMFacts | None = None
     addresses: dict[str, frozenset[str]] = field(default_factory=dict)
+    sharding: ShardingFacts | None = None  # set when judging the config servers of a sharded cluster
 
 
 def _parse(fact: Observed[Any], parse: Callable[[Any], T], what: str) -> tuple[T | None, str]:
@@ -71,7 +73,7 @@ def judged_members(check: str, facts: ReplicaSetFacts, view: ClusterView
     """The data-bearing members a per-node PBM check judges and the cluster time to judge them by; or no
     members and an unknown result per node when the members, agent documents or cluster time cannot be read."""
     if view.members is None:
-        return [], 0, [unknown(check, view.members_error, node) for node in facts.seeds]
+        return [], 0, [unknown(check, view.members_error, node, view.replica_set) for node in facts.seeds]
     data_members = [m for m in view.members if m.data_bearing]
     if view.agents is None or view.cluster_time is None:
         return [], 0, [unknown(check, view.agents_error, m.host, view.replica_set) for m in data_members]

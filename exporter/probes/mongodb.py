@@ -1,7 +1,8 @@
 """The MongoDB prober: reads one replica set's facts with a long-lived async client. Read-only.
 
 Commands run (all read-only): hello, replSetGetStatus, replSetGetConfig, buildInfo, connectionStatus, find on
-admin.pbmAgents and admin.pbmConfig, ping. One AsyncMongoClient per cluster lives as long as the exporter
+admin.pbmAgents and admin.pbmConfig, ping; through mongos also listShards, getShardMap and
+balancerStatus. One AsyncMongoClient per cluster lives as long as the exporter
 (Percona's mongodb_exporter leaked by building a client per scrape; peers.md 1.4), and every call is bounded by
 the probe timeout through pymongo's client-side operation timeout.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pymongo
@@ -26,10 +27,11 @@ from pymongo.errors import (
     ServerSelectionTimeoutError,
 )
 from pymongo.read_preferences import Primary, PrimaryPreferred
+from pymongo.uri_parser import parse_uri
 
 from exporter import __version__
 from exporter.config import ClusterConfig
-from exporter.facts import Observed, ReplicaSetFacts
+from exporter.facts import ClusterFacts, Observed, ReplicaSetFacts, ShardingFacts
 from exporter.redact import redact
 
 # What the checks need of an agent document; nothing else is read (pbm.md 7.4).
@@ -48,7 +50,7 @@ MAX_AGENT_DOCS = 10_000  # a replica set has at most 50 members; the cap only bo
 class ProbeOutcome:
     """A probe's result: facts when the cluster answered, else an error saying why (already redacted)."""
 
-    facts: ReplicaSetFacts | None
+    facts: ClusterFacts | None
     error: str
     duration: float
 
@@ -57,33 +59,63 @@ class ProbeOutcome:
         return self.facts is not None
 
 
+MongoClient = AsyncMongoClient[dict[str, Any]]
+# URI options that name a topology; dropped when the cluster's options are reused for one shard's replica set
+_TOPOLOGY_OPTIONS = {"replicaset", "directconnection", "loadbalanced", "srvservicename", "srvmaxhosts"}
+
+
 class MongoDBProber:
-    """Probes one cluster; owns its client. Create and use it inside one event loop."""
+    """Probes one cluster; owns its long-lived clients: one for the cluster's URI and, for a sharded cluster, one
+    per shard and config server replica set (kept while the shard list names them). Use inside one event loop."""
 
     def __init__(self, cluster: ClusterConfig, timeout: float) -> None:
         self.cluster = cluster
         self.timeout = timeout
-        self._client: AsyncMongoClient[dict[str, Any]] | None = None
+        self._client: MongoClient | None = None
+        self._rs_clients: dict[str, tuple[tuple[str, ...], MongoClient]] = {}
 
-    def _connect(self) -> AsyncMongoClient[dict[str, Any]]:
+    def _client_options(self) -> dict[str, Any]:
+        timeout_ms = int(self.timeout * 1000)
+        return {
+            "appname": f"pmm-backup-prereq-exporter/{__version__}",
+            "serverSelectionTimeoutMS": timeout_ms,
+            "connectTimeoutMS": timeout_ms,
+            "socketTimeoutMS": timeout_ms,
+            "maxPoolSize": 2,  # probes are sequential per replica set; a small pool keeps a fleet's sockets few
+            "serverMonitoringMode": "poll",  # one monitoring connection per member instead of two
+            "retryReads": False,  # a retry could double the time past the probe timeout
+        }
+
+    def _connect(self) -> MongoClient:
         if self._client is None:
-            timeout_ms = int(self.timeout * 1000)
-            self._client = AsyncMongoClient(
-                self.cluster.uri,
-                appname=f"pmm-backup-prereq-exporter/{__version__}",
-                serverSelectionTimeoutMS=timeout_ms,
-                connectTimeoutMS=timeout_ms,
-                socketTimeoutMS=timeout_ms,
-                maxPoolSize=2,  # probes are sequential; a small pool keeps a fleet's socket count low
-                serverMonitoringMode="poll",  # one monitoring connection per member instead of two
-                retryReads=False,  # a retry could double the time past the probe timeout
-            )
+            self._client = AsyncMongoClient(self.cluster.uri, **self._client_options())
         return self._client
 
+    async def _replica_set_client(self, name: str, hosts: tuple[str, ...]) -> MongoClient:
+        """The long-lived client of one shard (or the config servers): the cluster's credentials and options with
+        that replica set's hosts, or the connection string the config gives for it."""
+        override = dict(self.cluster.shard_uris).get(name)
+        key = (override,) if override else hosts
+        known = self._rs_clients.get(name)
+        if known is not None and known[0] == key:
+            return known[1]
+        if known is not None:
+            await known[1].close()  # its hosts changed
+        if override:
+            client: MongoClient = AsyncMongoClient(override, **self._client_options())
+        else:
+            parsed = parse_uri(self.cluster.uri)
+            options = {k: v for k, v in parsed["options"].items() if k.lower() not in _TOPOLOGY_OPTIONS}
+            if parsed.get("username"):
+                options.update(username=parsed["username"], password=parsed.get("password"))
+            client = AsyncMongoClient(list(hosts), replicaSet=name, **{**options, **self._client_options()})
+        self._rs_clients[name] = (key, client)
+        return client
+
     async def close(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
-            await client.close()
+        clients = [c for _, c in self._rs_clients.values()] + ([self._client] if self._client else [])
+        self._client, self._rs_clients = None, {}
+        await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
 
     async def probe(self) -> ProbeOutcome:
         started = time.monotonic()
@@ -92,21 +124,21 @@ class MongoDBProber:
             facts = await asyncio.wait_for(self._read_facts(), self.timeout + 1.0)
             return ProbeOutcome(facts, "", time.monotonic() - started)
         except (TimeoutError, ExecutionTimeout, NetworkTimeout) as exc:
-            error = f"probe timed out after {self.timeout:g} s ({self._describe_exception(exc)})"
+            error = f"probe timed out after {self.timeout:g} s ({self._describe_exception(exc, self._client)})"
         except _ProbeError as exc:
             error = str(exc)
         except PyMongoError as exc:
-            error = self._describe_exception(exc)
+            error = self._describe_exception(exc, self._client)
         except Exception as exc:  # nothing a server sends may crash the exporter
             error = f"unexpected error: {exc!r}"
         return ProbeOutcome(None, redact(error, self.cluster.secrets), time.monotonic() - started)
 
-    def _describe_exception(self, exc: BaseException) -> str:
+    def _describe_exception(self, exc: BaseException, client: MongoClient | None) -> str:
         if isinstance(exc, OperationFailure) and exc.code == 18:
             user = self.cluster.username or "(none)"
             return f"authentication failed for user {user}: check the user and password in the cluster's uri"
-        if isinstance(exc, ServerSelectionTimeoutError | TimeoutError | NetworkTimeout) and self._client:
-            servers = self._client.topology_description.server_descriptions()
+        if isinstance(exc, ServerSelectionTimeoutError | TimeoutError | NetworkTimeout) and client:
+            servers = client.topology_description.server_descriptions()
             states = [f"{host}:{port}: {_server_error(host, port, sd.error) or sd.server_type_name}"
                       for (host, port), sd in servers.items()]
             return "no usable member answered: " + "; ".join(states) if states else str(exc)
@@ -114,68 +146,129 @@ class MongoDBProber:
             return _operation_failure(exc)
         return str(exc) or type(exc).__name__
 
-    async def _read_facts(self) -> ReplicaSetFacts:
+    async def _read_facts(self) -> ClusterFacts:
         client = self._connect()
         with pymongo.timeout(self.timeout):
             hello = await client.admin.command("hello", read_preference=PrimaryPreferred())
-            if hello.get("msg") == "isdbgrid":
-                raise _ProbeError("the uri reaches a mongos: give the replica set's members instead "
-                                  "(sharded clusters are not supported by this version)")
-            # Any member names the primary when there is one. Read from it then (pymongo may not have found it
-            # yet when the first hello went out); without one, whichever member answers.
-            has_primary = bool(hello.get("primary")) or not hello.get("setName")
-            pref = Primary() if has_primary else PrimaryPreferred()  # command() ignores the db's preference
-            admin = client.admin
-            if has_primary and hello.get("setName") and not hello.get("isWritablePrimary"):
-                hello = await admin.command("hello", read_preference=pref)
-            status = await _observe(admin.command("replSetGetStatus", read_preference=pref))
-            config = await _observe(admin.command("replSetGetConfig", read_preference=pref))
-            build_info = await _observe(admin.command("buildInfo", read_preference=pref))
-            connection_status = await _observe(admin.command("connectionStatus", showPrivileges=True,
-                                                             read_preference=pref))
-            agents, pbm_config, cluster_time = await self._read_pbm(client, hello)
-        return ReplicaSetFacts(
-            seeds=self.cluster.seeds,
-            hello=Observed(_plain(hello)),
-            status=status,
-            config=config,
-            build_info=build_info,
-            connection_status=connection_status,
-            agents=agents,
-            pbm_config=pbm_config,
-            cluster_time=cluster_time,
-        )
+        if hello.get("msg") == "isdbgrid":
+            return await self._read_sharded(client)
+        facts = await read_replica_set(client, self.cluster.seeds, str(hello.get("setName", "")), self.timeout,
+                                       read_pbm=True, first_hello=hello)
+        return ClusterFacts((facts,), facts.name)
 
-    async def _read_pbm(self, client: AsyncMongoClient[dict[str, Any]], hello: dict[str, Any]
-                        ) -> tuple[Observed[list[dict[str, Any]]], Observed[dict[str, Any]], Observed[int]]:
-        """PBM's collections, read on the primary like PBM does, then the cluster time (so that ct >= hb)."""
-        if not hello.get("setName"):
-            reason = "not a replica set"
-            return Observed.failed(reason), Observed.failed(reason), Observed.failed(reason)
-        if hello.get("primary") and not hello.get("isWritablePrimary"):
-            reason = (f"connected directly to {hello.get('me', 'a secondary')}, not to the primary "
-                      f"{hello['primary']}: list every member in the uri (without directConnection=true) so that "
-                      f"PBM's documents are read on the primary, as PBM does")
-            return Observed.failed(reason), Observed.failed(reason), Observed.failed(reason)
-        if not hello.get("isWritablePrimary"):
-            reason = "the replica set has no primary, so PBM agents cannot write heartbeats and none can be judged"
-            return Observed.failed(reason), Observed.failed(reason), Observed.failed(reason)
-        admin = client.get_database("admin", read_preference=Primary())
+    async def _read_sharded(self, mongos: MongoClient) -> ClusterFacts:
+        """Every shard and the config server replica set, each read directly and concurrently; PBM's documents
+        (all agents', shards' included) are read on the config servers, where PBM keeps them (pbm.md 0, 2)."""
+        with pymongo.timeout(self.timeout):
+            shards = await mongos.admin.command("listShards")
+            shard_map = await _observe(mongos.admin.command("getShardMap"))
+            balancer = await _observe(mongos.admin.command("balancerStatus"))
+        targets: dict[str, tuple[str, ...]] = {}
+        shard_docs = tuple(d for d in shards.get("shards", []) if isinstance(d, dict))
+        for doc in shard_docs:
+            name, hosts = _replica_set_hosts(doc.get("host"))
+            if name:
+                targets[name] = hosts
+        config_name, config_hosts = _replica_set_hosts((shard_map.value or {}).get("map", {}).get("config"))
+        if not config_name:
+            raise _ProbeError(f"cannot find the config server replica set through mongos (getShardMap: "
+                              f"{shard_map.error or 'no map.config'}); the user needs clusterMonitor")
+        targets = {config_name: config_hosts, **targets}
+        gone = [self._rs_clients.pop(name)[1] for name in set(self._rs_clients) - set(targets)]  # removed shards
+        await asyncio.gather(*(client.close() for client in gone), return_exceptions=True)
+        read = [self._read_member_set(name, hosts, read_pbm=name == config_name) for name, hosts in targets.items()]
+        sets = list(await asyncio.gather(*read))
+        control = sets[0]
+        sets = [control] + [replace(f, agents=control.agents, pbm_config=control.pbm_config,
+                                    cluster_time=control.cluster_time) for f in sets[1:]]
+        return ClusterFacts(tuple(sets), config_name, ShardingFacts(shard_docs, config_name, balancer))
+
+    async def _read_member_set(self, name: str, hosts: tuple[str, ...], read_pbm: bool) -> ReplicaSetFacts:
+        client = await self._replica_set_client(name, hosts)
         try:
-            cursor = admin["pbmAgents"].find({}, AGENT_PROJECTION, limit=MAX_AGENT_DOCS)
-            agents: Observed[list[dict[str, Any]]] = Observed([_plain(d) for d in await cursor.to_list()])
-        except OperationFailure as exc:
-            agents = Observed.failed(_operation_failure(exc))
-        try:
-            config_doc = await admin["pbmConfig"].find_one({"profile": None}, PBM_CONFIG_PROJECTION)
-            pbm_config: Observed[dict[str, Any]] = Observed(_plain(config_doc) if config_doc else None)
-        except OperationFailure as exc:
-            pbm_config = Observed.failed(_operation_failure(exc))
-        ping = await admin.command("ping", read_preference=Primary())
-        cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
-        time_fact: Observed[int] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
-                                    else Observed.failed("the server's reply carries no $clusterTime"))
-        return agents, pbm_config, time_fact
+            return await read_replica_set(client, hosts, name, self.timeout, read_pbm=read_pbm)
+        except (PyMongoError, TimeoutError) as exc:
+            error = self._describe_exception(exc, client)
+            if isinstance(exc, OperationFailure) and exc.code == 18:
+                error = (f"authentication failed on replica set {name}: the user must exist on every shard and on "
+                         f"the config servers (create it on each one's primary)")
+            return ReplicaSetFacts.unreachable(name, hosts, redact(error, self.cluster.secrets))
+
+
+async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: str, timeout: float, *,
+                           read_pbm: bool, first_hello: dict[str, Any] | None = None) -> ReplicaSetFacts:
+    """One replica set's facts, read on its primary when it has one."""
+    with pymongo.timeout(timeout):
+        hello = first_hello or await client.admin.command("hello", read_preference=PrimaryPreferred())
+        # Any member names the primary when there is one. Read from it then (pymongo may not have found it yet
+        # when the first hello went out); without one, whichever member answers.
+        has_primary = bool(hello.get("primary")) or not hello.get("setName")
+        pref = Primary() if has_primary else PrimaryPreferred()  # command() ignores the database's preference
+        admin = client.admin
+        if has_primary and hello.get("setName") and not hello.get("isWritablePrimary"):
+            hello = await admin.command("hello", read_preference=pref)
+        status = await _observe(admin.command("replSetGetStatus", read_preference=pref))
+        config = await _observe(admin.command("replSetGetConfig", read_preference=pref))
+        build_info = await _observe(admin.command("buildInfo", read_preference=pref))
+        connection_status = await _observe(admin.command("connectionStatus", showPrivileges=True,
+                                                         read_preference=pref))
+        agents, pbm_config, cluster_time = (await _read_pbm(client, hello) if read_pbm
+                                            else (Observed(), Observed(), Observed()))
+    return ReplicaSetFacts(
+        seeds=seeds,
+        name=str(hello.get("setName") or name),
+        hello=Observed(_plain(hello)),
+        status=status,
+        config=config,
+        build_info=build_info,
+        connection_status=connection_status,
+        agents=agents,
+        pbm_config=pbm_config,
+        cluster_time=cluster_time,
+    )
+
+
+async def _read_pbm(client: MongoClient, hello: dict[str, Any]
+                    ) -> tuple[Observed[list[dict[str, Any]]], Observed[dict[str, Any]], Observed[int]]:
+    """PBM's collections, read on the primary like PBM does, then the cluster time (so that ct >= hb)."""
+    failed: Observed[Any]
+    if not hello.get("setName"):
+        failed = Observed.failed("not a replica set")
+        return failed, failed, failed
+    if hello.get("primary") and not hello.get("isWritablePrimary"):
+        failed = Observed.failed(
+            f"connected directly to {hello.get('me', 'a secondary')}, not to the primary {hello['primary']}: list "
+            f"every member in the uri (without directConnection=true) so that PBM's documents are read on the "
+            f"primary, as PBM does")
+        return failed, failed, failed
+    if not hello.get("isWritablePrimary"):
+        failed = Observed.failed("the replica set has no primary, so PBM agents cannot write heartbeats and none "
+                                 "can be judged")
+        return failed, failed, failed
+    admin = client.get_database("admin", read_preference=Primary())
+    try:
+        cursor = admin["pbmAgents"].find({}, AGENT_PROJECTION, limit=MAX_AGENT_DOCS)
+        agents: Observed[list[dict[str, Any]]] = Observed([_plain(d) for d in await cursor.to_list()])
+    except OperationFailure as exc:
+        agents = Observed.failed(_operation_failure(exc))
+    try:
+        config_doc = await admin["pbmConfig"].find_one({"profile": None}, PBM_CONFIG_PROJECTION)
+        pbm_config: Observed[dict[str, Any]] = Observed(_plain(config_doc) if config_doc else None)
+    except OperationFailure as exc:
+        pbm_config = Observed.failed(_operation_failure(exc))
+    ping = await admin.command("ping", read_preference=Primary())
+    cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
+    time_fact: Observed[int] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
+                                else Observed.failed("the server's reply carries no $clusterTime"))
+    return agents, pbm_config, time_fact
+
+
+def _replica_set_hosts(value: Any) -> tuple[str, tuple[str, ...]]:
+    """("rs0", ("h1:27018", "h2:27018")) from a shard host string "rs0/h1:27018,h2:27018"."""
+    if not isinstance(value, str) or "/" not in value:
+        return "", ()
+    name, _, hosts = value.partition("/")
+    return name, tuple(h for h in hosts.split(",") if h)
 
 
 class _ProbeError(Exception):
