@@ -78,8 +78,7 @@ def test_members_match_services_by_resolved_ip_when_names_differ() -> None:
     services = [service(i, address=HOST_IPS[f"db{i}"]) for i in (1, 2, 3)]
     addresses = {h.split(":")[0]: frozenset({HOST_IPS[h.split(":")[0]]}) for h in HOSTS}
     assert names_to_resolve(ClusterFacts((facts(),), "rs0"), ClusterSettings("logical", "prod-rs"),
-                            pmm_facts(services)) == {"db1", "db2",
-                                                                                                      "db3"}
+                            pmm_facts(services)) == {"db1", "db2", "db3"}
     out = check(pmm_facts(services), "pmm_client_connected", addresses=addresses)
     assert {s for s, _ in out.values()} == {Status.PASS}
     assert "(by its resolved IP address)" in out[HOSTS[0]][1]
