@@ -39,14 +39,10 @@ class ReplicaSetFacts:
     - agents: every document of `admin.pbmAgents` (read on the primary, like PBM does).
     - pbm_config: the main `admin.pbmConfig` document without credentials; `Observed(None)` when none exists.
     - cluster_time: `$clusterTime.clusterTime` seconds returned by the server after reading the agents.
+    - locks: PBM's `admin.pbmLock` documents (the operation running now, such as a backup).
     - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot
       be read.
     """
-
-    @staticmethod
-    def unreachable(name: str, seeds: tuple[str, ...], error: str) -> ReplicaSetFacts:
-        failed: Observed[Any] = Observed.failed(error)
-        return ReplicaSetFacts(seeds, name, failed, failed, failed, failed, failed, failed, failed, failed)
 
     seeds: tuple[str, ...] = ()
     name: str = ""  # the replica set's expected name (from the shard list), for when it cannot be read
@@ -58,6 +54,13 @@ class ReplicaSetFacts:
     agents: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
     pbm_config: Observed[dict[str, Any]] = field(default_factory=Observed)
     cluster_time: Observed[int] = field(default_factory=Observed)
+    locks: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+
+    @staticmethod
+    def unreachable(name: str, seeds: tuple[str, ...], error: str) -> ReplicaSetFacts:
+        """A replica set that could not be read at all: every fact failed with the same error."""
+        failed: Observed[Any] = Observed.failed(error)
+        return ReplicaSetFacts(seeds, name, failed, failed, failed, failed, failed, failed, failed, failed, failed)
 
 
 @dataclass(frozen=True)

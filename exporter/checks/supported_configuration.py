@@ -7,7 +7,12 @@ and one the installed PBM supports (PBM docs details/versions.md).
 
 from __future__ import annotations
 
-from exporter.checks.pbm_agents import AgentReport, parse_version
+from typing import Any
+
+from bson.timestamp import Timestamp
+
+from exporter.checks.pbm_agents import STALE_FRAME_SEC, AgentReport, parse_version
+from exporter.checks.pmm_inventory import pmm_version
 from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.topology import major_minor
 from exporter.checks.view import CheckInput
@@ -15,6 +20,7 @@ from exporter.facts import ReplicaSetFacts
 
 CHECK = "supported_configuration"
 MIN_MONGODB = (4, 4)  # PMM 3 docs: "PMM may work with MongoDB versions as old as 4.4"
+SHARDED_SINCE_PMM = (2, 38, 0)  # PMM backs up sharded clusters from 2.38 (pmm.md 1.4)
 
 # PBM docs "Supported MongoDB versions": (first PBM version of the row, MongoDB majors it supports)
 PBM_MONGODB_SUPPORT: list[tuple[tuple[int, int, int], tuple[tuple[int, int], ...]]] = [
@@ -99,6 +105,10 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                 "Replace the arbiter with a data-bearing member (rs.remove() it, then rs.add() a secondary), "
                 "or use logical backups for this cluster"))
 
+    notes: list[str] = []
+    if inp.sharding is not None:
+        _sharded_rules(inp, problems, notes)
+
     if problems:
         reason = "; ".join(p[0] for p in problems)
         if unknowns:
@@ -109,4 +119,49 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         return [unknown(CHECK, "; ".join(unknowns), "", rs)]
     mode = "physical (PSMDB on every data-bearing node, no arbiter)" if settings.backup_mode == "physical" \
         else "logical"
-    return [passed(CHECK, f"MongoDB {_fmt(mongodb) if mongodb else '?'}, {mode} backups supported", "", rs)]
+    note = f"; {'; '.join(notes)}" if notes else ""
+    return [passed(CHECK, f"MongoDB {_fmt(mongodb) if mongodb else '?'}, {mode} backups supported{note}", "", rs)]
+
+
+def _running_backup(inp: CheckInput) -> dict[str, Any] | None:
+    """PBM's backup lock when a backup runs now (its heartbeat fresh by PBM's 30 s rule), else None."""
+    now = inp.mongo.cluster_time.value
+    for lock in inp.mongo.locks.value or []:
+        hb = lock.get("hb") if isinstance(lock, dict) else None
+        if lock.get("type") == "backup" and isinstance(hb, Timestamp) and now is not None \
+                and hb.time + STALE_FRAME_SEC >= now:
+            return lock
+    return None
+
+
+def _sharded_rules(inp: CheckInput, problems: list[tuple[str, str]], notes: list[str]) -> None:
+    """Sharded clusters (pmm.md 1.4, pbm-docs backup options): PMM backs them up since 2.38 but restores only
+    through the PBM CLI; PBM stops the balancer for each backup and restores its state after."""
+    assert inp.sharding is not None
+    shards = len(inp.sharding.shards)
+    version = pmm_version(inp)
+    if version is not None and version < SHARDED_SINCE_PMM:
+        problems.append((f"PMM {inp.pmm.version if inp.pmm else '?'} backs up sharded clusters only from 2.38",
+                         "Upgrade PMM Server and PMM Clients to 2.38 or later"))
+    if inp.settings.restore_from_pmm:
+        problems.append(("PMM cannot restore sharded clusters (it refuses their backups: \"cannot be restored "
+                         "from UI\"), and the config says restore_from_pmm: true",
+                         "Restore sharded backups with the PBM CLI (pbm restore <backup name>), as PMM's docs say, "
+                         "and set restore_from_pmm: false for this cluster"))
+    else:
+        notes.append(f"sharded cluster of {shards} shard{'s' if shards != 1 else ''}: PMM backs it up, restores "
+                     f"need the PBM CLI")
+    balancer = inp.sharding.balancer.value
+    if balancer is None:
+        notes.append(f"balancer state unknown ({inp.sharding.balancer.error})")
+        return
+    mode = str(balancer.get("mode", "?"))
+    backup = _running_backup(inp)
+    if backup is not None and mode != "off":
+        problems.append((f"a PBM backup ({backup.get('opid', '?')}) is running while the balancer is {mode}: PBM "
+                         f"stops the balancer before every backup of a sharded cluster",
+                         "Check PBM's log (pbm logs -e backup) for why it could not stop the balancer; give the PMM "
+                         "user pbmAnyAction on the config servers, and set backup.timeouts.balancerStop so a balancer "
+                         "that cannot stop fails the backup instead of running beside it"))
+    else:
+        notes.append(f"balancer {mode} (PBM stops it for each backup)")

@@ -1,7 +1,7 @@
 """The MongoDB prober: reads one replica set's facts with a long-lived async client. Read-only.
 
 Commands run (all read-only): hello, replSetGetStatus, replSetGetConfig, buildInfo, connectionStatus, find on
-admin.pbmAgents and admin.pbmConfig, ping; through mongos also listShards, getShardMap and
+admin.pbmAgents, admin.pbmConfig and admin.pbmLock, ping; through mongos also listShards, getShardMap and
 balancerStatus. One AsyncMongoClient per cluster lives as long as the exporter
 (Percona's mongodb_exporter leaked by building a client per scrape; peers.md 1.4), and every call is bounded by
 the probe timeout through pymongo's client-side operation timeout.
@@ -212,8 +212,8 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
         build_info = await _observe(admin.command("buildInfo", read_preference=pref))
         connection_status = await _observe(admin.command("connectionStatus", showPrivileges=True,
                                                          read_preference=pref))
-        agents, pbm_config, cluster_time = (await _read_pbm(client, hello) if read_pbm
-                                            else (Observed(), Observed(), Observed()))
+        agents, pbm_config, cluster_time, locks = (await _read_pbm(client, hello) if read_pbm
+                                                   else (Observed(), Observed(), Observed(), Observed()))
     return ReplicaSetFacts(
         seeds=seeds,
         name=str(hello.get("setName") or name),
@@ -225,26 +225,30 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
         agents=agents,
         pbm_config=pbm_config,
         cluster_time=cluster_time,
+        locks=locks,
     )
 
 
-async def _read_pbm(client: MongoClient, hello: dict[str, Any]
-                    ) -> tuple[Observed[list[dict[str, Any]]], Observed[dict[str, Any]], Observed[int]]:
+Documents = list[dict[str, Any]]
+PBMFacts = tuple[Observed[Documents], Observed[dict[str, Any]], Observed[int], Observed[Documents]]
+
+
+async def _read_pbm(client: MongoClient, hello: dict[str, Any]) -> PBMFacts:
     """PBM's collections, read on the primary like PBM does, then the cluster time (so that ct >= hb)."""
     failed: Observed[Any]
     if not hello.get("setName"):
         failed = Observed.failed("not a replica set")
-        return failed, failed, failed
+        return failed, failed, failed, failed
     if hello.get("primary") and not hello.get("isWritablePrimary"):
         failed = Observed.failed(
             f"connected directly to {hello.get('me', 'a secondary')}, not to the primary {hello['primary']}: list "
             f"every member in the uri (without directConnection=true) so that PBM's documents are read on the "
             f"primary, as PBM does")
-        return failed, failed, failed
+        return failed, failed, failed, failed
     if not hello.get("isWritablePrimary"):
         failed = Observed.failed("the replica set has no primary, so PBM agents cannot write heartbeats and none "
                                  "can be judged")
-        return failed, failed, failed
+        return failed, failed, failed, failed
     admin = client.get_database("admin", read_preference=Primary())
     try:
         cursor = admin["pbmAgents"].find({}, AGENT_PROJECTION, limit=MAX_AGENT_DOCS)
@@ -256,11 +260,16 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any]
         pbm_config: Observed[dict[str, Any]] = Observed(_plain(config_doc) if config_doc else None)
     except OperationFailure as exc:
         pbm_config = Observed.failed(_operation_failure(exc))
+    try:
+        lock_cursor = admin["pbmLock"].find({}, {"type": 1, "replset": 1, "opid": 1, "hb": 1}, limit=100)
+        locks: Observed[list[dict[str, Any]]] = Observed([_plain(d) for d in await lock_cursor.to_list()])
+    except OperationFailure as exc:
+        locks = Observed.failed(_operation_failure(exc))
     ping = await admin.command("ping", read_preference=Primary())
     cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
     time_fact: Observed[int] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
                                 else Observed.failed("the server's reply carries no $clusterTime"))
-    return agents, pbm_config, time_fact
+    return agents, pbm_config, time_fact, locks
 
 
 def _replica_set_hosts(value: Any) -> tuple[str, tuple[str, ...]]:

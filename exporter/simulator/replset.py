@@ -156,6 +156,21 @@ class SimReplicaSet:
         self.replica_set_id = ObjectId()
         #: SCRAM: honour the client's `skipEmptyExchange` (server >= 4.4). False forces the 3rd empty round trip.
         self.honor_skip_empty_exchange = True
+        # --- sharded-cluster hooks (set by `SimShardedCluster`; a plain replica set leaves them alone) ---------
+        #: a config server replica set (CSRS): hello `configsvr: 2`, config document `configsvr: true`
+        self.configsvr = False
+        #: for a shard: its cluster's CSRS (replies carry `$configServerState`; getCmdLineOpts clusterRole shardsvr)
+        self.config_server: SimReplicaSet | None = None
+        #: the replica sets whose pbm-agents write their `admin.pbmAgents` documents here (a CSRS: every shard's)
+        self.agent_sources: list[SimReplicaSet] = []
+        #: False when this set's agents write their documents elsewhere (a shard's agents write into the CSRS)
+        self.serves_own_agents = True
+        #: another set whose clock (clock_offset, cluster time) this one shares, as every set of a cluster does
+        self.clock_source: SimReplicaSet | None = None
+        #: builds the getShardMap reply; None: not part of a sharded cluster
+        self.shard_map: Callable[[], dict[str, Any]] | None = None
+        #: read-only collections computed at every read (after the stored documents), e.g. ("config", "shards")
+        self.dynamic_collections: dict[tuple[str, str], Callable[[], list[dict[str, Any]]]] = {}
         self.members: list[SimNode] = [SimNode(self, i, spec, mongo_version, psmdb) for i, spec in enumerate(specs)]
         electable = [m.index for m in self.members if self._electable(m)]
         self._primary_index: int | None = 0 if standalone else (electable[0] if electable else None)
@@ -238,24 +253,36 @@ class SimReplicaSet:
 
     @property
     def clock_offset(self) -> float:
+        if self.clock_source is not None:
+            return self.clock_source.clock_offset
         return self._clock_offset
 
     @clock_offset.setter
     def clock_offset(self, value: float) -> None:
+        if self.clock_source is not None:
+            self.clock_source.clock_offset = value
+            return
         with self.lock:
             self._clock_offset = float(value)
 
     def advance_clock(self, seconds: float) -> None:
         """Move the simulated servers' clocks (and so cluster time) forward."""
+        if self.clock_source is not None:
+            self.clock_source.advance_clock(seconds)
+            return
         with self.lock:
             self._clock_offset += float(seconds)
 
     def now_secs(self) -> float:
         """The simulated servers' wall clock: real time + clock_offset."""
+        if self.clock_source is not None:
+            return self.clock_source.now_secs()
         return time.time() + self._clock_offset
 
     def cluster_time(self) -> Timestamp:
         """Current cluster time: Timestamp(int(now + clock_offset), counter); the counter ticks per call."""
+        if self.clock_source is not None:
+            return self.clock_source.cluster_time()
         with self.lock:
             secs = int(self.now_secs())
             last_secs, last_inc = self._last_ct
@@ -394,7 +421,18 @@ class SimReplicaSet:
             self.collections[(db, coll)] = [copy.deepcopy(dict(d)) for d in docs]
 
     def agent_documents(self) -> list[dict[str, Any]]:
-        """The `admin.pbmAgents` documents as of now (generated ones, then `extra_agent_docs`, then seeded)."""
+        """The `admin.pbmAgents` documents this set holds as of now: its own agents' (unless they write into their
+        cluster's CSRS), those of `agent_sources` (on a CSRS: every shard's), then seeded ones."""
+        with self.lock:
+            docs = self.written_agent_documents() if self.serves_own_agents else []
+            for source in self.agent_sources:
+                docs.extend(source.written_agent_documents())
+            docs.extend(copy.deepcopy(self.collections.get(("admin", "pbmAgents"), [])))
+            return docs
+
+    def written_agent_documents(self) -> list[dict[str, Any]]:
+        """The documents this set's own pbm-agents write (generated ones, then `extra_agent_docs`), wherever they
+        land: here, or in the CSRS for a shard of a sharded cluster (pbm.md 0: all agents write there)."""
         with self.lock:
             docs: list[dict[str, Any]] = []
             if not self.standalone:
@@ -423,7 +461,6 @@ class SimReplicaSet:
                     if doc is not None:
                         docs.append(doc)
             docs.extend(copy.deepcopy(self.extra_agent_docs))
-            docs.extend(copy.deepcopy(self.collections.get(("admin", "pbmAgents"), [])))
             return docs
 
     def _collection_docs(self, db: str, coll: str) -> list[dict[str, Any]]:
@@ -433,6 +470,9 @@ class SimReplicaSet:
         if (db, coll) == ("admin", "pbmConfig") and self.pbm_config is not None:
             docs.append({"_id": self.pbm_config_id, **self.pbm_config})
         docs.extend(self.collections.get((db, coll), []))
+        dynamic = self.dynamic_collections.get((db, coll))
+        if dynamic is not None:
+            docs.extend(dynamic())
         return docs
 
     # --- dispatch (simulator loop thread) ----------------------------------------------------------------
@@ -447,6 +487,7 @@ class SimReplicaSet:
                 log.exception("%s: command %s failed", node.host, req.command_name)
                 doc = CommandError(1, f"simulator internal error: {exc}").to_doc()
             if not self.standalone:
+                doc.update(self._sharding_reply_metadata())
                 # Replica-set members gossip $clusterTime and return operationTime on every reply
                 # (docs "Cluster Time"; signature is all zeros without a keyfile/auth signing key).
                 ct = self.cluster_time()
@@ -456,6 +497,18 @@ class SimReplicaSet:
                 }
                 doc["operationTime"] = ct
             return bson.encode(doc)
+
+    def _sharding_reply_metadata(self) -> dict[str, Any]:
+        # Server ServiceEntryPointMongod::appendReplyMetadata: members of a sharded cluster's replica sets add
+        # `lastCommittedOpTime`; shard members (not config servers) also `$configServerState: {opTime: {ts, t}}`,
+        # the config optime they know (what PBM's NodeInfo.IsSharded() reads off `hello`).
+        if not self.configsvr and self.config_server is None:
+            return {}
+        now = int(self.now_secs())
+        r: dict[str, Any] = {"lastCommittedOpTime": Timestamp(now, 1)}
+        if self.config_server is not None:
+            r["$configServerState"] = {"opTime": {"ts": Timestamp(now, 1), "t": Int64(self.config_server.term)}}
+        return r
 
     def _run(self, node: SimNode, conn: Connection, req: Request) -> dict[str, Any]:
         name = req.command_name
@@ -505,6 +558,8 @@ class SimReplicaSet:
             "getMore": self._cmd_get_more,
             "killCursors": self._cmd_kill_cursors,
             "endSessions": self._cmd_end_sessions,
+            "getShardMap": self._cmd_get_shard_map,
+            "getCmdLineOpts": self._cmd_get_cmd_line_opts,
         }
 
     # --- commands ----------------------------------------------------------------------------------------
@@ -563,6 +618,9 @@ class SimReplicaSet:
                     "majorityOpTime": optime,
                     "majorityWriteDate": _dt(op_secs),
                 }
+        if self.configsvr:
+            # Server CmdHello::run (repl/replication_info.cpp): config servers add configsvr: 2 here.
+            r["configsvr"] = 2
         r["maxBsonObjectSize"] = MAX_BSON_OBJECT_SIZE
         r["maxMessageSizeBytes"] = MAX_MESSAGE_SIZE_BYTES
         r["maxWriteBatchSize"] = MAX_WRITE_BATCH_SIZE
@@ -855,7 +913,7 @@ class SimReplicaSet:
                 member["slaveDelay"] = m.delay_secs
             member["votes"] = m.votes
             members.append(member)
-        config = {
+        config: dict[str, Any] = {
             "_id": self.name,
             "version": self.config_version,
             "term": self.term,
@@ -874,7 +932,46 @@ class SimReplicaSet:
                 "replicaSetId": self.replica_set_id,
             },
         }
+        if self.configsvr:
+            # docs "Replica Set Configuration": `configsvr: true` (after `term`) in a config server replica set.
+            config = {"_id": self.name, "version": self.config_version, "term": self.term, "configsvr": True, **config}
         return {"config": config, "ok": 1.0}
+
+    # --- sharding ------------------------------------------------------------------------------------------
+
+    def _cmd_get_shard_map(self, node: SimNode, conn: Connection, req: Request) -> dict[str, Any]:
+        # Shape: docs "getShardMap" (https://www.mongodb.com/docs/manual/reference/command/getShardMap/):
+        # {map: {<shard>: "rs/h1,h2", config: "cfg/c1,c2"}, hosts: {h: shard}, connStrings: {"rs/h1,h2": shard}}.
+        # Router and shard command (server cluster_get_shard_map_cmd.cpp, action getShardMap on the cluster); a
+        # mongod outside a sharded cluster answers ShardingStateNotInitialized "Sharding is not enabled".
+        self._admin_only(req)
+        self._require_cluster(conn, req, "getShardMap")
+        if self.shard_map is None:
+            raise CommandError(62, "Sharding is not enabled", "ShardingStateNotInitialized")
+        return {**self.shard_map(), "ok": 1.0}
+
+    def _cmd_get_cmd_line_opts(self, node: SimNode, conn: Connection, req: Request) -> dict[str, Any]:
+        # Shape: docs "getCmdLineOpts" (https://www.mongodb.com/docs/manual/reference/command/getCmdLineOpts/):
+        # {argv, parsed: <the options, as in the config file>, ok}; a packaged mongod started with --config.
+        # Action getCmdLineOpts on the cluster (clusterMonitor). PBM reads parsed.sharding.clusterRole.
+        self._admin_only(req)
+        self._require_cluster(conn, req, "getCmdLineOpts")
+        parsed: dict[str, Any] = {
+            "config": "/etc/mongod.conf",
+            "net": {"bindIp": "127.0.0.1", "port": node.port},
+            "processManagement": {"fork": True, "pidFilePath": "/var/run/mongod.pid"},
+        }
+        if not self.standalone:
+            parsed["replication"] = {"replSetName": self.name}
+        if self._auth_enabled():
+            parsed["security"] = {"authorization": "enabled"}
+            if not self.standalone:
+                parsed["security"]["keyFile"] = "/etc/mongodb/keyfile"  # members authenticate to each other
+        if self.configsvr or self.config_server is not None:
+            parsed["sharding"] = {"clusterRole": "configsvr" if self.configsvr else "shardsvr"}
+        parsed["storage"] = {"dbPath": "/var/lib/mongo"}
+        parsed["systemLog"] = {"destination": "file", "logAppend": True, "path": "/var/log/mongodb/mongod.log"}
+        return {"argv": ["mongod", "--config", "/etc/mongod.conf"], "parsed": parsed, "ok": 1.0}
 
     # --- reads -------------------------------------------------------------------------------------------
 
