@@ -48,13 +48,19 @@ def render_table(snapshots: list[ClusterSnapshot], width: int | None = None) -> 
         if not snap.probe_success:
             out.append(_wrap("fix: check that the exporter can reach the cluster with the uri in its config "
                              "(network, firewall, user and password), then run check again", width, "    "))
-        rows = sorted(snap.results, key=lambda r: _ORDER[r.status])
-        node_width = max([len(r.node) for r in rows] + [4])
-        for r in rows:
-            head = f"  {r.status.value.upper():<8} {r.check:<25} {r.node or '-':<{node_width}}  "
-            out.append(_wrap(r.reason, width, " " * len(head), head))
-            if r.fix and r.status is Status.FAIL:
-                out.append(_wrap(r.fix, width, " " * (len(head) + 5), " " * len(head) + "fix: "))
+        node_width = max([len(r.node) for r in snap.results] + [4])
+        replica_sets = list(dict.fromkeys(r.replica_set for r in snap.results))
+        for rs in replica_sets:  # a sharded cluster's shards and config servers each under their own heading
+            rows = sorted((r for r in snap.results if r.replica_set == rs), key=lambda r: _ORDER[r.status])
+            indent = "  "
+            if len(replica_sets) > 1:
+                out.append(f"  replica set {rs or '(unknown)'}:")
+                indent = "    "
+            for r in rows:
+                head = f"{indent}{r.status.value.upper():<8} {r.check:<25} {r.node or '-':<{node_width}}  "
+                out.append(_wrap(r.reason, width, " " * len(head), head))
+                if r.fix and r.status is Status.FAIL:
+                    out.append(_wrap(r.fix, width, " " * (len(head) + 5), " " * len(head) + "fix: "))
         out.append("")
     return "\n".join(out)
 
