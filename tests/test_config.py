@@ -155,3 +155,28 @@ def test_bad_pmm_sections(tmp_path: Path, pmm: str, expected: str) -> None:
     found = problems(path)
     assert any(expected.replace("Value error, ", "") in p for p in found), found
     assert not any("secret" in p for p in found)
+
+
+def test_sharded_cluster_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PW", "s3cret-pw")
+    path = write(tmp_path, """clusters:
+  - name: big
+    uri: mongodb://pmm:${PW}@mongos1:27017/?authSource=admin
+    restore_from_pmm: true
+    shard_uris:
+      shard0: mongodb://pmm:${PW}@10.1.0.1:27018/?replicaSet=shard0
+      shard1: "not a uri"
+""")
+    found = problems(path)
+    assert found == [f"{path}:7: clusters[0].shard_uris.shard1: must start with mongodb://"]
+    path = write(tmp_path, """clusters:
+  - name: big
+    uri: mongodb://pmm:${PW}@mongos1:27017/?authSource=admin
+    restore_from_pmm: true
+    shard_uris:
+      shard0: mongodb://pmm:${PW}@10.1.0.1:27018/?replicaSet=shard0
+""")
+    cluster = load_config(path).clusters[0]
+    assert cluster.restore_from_pmm is True
+    assert cluster.shard_uris == (("shard0", "mongodb://pmm:s3cret-pw@10.1.0.1:27018/?replicaSet=shard0"),)
+    assert "s3cret-pw" in cluster.secrets and "s3cret-pw" not in repr(cluster)
