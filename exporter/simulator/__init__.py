@@ -7,11 +7,15 @@ One asyncio loop in one daemon thread serves every node of every simulated set i
 
     with SimReplicaSet() as rs:                      # healthy 3-member PSMDB 7.0 set, PBM 2.7.0 agents
         client = pymongo.MongoClient(rs.uri())       # user pmm / secret, replicaSet=rs0, authSource=admin
+
+    with SimShardedCluster() as cluster:             # CSRS "cfg" + shard0, shard1 (3 members each) + one mongos
+        client = pymongo.MongoClient(cluster.uri())  # through the mongos; cluster.config / cluster.shards[i].uri()
 """
 
 from .errors import CommandError
 from .node import SimNode
 from .replset import SimReplicaSet, wire_version
+from .sharded import SimShardedCluster
 from .specs import (
     DEFAULT_MEMBERS,
     DEFAULT_PASSWORD,
@@ -48,6 +52,7 @@ __all__ = [
     "SimNode",
     "SimReplicaSet",
     "SimRole",
+    "SimShardedCluster",
     "SimUser",
     "wire_version",
 ]
