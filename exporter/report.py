@@ -48,19 +48,27 @@ def render_table(snapshots: list[ClusterSnapshot], width: int | None = None) -> 
         if not snap.probe_success:
             out.append(_wrap("fix: check that the exporter can reach the cluster with the uri in its config "
                              "(network, firewall, user and password), then run check again", width, "    "))
-        node_width = max([len(r.node) for r in snap.results] + [4])
-        replica_sets = list(dict.fromkeys(r.replica_set for r in snap.results))
+        judged = [r for r in snap.results if r.status is not Status.SKIPPED]
+        node_width = max([len(r.node) for r in judged] + [4])
+        check_width = max([len(r.check) for r in judged] + [25])
+        replica_sets = list(dict.fromkeys(r.replica_set for r in judged))
         for rs in replica_sets:  # a sharded cluster's shards and config servers each under their own heading
-            rows = sorted((r for r in snap.results if r.replica_set == rs), key=lambda r: _ORDER[r.status])
+            rows = sorted((r for r in judged if r.replica_set == rs), key=lambda r: _ORDER[r.status])
             indent = "  "
             if len(replica_sets) > 1:
                 out.append(f"  replica set {rs or '(unknown)'}:")
                 indent = "    "
             for r in rows:
-                head = f"{indent}{r.status.value.upper():<8} {r.check:<25} {r.node or '-':<{node_width}}  "
+                head = f"{indent}{r.status.value.upper():<8} {r.check:<{check_width}} {r.node or '-':<{node_width}}  "
                 out.append(_wrap(r.reason, width, " " * len(head), head))
                 if r.fix and r.status is Status.FAIL:
                     out.append(_wrap(r.fix, width, " " * (len(head) + 5), " " * len(head) + "fix: "))
+        skipped: dict[str, list[str]] = {}  # said once per reason, not once per node and replica set
+        for r in snap.results:
+            if r.status is Status.SKIPPED and r.check not in skipped.setdefault(r.reason, []):
+                skipped[r.reason].append(r.check)
+        for reason, checks in skipped.items():
+            out.append(_wrap(f"{', '.join(checks)}: {reason}", width, "           ", "  SKIPPED  "))
         out.append("")
     return "\n".join(out)
 

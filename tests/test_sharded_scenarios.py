@@ -1,0 +1,176 @@
+"""Sharded clusters end to end: the exporter's real probe through mongos, then every shard and the config
+servers directly, against the simulated sharded cluster over the wire protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from bson.timestamp import Timestamp
+
+from exporter.checks import Status
+from exporter.config import ClusterConfig, PMMConfig
+from exporter.simulator import AgentSpec, MemberSpec, SimShardedCluster
+from exporter.simulator.pmm_server import SimPMMServer
+from exporter.snapshot import ClusterSnapshot, SnapshotStore
+from tests.probing import probe_clusters
+
+PER_NODE = ("replica_set_member", "pbm_agent_running", "pbm_version_supported", "pbm_storage_reachable")
+
+
+def config(cluster: SimShardedCluster, **over: object) -> ClusterConfig:
+    values: dict[str, object] = {"name": "big", "uri": cluster.uri(), "backup_mode": "logical",
+                                 "seeds": (cluster.mongos.host,), "username": "pmm", "password": "secret"}
+    values.update(over)
+    return ClusterConfig(**values)  # type: ignore[arg-type]
+
+
+def probe(cluster: SimShardedCluster, store: SnapshotStore | None = None, timeout: float = 2.0,
+          pmm: PMMConfig | None = None, **over: object) -> ClusterSnapshot:
+    snap = probe_clusters([config(cluster, **over)], timeout, store=store, pmm=pmm).get("big")
+    assert snap is not None
+    return snap
+
+
+def by_set(snap: ClusterSnapshot, check: str) -> dict[str, dict[str, Status]]:
+    out: dict[str, dict[str, Status]] = {}
+    for r in snap.results:
+        if r.check == check:
+            out.setdefault(r.replica_set, {})[r.node] = r.status
+    return out
+
+
+@pytest.fixture
+def cluster() -> Iterator[SimShardedCluster]:
+    with SimShardedCluster() as sharded:
+        yield sharded
+
+
+def test_two_shards_and_config_servers_all_healthy(cluster: SimShardedCluster) -> None:
+    snap = probe(cluster)
+    assert snap.probe_success and snap.ready is True, [r for r in snap.results if r.status is not Status.PASS]
+    for check in PER_NODE:
+        nodes = by_set(snap, check)
+        assert set(nodes) == {"cfg", "shard0", "shard1"}, check
+        for rs in cluster.replica_sets:
+            assert nodes[rs.name] == dict.fromkeys(rs.hosts, Status.PASS), (check, rs.name)
+    # judged on every replica set: users and builds are per shard
+    assert set(by_set(snap, "mongodb_user_permissions")) == {"cfg", "shard0", "shard1"}
+    reason = next(r.reason for r in snap.results if r.check == "supported_configuration" and r.replica_set == "cfg")
+    assert "sharded cluster of 2 shards: PMM backs it up, restores need the PBM CLI" in reason
+    assert "balancer full (PBM stops it for each backup)" in reason
+    assert len(snap.agents) == 9 and {a.replica_set for a in snap.agents} == {"cfg", "shard0", "shard1"}
+
+
+def test_agent_missing_on_a_config_server(cluster: SimShardedCluster) -> None:
+    cluster.config.members[2].agent = None
+    snap = probe(cluster)
+    status = by_set(snap, "pbm_agent_running")
+    assert status["cfg"][cluster.config.hosts[2]] is Status.FAIL
+    assert set(status["shard0"].values()) == {Status.PASS}
+    reason = next(r.reason for r in snap.results
+                  if r.check == "pbm_agent_running" and r.node == cluster.config.hosts[2])
+    assert reason == (f"no pbm-agent has ever reported for this node (no document for cfg/{cluster.config.hosts[2]} "
+                      f"in admin.pbmAgents)")
+    assert snap.ready is False
+
+
+def test_a_shard_down_makes_only_its_own_checks_unknown(cluster: SimShardedCluster) -> None:
+    down = cluster.shards[1]
+    for node in down.members:
+        node.stop()
+    snap = probe(cluster, timeout=1.0)
+    assert snap.probe_success
+    judged = [r for r in snap.results if r.status is not Status.SKIPPED]  # the PMM checks: no pmm: section
+    assert {r.status for r in judged if r.replica_set == "shard1"} == {Status.UNKNOWN}
+    assert {r.node for r in judged if r.replica_set == "shard1"} == {*down.hosts, ""}  # "": per-set checks
+    assert all("no usable member answered" in r.reason for r in judged if r.replica_set == "shard1")
+    assert {r.status for r in judged if r.replica_set in ("cfg", "shard0")} == {Status.PASS}
+    assert snap.ready is None  # unknown, not a false "not ready"
+
+
+def test_a_shard_added_between_probes_is_checked_next_probe(cluster: SimShardedCluster) -> None:
+    store = SnapshotStore()
+    first = probe(cluster, store)
+    assert {r.replica_set for r in first.results} == {"cfg", "shard0", "shard1"}
+    added = cluster.add_shard()
+    second = probe(cluster, store)
+    assert by_set(second, "pbm_agent_running")[added.name] == dict.fromkeys(added.hosts, Status.PASS)
+    cluster.remove_shard("shard0")
+    third = probe(cluster, store)
+    assert "shard0" not in {r.replica_set for r in third.results}
+
+
+def test_mixed_pbm_versions_across_shards() -> None:
+    old = [MemberSpec(agent=AgentSpec(version="2.0.0")) for _ in range(3)]
+    new = [MemberSpec(agent=AgentSpec(version="2.7.0")) for _ in range(3)]
+    with SimShardedCluster(shard_members=[new, old]) as cluster:
+        snap = probe(cluster)
+        versions = by_set(snap, "pbm_version_supported")
+        assert set(versions["shard0"].values()) == {Status.PASS}
+        assert set(versions["shard1"].values()) == {Status.FAIL}
+        assert {(a.replica_set, a.version) for a in snap.agents} == {("cfg", "2.7.0"), ("shard0", "2.7.0"),
+                                                                     ("shard1", "2.0.0")}
+
+
+def test_user_missing_a_role_on_one_shard(cluster: SimShardedCluster) -> None:
+    cluster.shards[0].revoke_role("pmm", "pbmAnyAction", "admin")
+    snap = probe(cluster)
+    permissions = {r.replica_set: r.status for r in snap.results if r.check == "mongodb_user_permissions"}
+    assert permissions == {"cfg": Status.PASS, "shard0": Status.FAIL, "shard1": Status.PASS}
+
+
+def test_restore_from_pmm_and_a_backup_beside_a_running_balancer(cluster: SimShardedCluster) -> None:
+    snap = probe(cluster, restore_from_pmm=True)
+    sc = next(r for r in snap.results if r.check == "supported_configuration" and r.replica_set == "cfg")
+    assert sc.status is Status.FAIL and "PMM cannot restore sharded clusters" in sc.reason
+    assert "pbm restore" in sc.fix
+    # a PBM backup whose lock is fresh while the balancer still runs
+    now = cluster.cluster_time().time
+    cluster.config.set_collection("admin", "pbmLock", [
+        {"type": "backup", "replset": "cfg", "node": cluster.config.hosts[0], "opid": "6650f1", "epoch":
+         Timestamp(now - 100, 1), "hb": Timestamp(now - 2, 1)}])
+    sc = next(r for r in probe(cluster).results if r.check == "supported_configuration" and r.replica_set == "cfg")
+    assert sc.status is Status.FAIL and "is running while the balancer is full" in sc.reason
+    cluster.balancer_mode = "off"
+    sc = next(r for r in probe(cluster).results if r.check == "supported_configuration" and r.replica_set == "cfg")
+    assert sc.status is Status.PASS and "balancer off" in sc.reason
+
+
+def test_unreachable_shard_addresses_can_be_overridden(cluster: SimShardedCluster) -> None:
+    shard = cluster.shards[0]
+    snap = probe(cluster, shard_uris=(("shard0", shard.uri()),))
+    assert by_set(snap, "pbm_agent_running")["shard0"] == dict.fromkeys(shard.hosts, Status.PASS)
+
+
+def test_pmm_checks_on_a_sharded_cluster_are_judged_once() -> None:
+    with SimShardedCluster() as cluster, SimPMMServer(version="3.4.0", token="glsa_t") as pmm:
+        pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.example", "AK", "SK")
+        for rs in cluster.replica_sets:
+            pmm.register_replica_set(rs, cluster="big")
+        snap = probe(cluster, pmm=PMMConfig(pmm.url, "glsa_t"))
+        assert snap.ready is True, [r for r in snap.results if r.status is not Status.PASS]
+        for check in ("backup_management_enabled", "storage_location_configured", "pbm_config_managed_by_pmm"):
+            assert [r.replica_set for r in snap.results if r.check == check] == ["cfg"], check
+        clients = by_set(snap, "pmm_client_connected")
+        assert set(clients) == {"cfg", "shard0", "shard1"}
+        assert sum(len(v) for v in clients.values()) == 9
+
+
+def test_check_command_groups_nodes_by_replica_set(tmp_path: object, cluster: SimShardedCluster) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "exporter.yml"
+    path.write_text(f"interval: 30s\ntimeout: 3s\nclusters:\n  - name: big\n    uri: {cluster.uri()}\n")
+    cluster.shards[0].members[1].stop_agent(at=cluster.cluster_time().time - 90)
+    done = subprocess.run([sys.executable, "-m", "exporter", "check", "--config", str(path)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("big: NOT READY (")
+    headings = [line.strip() for line in lines if line.startswith("  replica set ")]
+    assert headings == ["replica set cfg:", "replica set shard0:", "replica set shard1:"]
+    shard0 = lines.index("  replica set shard0:")
+    assert lines[shard0 + 1].split()[:3] == ["FAIL", "pbm_agent_running", cluster.shards[0].hosts[1]]
