@@ -93,9 +93,12 @@ def run_check(config: Config, output: str) -> int:
             await cycle.close()
 
     asyncio.run(once())
-    snapshots = [s for c in config.clusters if (s := store.get(c.name)) is not None]
-    print(render_json(snapshots) if output == "json" else render_table(snapshots))
-    return exit_code(snapshots)
+    order = {c.name: i for i, c in enumerate(config.clusters)}  # the config's order, then discovered by name
+    snapshots = sorted(store.all(), key=lambda s: (order.get(s.cluster, len(order)), s.cluster))
+    discovery = store.discovery
+    print(render_json(snapshots, discovery) if output == "json" else render_table(snapshots, discovery=discovery))
+    failed_discovery = discovery is not None and not discovery.success
+    return 1 if failed_discovery else exit_code(snapshots)
 
 
 def make_registry(store: SnapshotStore, interval: float) -> CollectorRegistry:

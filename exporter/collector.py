@@ -46,7 +46,11 @@ class SnapshotCollector(Collector):
                                 labels=["cluster", "node", "replica_set"])
         info = GaugeMetricFamily(f"{PREFIX}_pbm_agent_info", "PBM version reported by the node's pbm-agent.",
                                  labels=["cluster", "node", "replica_set", "version"])
+        cluster_info = GaugeMetricFamily(f"{PREFIX}_cluster_info", "1 for every cluster checked; source says where "
+                                         "it came from: static (the config file) or pmm (PMM's inventory).",
+                                         labels=["cluster", "source"])
         for snap in sorted(self.store.all(), key=lambda s: s.cluster):
+            cluster_info.add_metric([snap.cluster, snap.source], 1.0)
             success.add_metric([snap.cluster, "mongodb"], 1.0 if snap.probe_success else 0.0)
             if snap.pmm is not None:
                 success.add_metric([snap.cluster, "pmm"], 1.0 if snap.pmm.success else 0.0)
@@ -66,7 +70,21 @@ class SnapshotCollector(Collector):
                 info.add_metric([snap.cluster, agent.node, agent.replica_set, agent.version], 1.0)
         build = GaugeMetricFamily(f"{PREFIX}_exporter_build_info", "The exporter's version.", labels=["version"])
         build.add_metric([__version__], 1.0)
-        yield from (ok, ready, success, duration, interval, last, age, info, build)
+        yield from (ok, ready, cluster_info, success, duration, interval, last, age, info, build)
+        discovery = self.store.discovery
+        if discovery is not None:
+            found = GaugeMetricFamily(f"{PREFIX}_discovered_clusters", "Clusters discovered in PMM's inventory and "
+                                      "probed now.")
+            found.add_metric([], float(discovery.clusters))
+            ok_ = GaugeMetricFamily(f"{PREFIX}_discovery_success", "1 when the last read of PMM's inventory for "
+                                    "discovery succeeded; 0 while the last known list is kept.")
+            ok_.add_metric([], 1.0 if discovery.success else 0.0)
+            yield from (found, ok_)
+            if discovery.last_success_timestamp is not None:
+                when = GaugeMetricFamily(f"{PREFIX}_discovery_last_success_timestamp_seconds", "Unix time of the "
+                                         "last successful discovery from PMM's inventory.")
+                when.add_metric([], discovery.last_success_timestamp)
+                yield when
         pmm = self.store.pmm
         if pmm is not None and pmm.version:
             server = GaugeMetricFamily(f"{PREFIX}_pmm_server_info", "The version of the PMM Server checked.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -102,11 +102,57 @@ class PMMSpec(_Strict):
         return self
 
 
+class MongoDBSpec(_Strict):
+    """Credentials and URI options for the clusters discovered from PMM, once for all."""
+
+    username: str | None = Field(default=None, min_length=1)
+    password: str | None = None
+    password_file: str | None = None
+    auth_source: str = "admin"
+    options: dict[str, str | int | bool] = Field(default_factory=dict)  # URI options, e.g. tls: true
+
+    @model_validator(mode="after")
+    def _password_source(self) -> MongoDBSpec:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("give password or password_file, not both")
+        if self.username is None and (self.password is not None or self.password_file is not None):
+            raise ValueError("a password needs a username")
+        return self
+
+
+class OverrideSpec(MongoDBSpec):
+    """What differs for one discovered cluster, by its name."""
+
+    uri: str | None = None
+    backup_mode: Literal["logical", "physical"] | None = None
+    restore_from_pmm: bool | None = None
+    pmm_services: dict[str, str] = Field(default_factory=dict)
+    shard_uris: dict[str, str] = Field(default_factory=dict)
+    auth_source: str = ""
+
+
+class DiscoverySpec(_Strict):
+    from_pmm: bool = False
+    keep_for: Duration = 600.0  # how long the last list from PMM is kept while PMM cannot be read
+    overrides: dict[str, OverrideSpec] = Field(default_factory=dict)
+
+
 class FileSpec(_Strict):
     interval: Duration = DEFAULT_INTERVAL
     timeout: Duration = DEFAULT_TIMEOUT
     pmm: PMMSpec | None = None
-    clusters: list[ClusterSpec] = Field(min_length=1)
+    discovery: DiscoverySpec | None = None
+    mongodb: MongoDBSpec | None = None
+    clusters: list[ClusterSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _something_to_check(self) -> FileSpec:
+        discovering = self.discovery is not None and self.discovery.from_pmm
+        if not self.clusters and not discovering:
+            raise ValueError("list clusters, or discover them from PMM (discovery: {from_pmm: true})")
+        if discovering and self.pmm is None:
+            raise ValueError("discovery.from_pmm needs the pmm: section (PMM Server's url and token)")
+        return self
 
 
 @dataclass(frozen=True)
@@ -122,6 +168,9 @@ class ClusterConfig:
     pmm_services: tuple[tuple[str, str], ...] = ()
     shard_uris: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     restore_from_pmm: bool = False
+    source: str = "static"  # "static": from the config file; "pmm": discovered from PMM's inventory
+    # a discovered sharded cluster whose mongos PMM does not know: its replica sets' names and hosts, read directly
+    replica_sets: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def display_uri(self) -> str:
@@ -130,7 +179,7 @@ class ClusterConfig:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Strings that must never appear in output: the URI that holds the password, and the password."""
-        shard_passwords = [p for _, uri in self.shard_uris if (p := _check_uri(uri)[2])]
+        shard_passwords = [p for _, uri in self.shard_uris if (p := check_uri(uri)[2])]
         return tuple(s for s in (self.uri, self.password, *(u for _, u in self.shard_uris), *shard_passwords) if s)
 
 
@@ -151,17 +200,51 @@ class PMMConfig:
 
 
 @dataclass(frozen=True)
+class MongoDBCredentials:
+    """How to connect to a discovered cluster: user, password and URI options. `password` is a secret."""
+
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    auth_source: str = "admin"
+    options: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ClusterOverride:
+    """Per-cluster settings for a discovered cluster; None keeps the discovered or default value."""
+
+    uri: str | None = field(default=None, repr=False)
+    credentials: MongoDBCredentials | None = None
+    backup_mode: str | None = None
+    restore_from_pmm: bool | None = None
+    pmm_services: tuple[tuple[str, str], ...] = ()
+    shard_uris: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+
+@dataclass(frozen=True)
+class DiscoveryConfig:
+    keep_for: float
+    credentials: MongoDBCredentials
+    overrides: tuple[tuple[str, ClusterOverride], ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     interval: float
     timeout: float
     clusters: tuple[ClusterConfig, ...]
     pmm: PMMConfig | None = None
+    discovery: DiscoveryConfig | None = None
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret of the config, for redacting output."""
         out = [s for c in self.clusters for s in c.secrets]
+        if self.discovery is not None:
+            credentials = [self.discovery.credentials, *(o.credentials for _, o in self.discovery.overrides)]
+            out += [c.password for c in credentials if c is not None and c.password]
+            out += [o.uri for _, o in self.discovery.overrides if o.uri]
         return tuple(out + list(self.pmm.secrets if self.pmm else ()))
 
 
@@ -235,7 +318,7 @@ def _expand_env(value: Any, path: Path_, missing: list[tuple[Path_, str]]) -> An
 # --------------------------------------------------------------------------------------------------------
 
 
-def _check_uri(uri: str) -> tuple[tuple[str, ...], str | None, str | None]:
+def check_uri(uri: str) -> tuple[tuple[str, ...], str | None, str | None]:
     """Seeds, username and password of a MongoDB URI; the ValueError it raises never quotes the URI."""
     if uri.startswith("mongodb+srv://"):
         raise ValueError("mongodb+srv:// URIs are not supported; list the members' host:port in a mongodb:// URI")
@@ -316,14 +399,14 @@ def load_config(path: str) -> Config:
                 continue
         assert uri is not None
         try:
-            seeds, username, password = _check_uri(uri)
+            seeds, username, password = check_uri(uri)
         except ValueError as exc:
             problems.append(f"{file}:{_line_for(uri_where, lines)}: clusters[{index}].{key}: {exc}")
             continue
         shard_uris = []
         for shard, shard_uri in cluster.shard_uris.items():
             try:
-                _check_uri(shard_uri)
+                check_uri(shard_uri)
             except ValueError as exc:
                 line = _line_for(("clusters", index, "shard_uris", shard), lines)
                 problems.append(f"{file}:{line}: clusters[{index}].shard_uris.{shard}: {exc}")
@@ -347,7 +430,47 @@ def load_config(path: str) -> Config:
             ca_file = str(ca_path)
         pmm = PMMConfig(spec.pmm.url.rstrip("/"), spec.pmm.token, spec.pmm.username, spec.pmm.password, ca_file,
                         spec.pmm.insecure_skip_verify)
-    return Config(file, spec.interval, spec.timeout, tuple(clusters), pmm)
+    discovery = None
+    if spec.discovery is not None and spec.discovery.from_pmm:
+        discovery = _discovery(spec, file, base, lines)
+    return Config(file, spec.interval, spec.timeout, tuple(clusters), pmm, discovery)
+
+
+def _credentials(spec: MongoDBSpec, where: Path_, file: str, base: Path, lines: dict[Path_, int]
+                 ) -> MongoDBCredentials:
+    password = spec.password
+    if spec.password_file is not None:
+        path = base / spec.password_file
+        try:
+            password = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            line = _line_for((*where, "password_file"), lines)
+            raise ConfigError([f"{file}:{line}: {_key_path((*where, 'password_file'))}: cannot read {path}: "
+                               f"{getattr(exc, 'strerror', None) or exc}"]) from None
+    options = tuple((k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in spec.options.items())
+    return MongoDBCredentials(spec.username, password, spec.auth_source or "admin", options)
+
+
+def _discovery(spec: FileSpec, file: str, base: Path, lines: dict[Path_, int]) -> DiscoveryConfig:
+    assert spec.discovery is not None
+    defaults = _credentials(spec.mongodb, ("mongodb",), file, base, lines) if spec.mongodb else MongoDBCredentials()
+    overrides = []
+    for name, override in spec.discovery.overrides.items():
+        where: Path_ = ("discovery", "overrides", name)
+        if override.uri is not None:
+            try:
+                check_uri(override.uri)
+            except ValueError as exc:
+                raise ConfigError([f"{file}:{_line_for((*where, 'uri'), lines)}: {_key_path((*where, 'uri'))}: "
+                                   f"{exc}"]) from None
+        has_credentials = override.username is not None or override.options or override.auth_source
+        credentials = _credentials(override, where, file, base, lines) if has_credentials else None
+        if credentials is not None and not credentials.auth_source:
+            credentials = replace(credentials, auth_source=defaults.auth_source)
+        overrides.append((name, ClusterOverride(
+            override.uri, credentials, override.backup_mode, override.restore_from_pmm,
+            tuple(override.pmm_services.items()), tuple(override.shard_uris.items()))))
+    return DiscoveryConfig(spec.discovery.keep_for, defaults, tuple(overrides))
 
 
 def _line_of_problem(problem: str) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 from exporter import __version__
 from exporter.checks import Status
-from exporter.snapshot import ClusterSnapshot
+from exporter.snapshot import ClusterSnapshot, DiscoveryStatus
 
 _ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.PASS: 2, Status.SKIPPED: 3}
 _READY = {True: "READY", False: "NOT READY", None: "UNKNOWN"}
@@ -18,6 +18,7 @@ _READY = {True: "READY", False: "NOT READY", None: "UNKNOWN"}
 def cluster_document(snap: ClusterSnapshot) -> dict[str, Any]:
     return {
         "cluster": snap.cluster,
+        "source": snap.source,
         "ready": snap.ready,
         "probes": [{"target": "mongodb", "success": snap.probe_success, "error": snap.probe_error,
                     "duration_seconds": round(snap.probe_duration, 3)}] + (
@@ -32,19 +33,30 @@ def cluster_document(snap: ClusterSnapshot) -> dict[str, Any]:
     }
 
 
-def render_json(snapshots: list[ClusterSnapshot]) -> str:
-    return json.dumps({"exporter_version": __version__, "clusters": [cluster_document(s) for s in snapshots]},
-                      indent=2)
+def render_json(snapshots: list[ClusterSnapshot], discovery: DiscoveryStatus | None = None) -> str:
+    document: dict[str, Any] = {"exporter_version": __version__}
+    if discovery is not None:
+        document["discovery"] = {"success": discovery.success, "error": discovery.error,
+                                 "clusters": discovery.clusters,
+                                 "last_success_timestamp_seconds": discovery.last_success_timestamp}
+    document["clusters"] = [cluster_document(s) for s in snapshots]
+    return json.dumps(document, indent=2)
 
 
-def render_table(snapshots: list[ClusterSnapshot], width: int | None = None) -> str:
+def render_table(snapshots: list[ClusterSnapshot], width: int | None = None,
+                 discovery: DiscoveryStatus | None = None) -> str:
     width = width or max(80, min(shutil.get_terminal_size((120, 24)).columns, 160))
     out: list[str] = []
+    if discovery is not None:
+        out.append(f"Discovery from PMM: {discovery.clusters} cluster{'s' if discovery.clusters != 1 else ''}"
+                   if discovery.success else _wrap(f"Discovery from PMM failed: {discovery.error}", width, "  ", ""))
+        out.append("")
     for snap in snapshots:
         counts = {s: sum(1 for r in snap.results if r.status is s) for s in Status}
         summary = (f"{counts[Status.PASS]} pass, {counts[Status.FAIL]} fail, {counts[Status.UNKNOWN]} unknown"
                    if snap.probe_success else f"probe failed: {snap.probe_error}")
-        out.append(f"{snap.cluster}: {_READY[snap.ready]} ({summary})")
+        source = " (from PMM)" if snap.source == "pmm" else ""
+        out.append(f"{snap.cluster}{source}: {_READY[snap.ready]} ({summary})")
         if not snap.probe_success:
             out.append(_wrap("fix: check that the exporter can reach the cluster with the uri in its config "
                              "(network, firewall, user and password), then run check again", width, "    "))

@@ -14,11 +14,12 @@ import time
 
 from exporter.checks import ClusterSettings, names_to_resolve
 from exporter.config import ClusterConfig, Config
+from exporter.discovery import discover
 from exporter.facts import PMMFacts
 from exporter.probes.dns import HostResolver
 from exporter.probes.mongodb import MongoDBProber, ProbeOutcome
 from exporter.probes.pmm import PMMProber
-from exporter.snapshot import PMMStatus, SnapshotStore, build_snapshot, pmm_status
+from exporter.snapshot import DiscoveryStatus, PMMStatus, SnapshotStore, build_snapshot, pmm_status
 
 RESOLVE_TIMEOUT = 2.0  # bound on name lookups for one cluster's matching to PMM services
 
@@ -34,16 +35,64 @@ class ProbeCycle:
     def __init__(self, config: Config, store: SnapshotStore) -> None:
         self.config = config
         self.store = store
-        self.probers = [MongoDBProber(cluster, config.timeout) for cluster in config.clusters]
+        self.static = {cluster.name: cluster for cluster in config.clusters}
+        self.probers = {cluster.name: MongoDBProber(cluster, config.timeout) for cluster in config.clusters}
         self.pmm_prober = PMMProber(config.pmm, config.timeout) if config.pmm is not None else None
         self.resolver = HostResolver()
+        self.discovered: dict[str, ClusterConfig] = {}
+        self._discovered_at: float | None = None  # monotonic time of the last successful discovery
+        self._said: set[str] = set()  # discovery problems already logged
 
     async def run_once(self) -> None:
-        pmm_read = asyncio.ensure_future(self._probe_pmm()) if self.pmm_prober is not None else None
-        await asyncio.gather(*(self._probe(p, pmm_read) for p in self.probers))
+        if self.config.discovery is not None:
+            # the cluster list comes from PMM: read it first, then probe what it lists
+            pmm_read: asyncio.Future[tuple[PMMFacts, PMMStatus]] | None = asyncio.ensure_future(self._probe_pmm())
+            assert pmm_read is not None
+            await self._reconcile((await pmm_read)[0])
+        else:
+            pmm_read = asyncio.ensure_future(self._probe_pmm()) if self.pmm_prober is not None else None
+        await asyncio.gather(*(self._probe(p, pmm_read) for p in list(self.probers.values())))
         if pmm_read is not None:
             await pmm_read
         self.store.first_cycle_done.set()
+
+    async def _reconcile(self, pmm: PMMFacts) -> None:
+        """Make the probers match the static clusters plus what PMM lists now (static ones win by name)."""
+        discovery = self.config.discovery
+        assert discovery is not None
+        now = time.monotonic()
+        error = pmm.error or pmm.services.error or pmm.nodes.error
+        if error is None:
+            found = discover(pmm, discovery)
+            for problem in set(found.problems) - self._said:
+                log.warning("discovery: %s", problem)
+            self._said = set(found.problems)
+            self.discovered = {c.name: c for c in found.clusters if c.name not in self.static}
+            self._discovered_at = now
+        elif self.discovered and self._discovered_at is not None and now - self._discovered_at > discovery.keep_for:
+            log.warning("discovery: PMM's inventory could not be read for %gs (%s); no longer probing the %d "
+                        "clusters it listed", discovery.keep_for, error, len(self.discovered))
+            self.discovered = {}
+        wanted = {**self.discovered, **self.static}
+        for name in set(self.probers) - set(wanted):
+            log.info("cluster %s is no longer in PMM's inventory; no longer probed", name)
+            await self.probers.pop(name).close()
+        for snapshot in self.store.all():
+            if snapshot.cluster not in wanted:
+                self.store.remove(snapshot.cluster)
+        for name, cluster in wanted.items():
+            current = self.probers.get(name)
+            if current is None or current.cluster != cluster:
+                if current is not None:
+                    await current.close()
+                elif cluster.source == "pmm":
+                    log.info("cluster %s discovered in PMM's inventory", name)
+                self.probers[name] = MongoDBProber(cluster, self.config.timeout)
+        wall = time.time()
+        previous = self.store.discovery
+        self.store.discovery = DiscoveryStatus(
+            error is None, error or "", len(self.discovered),
+            wall if error is None else (previous.last_success_timestamp if previous else None))
 
     async def _probe_pmm(self) -> tuple[PMMFacts, PMMStatus]:
         assert self.pmm_prober is not None
@@ -69,11 +118,13 @@ class ProbeCycle:
             if outcome.facts is not None and pmm is not None and pmm.ok:
                 names = names_to_resolve(outcome.facts, settings, pmm)
                 addresses = await self.resolver.resolve(names, min(RESOLVE_TIMEOUT, self.config.timeout))
-            snapshot = build_snapshot(cluster.name, settings, outcome, previous, pmm, pmm_probe, addresses)
+            snapshot = build_snapshot(cluster.name, settings, outcome, previous, pmm, pmm_probe, addresses,
+                                      source=cluster.source)
         except Exception as exc:  # a bug must cost one cluster one probe, not the prober thread
             log.exception("cluster %s: cannot evaluate the probe's results", cluster.name)
             outcome = ProbeOutcome(None, f"internal error evaluating the results: {exc!r}", outcome.duration)
-            snapshot = build_snapshot(cluster.name, settings, outcome, previous, pmm_probe=pmm_probe)
+            snapshot = build_snapshot(cluster.name, settings, outcome, previous, pmm_probe=pmm_probe,
+                                      source=cluster.source)
         self.store.put(snapshot)
         if not outcome.success and (previous is None or previous.probe_success or
                                     previous.probe_error != outcome.error):
@@ -84,7 +135,7 @@ class ProbeCycle:
     async def close(self, timeout: float = 1.0) -> None:
         if self.pmm_prober is not None:
             self.pmm_prober.close()
-        closing = asyncio.gather(*(p.close() for p in self.probers), return_exceptions=True)
+        closing = asyncio.gather(*(p.close() for p in self.probers.values()), return_exceptions=True)
         try:
             await asyncio.wait_for(closing, timeout)
         except TimeoutError:

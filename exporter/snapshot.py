@@ -18,6 +18,16 @@ from exporter.probes.mongodb import ProbeOutcome
 
 
 @dataclass(frozen=True)
+class DiscoveryStatus:
+    """The last cluster discovery from PMM's inventory."""
+
+    success: bool
+    error: str
+    clusters: int  # clusters from PMM being probed now
+    last_success_timestamp: float | None
+
+
+@dataclass(frozen=True)
 class PMMStatus:
     """How the cycle's read of PMM Server went; shared by every cluster."""
 
@@ -58,6 +68,7 @@ class ClusterSnapshot:
     results: tuple[CheckResult, ...] = ()
     agents: tuple[AgentObservation, ...] = ()
     pmm: PMMStatus | None = None  # None when no PMM Server is configured
+    source: str = "static"  # where the cluster came from: "static" (the config file) or "pmm" (discovered)
 
     @property
     def ready(self) -> bool | None:
@@ -94,13 +105,15 @@ def cluster_agents(cluster: ClusterFacts) -> tuple[AgentObservation, ...]:
 
 def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome, previous: ClusterSnapshot | None,
                    pmm: PMMFacts | None = None, pmm_probe: PMMStatus | None = None,
-                   addresses: dict[str, frozenset[str]] | None = None, now: float | None = None) -> ClusterSnapshot:
+                   addresses: dict[str, frozenset[str]] | None = None, now: float | None = None,
+                   source: str = "static") -> ClusterSnapshot:
     if outcome.facts is None:
         return ClusterSnapshot(name, False, outcome.error, outcome.duration,
-                               previous.last_success_timestamp if previous else None, pmm=pmm_probe)
+                               previous.last_success_timestamp if previous else None, pmm=pmm_probe, source=source)
     return ClusterSnapshot(
         name, True, "", outcome.duration, time.time() if now is None else now,
-        tuple(run_cluster_checks(outcome.facts, settings, pmm, addresses)), cluster_agents(outcome.facts), pmm_probe)
+        tuple(run_cluster_checks(outcome.facts, settings, pmm, addresses)), cluster_agents(outcome.facts), pmm_probe,
+        source)
 
 
 @dataclass
@@ -111,10 +124,16 @@ class SnapshotStore:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     first_cycle_done: threading.Event = field(default_factory=threading.Event)
     pmm: PMMStatus | None = None  # the last read of PMM Server
+    discovery: DiscoveryStatus | None = None  # the last discovery, when clusters come from PMM
 
     def put(self, snapshot: ClusterSnapshot) -> None:
         with self._lock:
             self._snapshots[snapshot.cluster] = snapshot
+
+    def remove(self, cluster: str) -> None:
+        """Forget a cluster that is no longer probed, so none of its series stays behind."""
+        with self._lock:
+            self._snapshots.pop(cluster, None)
 
     def get(self, cluster: str) -> ClusterSnapshot | None:
         with self._lock:

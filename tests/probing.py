@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from exporter.checks import Status
-from exporter.config import ClusterConfig, Config, PMMConfig
+from exporter.config import ClusterConfig, Config, DiscoveryConfig, PMMConfig
 from exporter.scheduler import ProbeCycle
 from exporter.simulator import DEFAULT_PASSWORD, DEFAULT_USER, SimReplicaSet
 from exporter.snapshot import ClusterSnapshot, SnapshotStore
@@ -18,10 +18,11 @@ def cluster_config(rs: SimReplicaSet, name: str = "prod-rs", mode: str = "logica
 
 
 def probe_clusters(clusters: list[ClusterConfig], timeout: float = 2.0, cycles: int = 1,
-                   store: SnapshotStore | None = None, pmm: PMMConfig | None = None) -> SnapshotStore:
+                   store: SnapshotStore | None = None, pmm: PMMConfig | None = None,
+                   discovery: DiscoveryConfig | None = None) -> SnapshotStore:
     """Run `cycles` probe cycles with one long-lived ProbeCycle (one client per cluster), as the exporter does."""
     store = store or SnapshotStore()
-    config = Config("test", 60.0, timeout, tuple(clusters), pmm)
+    config = Config("test", 60.0, timeout, tuple(clusters), pmm, discovery)
 
     async def run() -> None:
         cycle = ProbeCycle(config, store)

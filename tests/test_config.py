@@ -99,7 +99,8 @@ def test_duplicate_names_and_bad_uris_never_echo_the_password(tmp_path: Path) ->
     ("", "the config file is empty"),
     ("clusters: [\n", "not valid YAML"),
     ("- a\n- b\n", "the top level must be a mapping"),
-    ("clusters: []\n", "clusters: List should have at least 1 item"),
+    ("clusters: []\n", "list clusters, or discover them from PMM (discovery: {from_pmm: true})"),
+    ("discovery: {from_pmm: true}\n", "discovery.from_pmm needs the pmm: section"),
     ("clusters:\n  - name: a\n    uri: mongodb://h/\n    uri: mongodb://g/\n", "4: clusters[0].uri: duplicate key"),
     ("interval: 10s\ntimeout: 20s\nclusters:\n  - {name: a, uri: 'mongodb://h/'}\n",
      "2: timeout: must not be longer than interval"),
@@ -180,3 +181,47 @@ def test_sharded_cluster_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert cluster.restore_from_pmm is True
     assert cluster.shard_uris == (("shard0", "mongodb://pmm:s3cret-pw@10.1.0.1:27018/?replicaSet=shard0"),)
     assert "s3cret-pw" in cluster.secrets and "s3cret-pw" not in repr(cluster)
+
+
+def test_discovery_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PMM_TOKEN", "glsa_xyz")
+    (tmp_path / "pw").write_text("m0ngo-pw\n")
+    path = write(tmp_path, """pmm: {url: "https://pmm.example.com", token: "${PMM_TOKEN}"}
+discovery:
+  from_pmm: true
+  keep_for: 5m
+  overrides:
+    legacy:
+      username: old
+      password: old-pw
+      backup_mode: physical
+mongodb:
+  username: pmm
+  password_file: pw
+  options: {tls: true, tlsCAFile: /etc/ssl/mongo-ca.pem}
+""")
+    config = load_config(path)
+    assert config.clusters == () and config.discovery is not None
+    assert config.discovery.keep_for == 300.0
+    credentials = config.discovery.credentials
+    assert (credentials.username, credentials.password, credentials.auth_source) == ("pmm", "m0ngo-pw", "admin")
+    assert credentials.options == (("tls", "true"), ("tlsCAFile", "/etc/ssl/mongo-ca.pem"))
+    override = dict(config.discovery.overrides)["legacy"]
+    assert override.backup_mode == "physical" and override.credentials is not None
+    assert override.credentials.password == "old-pw" and override.credentials.auth_source == "admin"
+    assert {"m0ngo-pw", "old-pw", "glsa_xyz"} <= set(config.secrets)
+    assert "m0ngo-pw" not in repr(config) and "old-pw" not in repr(config)
+
+
+def test_discovery_problems(tmp_path: Path) -> None:
+    path = write(tmp_path, """pmm: {url: "https://pmm", token: t}
+discovery: {from_pmm: true}
+mongodb: {username: pmm, password: a, password_file: b}
+""")
+    assert problems(path) == [f"{path}:3: mongodb: Value error, give password or password_file, not both"
+                              .replace("Value error, ", "")]
+    path = write(tmp_path, """pmm: {url: "https://pmm", token: t}
+discovery: {from_pmm: true}
+mongodb: {username: pmm, password_file: missing}
+""")
+    assert problems(path)[0].startswith(f"{path}:3: mongodb.password_file: cannot read ")

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from exporter.checks.results import CheckResult, Status
 from exporter.collector import SnapshotCollector
-from exporter.snapshot import AgentObservation, ClusterSnapshot, PMMStatus, SnapshotStore
+from exporter.snapshot import AgentObservation, ClusterSnapshot, DiscoveryStatus, PMMStatus, SnapshotStore
 from tests.promtool import promtool_check
 
 GOLDEN = Path(__file__).parent / "golden" / "metrics.prom"
@@ -36,11 +36,13 @@ def store() -> SnapshotStore:
         PMMStatus("3.4.0", True, "", 0.25),
     ))
     s.put(ClusterSnapshot("all-good", True, "", 0.125, 1_800_000_001.0,
-                          (CheckResult("replica_set_member", Status.PASS, "PRIMARY", node="a:1", replica_set="rs1"),)))
+                          (CheckResult("replica_set_member", Status.PASS, "PRIMARY", node="a:1", replica_set="rs1"),),
+                          source="pmm"))
     s.put(ClusterSnapshot("gone", False, "no usable member answered", 10.5, 1_799_999_000.0))
     s.put(ClusterSnapshot("never-seen", False, "authentication failed", 0.01, None,
                           pmm=PMMStatus("3.4.0", False, "PMM answered 500", 0.5)))
     s.pmm = PMMStatus("3.4.0", True, "", 0.25)
+    s.discovery = DiscoveryStatus(True, "", 1, 1_800_000_002.0)
     return s
 
 

@@ -147,6 +147,8 @@ class MongoDBProber:
         return str(exc) or type(exc).__name__
 
     async def _read_facts(self) -> ClusterFacts:
+        if self.cluster.replica_sets:
+            return await self._read_sharded_directly()
         client = self._connect()
         with pymongo.timeout(self.timeout):
             hello = await client.admin.command("hello", read_preference=PrimaryPreferred())
@@ -173,15 +175,57 @@ class MongoDBProber:
         if not config_name:
             raise _ProbeError(f"cannot find the config server replica set through mongos (getShardMap: "
                               f"{shard_map.error or 'no map.config'}); the user needs clusterMonitor")
-        targets = {config_name: config_hosts, **targets}
+        return await self._read_all(config_name, config_hosts, targets, ShardingFacts(shard_docs, config_name,
+                                                                                     balancer))
+
+    async def _read_sharded_directly(self) -> ClusterFacts:
+        """A sharded cluster known only by its replica sets (discovered from PMM with no mongos): find the config
+        servers by their hello (configsvr: 2), then read the shard list and balancer setting where mongos would,
+        in their config database."""
+        known = dict(self.cluster.replica_sets)
+
+        async def hello(name: str, hosts: tuple[str, ...]) -> tuple[str, dict[str, Any] | None]:
+            try:
+                client = await self._replica_set_client(name, hosts)
+                with pymongo.timeout(self.timeout):
+                    return name, await client.admin.command("hello", read_preference=PrimaryPreferred())
+            except (PyMongoError, TimeoutError):
+                return name, None
+
+        hellos = dict(await asyncio.gather(*(hello(name, hosts) for name, hosts in known.items())))
+        config_name = next((n for n, h in hellos.items() if h and h.get("configsvr")), "")
+        if not config_name:
+            raise _ProbeError(f"none of the replica sets PMM lists for this cluster ({', '.join(known)}) answers as "
+                              f"a config server: register a mongos or the config servers with PMM")
+        client = await self._replica_set_client(config_name, known[config_name])
+        with pymongo.timeout(self.timeout):
+            config_db = client.get_database("config", read_preference=PrimaryPreferred())
+            shard_docs = tuple(_plain(d) for d in await config_db["shards"].find({}, {"_id": 1, "host": 1})
+                               .to_list())
+            setting = await config_db["settings"].find_one({"_id": "balancer"})
+        # config.settings' balancer document: {mode: "full"|"off", stopped: bool}; none means the default, full
+        mode = "off" if setting and (setting.get("stopped") or setting.get("mode") == "off") else "full"
+        targets = {name: hosts for doc in shard_docs
+                   for name, hosts in [_replica_set_hosts(doc.get("host"))] if name}
+        for name, hosts in known.items():  # shards PMM knows but the shard list lacks still get checked
+            if name != config_name:
+                targets.setdefault(name, hosts)
+        balancer: Observed[dict[str, Any]] = Observed({"mode": mode})
+        return await self._read_all(config_name, known[config_name], targets,
+                                    ShardingFacts(shard_docs, config_name, balancer))
+
+    async def _read_all(self, config_name: str, config_hosts: tuple[str, ...], shards: dict[str, tuple[str, ...]],
+                        sharding: ShardingFacts) -> ClusterFacts:
+        """Read the config servers and every shard concurrently; PBM's facts come from the config servers."""
+        targets = {config_name: config_hosts, **{n: h for n, h in shards.items() if n != config_name}}
         gone = [self._rs_clients.pop(name)[1] for name in set(self._rs_clients) - set(targets)]  # removed shards
         await asyncio.gather(*(client.close() for client in gone), return_exceptions=True)
         read = [self._read_member_set(name, hosts, read_pbm=name == config_name) for name, hosts in targets.items()]
         sets = list(await asyncio.gather(*read))
         control = sets[0]
         sets = [control] + [replace(f, agents=control.agents, pbm_config=control.pbm_config,
-                                    cluster_time=control.cluster_time) for f in sets[1:]]
-        return ClusterFacts(tuple(sets), config_name, ShardingFacts(shard_docs, config_name, balancer))
+                                    cluster_time=control.cluster_time, locks=control.locks) for f in sets[1:]]
+        return ClusterFacts(tuple(sets), config_name, sharding)
 
     async def _read_member_set(self, name: str, hosts: tuple[str, ...], read_pbm: bool) -> ReplicaSetFacts:
         client = await self._replica_set_client(name, hosts)
