@@ -38,10 +38,23 @@ def build_parser() -> argparse.ArgumentParser:
                         help="address to serve /metrics on (default %(default)s)")
     parser.add_argument("--log.level", dest="log_level", default="info",
                         choices=["debug", "info", "warning", "error"], help="log level (default %(default)s)")
-    commands = parser.add_subparsers(dest="command", metavar="{check,demo}")
+    commands = parser.add_subparsers(dest="command", metavar="{check,node-check,demo}")
     check = commands.add_parser("check", help="probe every cluster once and print what to fix")
     check.add_argument("--config", default=argparse.SUPPRESS, help="the YAML config file")
     check.add_argument("--output", choices=["table", "json"], default="table", help="default %(default)s")
+    node = commands.add_parser("node-check", help="check this MongoDB node locally and write the results for PMM's "
+                                                  "textfile collector")
+    node.add_argument("--cluster", required=True, help="the cluster name, as PMM's inventory and the exporter use it")
+    node.add_argument("--node", help="this member's host:port as in the replica-set config (default: "
+                                     "<this host's FQDN>:<mongod's port>)")
+    node.add_argument("--replica-set", help="the replica set name (default: from mongod's configuration)")
+    node.add_argument("--storage-path", help="PBM's filesystem storage path, to check it is mounted and writable")
+    node.add_argument("--pmm-agent-user", help="the user pmm-agent runs as (default: from pmm-agent.service)")
+    node.add_argument("--textfile-dir", help="where to write pmm_backup_prereq.prom (default: PMM's "
+                                             "medium-resolution textfile collector directory)")
+    node.add_argument("--no-textfile", action="store_true", help="only print, write no .prom file")
+    node.add_argument("--output", choices=["table", "json", "none"], default="table", help="default %(default)s")
+    node.add_argument("--root", default="/", help=argparse.SUPPRESS)  # for tests: a fake node's root directory
     demo = commands.add_parser("demo", help="serve the exporter against a simulated replica set on loopback")
     demo.add_argument("--web.listen-address", dest="listen_address", default=DEFAULT_LISTEN_ADDRESS,
                       help="address to serve /metrics on (default %(default)s)")
@@ -55,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=getattr(logging, args.log_level.upper()), stream=sys.stderr,
                         format="ts=%(asctime)s level=%(levelname)s msg=%(message)s")
     logging.getLogger("pymongo").setLevel(logging.WARNING)
+    if args.command == "node-check":
+        from exporter.node.run import run_node_check
+
+        return run_node_check(args)
     if args.command == "demo":
         from exporter.demo import run_demo  # the simulator is only loaded when asked for
 

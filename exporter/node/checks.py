@@ -1,0 +1,227 @@
+"""The node-side checks: pure functions from what inspect_node read to results (the `check` label is a contract).
+
+Sources: PMM's MongoDB backup prerequisites (pmm.md 1.1: mongod on pmm-agent's PATH, mongod as a systemd
+service, one mongod per node, pbm-agent with its URI on every node), pmm-agent's software check (pmm.md 3.3:
+`exec.LookPath("mongod")`, `pbm version`), PBM's docs (pbm.md 4: the agent URI points at the local mongod with a
+direct connection; filesystem storage mounted on every node, writable by pbm-agent's user) and pbm-docs PR #306
+(no Restart=always or on-success for mongod and pbm-agent, since PBM's physical restore stops them).
+"""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pymongo.errors import ConfigurationError, InvalidURI
+from pymongo.uri_parser import parse_uri
+
+from exporter.checks.results import CheckResult, Status, failed, passed, skipped, unknown
+from exporter.node.inspect import PBM_AGENT_UNIT, Account, FileInfo, NodeFacts
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "localhost.localdomain"}
+UNSAFE_RESTART = ("always", "on-success")
+
+
+@dataclass(frozen=True)
+class NodeIdentity:
+    """How the cluster exporter names this member, so node-side and cluster-side series line up."""
+
+    cluster: str
+    node: str  # host:port as in the replica-set config
+    replica_set: str
+
+
+def _allowed(info: FileInfo, account: Account | None, bits: tuple[int, int, int]) -> bool:
+    """Whether `account` has the (owner, group, other) permission bits on the file; root has all."""
+    if account is not None and account.uid == 0:
+        return True
+    owner, group, other = bits
+    if account is not None and account.uid == info.uid:
+        return info.mode & owner == owner
+    if account is not None and info.gid in account.groups:
+        return info.mode & group == group
+    return info.mode & other == other
+
+
+EXECUTE = (stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH)
+WRITE_DIR = (stat.S_IWUSR | stat.S_IXUSR, stat.S_IWGRP | stat.S_IXGRP, stat.S_IWOTH | stat.S_IXOTH)
+
+
+def mongod_on_pmm_agent_path(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+    user = facts.pmm_agent_user_name
+    found = facts.lookups.get("mongod")
+    if found is None:
+        return [failed("mongod_on_pmm_agent_path",
+                       f"mongod is not on the PATH of pmm-agent's user {user} ({facts.pmm_agent_path}): PMM looks it "
+                       f"up to read the MongoDB version before every backup",
+                       "Link the mongod binary into a directory on that PATH (sudo ln -s /path/to/mongod "
+                       "/usr/bin/mongod), or add its directory to pmm-agent's PATH (sudo systemctl edit pmm-agent: "
+                       "[Service] Environment=PATH=...), then sudo systemctl restart pmm-agent",
+                       me.node, me.replica_set)]
+    if not _allowed(found, facts.pmm_agent_user, EXECUTE):
+        return [failed("mongod_on_pmm_agent_path", f"{found.path} is not executable by pmm-agent's user {user}",
+                       f"sudo chmod o+rx {found.path} (or add {user} to the file's group)", me.node, me.replica_set)]
+    return [passed("mongod_on_pmm_agent_path", f"mongod at {found.path}, executable by {user}", me.node,
+                   me.replica_set)]
+
+
+def mongod_systemd_service(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+    check = "mongod_systemd_service"
+    unit = facts.mongod_unit
+    if unit is None:
+        return [failed(check, "no mongod.service systemd unit: PMM restarts mongod through systemd after a physical "
+                              "restore", "Install MongoDB from its packages (they ship mongod.service), or write a "
+                              "mongod.service unit, then sudo systemctl enable --now mongod", me.node, me.replica_set)]
+    if not unit.enabled:
+        return [failed(check, f"{unit.name} is not enabled", f"sudo systemctl enable {unit.name}", me.node,
+                       me.replica_set)]
+    outside = [p for p in facts.processes if p.name == "mongod" and ".service" not in p.cgroup]
+    if outside:
+        pids = ", ".join(str(p.pid) for p in outside)
+        return [failed(check, f"mongod (pid {pids}) runs outside systemd, not as {unit.name}",
+                       f"Stop that mongod and start it as a service: sudo systemctl start {unit.name}", me.node,
+                       me.replica_set)]
+    return [passed(check, f"{unit.name} ({unit.path}) is enabled", me.node, me.replica_set)]
+
+
+def single_mongod_per_node(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+    check = "single_mongod_per_node"
+    mongods = [p for p in facts.processes if p.name == "mongod"]
+    if len(mongods) == 1:
+        return [passed(check, f"one mongod (pid {mongods[0].pid})", me.node, me.replica_set)]
+    if not mongods:
+        return [failed(check, "no mongod runs on this node", "sudo systemctl start mongod", me.node, me.replica_set)]
+    pids = ", ".join(str(p.pid) for p in mongods)
+    return [failed(check, f"{len(mongods)} mongod processes run here (pids {pids}); PMM only works with a single "
+                          f"mongod on a node", "Run one mongod per node (one per VM or host) for the nodes PMM backs "
+                                               "up", me.node, me.replica_set)]
+
+
+def pbm_installed(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+    check = "pbm_installed"
+    missing = [b for b in ("pbm", "pbm-agent") if facts.lookups.get(b) is None]
+    if missing:
+        return [failed(check, f"{' and '.join(missing)} not found on pmm-agent's PATH ({facts.pmm_agent_path})",
+                       "Install Percona Backup for MongoDB: sudo percona-release enable pbm release, then sudo apt-get "
+                       "install percona-backup-mongodb (or sudo yum install percona-backup-mongodb)", me.node,
+                       me.replica_set)]
+    pbm = facts.lookups["pbm"]
+    assert pbm is not None
+    if not _allowed(pbm, facts.pmm_agent_user, EXECUTE):
+        return [failed(check, f"{pbm.path} is not executable by pmm-agent's user {facts.pmm_agent_user_name}, "
+                              f"which runs pbm for PMM's backups", f"sudo chmod o+rx {pbm.path}", me.node,
+                       me.replica_set)]
+    return [passed(check, f"pbm at {pbm.path}", me.node, me.replica_set)]
+
+
+def pbm_agent_service_enabled(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+    check = "pbm_agent_service_enabled"
+    unit = facts.units.get(PBM_AGENT_UNIT)
+    if unit is None:
+        return [failed(check, "no pbm-agent.service systemd unit", "Install percona-backup-mongodb, which ships "
+                              "pbm-agent.service", me.node, me.replica_set)]
+    if not unit.enabled:
+        return [failed(check, "pbm-agent.service is not enabled: it will not start after a reboot",
+                       "sudo systemctl enable --now pbm-agent", me.node, me.replica_set)]
+    if not any(p.name == "pbm-agent" for p in facts.processes):
+        return [failed(check, "pbm-agent.service is enabled but no pbm-agent runs",
+                       "sudo systemctl start pbm-agent; journalctl -u pbm-agent says why it stopped", me.node,
+                       me.replica_set)]
+    return [passed(check, "pbm-agent.service is enabled and pbm-agent runs", me.node, me.replica_set)]
+
+
+def pbm_agent_uri_configured(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+    check = "pbm_agent_uri_configured"
+    unit = facts.units.get(PBM_AGENT_UNIT)
+    named = unit.service.get("EnvironmentFile", []) if unit else []
+    env_files = ", ".join(f.removeprefix("-") for f in named) or "/etc/default/pbm-agent or /etc/sysconfig/pbm-agent"
+    fix = (f'Set PBM_MONGODB_URI="mongodb://<pbm-user>:<password>@localhost:{facts.mongod_port}/?authSource=admin" '
+           f"in {env_files}, then sudo systemctl restart pbm-agent")
+    uri = facts.pbm_agent_env.get("PBM_MONGODB_URI", "")
+    if not uri:
+        return [failed(check, "pbm-agent has no PBM_MONGODB_URI: the service cannot start", fix, me.node,
+                       me.replica_set)]
+    if uri.startswith("mongodb+srv://"):
+        return [failed(check, "PBM_MONGODB_URI is a mongodb+srv:// URI, which pbm-agent rejects", fix, me.node,
+                       me.replica_set)]
+    try:
+        parsed = parse_uri(uri, validate=True)
+    except (InvalidURI, ConfigurationError, ValueError):
+        return [failed(check, "PBM_MONGODB_URI does not parse as a MongoDB URI", fix, me.node, me.replica_set)]
+    hosts = [(h.lower(), p) for h, p in parsed["nodelist"]]
+    local = LOCAL_HOSTS | set(facts.local_names)
+    options = {k.lower(): v for k, v in parsed["options"].items()}
+    problems = []
+    if len(hosts) != 1 or options.get("replicaset"):
+        problems.append("it is a replica-set URI; PBM's docs ask for a direct connection to the local mongod")
+    if hosts and (hosts[0][0] not in local or hosts[0][1] != facts.mongod_port):
+        problems.append(f"it points at {hosts[0][0]}:{hosts[0][1]}, not at this node's mongod (port "
+                        f"{facts.mongod_port})")
+    if problems:
+        return [failed(check, f"PBM_MONGODB_URI is wrong: {'; '.join(problems)}", fix, me.node, me.replica_set)]
+    return [passed(check, f"PBM_MONGODB_URI points at {hosts[0][0]}:{hosts[0][1]} directly", me.node,
+                   me.replica_set)]
+
+
+def pbm_storage_path_writable(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+    check = "pbm_storage_path_writable"
+    storage = facts.storage
+    if storage is None:
+        return [skipped(check, "no filesystem storage path given (--storage-path); S3 storage is checked by "
+                               "pbm_storage_reachable", me.node, me.replica_set)]
+    user = facts.pbm_user.name if facts.pbm_user else "pbm-agent's user"
+    fix = (f"Mount the shared backup filesystem at {storage.path} on every node, owned by or writable for {user} "
+           f"(sudo chown {user} {storage.path}), the same path PMM's storage location names")
+    if storage.info is None or not storage.info.is_dir:
+        what = "does not exist" if storage.info is None else "is not a directory"
+        return [failed(check, f"the backup path {storage.path} {what}", fix, me.node, me.replica_set)]
+    if storage.mount_point is None:
+        return [failed(check, f"{storage.path} is not on a mounted filesystem of its own (it is on /): PBM needs the "
+                              f"same shared storage on every node", fix, me.node, me.replica_set)]
+    if not _allowed(storage.info, facts.pbm_user, WRITE_DIR):
+        return [failed(check, f"{storage.path} is not writable by {user}", fix, me.node, me.replica_set)]
+    if storage.write_test not in (None, "ok"):
+        return [failed(check, f"writing a test file in {storage.path} as {user} failed: {storage.write_test}", fix,
+                       me.node, me.replica_set)]
+    tested = ", a test file written and removed" if storage.write_test == "ok" else ""
+    return [passed(check, f"{storage.path} is mounted ({storage.mount_point}) and writable by {user}{tested}",
+                   me.node, me.replica_set)]
+
+
+def systemd_restart_policy_safe(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+    check = "systemd_restart_policy_safe"
+    units = [u for u in (facts.mongod_unit, facts.units.get(PBM_AGENT_UNIT)) if u is not None]
+    if not units:
+        return [unknown(check, "neither mongod's nor pbm-agent's systemd unit exists", me.node, me.replica_set)]
+    unsafe = [f"{u.name} has Restart={u.last('Restart')}" for u in units if u.last("Restart") in UNSAFE_RESTART]
+    if unsafe:
+        names = " ".join(u.name.removesuffix(".service") for u in units if u.last("Restart") in UNSAFE_RESTART)
+        fix = f"sudo systemctl edit {names}: [Service] Restart=on-failure, then sudo systemctl daemon-reload"
+        return [failed(check, f"{'; '.join(unsafe)}: PBM's physical restore stops these services, and systemd would "
+                              f"restart them mid-restore", fix, me.node, me.replica_set)]
+    return [passed(check, ", ".join(f"{u.name}: Restart={u.last('Restart', 'no')}" for u in units), me.node,
+                   me.replica_set)]
+
+
+NODE_CHECKS: dict[str, Callable[[NodeFacts, NodeIdentity], list[CheckResult]]] = {
+    "mongod_on_pmm_agent_path": mongod_on_pmm_agent_path,
+    "mongod_systemd_service": mongod_systemd_service,
+    "single_mongod_per_node": single_mongod_per_node,
+    "pbm_installed": pbm_installed,
+    "pbm_agent_service_enabled": pbm_agent_service_enabled,
+    "pbm_agent_uri_configured": pbm_agent_uri_configured,
+    "pbm_storage_path_writable": pbm_storage_path_writable,
+    "systemd_restart_policy_safe": systemd_restart_policy_safe,
+}
+
+
+def run_node_checks(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+    results: list[CheckResult] = []
+    for name, check in NODE_CHECKS.items():
+        try:
+            results += check(facts, me)
+        except Exception as exc:  # a node may hold anything; never crash the timer
+            results.append(CheckResult(name, Status.UNKNOWN, f"internal error while checking: {exc!r}", "", me.node,
+                                       me.replica_set))
+    return results

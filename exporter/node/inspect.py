@@ -1,0 +1,199 @@
+"""Reading one node, read-only, under a root directory ("/" on a real node; a fake tree in tests).
+
+It reads /etc/passwd and /etc/group, systemd units, pbm-agent's environment file, /proc (processes, their
+cgroups, mounts) and stats files. The only thing it ever writes is the storage write test: a temporary file in
+the backup directory, removed at once, and only when running as PBM's own user.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from exporter.node.systemd import DEFAULT_PATH, Unit, find_unit
+
+MONGOD_UNITS = ("mongod.service", "mongodb.service")
+PBM_AGENT_UNIT = "pbm-agent.service"
+PMM_AGENT_UNIT = "pmm-agent.service"
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    uid: int
+    gid: int
+    groups: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    path: str  # as seen on the node
+    is_dir: bool
+    mode: int
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
+class Process:
+    pid: int
+    name: str
+    cmdline: tuple[str, ...]
+    cgroup: str
+
+
+@dataclass(frozen=True)
+class StorageFacts:
+    path: str
+    info: FileInfo | None
+    mount_point: str | None  # the mount that holds it, other than "/"
+    write_test: str | None  # "ok", an error, or None when not attempted (not running as PBM's user)
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    units: dict[str, Unit | None]
+    pmm_agent_user_name: str
+    pmm_agent_user: Account | None
+    pmm_agent_path: str
+    lookups: dict[str, FileInfo | None]  # binary -> the first match on pmm-agent's PATH
+    processes: tuple[Process, ...]
+    mongod_port: int
+    replica_set: str
+    pbm_agent_env: dict[str, str] = field(repr=False)  # holds PBM_MONGODB_URI, with its password: never print it
+    pbm_user: Account | None = None
+    storage: StorageFacts | None = None
+    local_names: frozenset[str] = frozenset()
+
+    @property
+    def mongod_unit(self) -> Unit | None:
+        return next((u for name in MONGOD_UNITS if (u := self.units.get(name)) is not None), None)
+
+
+def _accounts(root: Path) -> tuple[dict[str, Account], dict[int, set[str]]]:
+    groups: dict[int, set[str]] = {}
+    group_file = root / "etc/group"
+    if group_file.is_file():
+        for line in group_file.read_text(errors="replace").splitlines():
+            parts = line.split(":")
+            if len(parts) >= 4 and parts[2].isdigit():
+                groups[int(parts[2])] = {m for m in parts[3].split(",") if m}
+    accounts = {}
+    passwd = root / "etc/passwd"
+    if passwd.is_file():
+        for line in passwd.read_text(errors="replace").splitlines():
+            parts = line.split(":")
+            if len(parts) >= 4 and parts[2].isdigit() and parts[3].isdigit():
+                name, uid, gid = parts[0], int(parts[2]), int(parts[3])
+                member_of = frozenset({gid} | {g for g, members in groups.items() if name in members})
+                accounts[name] = Account(name, uid, gid, member_of)
+    return accounts, groups
+
+
+def _info(root: Path, path: str) -> FileInfo | None:
+    try:
+        st = (root / path.lstrip("/")).stat()
+    except OSError:
+        return None
+    return FileInfo(path, os.path.isdir(root / path.lstrip("/")), st.st_mode, st.st_uid, st.st_gid)
+
+
+def _processes(root: Path) -> tuple[Process, ...]:
+    out = []
+    proc = root / "proc"
+    for entry in proc.iterdir() if proc.is_dir() else []:
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = tuple(a for a in (entry / "cmdline").read_bytes().decode(errors="replace").split("\0") if a)
+            name = (entry / "comm").read_text(errors="replace").strip() if (entry / "comm").exists() else ""
+            cgroup = (entry / "cgroup").read_text(errors="replace") if (entry / "cgroup").exists() else ""
+        except OSError:
+            continue  # the process ended while we read it
+        out.append(Process(int(entry.name), name or (Path(cmdline[0]).name if cmdline else ""), cmdline, cgroup))
+    return tuple(sorted(out, key=lambda p: p.pid))
+
+
+def _option(cmdline: tuple[str, ...], *names: str) -> str | None:
+    for i, arg in enumerate(cmdline):
+        for name in names:
+            if arg == name and i + 1 < len(cmdline):
+                return cmdline[i + 1]
+            if arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+def _mongod_settings(root: Path, processes: tuple[Process, ...]) -> tuple[int, str]:
+    """Port and replica set name of the node's mongod: its command line, else its YAML config file."""
+    mongod = next((p for p in processes if p.name == "mongod"), None)
+    cmdline = mongod.cmdline if mongod else ()
+    config_path = _option(cmdline, "--config", "-f") or "/etc/mongod.conf"
+    conf: dict[str, Any] = {}
+    config_file = root / config_path.lstrip("/")
+    if config_file.is_file():
+        try:
+            loaded = yaml.safe_load(config_file.read_text(errors="replace"))
+            conf = loaded if isinstance(loaded, dict) else {}
+        except yaml.YAMLError:
+            conf = {}
+    net, replication = conf.get("net") or {}, conf.get("replication") or {}
+    port_text = _option(cmdline, "--port") or str(net.get("port", 27017) if isinstance(net, dict) else 27017)
+    replica_set = _option(cmdline, "--replSet") or (
+        str(replication.get("replSetName", "")) if isinstance(replication, dict) else "")
+    return (int(port_text) if port_text.isdigit() else 27017), replica_set
+
+
+def _mount_point(root: Path, path: str) -> str | None:
+    mounts_file = root / "proc/mounts"
+    if not mounts_file.is_file():
+        return None
+    points = {line.split()[1] for line in mounts_file.read_text(errors="replace").splitlines() if len(line.split()) > 1}
+    candidate = path.rstrip("/") or "/"
+    while candidate not in ("", "/"):
+        if candidate in points:
+            return candidate
+        candidate = str(Path(candidate).parent)
+    return None
+
+
+def _write_test(directory: Path, pbm_user: Account | None) -> str | None:
+    if pbm_user is None or os.geteuid() != pbm_user.uid:
+        return None  # only a test as PBM's own user proves anything; root can write anywhere
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".pmm-backup-prereq-", delete=True):
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return "ok"
+
+
+def inspect_node(root: str = "/", storage_path: str | None = None, pmm_agent_user: str | None = None,
+                 hostnames: tuple[str, ...] = ()) -> NodeFacts:
+    base = Path(root)
+    accounts, _ = _accounts(base)
+    units = {name: find_unit(base, name) for name in (*MONGOD_UNITS, PBM_AGENT_UNIT, PMM_AGENT_UNIT)}
+    pmm_unit = units[PMM_AGENT_UNIT]
+    user_name = pmm_agent_user or (pmm_unit.last("User") if pmm_unit else "") or "pmm-agent"
+    path = (pmm_unit.environment(base).get("PATH") if pmm_unit else None) or DEFAULT_PATH
+    lookups: dict[str, FileInfo | None] = {}
+    for binary in ("mongod", "pbm", "pbm-agent"):
+        lookups[binary] = next((info for d in path.split(":") if d
+                                if (info := _info(base, f"{d.rstrip('/')}/{binary}")) and not info.is_dir), None)
+    processes = _processes(base)
+    port, replica_set = _mongod_settings(base, processes)
+    pbm_unit = units[PBM_AGENT_UNIT]
+    pbm_user = accounts.get((pbm_unit.last("User") if pbm_unit else "") or "mongod")
+    storage = None
+    if storage_path:
+        info = _info(base, storage_path)
+        write = _write_test(base / storage_path.lstrip("/"), pbm_user) if info and info.is_dir else None
+        storage = StorageFacts(storage_path, info, _mount_point(base, storage_path), write)
+    return NodeFacts(units, user_name, accounts.get(user_name), path, lookups, processes, port, replica_set,
+                     pbm_unit.environment(base) if pbm_unit else {}, pbm_user, storage,
+                     frozenset(h.lower() for h in hostnames))

@@ -1,0 +1,221 @@
+"""node-check against fake node roots: every node-side check passing and failing, and the textfile output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from exporter.checks.results import Status
+from exporter.node.checks import NodeIdentity, run_node_checks
+from exporter.node.inspect import inspect_node
+from exporter.node.textfile import FILE_NAME, write_results
+from tests.promtool import promtool_check
+
+ME = NodeIdentity("prod-rs", "db1:27017", "rs0")
+PBM_URI = "mongodb://pbmuser:Sup3rS3cret@localhost:27017/?authSource=admin"
+
+
+def write(root: Path, path: str, text: str, mode: int = 0o644) -> Path:
+    target = root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    target.chmod(mode)
+    return target
+
+
+def process(root: Path, pid: int, name: str, cmdline: list[str], cgroup: str) -> None:
+    write(root, f"proc/{pid}/comm", name + "\n")
+    (root / f"proc/{pid}/cmdline").write_bytes("\0".join(cmdline).encode() + b"\0")
+    write(root, f"proc/{pid}/cgroup", cgroup)
+
+
+def healthy_node(root: Path) -> Path:
+    """A node as Percona's packages leave it: mongod and pbm-agent as enabled services, PMM Client installed."""
+    write(root, "etc/passwd", "root:x:0:0::/root:/bin/bash\nmongod:x:998:998::/var/lib/mongo:/bin/false\n"
+                              "pmm-agent:x:997:997::/usr/local/percona:/bin/false\n")
+    write(root, "etc/group", "root:x:0:\nmongod:x:998:\npmm-agent:x:997:\n")
+    for binary in ("mongod", "pbm", "pbm-agent"):
+        write(root, f"usr/bin/{binary}", "#!/bin/sh\n", 0o755)
+    write(root, "usr/lib/systemd/system/mongod.service",
+          "[Unit]\nDescription=MongoDB\n[Service]\nUser=mongod\nExecStart=/usr/bin/mongod -f /etc/mongod.conf\n"
+          "Restart=on-failure\n[Install]\nWantedBy=multi-user.target\n")
+    write(root, "usr/lib/systemd/system/pbm-agent.service",
+          "[Service]\nEnvironmentFile=-/etc/default/pbm-agent\nUser=mongod\nExecStart=/usr/bin/pbm-agent\n"
+          "Restart=on-failure\n")
+    write(root, "usr/lib/systemd/system/pmm-agent.service",
+          "[Service]\nUser=pmm-agent\nExecStart=/usr/local/percona/pmm/bin/pmm-agent\n")
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True)
+    for unit in ("mongod.service", "pbm-agent.service", "pmm-agent.service"):
+        (wants / unit).symlink_to(f"/usr/lib/systemd/system/{unit}")
+    write(root, "etc/default/pbm-agent", f'PBM_MONGODB_URI="{PBM_URI}"\n')
+    write(root, "etc/mongod.conf", "net:\n  port: 27017\n  bindIp: 0.0.0.0\nreplication:\n  replSetName: rs0\n")
+    process(root, 812, "mongod", ["/usr/bin/mongod", "-f", "/etc/mongod.conf"], "0::/system.slice/mongod.service\n")
+    process(root, 901, "pbm-agent", ["/usr/bin/pbm-agent"], "0::/system.slice/pbm-agent.service\n")
+    process(root, 1, "systemd", ["/sbin/init"], "0::/init.scope\n")
+    storage = root / "mnt/pbm"
+    storage.mkdir(parents=True)
+    os.chown(storage, 998, 998)
+    storage.chmod(0o750)
+    write(root, "proc/mounts", "/dev/sda1 / ext4 rw 0 0\nnfs:/backups /mnt/pbm nfs4 rw 0 0\n")
+    return root
+
+
+def results(root: Path, storage: str | None = "/mnt/pbm") -> dict[str, tuple[Status, str, str]]:
+    facts = inspect_node(str(root), storage, hostnames=("db1", "db1.example.com"))
+    return {r.check: (r.status, r.reason, r.fix) for r in run_node_checks(facts, ME)}
+
+
+def test_a_healthy_node_passes_every_check(tmp_path: Path) -> None:
+    out = results(healthy_node(tmp_path))
+    assert {k: v[0] for k, v in out.items()} == dict.fromkeys(
+        ["mongod_on_pmm_agent_path", "mongod_systemd_service", "single_mongod_per_node", "pbm_installed",
+         "pbm_agent_service_enabled", "pbm_agent_uri_configured", "pbm_storage_path_writable",
+         "systemd_restart_policy_safe"], Status.PASS)
+    assert out["pbm_storage_path_writable"][1] == "/mnt/pbm is mounted (/mnt/pbm) and writable by mongod"
+    assert "Sup3rS3cret" not in repr(out)
+
+
+def test_mongod_missing_from_pmm_agents_path_or_not_executable(tmp_path: Path) -> None:
+    root = healthy_node(tmp_path)
+    (root / "usr/bin/mongod").rename(root / "opt-mongod")
+    status, reason, fix = results(root)["mongod_on_pmm_agent_path"]
+    assert status is Status.FAIL and reason.startswith("mongod is not on the PATH of pmm-agent's user pmm-agent")
+    assert "ln -s" in fix
+    (root / "opt-mongod").rename(root / "usr/bin/mongod")
+    (root / "usr/bin/mongod").chmod(0o750)  # owned by root: pmm-agent may not run it
+    assert results(root)["mongod_on_pmm_agent_path"][1] == "/usr/bin/mongod is not executable by pmm-agent's user " \
+                                                           "pmm-agent"
+    # a PATH set in pmm-agent's unit is the one that counts
+    write(root, "usr/local/mongodb/bin/mongod", "", 0o755)
+    write(root, "etc/systemd/system/pmm-agent.service.d/path.conf",
+          "[Service]\nEnvironment=PATH=/usr/local/mongodb/bin:/usr/bin\n")
+    assert results(root)["mongod_on_pmm_agent_path"][:2] == (
+        Status.PASS, "mongod at /usr/local/mongodb/bin/mongod, executable by pmm-agent")
+
+
+def test_mongod_not_a_systemd_service(tmp_path: Path) -> None:
+    root = healthy_node(tmp_path)
+    write(root, "proc/812/cgroup", "0::/user.slice/user-1000.slice/session-3.scope\n")
+    assert results(root)["mongod_systemd_service"][1] == "mongod (pid 812) runs outside systemd, not as mongod.service"
+    (root / "etc/systemd/system/multi-user.target.wants/mongod.service").unlink()
+    assert results(root)["mongod_systemd_service"][:2] == (Status.FAIL, "mongod.service is not enabled")
+
+
+def test_two_mongods_on_one_node(tmp_path: Path) -> None:
+    root = healthy_node(tmp_path)
+    process(root, 813, "mongod", ["/usr/bin/mongod", "--port", "27018"], "0::/system.slice/mongod2.service\n")
+    status, reason, _ = results(root)["single_mongod_per_node"]
+    assert status is Status.FAIL and reason.startswith("2 mongod processes run here (pids 812, 813)")
+
+
+def test_pbm_missing_and_agent_not_running(tmp_path: Path) -> None:
+    root = healthy_node(tmp_path)
+    (root / "usr/bin/pbm").unlink()
+    assert results(root)["pbm_installed"][1].startswith("pbm not found on pmm-agent's PATH")
+    for name in ("comm", "cmdline", "cgroup"):
+        (root / f"proc/901/{name}").unlink()
+    (root / "proc/901").rmdir()
+    assert results(root)["pbm_agent_service_enabled"][1] == "pbm-agent.service is enabled but no pbm-agent runs"
+
+
+@pytest.mark.parametrize(("uri", "expected"), [
+    ("", "pbm-agent has no PBM_MONGODB_URI: the service cannot start"),
+    ("mongodb://pbmuser:Sup3rS3cret@db1:27017,db2:27017/?replicaSet=rs0",
+     "it is a replica-set URI; PBM's docs ask for a direct connection to the local mongod"),
+    ("mongodb://pbmuser:Sup3rS3cret@db2.example.com:27017/", "it points at db2.example.com:27017, not at this node"),
+    ("mongodb://pbmuser:Sup3rS3cret@localhost:27018/", "it points at localhost:27018, not at this node's mongod"),
+    ("mongodb://pbmuser:Sup3rS3cret@localhost:notaport/", "PBM_MONGODB_URI does not parse as a MongoDB URI"),
+    ("mongodb://pbmuser:Sup3rS3cret@db1.example.com:27017/?authSource=admin", None),
+])
+def test_pbm_agent_uri(tmp_path: Path, uri: str, expected: str | None) -> None:
+    root = healthy_node(tmp_path)
+    write(root, "etc/default/pbm-agent", f"PBM_MONGODB_URI={uri}\n" if uri else "# nothing here\n")
+    status, reason, fix = results(root)["pbm_agent_uri_configured"]
+    if expected is None:
+        assert status is Status.PASS
+    else:
+        assert status is Status.FAIL and expected in reason
+        assert 'PBM_MONGODB_URI="mongodb://<pbm-user>:<password>@localhost:27017/?authSource=admin"' in fix
+        assert "/etc/default/pbm-agent" in fix
+    assert "Sup3rS3cret" not in reason + fix
+
+
+def test_storage_path(tmp_path: Path) -> None:
+    root = healthy_node(tmp_path)
+    assert results(root, None)["pbm_storage_path_writable"][0] is Status.SKIPPED
+    assert results(root, "/mnt/missing")["pbm_storage_path_writable"][1] == "the backup path /mnt/missing does " \
+                                                                             "not exist"
+    write(root, "proc/mounts", "/dev/sda1 / ext4 rw 0 0\n")
+    assert "is not on a mounted filesystem of its own" in results(root)["pbm_storage_path_writable"][1]
+    write(root, "proc/mounts", "/dev/sda1 / ext4 rw 0 0\nnfs:/backups /mnt nfs4 rw 0 0\n")  # a parent mount counts
+    assert results(root)["pbm_storage_path_writable"][0] is Status.PASS
+    os.chown(root / "mnt/pbm", 0, 0)  # root's, 0750: mongod may not write
+    assert results(root)["pbm_storage_path_writable"][1] == "/mnt/pbm is not writable by mongod"
+
+
+def test_restart_always_is_unsafe(tmp_path: Path) -> None:
+    root = healthy_node(tmp_path)
+    write(root, "etc/systemd/system/pbm-agent.service.d/override.conf", "[Service]\nRestart=always\n")
+    status, reason, fix = results(root)["systemd_restart_policy_safe"]
+    assert status is Status.FAIL and reason.startswith("pbm-agent.service has Restart=always")
+    assert "systemctl edit pbm-agent" in fix
+
+
+def test_textfile_is_valid_and_written_atomically(tmp_path: Path) -> None:
+    root = healthy_node(tmp_path / "node")
+    facts = inspect_node(str(root), "/mnt/pbm")
+    out_dir = tmp_path / "textfile"
+    out_dir.mkdir()
+    target = out_dir / FILE_NAME
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def watch() -> None:  # a reader racing the writer, as node_exporter does: never a partial file
+        while not stop.is_set():
+            if target.exists():
+                seen.append(target.read_text())
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for i in range(50):
+            write_results(str(out_dir), run_node_checks(facts, ME), ME, 1_800_000_000.0 + i)
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen and all(text.endswith("\n") and "pmm_backup_prereq_node_check_timestamp_seconds" in text
+                        for text in seen)
+    text = target.read_text()
+    promtool_check(text)
+    assert ('pmm_backup_prereq_ok{check="pbm_agent_uri_configured",cluster="prod-rs",node="db1:27017",'
+            'replica_set="rs0"} 1.0') in text
+    assert sorted(p.name for p in out_dir.iterdir()) == [FILE_NAME]  # no temporary file left behind
+
+
+def test_node_check_command(tmp_path: Path) -> None:
+    root = healthy_node(tmp_path / "node")
+    write(root, "etc/systemd/system/mongod.service.d/restart.conf", "[Service]\nRestart=always\n")
+    out_dir = tmp_path / "textfile"
+    out_dir.mkdir()
+    command = [sys.executable, "-m", "exporter", "node-check", "--root", str(root), "--cluster", "prod-rs",
+               "--node", "db1:27017", "--storage-path", "/mnt/pbm", "--textfile-dir", str(out_dir)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.startswith("prod-rs, node db1:27017: NOT READY (7 pass, 1 fail, 0 unknown)")
+    assert "FAIL     systemd_restart_policy_safe" in done.stdout
+    document = json.loads(subprocess.run([*command, "--output", "json", "--no-textfile"], capture_output=True,
+                                         text=True, timeout=60).stdout)
+    assert {c["check"] for c in document["clusters"][0]["checks"]} >= {"pbm_installed", "single_mongod_per_node"}
+    assert 'check="systemd_restart_policy_safe",cluster="prod-rs",node="db1:27017",replica_set="rs0"} 0.0' in \
+        (out_dir / FILE_NAME).read_text()
+    assert "Sup3rS3cret" not in done.stdout + done.stderr
+    missing = subprocess.run([sys.executable, "-m", "exporter", "node-check", "--root", str(root), "--cluster", "x",
+                              "--textfile-dir", str(tmp_path / "nope")], capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "cannot write to" in missing.stderr
