@@ -19,9 +19,11 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporter.node.textfile import FILE_NAME
 from exporter.simulator import SimReplicaSet
 from exporter.simulator.pmm_server import SimPMMServer
 from tests.exporter_process import Exporter, write_config
+from tests.test_node_check import healthy_node
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = ROOT / "dashboards" / "pmm-backup-prerequisites.json"
@@ -72,7 +74,7 @@ def test_generated_files_match_their_sources() -> None:
 
 
 def test_rules_pass_promtool_check() -> None:
-    assert "SUCCESS: 5 rules found" in promtool("check", "rules", str(RULES))
+    assert "SUCCESS: 6 rules found" in promtool("check", "rules", str(RULES))
 
 
 def test_rules_unit_tests_pass() -> None:
@@ -83,7 +85,7 @@ def test_every_alert_has_severity_summary_description_and_runbook() -> None:
     rules = yaml.safe_load(RULES.read_text())["groups"][0]["rules"]
     assert {r["alert"] for r in rules} == {"PMMBackupPrerequisiteFailing", "PMMBackupClusterNotReady",
                                            "PMMBackupPrereqProbeFailing", "PMMBackupPrereqDataStale",
-                                           "PMMBackupPrereqExporterAbsent"}
+                                           "PMMBackupPrereqExporterAbsent", "PMMBackupNodeCheckStale"}
     readme = (ROOT / "README.md").read_text()
     for rule in rules:
         assert rule["labels"]["severity"] in ("warning", "critical")
@@ -157,7 +159,7 @@ def test_pmm_templates_parse_render_and_pass_promtool(tmp_path: Path) -> None:
     templates = parse_templates(TEMPLATES.read_text())
     assert [t["name"] for t in templates] == ["backup_prereq_failing", "backup_prereq_cluster_not_ready",
                                               "backup_prereq_probe_failing", "backup_prereq_data_stale",
-                                              "backup_prereq_exporter_absent"]
+                                              "backup_prereq_exporter_absent", "backup_prereq_node_check_stale"]
     generator = tool("generate_alerts")
     rules = []
     for template in templates:
@@ -170,7 +172,7 @@ def test_pmm_templates_parse_render_and_pass_promtool(tmp_path: Path) -> None:
                       "annotations": annotations})
     rendered = tmp_path / "rendered.rules.yml"
     rendered.write_text(yaml.safe_dump({"groups": [{"name": "rendered-templates", "rules": rules}]}))
-    assert "SUCCESS: 5 rules found" in promtool("check", "rules", str(rendered))
+    assert "SUCCESS: 6 rules found" in promtool("check", "rules", str(rendered))
     # the templates say the same as the rules: same expressions once rendered
     prometheus = {r["expr"] for r in yaml.safe_load(RULES.read_text())["groups"][0]["rules"]}
     assert {r["expr"] for r in rules} == prometheus
@@ -298,9 +300,17 @@ def exposition() -> Iterator[Labels]:
         config = write_config(directory, rs)
         with open(config, "a") as f:
             f.write(f"pmm:\n  url: {pmm.url}\n  token: glsa_dashboardTest\n")
+        # what PMM also stores: a node-check's textfile, shipped by node_exporter
+        node_root = healthy_node(directory / "node")
+        textfile = directory / "textfile"
+        textfile.mkdir()
+        subprocess.run([sys.executable, "-m", "exporter", "node-check", "--root", str(node_root), "--cluster",
+                        "prod-rs", "--node", rs.hosts[0], "--textfile-dir", str(textfile), "--output", "none"],
+                       check=False, timeout=60)
         exporter = Exporter("--config", config)
         try:
-            yield Labels(exporter.metrics_when(r"^pmm_backup_prereq_pmm_server_info"))
+            scraped = exporter.metrics_when(r"^pmm_backup_prereq_pmm_server_info")
+            yield Labels(scraped + (textfile / FILE_NAME).read_text())
         finally:
             exporter.terminate()
             shutil.rmtree(directory, ignore_errors=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -219,3 +220,19 @@ def test_node_check_command(tmp_path: Path) -> None:
     missing = subprocess.run([sys.executable, "-m", "exporter", "node-check", "--root", str(root), "--cluster", "x",
                               "--textfile-dir", str(tmp_path / "nope")], capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "cannot write to" in missing.stderr
+
+
+def test_shipped_systemd_units_verify(tmp_path: Path) -> None:
+    """systemd itself accepts the units (with the exporter's path pointed at a binary that exists here)."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    units = Path(__file__).resolve().parent.parent / "deploy" / "systemd"
+    for unit in [*units.glob("*.service"), *units.glob("*.timer")]:
+        text = unit.read_text().replace("/usr/local/bin/pmm-backup-prereq-exporter", "/bin/true")
+        (tmp_path / unit.name).write_text(text)
+    done = subprocess.run([analyze, "verify", *sorted(str(p) for p in tmp_path.iterdir())], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    service = (units / "pmm-backup-prereq-node-check.service").read_text()
+    assert "node-check --output none --cluster" in service  # flags the command really has

@@ -137,7 +137,7 @@ def panels() -> list[dict[str, Any]]:
         "options": {"mergeValues": True, "showValue": "never", "alignValue": "left", "rowHeight": 0.85,
                     "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom"},
                     "tooltip": {"mode": "single", "sort": "none"}},
-    }, 12, 8))
+    }, 8, 8))
     out.append(lay.place({
         "type": "stat", "title": "Data age", "datasource": DS,
         "description": "Time since the last successful probe of each cluster; stale past 3 probe intervals.",
@@ -145,6 +145,18 @@ def panels() -> list[dict[str, Any]]:
                            f"{{{SELECTOR}}})", "{{cluster}}", instant=True)],
         "fieldConfig": {"defaults": {"unit": "s", "color": {"mode": "thresholds"},
                                      "thresholds": thresholds(("green", None), ("orange", 120), ("red", 180))},
+                        "overrides": []},
+        "options": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                    "colorMode": "value", "graphMode": "none", "textMode": "value_and_name",
+                    "justifyMode": "auto", "orientation": "auto", "wideLayout": True, "showPercentChange": False},
+    }, 5, 8))
+    out.append(lay.place({
+        "type": "stat", "title": "Node-side checks age", "datasource": DS,
+        "description": "Time since each node's node-check timer last wrote its results (stale past 5 minutes).",
+        "targets": [target(f"time() - max by (node) (pmm_backup_prereq_node_check_timestamp_seconds"
+                           f"{{{NODE_SELECTOR}}})", "{{node}}", instant=True)],
+        "fieldConfig": {"defaults": {"unit": "s", "color": {"mode": "thresholds"},
+                                     "thresholds": thresholds(("green", None), ("orange", 180), ("red", 300))},
                         "overrides": []},
         "options": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
                     "colorMode": "value", "graphMode": "none", "textMode": "value_and_name",
@@ -159,7 +171,7 @@ def panels() -> list[dict[str, Any]]:
                         "overrides": []},
         "options": {"legend": {"showLegend": True, "displayMode": "list", "placement": "bottom", "calcs": []},
                     "tooltip": {"mode": "multi", "sort": "desc"}},
-    }, 6, 8))
+    }, 5, 8))
 
     out.append(lay.row("PBM agents"))
     out.append(lay.place({
