@@ -17,9 +17,11 @@ from exporter import __version__
 from exporter.collector import SnapshotCollector
 from exporter.config import Config, ConfigError, load_config
 from exporter.http import HTTPEndpoint, ListenAddressError, parse_listen_address
+from exporter.logs import set_secrets, setup_logging
 from exporter.report import exit_code, render_json, render_table
 from exporter.scheduler import BackgroundProber, ProbeCycle
 from exporter.snapshot import SnapshotStore
+from exporter.webconfig import WebConfig, load_web_config
 
 DEFAULT_LISTEN_ADDRESS = ":9787"
 EXIT_USAGE = 2
@@ -36,8 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="the YAML config file (serve mode)")
     parser.add_argument("--web.listen-address", dest="listen_address", default=DEFAULT_LISTEN_ADDRESS,
                         help="address to serve /metrics on (default %(default)s)")
+    parser.add_argument("--web.config.file", dest="web_config", help="TLS and basic auth for the HTTP endpoint, "
+                        "in the Prometheus exporter-toolkit format")
     parser.add_argument("--log.level", dest="log_level", default="info",
                         choices=["debug", "info", "warning", "error"], help="log level (default %(default)s)")
+    parser.add_argument("--log.format", dest="log_format", default="logfmt", choices=["logfmt", "json"],
+                        help="log line format (default %(default)s)")
     commands = parser.add_subparsers(dest="command", metavar="{check,node-check,demo}")
     check = commands.add_parser("check", help="probe every cluster once and print what to fix")
     check.add_argument("--config", default=argparse.SUPPRESS, help="the YAML config file")
@@ -65,9 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()), stream=sys.stderr,
-                        format="ts=%(asctime)s level=%(levelname)s msg=%(message)s")
-    logging.getLogger("pymongo").setLevel(logging.WARNING)
+    setup_logging(args.log_level, args.log_format)
     if args.command == "node-check":
         from exporter.node.run import run_node_check
 
@@ -93,10 +97,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_check(config, args.output)
     try:
         address = parse_listen_address(args.listen_address)
+        web = load_web_config(args.web_config) if args.web_config else WebConfig()
     except ListenAddressError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return serve(config, address)
+    except ConfigError as exc:
+        print(f"{parser.prog}: invalid web configuration:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    return serve(config, address, web=web, web_config_path=args.web_config)
 
 
 def run_check(config: Config, output: str) -> int:
@@ -118,30 +128,53 @@ def run_check(config: Config, output: str) -> int:
     return 1 if failed_discovery else exit_code(snapshots)
 
 
-def make_registry(store: SnapshotStore, interval: float) -> CollectorRegistry:
+def make_registry(store: SnapshotStore) -> CollectorRegistry:
     registry = CollectorRegistry()
-    registry.register(SnapshotCollector(store, interval))
+    registry.register(SnapshotCollector(store))
     ProcessCollector(registry=registry)
     return registry
 
 
-def serve(config: Config, address: tuple[str, int], ready_message: str = "") -> int:
-    """Probe in the background and serve /metrics until SIGTERM or SIGINT."""
+def serve(config: Config, address: tuple[str, int], ready_message: str = "", web: WebConfig | None = None,
+          web_config_path: str | None = None) -> int:
+    """Probe in the background and serve until SIGTERM or SIGINT; SIGHUP or POST /-/reload reload the config."""
+    set_secrets(config.secrets)
     store = SnapshotStore()
+    prober = BackgroundProber(config, store)
+    reload_lock = threading.Lock()
+    reloadable = config.path if not config.path.startswith("(") else None  # "(demo)" has no file
+
+    def reload() -> list[str] | None:
+        """Load the config file again and swap it in; a bad one is refused and the running one stays."""
+        assert reloadable is not None
+        with reload_lock:
+            try:
+                new = load_config(reloadable)
+                new_web = load_web_config(web_config_path) if web_config_path else WebConfig()
+            except ConfigError as exc:
+                log.error("config reload failed, keeping the running config: %s", "; ".join(exc.problems))
+                return exc.problems
+            set_secrets(new.secrets)
+            prober.reload(new)
+            endpoint.set_web_config(new_web)
+            log.info("config reloaded: %d cluster(s), interval %gs", len(new.clusters), new.interval)
+            return None
+
     try:
-        endpoint = HTTPEndpoint(address, make_registry(store, config.interval), store)
+        endpoint = HTTPEndpoint(address, make_registry(store), store, web, reload if reloadable else None)
     except OSError as exc:
         print(f"pmm-backup-prereq-exporter: cannot listen on {address[0] or '*'}:{address[1]}: {exc.strerror}",
               file=sys.stderr)
         return 1
-    prober = BackgroundProber(config, store)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if reloadable:
+        signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=reload, name="reload", daemon=True).start())
     prober.start()
     endpoint.start()
-    log.info("listening on %s:%d; probing %d cluster(s) every %gs (config %s)",
-             address[0] or "*", endpoint.port, len(config.clusters), config.interval, config.path)
+    log.info("listening on %s:%d (%s); probing %d cluster(s) every %gs (config %s)", address[0] or "*",
+             endpoint.port, endpoint.scheme, len(config.clusters), config.interval, config.path)
     if ready_message:
         print(ready_message.format(port=endpoint.port), flush=True)
     stop.wait()

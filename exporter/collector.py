@@ -19,9 +19,8 @@ PREFIX = "pmm_backup_prereq"
 
 
 class SnapshotCollector(Collector):
-    def __init__(self, store: SnapshotStore, interval: float) -> None:
+    def __init__(self, store: SnapshotStore) -> None:
         self.store = store
-        self.interval = interval
 
     def describe(self) -> list[Metric]:
         return []  # so that registering does not trigger a collection
@@ -55,7 +54,7 @@ class SnapshotCollector(Collector):
             if snap.pmm is not None:
                 success.add_metric([snap.cluster, "pmm"], 1.0 if snap.pmm.success else 0.0)
             duration.add_metric([snap.cluster], snap.probe_duration)
-            interval.add_metric([snap.cluster], self.interval)
+            interval.add_metric([snap.cluster], self.store.interval)
             if snap.last_success_timestamp is not None:
                 last.add_metric([snap.cluster], snap.last_success_timestamp)
             for result in snap.results:

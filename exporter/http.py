@@ -1,11 +1,17 @@
-"""The HTTP endpoint: /metrics for Prometheus/VictoriaMetrics, / as a landing page, /-/healthy."""
+"""The HTTP endpoint: /metrics, the status page at /, /api/status, /-/healthy, /-/ready and POST /-/reload.
+
+TLS and basic authentication follow `--web.config.file` (exporter/webconfig.py). The TLS handshake runs in the
+connection's own thread, so a slow or silent client never holds up the others.
+"""
 
 from __future__ import annotations
 
 import gzip
-import html
+import json
 import socket
+import ssl
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -13,7 +19,14 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from exporter import __version__
+from exporter.report import status_document
 from exporter.snapshot import SnapshotStore
+from exporter.statuspage import render_status_page
+from exporter.webconfig import WebConfig
+
+HANDSHAKE_TIMEOUT = 10.0
+# Reload callback: returns None when the new config was applied, else the problems that kept the old one
+Reloader = Callable[[], list[str] | None]
 
 
 class ListenAddressError(ValueError):
@@ -33,56 +46,97 @@ def parse_listen_address(address: str) -> tuple[str, int]:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], registry: CollectorRegistry, store: SnapshotStore) -> None:
+    def __init__(self, address: tuple[str, int], registry: CollectorRegistry, store: SnapshotStore,
+                 web: WebConfig, reload: Reloader | None) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        self.registry = registry
-        self.store = store
+        self.registry, self.store, self.web, self.reload = registry, store, web, reload
         super().__init__(address, _Handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        tls = self.web.tls
+        if tls is not None:  # in this connection's thread, bounded
+            request.settimeout(HANDSHAKE_TIMEOUT)
+            try:
+                request = tls.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                request.close()
+                return
+            request.settimeout(None)
+        super().finish_request(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = f"pmm-backup-prereq-exporter/{__version__}"
+    protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
+        if path == "/-/healthy":  # liveness tells nothing about the clusters: open, like a load balancer needs it
+            self._send(200, "text/plain; charset=utf-8", b"OK\n")
+            return
+        if not self._authorized():
+            return
+        store = self.server.store
         if path == "/metrics":
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
             self._send(200, content_type, encoder(self.server.registry))
         elif path == "/":
-            self._send(200, "text/html; charset=utf-8", self._landing_page().encode())
-        elif path == "/-/healthy":
-            self._send(200, "text/plain; charset=utf-8", b"OK\n")
+            page = render_status_page(store.all(), store.discovery)
+            self._send(200, "text/html; charset=utf-8", page.encode())
+        elif path == "/api/status":
+            body = json.dumps(status_document(store.all(), store.discovery), indent=2).encode()
+            self._send(200, "application/json", body)
+        elif path == "/-/ready":
+            if store.first_cycle_done.is_set():
+                self._send(200, "text/plain; charset=utf-8", b"OK\n")
+            else:
+                self._send(503, "text/plain; charset=utf-8", b"Not ready: the first probe cycle is running.\n")
         else:
-            self._send(404, "text/plain; charset=utf-8", b"Not found. Try /metrics.\n")
+            self._send(404, "text/plain; charset=utf-8", b"Not found. Try / or /metrics.\n")
 
-    def _landing_page(self) -> str:
-        rows = []
-        for snap in sorted(self.server.store.all(), key=lambda s: s.cluster):
-            state = {True: "ready", False: "NOT READY", None: "unknown"}[snap.ready]
-            if not snap.probe_success:
-                state = f"probe failed: {snap.probe_error}"
-            rows.append(f"<li>{html.escape(snap.cluster)}: {html.escape(state)}</li>")
-        clusters = "".join(rows) or "<li>no probe has finished yet</li>"
-        return (f"<!doctype html><html><head><meta charset='utf-8'><meta name='viewport' "
-                f"content='width=device-width'><title>PMM backup prerequisites</title></head><body>"
-                f"<h1>PMM backup prerequisites exporter {html.escape(__version__)}</h1>"
-                f"<ul>{clusters}</ul><p><a href='/metrics'>Metrics</a></p></body></html>")
+    def do_POST(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if not self._authorized():
+            return
+        if path != "/-/reload":
+            self._send(405 if path in ("/", "/metrics", "/api/status") else 404, "text/plain; charset=utf-8",
+                       b"Only POST /-/reload is accepted.\n")
+            return
+        if self.server.reload is None:
+            self._send(400, "text/plain; charset=utf-8", b"This process has no config file to reload.\n")
+            return
+        problems = self.server.reload()
+        if problems is None:
+            self._send(200, "text/plain; charset=utf-8", b"Reloaded.\n")
+        else:
+            body = "Config not reloaded; the running one stays:\n" + "".join(f"  {p}\n" for p in problems)
+            self._send(400, "text/plain; charset=utf-8", body.encode())
+
+    def _authorized(self) -> bool:
+        if self.server.web.authorized(self.headers.get("Authorization")):
+            return True
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="pmm-backup-prereq-exporter"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return False
 
     def _send(self, code: int, content_type: str, body: bytes) -> None:
+        encoding = None
         if "gzip" in self.headers.get("Accept-Encoding", "") and len(body) > 1024:
-            body = gzip.compress(body)
-            encoding: str | None = "gzip"
-        else:
-            encoding = None
+            body, encoding = gzip.compress(body), "gzip"
         self.send_response(code)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         if encoding:
             self.send_header("Content-Encoding", encoding)
+        for name, value in self.server.web.headers.items():
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # scrapes every 10 s would flood the log
@@ -91,14 +145,22 @@ class _Handler(BaseHTTPRequestHandler):
 class HTTPEndpoint:
     """Serves in a background thread until `stop()`."""
 
-    def __init__(self, address: tuple[str, int], registry: CollectorRegistry, store: SnapshotStore) -> None:
-        self._server = _Server(address, registry, store)
+    def __init__(self, address: tuple[str, int], registry: CollectorRegistry, store: SnapshotStore,
+                 web: WebConfig | None = None, reload: Reloader | None = None) -> None:
+        self._server = _Server(address, registry, store, web or WebConfig(), reload)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="http", daemon=True)
 
     @property
     def port(self) -> int:
         return int(self._server.server_address[1])
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self._server.web.tls is not None else "http"
+
+    def set_web_config(self, web: WebConfig) -> None:
+        self._server.web = web
 
     def start(self) -> None:
         self._thread.start()

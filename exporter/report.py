@@ -33,14 +33,19 @@ def cluster_document(snap: ClusterSnapshot) -> dict[str, Any]:
     }
 
 
-def render_json(snapshots: list[ClusterSnapshot], discovery: DiscoveryStatus | None = None) -> str:
+def status_document(snapshots: list[ClusterSnapshot], discovery: DiscoveryStatus | None = None) -> dict[str, Any]:
+    """What `check --output json` prints and /api/status serves."""
     document: dict[str, Any] = {"exporter_version": __version__}
     if discovery is not None:
         document["discovery"] = {"success": discovery.success, "error": discovery.error,
                                  "clusters": discovery.clusters,
                                  "last_success_timestamp_seconds": discovery.last_success_timestamp}
-    document["clusters"] = [cluster_document(s) for s in snapshots]
-    return json.dumps(document, indent=2)
+    document["clusters"] = [cluster_document(s) for s in sorted(snapshots, key=lambda s: s.cluster)]
+    return document
+
+
+def render_json(snapshots: list[ClusterSnapshot], discovery: DiscoveryStatus | None = None) -> str:
+    return json.dumps(status_document(snapshots, discovery), indent=2)
 
 
 def render_table(snapshots: list[ClusterSnapshot], width: int | None = None,

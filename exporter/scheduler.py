@@ -35,6 +35,7 @@ class ProbeCycle:
     def __init__(self, config: Config, store: SnapshotStore) -> None:
         self.config = config
         self.store = store
+        store.interval = config.interval
         self.static = {cluster.name: cluster for cluster in config.clusters}
         self.probers = {cluster.name: MongoDBProber(cluster, config.timeout) for cluster in config.clusters}
         self.pmm_prober = PMMProber(config.pmm, config.timeout) if config.pmm is not None else None
@@ -42,6 +43,25 @@ class ProbeCycle:
         self.discovered: dict[str, ClusterConfig] = {}
         self._discovered_at: float | None = None  # monotonic time of the last successful discovery
         self._said: set[str] = set()  # discovery problems already logged
+
+    async def apply_config(self, config: Config) -> None:
+        """Swap in a reloaded config: unchanged clusters keep their clients and their metrics."""
+        old, self.config = self.config, config
+        self.store.interval = config.interval
+        self.static = {cluster.name: cluster for cluster in config.clusters}
+        if config.pmm != old.pmm or config.timeout != old.timeout:
+            if self.pmm_prober is not None:
+                self.pmm_prober.close()
+            self.pmm_prober = PMMProber(config.pmm, config.timeout) if config.pmm is not None else None
+            if config.pmm is None:
+                self.store.pmm = None
+        if config.discovery is None:
+            self.discovered, self.store.discovery = {}, None
+        if config.timeout != old.timeout:
+            for name, prober in list(self.probers.items()):  # the timeout is baked into each client
+                await prober.close()
+                self.probers[name] = MongoDBProber(prober.cluster, config.timeout)
+        await self._apply_clusters()
 
     async def run_once(self) -> None:
         if self.config.discovery is not None:
@@ -73,10 +93,21 @@ class ProbeCycle:
             log.warning("discovery: PMM's inventory could not be read for %gs (%s); no longer probing the %d "
                         "clusters it listed", discovery.keep_for, error, len(self.discovered))
             self.discovered = {}
+        await self._apply_clusters()
+        wall = time.time()
+        previous = self.store.discovery
+        self.store.discovery = DiscoveryStatus(
+            error is None, error or "", len(self.discovered),
+            wall if error is None else (previous.last_success_timestamp if previous else None))
+
+    async def _apply_clusters(self) -> None:
+        """Make the probers match the static clusters plus the discovered ones (static ones win by name)."""
         wanted = {**self.discovered, **self.static}
         for name in set(self.probers) - set(wanted):
-            log.info("cluster %s is no longer in PMM's inventory; no longer probed", name)
-            await self.probers.pop(name).close()
+            gone = self.probers.pop(name)
+            log.info("cluster %s is no longer %s; no longer probed", name,
+                     "in PMM's inventory" if gone.cluster.source == "pmm" else "in the config")
+            await gone.close()
         for snapshot in self.store.all():
             if snapshot.cluster not in wanted:
                 self.store.remove(snapshot.cluster)
@@ -88,11 +119,6 @@ class ProbeCycle:
                 elif cluster.source == "pmm":
                     log.info("cluster %s discovered in PMM's inventory", name)
                 self.probers[name] = MongoDBProber(cluster, self.config.timeout)
-        wall = time.time()
-        previous = self.store.discovery
-        self.store.discovery = DiscoveryStatus(
-            error is None, error or "", len(self.discovered),
-            wall if error is None else (previous.last_success_timestamp if previous else None))
 
     async def _probe_pmm(self) -> tuple[PMMFacts, PMMStatus]:
         assert self.pmm_prober is not None
@@ -125,6 +151,8 @@ class ProbeCycle:
             outcome = ProbeOutcome(None, f"internal error evaluating the results: {exc!r}", outcome.duration)
             snapshot = build_snapshot(cluster.name, settings, outcome, previous, pmm_probe=pmm_probe,
                                       source=cluster.source)
+        if self.probers.get(cluster.name) is not prober:
+            return  # the cluster left (a reload or PMM's inventory) while it was being probed
         self.store.put(snapshot)
         if not outcome.success and (previous is None or previous.probe_success or
                                     previous.probe_error != outcome.error):
@@ -151,11 +179,19 @@ class BackgroundProber:
         self._thread = threading.Thread(target=self._run, name="prober", daemon=True)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
+        self._probe_cycle: ProbeCycle | None = None
         self._started = threading.Event()
 
     def start(self) -> None:
         self._thread.start()
         self._started.wait()
+
+    def reload(self, config: Config) -> None:
+        """Swap in a new config from any thread; it takes effect at once and for the next cycle."""
+        loop, cycle = self._loop, self._probe_cycle
+        if loop is not None and cycle is not None:
+            asyncio.run_coroutine_threadsafe(cycle.apply_config(config), loop).result(timeout=10)
+        self.config = config
 
     def stop(self, timeout: float = 1.5) -> None:
         """Stop probing and close every client; returns within about `timeout` seconds."""
@@ -176,8 +212,8 @@ class BackgroundProber:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        cycle = self._probe_cycle = ProbeCycle(self.config, self.store)
         self._started.set()
-        cycle = ProbeCycle(self.config, self.store)
         try:
             while not self._stop.is_set():
                 started = time.monotonic()
@@ -189,7 +225,7 @@ class BackgroundProber:
                     await asyncio.gather(run, return_exceptions=True)
                     break
                 stopper.cancel()
-                delay = max(0.0, self.config.interval - (time.monotonic() - started))
+                delay = max(0.0, cycle.config.interval - (time.monotonic() - started))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), delay)
         finally:

@@ -125,6 +125,7 @@ class SnapshotStore:
     first_cycle_done: threading.Event = field(default_factory=threading.Event)
     pmm: PMMStatus | None = None  # the last read of PMM Server
     discovery: DiscoveryStatus | None = None  # the last discovery, when clusters come from PMM
+    interval: float = 0.0  # the probe interval in force
 
     def put(self, snapshot: ClusterSnapshot) -> None:
         with self._lock:

@@ -50,7 +50,8 @@ def test_serve_scrape_lint_and_stop(tmp_path: Path, rs: SimReplicaSet) -> None:
         assert "node_name" not in text and "service_name" not in text and "instance=" not in text
         assert "secret" not in text
         promtool_check(text)
-        assert "Metrics" in exporter.get("/")
+        page = exporter.get("/")
+        assert "prod-rs" in page and "NOT READY" in page and "pbm_agent_running" in page
 
         # the cluster goes away: its checks disappear instead of keeping their last values
         rs.stop()

@@ -43,12 +43,13 @@ def store() -> SnapshotStore:
                           pmm=PMMStatus("3.4.0", False, "PMM answered 500", 0.5)))
     s.pmm = PMMStatus("3.4.0", True, "", 0.25)
     s.discovery = DiscoveryStatus(True, "", 1, 1_800_000_002.0)
+    s.interval = 60.0
     return s
 
 
 def exposition() -> str:
     registry = CollectorRegistry()
-    registry.register(SnapshotCollector(store(), 60.0))
+    registry.register(SnapshotCollector(store()))
     return generate_latest(registry).decode()
 
 
