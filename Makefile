@@ -1,11 +1,11 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   installs the exporter in .venv and serves it against a simulated replica set on :9787
-#   make test   installs what the tests need (Python packages in .venv, Debian's promtool) and runs them all
+#   make test   installs what the tests need (Python packages in .venv, Debian's promtool and chromium) and runs them
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test lint unit promtool clean
+.PHONY: demo test lint unit system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,17 +22,22 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-runtime
 	$(BIN)/pmm-backup-prereq-exporter demo
 
-promtool:
-	@command -v promtool >/dev/null || { \
-	  echo "installing Debian's prometheus package for promtool"; \
+# Debian packages the tests use: promtool (prometheus) and headless Chromium (chromium), installed if missing
+system-deps:
+	@missing=""; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check exporter tests tools
 	$(BIN)/mypy
 
-unit: $(VENV)/.installed-test promtool
+unit: $(VENV)/.installed-test system-deps
 	$(BIN)/pytest
 
 test: lint unit

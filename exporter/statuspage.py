@@ -18,12 +18,13 @@ h1{font-size:1.25em;margin:.2em 0 .6em}
 section{border:1px solid #d0d7de;border-radius:8px;padding:10px 12px;margin:0 0 14px}
 h2{font-size:1.1em;margin:0 0 .4em;display:flex;flex-wrap:wrap;gap:.5em;align-items:center}
 .badge{border-radius:12px;padding:1px 10px;color:#fff;font-size:.85em;font-weight:600}
-.ready{background:var(--ok)}.notready{background:var(--bad)}.unknown{background:var(--unk)}
+.badge.ready{background:var(--ok)}.badge.notready{background:var(--bad)}.badge.unknown{background:var(--unk)}
 .meta{color:var(--mute);font-size:.9em;margin:.2em 0 .6em}
 .error{color:var(--bad)}
 ul.checks{list-style:none;padding:0;margin:.3em 0}
 ul.checks li{border-left:4px solid var(--mute);padding:4px 8px;margin:6px 0;overflow-wrap:anywhere}
-li.fail{border-color:var(--bad)}li.unknown{border-color:var(--unk)}li.pass{border-color:var(--ok)}
+ul.checks li.fail{border-color:var(--bad)}ul.checks li.unknown{border-color:var(--unk)}
+ul.checks li.pass{border-color:var(--ok)}
 .check{font-weight:600}.node{font-family:ui-monospace,monospace;font-size:.9em}
 .fix{display:block;margin-top:3px;padding:4px 6px;background:rgba(127,127,127,.12);border-radius:4px}
 details summary{cursor:pointer;color:var(--mute)}

@@ -1,0 +1,87 @@
+"""The status page as a person sees it: headless Chromium (Debian's chromium) loads it from the real exporter
+running against the simulators, on a phone-sized screen.
+
+The screenshot in docs/ is made by this test: UPDATE_SCREENSHOT=1 pytest tests/test_status_page.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from exporter.simulator import SimReplicaSet
+from exporter.simulator.pmm_server import SimPMMServer
+from tests.exporter_process import Exporter, write_config
+
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "status-page.png"
+PHONE = "390,1400"
+
+
+def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert binary, "chromium is missing: install Debian's chromium package (make test does)"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={PHONE}"]
+    return subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=120)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def test_the_status_page_in_a_browser(tmp_path: Path) -> None:
+    with SimReplicaSet(name="rs0") as rs, SimReplicaSet(name="rs1") as healthy, \
+            SimPMMServer(version="3.4.0", token="glsa_page") as pmm:
+        rs.members[2].stop_agent(at=rs.cluster_time().time - 240)
+        pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.example", "AK", "SK")
+        services = pmm.register_replica_set(rs, cluster="prod-rs")
+        pmm.set_service_cluster(services[rs.hosts[1]], "")
+        pmm.register_replica_set(healthy, cluster="billing-rs")
+        config = Path(write_config(tmp_path, rs, timeout="2s", interval="30s"))
+        billing = healthy.uri(password="${TEST_MONGO_PASSWORD}").replace("%24%7BTEST_MONGO_PASSWORD%7D",
+                                                                        "${TEST_MONGO_PASSWORD}")
+        config.write_text(config.read_text() + f"  - name: billing-rs\n    uri: {billing}\n"
+                          f"pmm:\n  url: {pmm.url}\n  token: glsa_page\n")
+        exporter = Exporter("--config", str(config))
+        try:
+            exporter.metrics_when(r'^pmm_backup_prereq_cluster_ready\{cluster="billing-rs"\}')
+            exporter.metrics_when(r'^pmm_backup_prereq_cluster_ready\{cluster="prod-rs"\}')
+            url = f"http://127.0.0.1:{exporter.port}/"
+            dom = chromium("--dump-dom", url, profile=tmp_path / "profile-dom").stdout
+            shot = tmp_path / "status.png"
+            chromium(f"--screenshot={shot}", url, profile=tmp_path / "profile-shot")
+        finally:
+            exporter.terminate()
+
+    # what a user sees first: the summary, then the cluster that is not ready, with its failures and fixes
+    assert "1 of 2 clusters ready for backup" in dom
+    prod = dom.index('id="cluster-prod-rs"')
+    assert prod < dom.index('id="cluster-billing-rs"')  # not-ready clusters come first
+    section = dom[prod:dom.index("</section>", prod)]
+    assert 'class="badge notready">NOT READY<' in section
+    failing = section[:section.index("<details")]  # outside the folded part
+    assert "Failing (2)" in failing
+    assert "pbm_agent_running" in failing and "heartbeat is stale: last heartbeat 24" in failing
+    assert "Fix: On 127.0.0.1: sudo systemctl restart pbm-agent" in failing
+    assert "service_cluster_name" in failing and "Fix: On the node the service runs on" in failing
+    passing = section[section.index("<details"):]
+    assert re.search(r"<details><summary>Passing \(\d+\)</summary>", passing)  # folded: no open attribute
+    billing = dom[dom.index('id="cluster-billing-rs"'):]
+    assert 'class="badge ready">READY<' in billing and "Failing" not in billing[:billing.index("</section>")]
+    assert "glsa_page" not in dom and "secret" not in dom
+    width, height = png_size(shot)
+    assert (width, height) == tuple(int(v) for v in PHONE.split(","))  # rendered at phone width, no overflow
+    if os.environ.get("UPDATE_SCREENSHOT"):
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copy(shot, SCREENSHOT)
+    assert SCREENSHOT.exists(), "make the screenshot with UPDATE_SCREENSHOT=1 pytest tests/test_status_page.py"
