@@ -13,8 +13,6 @@ import struct
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from exporter.simulator import SimReplicaSet
 from exporter.simulator.pmm_server import SimPMMServer
 from tests.exporter_process import Exporter, write_config

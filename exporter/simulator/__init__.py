@@ -10,6 +10,13 @@ One asyncio loop in one daemon thread serves every node of every simulated set i
 
     with SimShardedCluster() as cluster:             # CSRS "cfg" + shard0, shard1 (3 members each) + one mongos
         client = pymongo.MongoClient(cluster.uri())  # through the mongos; cluster.config / cluster.shards[i].uri()
+
+TLS (requireTLS) and MONGODB-X509 users in `$external`, named by the client certificate's RFC 4514 subject:
+
+    tls = SimTLS("server.crt", "server.key", ca_file="ca.pem")
+    x509 = SimUser(subject, "", db="$external", roles=PMM_USER_ROLES, mechanisms=("MONGODB-X509",))
+    with SimReplicaSet(tls=tls, users=[x509]) as rs:  # rs.uri(): authMechanism=MONGODB-X509&authSource=$external
+        client = pymongo.MongoClient(rs.uri(tls=True, tlsCAFile="ca.pem", tlsCertificateKeyFile="client.pem"))
 """
 
 from .errors import CommandError
@@ -23,6 +30,8 @@ from .specs import (
     DEFAULT_ROLES,
     DEFAULT_USER,
     DEFAULT_USERS,
+    EXTERNAL_DB,
+    MONGODB_X509,
     PBM_ANY_ACTION_ROLE,
     PMM_BACKUP_ROLES,
     PMM_MONITOR_ROLE,
@@ -31,6 +40,7 @@ from .specs import (
     AgentSpec,
     MemberSpec,
     SimRole,
+    SimTLS,
     SimUser,
 )
 
@@ -41,6 +51,8 @@ __all__ = [
     "DEFAULT_ROLES",
     "DEFAULT_USER",
     "DEFAULT_USERS",
+    "EXTERNAL_DB",
+    "MONGODB_X509",
     "PBM_ANY_ACTION_ROLE",
     "PMM_BACKUP_ROLES",
     "PMM_MONITOR_ROLE",
@@ -53,6 +65,7 @@ __all__ = [
     "SimReplicaSet",
     "SimRole",
     "SimShardedCluster",
+    "SimTLS",
     "SimUser",
     "wire_version",
 ]

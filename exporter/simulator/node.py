@@ -1,4 +1,4 @@
-"""One simulated mongod: a TCP listener on 127.0.0.1 served by the shared simulator loop, plus its faults."""
+"""One simulated mongod: a TCP (or TLS) listener on 127.0.0.1 served by the shared simulator loop, plus its faults."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ._loop import sim_loop
 from .errors import ProtocolError
 from .scram import ScramConversation
 from .specs import AgentSpec, MemberSpec
+from .tls import rfc4514_subject
 from .wire import HEADER, MAX_MESSAGE_SIZE, encode_reply, parse_request
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class Connection:
     connection_id: int
     users: list[tuple[str, str]] = field(default_factory=list)  # authenticated (user, db)
     sasl: SaslState | None = None
+    #: RFC 4514 subject of the verified TLS client certificate (MONGODB-X509); None without one
+    peer_subject: str | None = None
 
 
 @dataclass
@@ -193,7 +196,16 @@ class SimNode:
     async def _start_async(self) -> None:
         if self._server is not None:
             return
-        server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, reuse_address=True, backlog=1024)
+        context = self._rs.ssl_context
+        server = await asyncio.start_server(
+            self._handle,
+            "127.0.0.1",
+            self.port,
+            reuse_address=True,
+            backlog=1024,
+            ssl=context,
+            ssl_handshake_timeout=10.0 if context is not None else None,
+        )
         self._server = server
         sock = server.sockets[0]
         port = int(sock.getsockname()[1])
@@ -227,6 +239,8 @@ class SimNode:
         task = asyncio.current_task()
         assert task is not None
         conn = Connection(next(self._conn_ids))
+        if self._rs.ssl_context is not None:
+            conn.peer_subject = rfc4514_subject(writer.get_extra_info("peercert"))
         self._conns[task] = (conn, writer)
         self.total_connections += 1
         try:

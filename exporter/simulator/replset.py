@@ -7,6 +7,7 @@ served by one asyncio loop in one daemon thread (`_loop.py`); the sync API below
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import datetime
 import hashlib
@@ -31,10 +32,14 @@ from .specs import (
     DEFAULT_PBM_CONFIG,
     DEFAULT_ROLES,
     DEFAULT_USERS,
+    EXTERNAL_DB,
+    MONGODB_X509,
     MemberSpec,
     SimRole,
+    SimTLS,
     SimUser,
 )
+from .tls import server_context
 from .wire import Request
 
 log = logging.getLogger("exporter.simulator")
@@ -53,7 +58,10 @@ _WIRE_VERSIONS: dict[tuple[int, int], int] = {
 
 # Commands a connection may run before authenticating (server: `requiresAuth() == false`).
 _NO_AUTH_COMMANDS = frozenset(
-    {"hello", "isMaster", "saslStart", "saslContinue", "ping", "buildInfo", "connectionStatus", "endSessions"}
+    {
+        "hello", "isMaster", "saslStart", "saslContinue", "authenticate", "ping", "buildInfo", "connectionStatus",
+        "endSessions",
+    }
 )
 # The simulator never accepts writes: the exporter must be read-only.
 _WRITE_COMMANDS = frozenset(
@@ -97,7 +105,8 @@ def _payload(value: Any) -> bytes:
 
 class SimReplicaSet:
     """A simulated replica set; `SimReplicaSet().start()` is a healthy 3-member PSMDB 7.0 set with PBM 2.7.0
-    agents and the `pmm` user (password `secret`) holding PMM's monitoring and backup roles.
+    agents and the `pmm` user (password `secret`) holding PMM's monitoring and backup roles. `tls=SimTLS(...)`
+    makes every member accept TLS connections only (and MONGODB-X509 authentication for `$external` users).
 
     State changes (`step_down`, `set_primary`, `grant_role`, faults on `members[i]`, ...) are thread-safe and are
     visible to the next command. Mutating `pbm_config`, `extra_agent_docs`, `collections` or a member's `agent`
@@ -119,8 +128,12 @@ class SimReplicaSet:
         clock_offset: float = 0.0,
         standalone: bool = False,
         host_name: str = "127.0.0.1",
+        tls: SimTLS | None = None,
     ) -> None:
         self.lock = threading.RLock()
+        #: TLS on every member (requireTLS); None: plain TCP
+        self.tls = tls
+        self.ssl_context = server_context(tls) if tls is not None else None
         #: how members are named in the replica-set config (e.g. "localhost", to test name/IP matching)
         self.host_name = host_name
         self.name = name
@@ -229,10 +242,15 @@ class SimReplicaSet:
             users = list(self.users.values())
             user = users[0].name if user is None else user
             known = [u for u in users if u.name == user]
-            if password is None:
-                password = known[0].password if known else ""
-            creds = f"{quote(user)}:{quote(password)}@"
-            opts["authSource"] = known[0].db if known else "admin"
+            if known and known[0].is_x509 and not password:
+                # The server takes the user name from the client certificate (tlsCertificateKeyFile, not added).
+                opts["authMechanism"] = MONGODB_X509
+                opts["authSource"] = EXTERNAL_DB
+            else:
+                if password is None:
+                    password = known[0].password if known else ""
+                creds = f"{quote(user)}:{quote(password)}@"
+                opts["authSource"] = known[0].db if known else "admin"
         if replica_set and not self.standalone:
             opts = {"replicaSet": self.name, **opts}
         opts.update(options)
@@ -245,7 +263,9 @@ class SimReplicaSet:
         """`mongodb://pmm:secret@h1,h2,h3/?replicaSet=rs0&authSource=admin` plus `options`.
 
         `user`/`password` default to the first configured user and its password; `auth=False` (or a set without
-        users) gives a URI without credentials. A standalone gets no `replicaSet`.
+        users) gives a URI without credentials. A standalone gets no `replicaSet`. For a MONGODB-X509 user: no
+        credentials but `authMechanism=MONGODB-X509&authSource=$external`. TLS options are never added: pass them,
+        e.g. `uri(tls=True, tlsCAFile=ca, tlsCertificateKeyFile=client_pem)`.
         """
         return self._build_uri(self.hosts, user, password, auth=auth, replica_set=True, options=options)
 
@@ -551,6 +571,7 @@ class SimReplicaSet:
             "buildInfo": self._cmd_build_info,
             "saslStart": self._cmd_sasl_start,
             "saslContinue": self._cmd_sasl_continue,
+            "authenticate": self._cmd_authenticate,
             "connectionStatus": self._cmd_connection_status,
             "replSetGetStatus": self._cmd_repl_set_get_status,
             "replSetGetConfig": self._cmd_repl_set_get_config,
@@ -636,8 +657,9 @@ class SimReplicaSet:
             db, _, user_name = mechs_for.partition(".")
             sim_user = self._lookup_user(node, user_name, db)
             if sim_user is not None:
-                r["saslSupportedMechs"] = list(sim_user.mechanisms)
-        # `speculativeAuthenticate` is ignored and never answered: the driver then runs saslStart.
+                r["saslSupportedMechs"] = [m for m in sim_user.mechanisms if m != MONGODB_X509]
+        # SCRAM's `speculativeAuthenticate` (saslStart) is ignored and never answered: the driver then runs saslStart.
+        self._speculative_authenticate(node, conn, body, r)
         if body.get("helloOk"):
             r["helloOk"] = True
         r["ok"] = 1.0
@@ -751,6 +773,46 @@ class SimReplicaSet:
         conn.sasl = None
         conn.users = [(conversation.user, state.db)]
         return {"conversationId": 1, "done": True, "payload": Binary(b""), "ok": 1.0}
+
+    def _x509_authenticate(self, node: SimNode, conn: Connection, db: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        # Server authentication_commands.cpp (CmdAuthenticate, authX509): the user is the verified client
+        # certificate's subject; a given `user` must equal it. Reply {dbname: "$external", user: <subject>}.
+        mechanism = body.get("mechanism")
+        if not isinstance(mechanism, str) or not mechanism:
+            raise CommandError(2, "Auth mechanism not specified", "BadValue")
+        if mechanism != MONGODB_X509:
+            raise CommandError(2, f"Unsupported mechanism: {mechanism}", "BadValue")
+        if db != EXTERNAL_DB:
+            raise CommandError(17, "X.509 authentication must always use the $external database.", "ProtocolError")
+        if self.tls is None:
+            raise CommandError(17, "SSL support is required for the MONGODB-X509 mechanism.", "ProtocolError")
+        subject = conn.peer_subject
+        requested = body.get("user")
+        if subject is None or (requested is not None and requested != subject):
+            raise self._auth_failed()
+        sim_user = self._lookup_user(node, subject, EXTERNAL_DB)
+        if sim_user is None or MONGODB_X509 not in sim_user.mechanisms:
+            raise self._auth_failed()
+        conn.sasl = None
+        conn.users = [(subject, EXTERNAL_DB)]
+        return {"dbname": EXTERNAL_DB, "user": subject}
+
+    def _cmd_authenticate(self, node: SimNode, conn: Connection, req: Request) -> dict[str, Any]:
+        # Shape: docs "authenticate" (MONGODB-X509 only since 4.0): {dbname, user, ok}.
+        return {**self._x509_authenticate(node, conn, req.db, req.body), "ok": 1.0}
+
+    def _speculative_authenticate(
+        self, node: SimNode, conn: Connection, body: Mapping[str, Any], reply: dict[str, Any]
+    ) -> None:
+        # Server speculative_auth.cpp (doSpeculativeAuthenticate): a hello carrying `speculativeAuthenticate:
+        # {authenticate: 1, mechanism: "MONGODB-X509"[, user]}` authenticates on $external during the handshake and
+        # answers `speculativeAuthenticate: {dbname, user}`; a failure is silent (the driver then runs
+        # `authenticate` and gets the error).
+        spec = body.get("speculativeAuthenticate")
+        if not isinstance(spec, Mapping) or next(iter(spec), None) != "authenticate":
+            return
+        with contextlib.suppress(CommandError):
+            reply["speculativeAuthenticate"] = self._x509_authenticate(node, conn, EXTERNAL_DB, spec)
 
     def _cmd_connection_status(self, node: SimNode, conn: Connection, req: Request) -> dict[str, Any]:
         # Shape: docs "connectionStatus": {authInfo: {authenticatedUsers, authenticatedUserRoles

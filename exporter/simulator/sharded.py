@@ -33,7 +33,7 @@ from .replset import (
     SimReplicaSet,
     wire_version,
 )
-from .specs import DEFAULT_PBM_CONFIG, DEFAULT_ROLES, DEFAULT_USERS, MemberSpec, SimRole, SimUser
+from .specs import DEFAULT_PBM_CONFIG, DEFAULT_ROLES, DEFAULT_USERS, MONGODB_X509, MemberSpec, SimRole, SimTLS, SimUser
 from .wire import Request
 
 BalancerMode = Literal["full", "off"]
@@ -77,9 +77,12 @@ class SimShardedCluster:
         config_name: str = "cfg",
         shard_prefix: str = "shard",
         host_name: str = "127.0.0.1",
+        tls: SimTLS | None = None,
     ) -> None:
         #: one lock for every set of the cluster (a mongos read touches the CSRS and every shard)
         self.lock = threading.RLock()
+        #: TLS on every listener: config servers, shard members and the mongos
+        self.tls = tls
         self.mongo_version = mongo_version
         self.psmdb = psmdb
         self.shard_prefix = shard_prefix
@@ -104,6 +107,7 @@ class SimShardedCluster:
             pbm_config=pbm_config,
             clock_offset=clock_offset,
             host_name=host_name,
+            tls=tls,
         )
         self.config.lock = self.lock
         self.config.configsvr = True
@@ -191,6 +195,7 @@ class SimShardedCluster:
             roles=self._roles,
             pbm_config=None,  # pbmConfig lives on the CSRS only
             host_name=self.host_name,
+            tls=self.tls,
         )
         rs.lock = self.lock
         rs.clock_source = self.config
@@ -354,6 +359,7 @@ class _MongosRouter(SimReplicaSet):
             psmdb=cluster.psmdb,
             pbm_config=None,
             host_name=cluster.host_name,
+            tls=cluster.tls,
         )
         self.lock = cluster.lock
         self.clock_source = cluster.config
@@ -393,8 +399,8 @@ class _MongosRouter(SimReplicaSet):
         # Shape: server s/commands/cluster_hello_cmd.cpp + MongosHelloResponse; docs "hello" ("isdbgrid"):
         # {isWritablePrimary|ismaster: true, msg: "isdbgrid", [helloOk], maxBsonObjectSize, maxMessageSizeBytes,
         # maxWriteBatchSize, localTime, logicalSessionTimeoutMinutes, connectionId, maxWireVersion, minWireVersion,
-        # [saslSupportedMechs], ok}; no setName, hosts, me or readOnly. `topologyVersion` is omitted, as for the
-        # replica-set members, so drivers poll instead of streaming.
+        # [saslSupportedMechs], [speculativeAuthenticate], ok}; no setName, hosts, me or readOnly. `topologyVersion`
+        # is omitted, as for the replica-set members, so drivers poll instead of streaming.
         legacy_name = req.command_name in ("isMaster", "ismaster")
         r: dict[str, Any] = {"ismaster" if legacy_name else "isWritablePrimary": True, "msg": "isdbgrid"}
         if req.body.get("helloOk"):
@@ -412,7 +418,8 @@ class _MongosRouter(SimReplicaSet):
             db, _, user_name = mechs_for.partition(".")
             sim_user = self._lookup_user(node, user_name, db)
             if sim_user is not None:
-                r["saslSupportedMechs"] = list(sim_user.mechanisms)
+                r["saslSupportedMechs"] = [m for m in sim_user.mechanisms if m != MONGODB_X509]
+        self._speculative_authenticate(node, conn, req.body, r)
         r["ok"] = 1.0
         return r
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -11,6 +12,10 @@ from bson import Timestamp
 from .scram import SCRAM_SHA_256, check_password
 
 RoleRef = tuple[str, str]  # (role, db)
+
+#: The x.509 client-certificate mechanism (docs "x.509 Certificate Authentication"); its users live in `$external`.
+MONGODB_X509 = "MONGODB-X509"
+EXTERNAL_DB = "$external"
 
 
 def _role_refs(roles: Sequence[RoleRef | Mapping[str, str]]) -> list[RoleRef]:
@@ -73,9 +78,33 @@ class MemberSpec:
         return float(self.priority)
 
 
+@dataclass(frozen=True)
+class SimTLS:
+    """TLS on every listener of a simulated set, like mongod's `net.tls.mode: requireTLS` with
+    `net.tls.certificateKeyFile` (here `cert_file` + `key_file`, which may be the same PEM) and `net.tls.CAFile`.
+
+    Plain-TCP clients are dropped during the handshake. With `ca_file`, a client certificate is verified against it
+    when presented (`allowConnectionsWithoutCertificates`); `require_client_cert` makes one mandatory (mongod's
+    default once a CAFile is set). A verified certificate's subject can authenticate as a MONGODB-X509 user.
+    """
+
+    cert_file: str | os.PathLike[str]
+    key_file: str | os.PathLike[str] | None
+    ca_file: str | os.PathLike[str] | None = None
+    require_client_cert: bool = False
+
+    def __post_init__(self) -> None:
+        if self.require_client_cert and self.ca_file is None:
+            raise ValueError("require_client_cert needs ca_file to verify client certificates against")
+
+
 @dataclass
 class SimUser:
-    """A user stored in `<db>.system.users`. Passwords must be printable ASCII (SASLprep is the identity)."""
+    """A user stored in `<db>.system.users`. Passwords must be printable ASCII (SASLprep is the identity).
+
+    A MONGODB-X509 user lives in `$external`, is named by its certificate's RFC 4514 subject and has no password:
+    `SimUser("CN=pmm,O=org", "", db="$external", roles=..., mechanisms=("MONGODB-X509",))`.
+    """
 
     name: str
     password: str
@@ -84,12 +113,17 @@ class SimUser:
     mechanisms: tuple[str, ...] = (SCRAM_SHA_256,)
 
     def __post_init__(self) -> None:
-        check_password(self.password)
+        if self.password or self.db != EXTERNAL_DB:
+            check_password(self.password)  # $external users (x.509, LDAP, Kerberos) have no stored password
         self.roles = _role_refs(self.roles)
 
     @property
     def role_refs(self) -> list[RoleRef]:
         return _role_refs(self.roles)
+
+    @property
+    def is_x509(self) -> bool:
+        return self.db == EXTERNAL_DB and MONGODB_X509 in self.mechanisms
 
 
 @dataclass
