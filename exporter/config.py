@@ -81,6 +81,8 @@ class PMMSpec(_Strict):
     username: str | None = Field(default=None, min_length=1)
     password: str | None = None
     ca_file: str | None = None
+    cert_file: str | None = None  # a client certificate, when PMM's proxy asks for one
+    key_file: str | None = None
     insecure_skip_verify: bool = False
 
     @field_validator("url")
@@ -193,6 +195,8 @@ class PMMConfig:
     password: str | None = field(default=None, repr=False)
     ca_file: str | None = None
     insecure_skip_verify: bool = False
+    cert_file: str | None = None
+    key_file: str | None = None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -421,15 +425,17 @@ def load_config(path: str) -> Config:
         raise ConfigError([f"{file}:{line}: timeout: must not be longer than interval ({spec.interval:g}s)"])
     pmm = None
     if spec.pmm is not None:
-        ca_file = spec.pmm.ca_file
-        if ca_file is not None:
-            ca_path = base / ca_file
-            if not ca_path.is_file():
-                line = _line_for(("pmm", "ca_file"), lines)
-                raise ConfigError([f"{file}:{line}: pmm.ca_file: {ca_path} is not a readable file"])
-            ca_file = str(ca_path)
-        pmm = PMMConfig(spec.pmm.url.rstrip("/"), spec.pmm.token, spec.pmm.username, spec.pmm.password, ca_file,
-                        spec.pmm.insecure_skip_verify)
+        files: dict[str, str | None] = {}
+        for key in ("ca_file", "cert_file", "key_file"):
+            name = getattr(spec.pmm, key)
+            if name is not None and not (base / name).is_file():
+                line = _line_for(("pmm", key), lines)
+                raise ConfigError([f"{file}:{line}: pmm.{key}: {base / name} is not a readable file"])
+            files[key] = str(base / name) if name is not None else None
+        if (files["cert_file"] is None) != (files["key_file"] is None):
+            raise ConfigError([f"{file}:{_line_for(('pmm',), lines)}: pmm: give both cert_file and key_file"])
+        pmm = PMMConfig(spec.pmm.url.rstrip("/"), spec.pmm.token, spec.pmm.username, spec.pmm.password,
+                        files["ca_file"], spec.pmm.insecure_skip_verify, files["cert_file"], files["key_file"])
     discovery = None
     if spec.discovery is not None and spec.discovery.from_pmm:
         discovery = _discovery(spec, file, base, lines)

@@ -3,7 +3,9 @@ next to a simulated replica set."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from exporter.config import PMMConfig
 from exporter.simulator import AgentSpec, MemberSpec, SimReplicaSet
 from exporter.simulator.pmm_server import SimPMMServer
 from exporter.snapshot import ClusterSnapshot
+from tests.certs import make_certs
 from tests.probing import cluster_config, probe_clusters, result, statuses
 
 TOKEN = "glsa_simulatedToken_0123"
@@ -200,3 +203,22 @@ def test_pmm_is_read_once_per_cycle_for_all_clusters(pmm: SimPMMServer) -> None:
         settings_path = "/v1/server/settings" if pmm.major == 3 else "/v1/Settings/Get"
         assert sum(1 for r in pmm.requests_seen if r[1] == settings_path) == 2
         assert all(store.get(name).ready for name in ("second", "third"))  # type: ignore[union-attr]
+
+
+def test_pmm_over_tls_with_its_ca_and_a_client_certificate(rs: SimReplicaSet, tmp_path: Path) -> None:
+    certs = make_certs(tmp_path / "certs")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(certs.server_cert), str(certs.server_key))
+    context.load_verify_locations(str(certs.ca))
+    context.verify_mode = ssl.CERT_REQUIRED  # a proxy in front of PMM that wants client certificates
+    with SimPMMServer(version="3.4.0", token=TOKEN, tls=context) as server:
+        server.register_replica_set(rs, cluster="prod-rs")
+        cluster = cluster_config(rs)
+        trusted = PMMConfig(server.url, TOKEN, ca_file=str(certs.ca), cert_file=str(certs.client_cert),
+                            key_file=str(certs.client_key))
+        snap = probe_clusters([cluster], pmm=trusted).get(cluster.name)
+        assert snap is not None and snap.pmm is not None and snap.pmm.success, snap.pmm
+        untrusted = probe_clusters([cluster], pmm=PMMConfig(server.url, TOKEN)).get(cluster.name)
+        assert untrusted is not None and untrusted.pmm is not None and not untrusted.pmm.success
+        assert untrusted.pmm.error.startswith(f"TLS with PMM at {server.url} failed")
+        assert "set pmm.ca_file" in untrusted.pmm.error

@@ -81,6 +81,8 @@ class PMMProber:
         elif config.username is not None and config.password is not None:
             self.session.auth = (config.username, config.password)
         self.session.verify = config.ca_file or not config.insecure_skip_verify
+        if config.cert_file and config.key_file:
+            self.session.cert = (config.cert_file, config.key_file)
         if config.insecure_skip_verify:
             # said once here rather than by urllib3 on every request
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import socketserver
 import threading
 from collections.abc import Callable
@@ -29,8 +30,9 @@ class SimHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # stop() must not wait for handler threads parked on keep-alive connections
 
-    def __init__(self, address: tuple[str, int], handle: RequestFunc) -> None:
+    def __init__(self, address: tuple[str, int], handle: RequestFunc, tls: ssl.SSLContext | None = None) -> None:
         self.handle = handle
+        self.tls = tls
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         self.accepted = 0  # connections accepted so far (keep-alive reuses one)
@@ -40,6 +42,15 @@ class SimHTTPServer(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)  # HTTPServer's version does a reverse DNS lookup (getfqdn)
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), int(port)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.tls is not None:  # handshake in the connection's thread; a failed one just drops it
+            try:
+                request = self.tls.wrap_socket(request, server_side=True)
+            except (ssl.SSLError, OSError):
+                request.close()
+                return
+        super().finish_request(request, client_address)
 
     def drop_connections(self) -> None:
         with self.connections_lock:

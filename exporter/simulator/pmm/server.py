@@ -13,6 +13,7 @@ import binascii
 import json
 import re
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -110,6 +111,7 @@ class SimPMMServer:
         denied_status: int = 401,
         host: str = "127.0.0.1",
         port: int = 0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         major = _major(version)
         if major not in (2, 3):
@@ -133,6 +135,8 @@ class SimPMMServer:
         #: The same requests with their bodies (and the auth scheme used, never the credential).
         self.request_log: list[RecordedRequest] = []
         self.host = host
+        #: Serve HTTPS with this server-side context (PMM Server's nginx terminates TLS on 443/8443).
+        self.tls = tls
         self._port = port
         self._tokens: dict[str, int] = {}
         self._users: dict[str, tuple[str, int, bool]] = {}
@@ -167,7 +171,7 @@ class SimPMMServer:
             if self._httpd is not None:
                 return self
             self._stopping.clear()
-            httpd = SimHTTPServer((self.host, self._port), self.handle)
+            httpd = SimHTTPServer((self.host, self._port), self.handle, self.tls)
             self._port = httpd.server_address[1]
             thread = threading.Thread(
                 target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"pmm-sim-{self._port}", daemon=True
@@ -202,7 +206,7 @@ class SimPMMServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self._port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self._port}"
 
     @property
     def running(self) -> bool:
