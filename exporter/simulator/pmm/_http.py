@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import ssl
 import socketserver
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
