@@ -37,7 +37,8 @@ class ProbeCycle:
         self.store = store
         store.interval = config.interval
         self.static = {cluster.name: cluster for cluster in config.clusters}
-        self.probers = {cluster.name: MongoDBProber(cluster, config.timeout) for cluster in config.clusters}
+        self.probers = {cluster.name: MongoDBProber(cluster, config.timeout, config.interval)
+                        for cluster in config.clusters}
         self.pmm_prober = PMMProber(config.pmm, config.timeout) if config.pmm is not None else None
         self.resolver = HostResolver()
         self.discovered: dict[str, ClusterConfig] = {}
@@ -60,7 +61,7 @@ class ProbeCycle:
         if config.timeout != old.timeout:
             for name, prober in list(self.probers.items()):  # the timeout is baked into each client
                 await prober.close()
-                self.probers[name] = MongoDBProber(prober.cluster, config.timeout)
+                self.probers[name] = MongoDBProber(prober.cluster, config.timeout, config.interval)
         await self._apply_clusters()
 
     async def run_once(self) -> None:
@@ -118,7 +119,7 @@ class ProbeCycle:
                     await current.close()
                 elif cluster.source == "pmm":
                     log.info("cluster %s discovered in PMM's inventory", name)
-                self.probers[name] = MongoDBProber(cluster, self.config.timeout)
+                self.probers[name] = MongoDBProber(cluster, self.config.timeout, self.config.interval)
 
     async def _probe_pmm(self) -> tuple[PMMFacts, PMMStatus]:
         assert self.pmm_prober is not None

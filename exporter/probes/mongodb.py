@@ -68,9 +68,12 @@ class MongoDBProber:
     """Probes one cluster; owns its long-lived clients: one for the cluster's URI and, for a sharded cluster, one
     per shard and config server replica set (kept while the shard list names them). Use inside one event loop."""
 
-    def __init__(self, cluster: ClusterConfig, timeout: float) -> None:
+    def __init__(self, cluster: ClusterConfig, timeout: float, heartbeat: float = 10.0) -> None:
         self.cluster = cluster
         self.timeout = timeout
+        # pymongo's monitors check each member this often; between probes nothing needs fresher news, and at a
+        # fleet's scale (thousands of members) the default 10 s costs more CPU than the probes themselves
+        self.heartbeat = max(10.0, heartbeat)
         self._client: MongoClient | None = None
         self._rs_clients: dict[str, tuple[tuple[str, ...], MongoClient]] = {}
 
@@ -84,6 +87,7 @@ class MongoDBProber:
             "maxPoolSize": 2,  # probes are sequential per replica set; a small pool keeps a fleet's sockets few
             "serverMonitoringMode": "poll",  # one monitoring connection per member instead of two
             "retryReads": False,  # a retry could double the time past the probe timeout
+            "heartbeatFrequencyMS": int(self.heartbeat * 1000),
         }
 
     def _connect(self) -> MongoClient:
