@@ -6,16 +6,15 @@ import argparse
 import asyncio
 import logging
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Sequence
-
-from prometheus_client import CollectorRegistry
-from prometheus_client.process_collector import ProcessCollector
+from dataclasses import replace
 
 from exporter import __version__
-from exporter.collector import SnapshotCollector
-from exporter.config import Config, ConfigError, load_config
+from exporter.config import Config, ConfigError, Shard, load_config
+from exporter.exposition import Exposition
 from exporter.http import HTTPEndpoint, ListenAddressError, parse_listen_address
 from exporter.logs import set_secrets, setup_logging
 from exporter.report import exit_code, render_json, render_table
@@ -38,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="the YAML config file (serve mode)")
     parser.add_argument("--web.listen-address", dest="listen_address", default=DEFAULT_LISTEN_ADDRESS,
                         help="address to serve /metrics on (default %(default)s)")
+    parser.add_argument("--shard", help="INDEX/COUNT: probe only this replica's share of the clusters (by a stable "
+                        "hash of their names); INDEX may be 'auto', the trailing number of a StatefulSet pod's name")
     parser.add_argument("--web.config.file", dest="web_config", help="TLS and basic auth for the HTTP endpoint, "
                         "in the Prometheus exporter-toolkit format")
     parser.add_argument("--log.level", dest="log_level", default="info",
@@ -88,11 +89,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         config = load_config(args.config)
+        shard = Shard.parse(args.shard, socket.gethostname()) if args.shard else None
     except ConfigError as exc:
         print(f"{parser.prog}: invalid configuration:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
+    except ValueError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if shard is not None:
+        config = replace(config, shard=shard)
     if args.command == "check":
         return run_check(config, args.output)
     try:
@@ -128,13 +135,6 @@ def run_check(config: Config, output: str) -> int:
     return 1 if failed_discovery else exit_code(snapshots)
 
 
-def make_registry(store: SnapshotStore) -> CollectorRegistry:
-    registry = CollectorRegistry()
-    registry.register(SnapshotCollector(store))
-    ProcessCollector(registry=registry)
-    return registry
-
-
 def serve(config: Config, address: tuple[str, int], ready_message: str = "", web: WebConfig | None = None,
           web_config_path: str | None = None) -> int:
     """Probe in the background and serve until SIGTERM or SIGINT; SIGHUP or POST /-/reload reload the config."""
@@ -149,7 +149,7 @@ def serve(config: Config, address: tuple[str, int], ready_message: str = "", web
         assert reloadable is not None
         with reload_lock:
             try:
-                new = load_config(reloadable)
+                new = replace(load_config(reloadable), shard=config.shard)
                 new_web = load_web_config(web_config_path) if web_config_path else WebConfig()
             except ConfigError as exc:
                 log.error("config reload failed, keeping the running config: %s", "; ".join(exc.problems))
@@ -161,7 +161,7 @@ def serve(config: Config, address: tuple[str, int], ready_message: str = "", web
             return None
 
     try:
-        endpoint = HTTPEndpoint(address, make_registry(store), store, web, reload if reloadable else None)
+        endpoint = HTTPEndpoint(address, Exposition(store), store, web, reload if reloadable else None)
     except OSError as exc:
         print(f"pmm-backup-prereq-exporter: cannot listen on {address[0] or '*'}:{address[1]}: {exc.strerror}",
               file=sys.stderr)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from exporter import __version__
@@ -70,6 +70,14 @@ class SnapshotCollector(Collector):
         build = GaugeMetricFamily(f"{PREFIX}_exporter_build_info", "The exporter's version.", labels=["version"])
         build.add_metric([__version__], 1.0)
         yield from (ok, ready, cluster_info, success, duration, interval, last, age, info, build)
+        cycles = CounterMetricFamily(f"{PREFIX}_cycles", "Probe cycles completed since the exporter started.")
+        cycles.add_metric([], float(self.store.cycles))
+        yield cycles
+        if self.store.last_cycle_duration is not None:
+            cycle = GaugeMetricFamily(f"{PREFIX}_last_cycle_duration_seconds", "How long the last probe cycle over "
+                                      "every cluster took.")
+            cycle.add_metric([], self.store.last_cycle_duration)
+            yield cycle
         discovery = self.store.discovery
         if discovery is not None:
             found = GaugeMetricFamily(f"{PREFIX}_discovered_clusters", "Clusters discovered in PMM's inventory and "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -233,6 +234,34 @@ class DiscoveryConfig:
 
 
 @dataclass(frozen=True)
+class Shard:
+    """This process's share of the clusters when several replicas split a large config without coordinating:
+    a cluster belongs to the replica whose index is its name's CRC-32 modulo the replica count."""
+
+    index: int
+    count: int
+
+    def owns(self, cluster: str) -> bool:
+        return zlib.crc32(cluster.encode()) % self.count == self.index
+
+    @staticmethod
+    def parse(text: str, hostname: str) -> Shard:
+        """From "INDEX/COUNT", where INDEX may be "auto": the trailing number of a StatefulSet pod's name."""
+        index_text, sep, count_text = text.partition("/")
+        if not sep or not count_text.isdigit() or int(count_text) < 1:
+            raise ValueError(f"--shard {text!r}: expected INDEX/COUNT, such as 0/3 or auto/3")
+        if index_text == "auto":
+            match = re.search(r"-(\d+)$", hostname)
+            if match is None:
+                raise ValueError(f"--shard auto/{count_text}: the host name {hostname!r} does not end in -N, as a "
+                                 f"StatefulSet pod's does; give the index instead")
+            index_text = match.group(1)
+        if not index_text.isdigit() or int(index_text) >= int(count_text):
+            raise ValueError(f"--shard {text!r}: the index must be 0 to {int(count_text) - 1}")
+        return Shard(int(index_text), int(count_text))
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     interval: float
@@ -240,6 +269,7 @@ class Config:
     clusters: tuple[ClusterConfig, ...]
     pmm: PMMConfig | None = None
     discovery: DiscoveryConfig | None = None
+    shard: Shard | None = None  # from --shard: this replica probes only its share of the clusters
 
     @property
     def secrets(self) -> tuple[str, ...]:

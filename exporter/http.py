@@ -15,10 +15,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder
-
 from exporter import __version__
+from exporter.exposition import Exposition
 from exporter.report import status_document
 from exporter.snapshot import SnapshotStore
 from exporter.statuspage import render_status_page
@@ -46,11 +44,11 @@ def parse_listen_address(address: str) -> tuple[str, int]:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], registry: CollectorRegistry, store: SnapshotStore,
+    def __init__(self, address: tuple[str, int], exposition: Exposition, store: SnapshotStore,
                  web: WebConfig, reload: Reloader | None) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        self.registry, self.store, self.web, self.reload = registry, store, web, reload
+        self.exposition, self.store, self.web, self.reload = exposition, store, web, reload
         super().__init__(address, _Handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
@@ -80,8 +78,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         store = self.server.store
         if path == "/metrics":
-            encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-            self._send(200, content_type, encoder(self.server.registry))
+            body, content_type = self.server.exposition.render(self.headers.get("Accept", ""))
+            self._send(200, content_type, body)
         elif path == "/":
             page = render_status_page(store.all(), store.discovery)
             self._send(200, "text/html; charset=utf-8", page.encode())
@@ -145,9 +143,9 @@ class _Handler(BaseHTTPRequestHandler):
 class HTTPEndpoint:
     """Serves in a background thread until `stop()`."""
 
-    def __init__(self, address: tuple[str, int], registry: CollectorRegistry, store: SnapshotStore,
+    def __init__(self, address: tuple[str, int], exposition: Exposition, store: SnapshotStore,
                  web: WebConfig | None = None, reload: Reloader | None = None) -> None:
-        self._server = _Server(address, registry, store, web or WebConfig(), reload)
+        self._server = _Server(address, exposition, store, web or WebConfig(), reload)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="http", daemon=True)
 

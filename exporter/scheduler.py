@@ -22,6 +22,9 @@ from exporter.probes.pmm import PMMProber
 from exporter.snapshot import DiscoveryStatus, PMMStatus, SnapshotStore, build_snapshot, pmm_status
 
 RESOLVE_TIMEOUT = 2.0  # bound on name lookups for one cluster's matching to PMM services
+# Probes at once: enough that a fleet's cycle is bound by CPU, not by waiting; few enough to keep bursts of sockets
+# and memory small (each running probe holds a few connections)
+MAX_CONCURRENT_PROBES = 256
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ class ProbeCycle:
         store.interval = config.interval
         self.static = {cluster.name: cluster for cluster in config.clusters}
         self.probers = {cluster.name: MongoDBProber(cluster, config.timeout, config.interval)
-                        for cluster in config.clusters}
+                        for cluster in config.clusters if config.shard is None or config.shard.owns(cluster.name)}
         self.pmm_prober = PMMProber(config.pmm, config.timeout) if config.pmm is not None else None
         self.resolver = HostResolver()
         self.discovered: dict[str, ClusterConfig] = {}
@@ -63,6 +66,7 @@ class ProbeCycle:
                 await prober.close()
                 self.probers[name] = MongoDBProber(prober.cluster, config.timeout, config.interval)
         await self._apply_clusters()
+        self.store.end_cycle(None)
 
     async def run_once(self) -> None:
         if self.config.discovery is not None:
@@ -72,9 +76,17 @@ class ProbeCycle:
             await self._reconcile((await pmm_read)[0])
         else:
             pmm_read = asyncio.ensure_future(self._probe_pmm()) if self.pmm_prober is not None else None
-        await asyncio.gather(*(self._probe(p, pmm_read) for p in list(self.probers.values())))
+        started = time.monotonic()
+        slots = asyncio.Semaphore(MAX_CONCURRENT_PROBES)
+
+        async def probe(prober: MongoDBProber) -> None:
+            async with slots:
+                await self._probe(prober, pmm_read)
+
+        await asyncio.gather(*(probe(p) for p in list(self.probers.values())))
         if pmm_read is not None:
             await pmm_read
+        self.store.end_cycle(time.monotonic() - started)
         self.store.first_cycle_done.set()
 
     async def _reconcile(self, pmm: PMMFacts) -> None:
@@ -104,6 +116,8 @@ class ProbeCycle:
     async def _apply_clusters(self) -> None:
         """Make the probers match the static clusters plus the discovered ones (static ones win by name)."""
         wanted = {**self.discovered, **self.static}
+        if self.config.shard is not None:  # several replicas split the clusters; this one probes its share
+            wanted = {name: c for name, c in wanted.items() if self.config.shard.owns(name)}
         for name in set(self.probers) - set(wanted):
             gone = self.probers.pop(name)
             log.info("cluster %s is no longer %s; no longer probed", name,

@@ -126,6 +126,17 @@ class SnapshotStore:
     pmm: PMMStatus | None = None  # the last read of PMM Server
     discovery: DiscoveryStatus | None = None  # the last discovery, when clusters come from PMM
     interval: float = 0.0  # the probe interval in force
+    version: int = 0  # bumped when a cycle ends (or the config changes): what scrapes see is re-rendered then
+    cycles: int = 0
+    last_cycle_duration: float | None = None
+
+    def end_cycle(self, duration: float | None) -> None:
+        """Publish what this cycle stored: a scrape renders the snapshot once per version, not per request."""
+        with self._lock:
+            if duration is not None:
+                self.cycles += 1
+                self.last_cycle_duration = duration
+            self.version += 1
 
     def put(self, snapshot: ClusterSnapshot) -> None:
         with self._lock:
