@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""A fleet of simulated replica sets in one process, for the benchmark: prints one JSON line per replica set
+({"name", "uri"}) and then "ready", and serves until SIGTERM. A share of the members is stopped (dead nodes).
+
+    python bench/simfleet.py --count 500 --offset 0 --dead 0.05 --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import signal
+import sys
+import threading
+
+from exporter.simulator import SimReplicaSet
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--offset", type=int, default=0)
+    parser.add_argument("--dead", type=float, default=0.05, help="share of members to stop")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = random.Random(args.seed + args.offset)
+    fleet = []
+    for i in range(args.offset, args.offset + args.count):
+        rs = SimReplicaSet(name=f"rs{i}").start()
+        for member in rs.members:
+            if rng.random() < args.dead:
+                member.stop()
+        fleet.append(rs)
+        print(json.dumps({"name": f"cluster-{i:04d}", "uri": rs.uri()}), flush=True)
+    print("ready", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    for rs in fleet:
+        rs.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
