@@ -4,6 +4,7 @@ what serving the same bytes from a file costs."""
 
 from __future__ import annotations
 
+import gzip
 import threading
 
 from prometheus_client import CollectorRegistry
@@ -26,14 +27,23 @@ class Exposition:
         self._cache: dict[str, tuple[int, bytes]] = {}  # content type -> (store version, rendered families)
         self._lock = threading.Lock()
 
-    def render(self, accept: str) -> tuple[bytes, str]:
+    def render(self, accept: str, gzip_ok: bool = False) -> tuple[list[bytes], str, str | None]:
+        """The body as parts to write one after the other (no copy of the large cached part), its content type and
+        its encoding. With gzip, the cached part is compressed once per version too: gzip members may follow one
+        another in one stream (RFC 1952), which Go's, Python's and browsers' readers all accept."""
         encoder, content_type = choose_encoder(accept)
         version = self.store.version
+        key = f"{content_type}|{'gzip' if gzip_ok else ''}"
         with self._lock:
-            cached = self._cache.get(content_type)
+            cached = self._cache.get(key)
             if cached is None or cached[0] != version:
                 body = encoder(self.snapshot_registry)
                 if body.endswith(OPENMETRICS_EOF):  # OpenMetrics ends once, after the live part
                     body = body[: -len(OPENMETRICS_EOF)]
-                cached = self._cache[content_type] = (version, body)
-        return cached[1] + encoder(self.live_registry), content_type
+                if gzip_ok:
+                    body = gzip.compress(body, compresslevel=6)
+                cached = self._cache[key] = (version, body)
+        live = encoder(self.live_registry)
+        if gzip_ok:
+            return [cached[1], gzip.compress(live, compresslevel=1)], content_type, "gzip"
+        return [cached[1], live], content_type, None

@@ -78,8 +78,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         store = self.server.store
         if path == "/metrics":
-            body, content_type = self.server.exposition.render(self.headers.get("Accept", ""))
-            self._send(200, content_type, body)
+            gzip_ok = "gzip" in self.headers.get("Accept-Encoding", "")
+            parts, content_type, encoding = self.server.exposition.render(self.headers.get("Accept", ""), gzip_ok)
+            self._send(200, content_type, *parts, encoding=encoding)
         elif path == "/":
             page = render_status_page(store.all(), store.discovery)
             self._send(200, "text/html; charset=utf-8", page.encode())
@@ -121,20 +122,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         return False
 
-    def _send(self, code: int, content_type: str, body: bytes) -> None:
-        encoding = None
-        if "gzip" in self.headers.get("Accept-Encoding", "") and len(body) > 1024:
-            body, encoding = gzip.compress(body), "gzip"
+    def _send(self, code: int, content_type: str, *parts: bytes, encoding: str | None = None) -> None:
+        if encoding is None and "gzip" in self.headers.get("Accept-Encoding", "") and sum(map(len, parts)) > 1024:
+            parts, encoding = (gzip.compress(b"".join(parts), compresslevel=1),), "gzip"
         self.send_response(code)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(sum(map(len, parts))))
         if encoding:
             self.send_header("Content-Encoding", encoding)
         for name, value in self.server.web.headers.items():
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(body)
+            for part in parts:
+                self.wfile.write(part)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # scrapes every 10 s would flood the log

@@ -196,3 +196,20 @@ def test_a_probe_failure_is_logged_once_per_state_change(tmp_path: Path, rs: Sim
     assert failures[0].startswith("ts=") and " level=warning " in failures[0]
     assert sum("probe succeeds again" in line for line in log.splitlines()) == 1
     assert "secret" not in log
+
+
+def test_metrics_are_served_gzipped_when_asked(tmp_path: Path, rs: SimReplicaSet) -> None:
+    exporter = Exporter("--config", write_config(tmp_path, rs))
+    try:
+        plain = exporter.metrics_when(r"^pmm_backup_prereq_cluster_ready")
+        zipped = requests.get(f"http://127.0.0.1:{exporter.port}/metrics", headers={"Accept-Encoding": "gzip"},
+                              timeout=5)
+        assert zipped.headers["Content-Encoding"] == "gzip"
+        text = zipped.text  # requests inflates every gzip member of the stream
+        assert "pmm_backup_prereq_cluster_ready{" in text and "process_resident_memory_bytes" in text
+        assert text.splitlines()[:5] == plain.splitlines()[:5]
+        openmetrics = requests.get(f"http://127.0.0.1:{exporter.port}/metrics",
+                                   headers={"Accept": "application/openmetrics-text; version=1.0.0"}, timeout=5)
+        assert openmetrics.text.endswith("# EOF\n") and openmetrics.text.count("# EOF") == 1
+    finally:
+        exporter.terminate()
