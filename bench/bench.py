@@ -132,6 +132,10 @@ def run(size: int, interval: float, timeout: float, scrapes: int, dead: float) -
         cycle = metric(text, "pmm_backup_prereq_last_cycle_duration_seconds") or 0.0
         ready = len(re.findall(r"^pmm_backup_prereq_cluster_ready\{", text, re.M))
         series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+        # scrapes between cycles, as most are (a cycle takes a fraction of the interval): wait for one to end
+        cycles = metric(text, "pmm_backup_prereq_cycles_total") or 0
+        while (metric(timed_get(url)[1].decode(), "pmm_backup_prereq_cycles_total") or 0) <= cycles:
+            time.sleep(0.2)
         # scrape latency against the same server class serving the same bytes from memory (a static file)
         _Static.body = body
         static = ThreadingHTTPServer(("127.0.0.1", 0), _Static)
