@@ -22,11 +22,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-runtime
 	$(BIN)/pmm-backup-prereq-exporter demo
 
-# Debian packages the tests use: promtool (prometheus) and headless Chromium (chromium), installed if missing
+# Debian packages the tests use: promtool (prometheus), headless Chromium (chromium), and PMM's metrics stack for
+# tests/test_vm_chain.py: VictoriaMetrics with vmalert (victoria-metrics) and Alertmanager (prometheus-alertmanager),
+# installed if missing
 system-deps:
 	@missing=""; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	{ command -v victoria-metrics && command -v vmalert; } >/dev/null || missing="$$missing victoria-metrics"; \
+	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -1,0 +1,557 @@
+"""End to end on PMM's own metrics stack: exporter -> VictoriaMetrics -> vmalert -> Alertmanager -> webhook receiver.
+
+Run it alone with:  .venv/bin/pytest tests/test_vm_chain.py   (about 90 s; `make test` runs it with the rest)
+It needs Debian's victoria-metrics (victoria-metrics, vmalert) and prometheus-alertmanager packages, which
+`make test` installs (Makefile target system-deps). Everything runs on loopback ports picked at start, with data
+in a temporary directory, and is stopped and removed at the end, even when a test fails.
+
+What runs, as on PMM Server:
+- the exporter, against the simulated replica set and PMM Server, probing every 2 s (not 1 s: the data-stale rule
+  fires past 3 probe intervals, and its scaled `for:` of 1 s must not catch ordinary probe-to-query latency);
+- a node's `node-check` results, served like node_exporter's textfile collector;
+- VictoriaMetrics single-node, scraping both every 1 s with the target labels PMM gives an external exporter and a
+  node_exporter (node_name, service_name, agent_type, instance, ...) and honor_labels false, so a label of ours
+  that collides with PMM's would be stored as exported_<label>;
+- vmalert, evaluating every 1 s and notifying Alertmanager, whose webhook receiver is an HTTP server in this test.
+
+The shipped rule file has `for:` of 1 to 10 minutes. One vmalert loads it unchanged, as PMM does
+(-rule=<dir>/*.yml): it must load, evaluate without error, and hold the same alert pending. The firing and resolving
+are timed on a second vmalert, loaded with a copy whose `for:` durations are scaled down 60 times (5m -> 5s), plus
+the PMM alert templates rendered with their default parameters and the same scaling. Each of the six alerts, and
+its template, fires in a scenario (pbm-agent stopped, role revoked, Backup Management off, MongoDB down, node-check
+stale, exporter stopped) no sooner than its `for:`, and resolves once the scenario is undone. The exporter-absent
+alert needs no staleness tuning: VictoriaMetrics writes staleness markers when a scrape fails, so absent() turns
+true at the next scrape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from exporter.node.textfile import FILE_NAME
+from exporter.simulator import SimReplicaSet
+from exporter.simulator.pmm_server import SimPMMServer
+from tests.exporter_process import COMMAND, env, write_config
+from tests.test_node_check import healthy_node
+from tests.vm_chain import Notification, Process, Receiver, Stack, VMAlert, free_port, seconds, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+DASHBOARD = ROOT / "dashboards" / "pmm-backup-prerequisites.json"
+RULES = ROOT / "alerts" / "prometheus" / "pmm-backup-prereq.rules.yml"
+TEMPLATES = ROOT / "alerts" / "pmm" / "pmm-backup-prereq.templates.yml"
+RUNBOOK = "https://github.com/pmm-backup-prereq-exporter/pmm-backup-prereq-exporter/blob/main/README.md"
+TIME_SCALE = 60  # 5m -> 5s
+PROBE_INTERVAL = "2s"
+GROUP = "pmm-backup-prerequisites"  # the shipped rule group
+TEMPLATE_GROUP = "pmm-alert-templates"  # the PMM templates, rendered as PMM would create rules from them
+# how long after the rule's `for:` an alert may take to arrive: the next probe (2 s), the next scrape (1 s),
+# VictoriaMetrics' -search.latencyOffset (1 s), the next evaluation (1 s) and Alertmanager's flush, with margin
+SLACK = 12.0
+
+# PMM 3's target labels for `pmm-admin add external --listen-port=... --group=backup-prereq
+# --service-name=backup-prereq-exporter` (pmm-managed: models.MergeLabels of the node, service and agent, plus
+# instance = agent_id; services/victoriametrics/scrape_configs.go scrapeConfigsForExternalExporter)
+EXPORTER_AGENT = "5c3f0c9e-8f5e-4d7a-9a53-0f1c2b3d4e5f"
+EXPORTER_JOB = f"external-exporter{EXPORTER_AGENT}_mr"
+EXPORTER_LABELS = {
+    "node_id": "0d8a1b2c-3e4f-4a5b-8c6d-7e8f9a0b1c2d", "node_name": "pmm-client-1", "node_type": "generic",
+    "machine_id": "/machine_id/3f2c1e0d9b8a7f6e5d4c3b2a19081726",
+    "service_id": "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d", "service_name": "backup-prereq-exporter",
+    "service_type": "external", "external_group": "backup-prereq",
+    "agent_id": EXPORTER_AGENT, "agent_type": "external-exporter", "instance": EXPORTER_AGENT,
+}
+# node_exporter on the MongoDB node, whose textfile collector ships node-check's results (job ..._mr: textfile.mr)
+NODE_AGENT = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
+NODE_JOB = f"node_exporter{NODE_AGENT}_mr"
+NODE_LABELS = {
+    "node_id": "1f2e3d4c-5b6a-4978-8a6b-5c4d3e2f1a0b", "node_name": "db1", "node_type": "generic",
+    "machine_id": "/machine_id/8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a39",
+    "agent_id": NODE_AGENT, "agent_type": "node_exporter", "instance": NODE_AGENT,
+}
+# the mistake the README warns about: registering the exporter with --cluster. Only cluster_info is kept from this
+# job, and it proves that a collision really shows up as an exported_ label on this VictoriaMetrics.
+COLLIDING_AGENT = "2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901"
+COLLIDING_JOB = f"external-exporter{COLLIDING_AGENT}_mr"
+
+
+def scrape_config(exporter_port: int, receiver_port: int) -> dict[str, Any]:
+    def job(name: str, target: str, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
+        # PMM: scrape_timeout = 1 s for intervals up to 2 s; honor_labels is never set, so it is false
+        return {"job_name": name, "honor_labels": False, "scrape_interval": "1s", "scrape_timeout": "1s",
+                "static_configs": [{"targets": [target], "labels": labels}], **extra}
+
+    return {"scrape_configs": [
+        job(EXPORTER_JOB, f"127.0.0.1:{exporter_port}", EXPORTER_LABELS, metrics_path="/metrics", scheme="http"),
+        job(NODE_JOB, f"127.0.0.1:{receiver_port}", NODE_LABELS, metrics_path="/textfile/metrics",
+            params={"collect[]": ["hwmon", "textfile.mr"]}),
+        job(COLLIDING_JOB, f"127.0.0.1:{exporter_port}",
+            {**EXPORTER_LABELS, "agent_id": COLLIDING_AGENT, "instance": COLLIDING_AGENT, "cluster": "pmm-cluster"},
+            metrics_path="/metrics",
+            metric_relabel_configs=[{"source_labels": ["__name__"], "regex": "pmm_backup_prereq_cluster_info",
+                                     "action": "keep"}]),
+    ]}
+
+
+def scaled(duration: str) -> str:
+    return f"{max(1, round(seconds(duration) / TIME_SCALE))}s"
+
+
+def scaled_rules(path: Path) -> dict[str, float]:
+    """Write the shipped rules with `for:` scaled down; returns {alert: for in seconds}."""
+    document = yaml.safe_load(RULES.read_text())
+    durations = {}
+    for group in document["groups"]:
+        for rule in group["rules"]:
+            rule["for"] = scaled(rule["for"])
+            durations[rule["alert"]] = seconds(rule["for"])
+    path.write_text(yaml.safe_dump(document, sort_keys=False, width=4096))
+    return durations
+
+
+def rendered_templates(path: Path) -> dict[str, float]:
+    """The PMM templates as rules, rendered with their default parameters (`for:` scaled); {name: for}."""
+    generator = load_tool("generate_alerts")
+    rules, durations = [], {}
+    for template in yaml.safe_load(TEMPLATES.read_text())["templates"]:
+        values = {p["name"]: p["value"] for p in template.get("params", [])}
+        rules.append({"alert": template["name"], "expr": generator.render(template["expr"], values),
+                      "for": scaled(template["for"]),
+                      "labels": {"severity": template["severity"], **template.get("labels", {})},
+                      "annotations": {k: generator.render(v, values) for k, v in template["annotations"].items()}})
+        durations[template["name"]] = seconds(rules[-1]["for"])
+    path.write_text(yaml.safe_dump({"groups": [{"name": TEMPLATE_GROUP, "rules": rules}]}, sort_keys=False,
+                                   width=4096))
+    return durations
+
+
+def load_tool(name: str) -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the chain
+
+
+@dataclass
+class Chain:
+    workdir: Path
+    rs: SimReplicaSet
+    pmm: SimPMMServer
+    config: str
+    receiver: Receiver
+    stack: Stack
+    exporter_port: int
+    exporter: Process | None = None
+    vmalert: VMAlert | None = None  # scaled copy + templates, notifies Alertmanager
+    shipped: VMAlert | None = None  # the shipped file unchanged, notifies a sink
+    for_seconds: dict[str, float] = field(default_factory=dict)
+    timings: list[str] = field(default_factory=list)
+
+    def start_exporter(self) -> None:
+        """The exporter as a user runs it, on the port the scrape config names (the same one after a restart)."""
+        self.exporter = self.stack.start(
+            "exporter", [*COMMAND, "--config", self.config, "--web.listen-address", f"127.0.0.1:{self.exporter_port}"],
+            f"http://127.0.0.1:{self.exporter_port}/-/healthy", env=env())
+
+    def diagnostics(self) -> str:
+        return self.stack.diagnostics()
+
+    def wait(self, condition: Callable[[], Any], timeout: float, what: str) -> Any:
+        return wait_until(condition, timeout, what, self.diagnostics)
+
+    def active_alerts(self) -> list[dict[str, Any]]:
+        assert self.vmalert and self.shipped
+        return self.vmalert.alerts() + self.shipped.alerts()
+
+
+@pytest.fixture(scope="module")
+def chain() -> Iterator[Chain]:
+    with contextlib.ExitStack() as cleanup:
+        workdir = Path(tempfile.mkdtemp(prefix="vm-chain-"))
+        cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+        rs = cleanup.enter_context(SimReplicaSet())
+        pmm = cleanup.enter_context(SimPMMServer(version="3.4.0"))
+        pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.us-east-1.amazonaws.com", "AKIA", "SECRET")
+        pmm.register_replica_set(rs, cluster="prod-rs")
+        config = write_config(workdir, rs, interval=PROBE_INTERVAL)
+        with open(config, "a") as f:
+            f.write(f"pmm:\n  url: {pmm.url}\n  token: glsa_simulatedToken_0123\n")
+
+        # node-check on a healthy fake node, written where node_exporter's textfile collector reads
+        textfile_dir = workdir / "textfile"
+        textfile_dir.mkdir()
+        subprocess.run([*COMMAND, "node-check", "--root", str(healthy_node(workdir / "node")), "--cluster",
+                        "prod-rs", "--node", rs.hosts[0], "--textfile-dir", str(textfile_dir), "--output", "none"],
+                       check=True, timeout=60)
+        receiver = Receiver(textfile_dir / FILE_NAME)
+        cleanup.callback(receiver.close)
+
+        stack = Stack(workdir)
+        cleanup.callback(stack.close)  # every process, the exporter's too, is stopped first
+        chain = Chain(workdir, rs, pmm, config, receiver, stack, free_port())
+        chain.start_exporter()
+        stack.start_victoria_metrics(scrape_config(chain.exporter_port, receiver.port))
+        chain.wait(lambda: stack.query('pmm_backup_prereq_cluster_ready{cluster="prod-rs"} == 1')
+                   and stack.query("pmm_backup_prereq_node_check_timestamp_seconds")
+                   and stack.query(f'pmm_backup_prereq_cluster_info{{job="{COLLIDING_JOB}"}}'),
+                   30, "VictoriaMetrics to hold the exporter's READY cluster and the node's textfile")
+
+        stack.start_alertmanager(f"http://127.0.0.1:{receiver.port}/hook")
+        # started once the data is there, so that the exporter-absent alert is not pending from the start
+        chain.for_seconds = {**scaled_rules(workdir / "scaled.rules.yml"),
+                             **rendered_templates(workdir / "templates.rules.yml")}
+        chain.vmalert = stack.start_vmalert("vmalert", [workdir / "scaled.rules.yml", workdir / "templates.rules.yml"],
+                                            stack.am_url)
+        # the shipped file, as PMM's vmalert loads it (-rule=/srv/prometheus/rules/*.yml), from its own directory
+        chain.shipped = stack.start_vmalert("vmalert-shipped", [RULES.parent / "*.yml"],
+                                            f"http://127.0.0.1:{receiver.port}/sink")
+        yield chain
+        if chain.timings:
+            print("\nvm-chain timings (s from the change):\n  " + "\n  ".join(chain.timings))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# labels
+
+
+def test_scrape_keeps_our_labels_and_adds_pmms_target_labels(chain: Chain) -> None:
+    stack = chain.stack
+    ours = {"match[]": [f'{{job="{EXPORTER_JOB}"}}', f'{{job="{NODE_JOB}"}}']}
+    labels = stack.api("/api/v1/labels", **ours)
+    assert not [name for name in labels if name.startswith("exported_")], labels
+    assert {"cluster", "check", "node", "replica_set", "target", "version", "source"} <= set(labels)
+    names = stack.api("/api/v1/label/__name__/values")
+    assert not [name for name in names if name.startswith("exported_")]
+    for metric in ("pmm_backup_prereq_ok", "pmm_backup_prereq_cluster_ready", "pmm_backup_prereq_probe_success",
+                   "pmm_backup_prereq_pbm_agent_info", "pmm_backup_prereq_pmm_server_info",
+                   "pmm_backup_prereq_exporter_build_info", "pmm_backup_prereq_node_check_timestamp_seconds"):
+        assert metric in names, metric
+
+    # PMM's target labels were added, and our own labels kept their values
+    [ready] = stack.query(f'pmm_backup_prereq_cluster_ready{{job="{EXPORTER_JOB}"}}')
+    assert ready["metric"] == {"__name__": "pmm_backup_prereq_cluster_ready", "cluster": "prod-rs",
+                               "job": EXPORTER_JOB, **EXPORTER_LABELS}
+    node_side = stack.query(f'pmm_backup_prereq_ok{{job="{NODE_JOB}"}}')
+    assert node_side and {s["metric"]["node"] for s in node_side} == {chain.rs.hosts[0]}
+    assert all(s["metric"]["node_name"] == "db1" and s["metric"]["cluster"] == "prod-rs" for s in node_side)
+
+    # the check above would see a collision: with --cluster, PMM's cluster label pushes ours to exported_cluster
+    [collided] = stack.query(f'pmm_backup_prereq_cluster_info{{job="{COLLIDING_JOB}"}}')
+    assert collided["metric"]["cluster"] == "pmm-cluster" and collided["metric"]["exported_cluster"] == "prod-rs"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dashboard
+
+# Grafana's variables with "All" selected, and its interval macros
+GRAFANA_VARIABLES = {"$cluster": ".*", "$node": ".*", "$__rate_interval": "1m", "$__interval": "2s",
+                     "$__range": "1m"}
+
+
+def substitute(expr: str) -> str:
+    for name, value in sorted(GRAFANA_VARIABLES.items(), key=lambda kv: -len(kv[0])):
+        expr = expr.replace(name, value)
+    return expr
+
+
+def dashboard_expr(title: str) -> str:
+    """The (only) query of the panel with this title, variables substituted."""
+    [panel] = [p for p in json.loads(DASHBOARD.read_text())["panels"] if p["title"] == title]
+    [target] = panel["targets"]
+    return substitute(target["expr"])
+
+
+def test_every_dashboard_query_returns_data_on_victoriametrics(chain: Chain) -> None:
+    stack, hosts = chain.stack, chain.rs.hosts
+    board = json.loads(DASHBOARD.read_text())
+    results: dict[str, list[dict[str, Any]]] = {}
+    for panel in board["panels"]:
+        for target in panel.get("targets", []):
+            expr = substitute(target["expr"])
+            assert "$" not in expr, (panel["title"], expr)
+            if target.get("instant"):
+                series = stack.query(expr)
+            else:  # a range query as Grafana sends it for time series and state timelines
+                end = time.time()
+                series = stack.query_range(expr, end - 20, end, 2)
+                assert all(s["values"] for s in series), (panel["title"], series)
+            assert series, f"panel {panel['title']!r}: no data on VictoriaMetrics for {expr}"
+            for used in re.findall(r"\{\{\s*(\w+)\s*\}\}", target.get("legendFormat", "")):
+                assert all(used in s["metric"] for s in series), f"{panel['title']}: legend {{{{{used}}}}}: {series}"
+            results[panel["title"]] = series
+
+    def instant_values(title: str, label: str) -> dict[str, float]:
+        return {s["metric"].get(label, ""): float(s["value"][1]) for s in results[title]}
+
+    assert instant_values("Ready for backup", "cluster") == {"prod-rs": 1.0}
+    assert instant_values("Failing checks", "") == {"": 0.0}
+    matrix = {(s["metric"]["check"], s["metric"]["node"]): float(s["value"][1])
+              for s in results["Checks by node ($cluster)"]}
+    assert matrix[("mongodb_user_permissions", "(cluster-wide)")] == 1.0  # label_replace of node="" on MetricsQL
+    assert matrix[("pbm_agent_running", hosts[2])] == 1.0
+    assert matrix[("pbm_installed", hosts[0])] == 1.0  # node-side, from the textfile
+    assert set(matrix.values()) == {1.0}
+    assert 0 <= instant_values("Node-side checks age", "node")[hosts[0]] < 120
+    assert 0 <= instant_values("Data age", "cluster")["prod-rs"] < 30
+    versions = {(s["metric"]["node"], s["metric"]["version"]) for s in results["PBM agent versions"]}
+    assert versions == {(host, "2.7.0") for host in hosts}
+
+    # the variables, as Grafana's label_values() asks for them
+    values = {}
+    for variable in board["templating"]["list"]:
+        if variable["type"] == "query":
+            match = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", variable["definition"])
+            assert match, variable["definition"]
+            values[variable["name"]] = stack.api(f"/api/v1/label/{match.group(2)}/values",
+                                                 **{"match[]": substitute(match.group(1))})
+    assert values["cluster"] == ["prod-rs"]
+    assert set(values["node"]) == set(hosts)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the shipped rules, unchanged
+
+
+def test_the_shipped_rule_file_loads_and_evaluates_unchanged_in_vmalert(chain: Chain) -> None:
+    dry = chain.stack.dry_run_vmalert([RULES])
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert chain.shipped is not None
+
+    def evaluated() -> list[dict[str, Any]]:
+        groups = chain.shipped.rules() if chain.shipped else []
+        rules = [r for g in groups for r in g["rules"]]
+        done = len(rules) == 6 and all(not r["lastEvaluation"].startswith("0001-") for r in rules)
+        return groups if done else []
+
+    [group] = chain.wait(evaluated, 10, "vmalert to evaluate the shipped rules")
+    assert group["name"] == GROUP and Path(group["file"]) == RULES, group
+    assert float(group["interval"]) == 1, group["interval"]
+    shipped = yaml.safe_load(RULES.read_text())["groups"][0]["rules"]
+    assert [r["name"] for r in group["rules"]] == [r["alert"] for r in shipped]
+    for rule, source in zip(group["rules"], shipped, strict=True):
+        assert rule["query"] == source["expr"] and rule["duration"] == seconds(source["for"]), rule
+        assert rule["lastError"] == "" and rule.get("health", "ok") == "ok", rule
+    assert chain.shipped.alerts() == []  # healthy: nothing pending, nothing firing
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# firing and resolving
+
+
+Key = tuple[str, str, str, str]  # alertname, cluster, check, node
+
+
+def run_scenario(chain: Chain, name: str, breaks: Callable[[], None], fixes: Callable[[], None],
+                 expected: set[Key], allowed: frozenset[Key] | set[Key] = frozenset(),
+                 pending_unchanged: Key | None = None, while_firing: Callable[[], None] | None = None
+                 ) -> list[Notification]:
+    """Break, wait for every expected alert to arrive firing, fix, wait for each to arrive resolved."""
+    receiver = chain.receiver
+    chain.wait(lambda: not chain.active_alerts(), 20, f"no active alert before '{name}'")
+    mark = receiver.mark()
+    started = time.time()
+    breaks()
+
+    def fired() -> dict[Key, Notification]:
+        return {n.key: n for n in receiver.since(mark) if n.status == "firing"}
+
+    def all_fired() -> dict[Key, Notification] | None:
+        notes = fired()
+        return notes if expected <= set(notes) else None
+
+    longest = max(chain.for_seconds[key[0]] for key in expected)
+    firing = chain.wait(all_fired, longest + SLACK, f"{name}: every one of {sorted(expected)} to fire")
+    for key in expected:
+        elapsed = firing[key].received - started
+        chain.timings.append(f"{name}: {key[0]} fired after {elapsed:.1f} s (for: {chain.for_seconds[key[0]]:g} s)")
+        # not before its `for:`: one bad probe does not page (1 s of tolerance for timestamp rounding)
+        assert chain.for_seconds[key[0]] - 1 <= elapsed <= chain.for_seconds[key[0]] + SLACK, (key, elapsed)
+    if pending_unchanged:
+        assert chain.shipped is not None
+        pending = {(a["name"], a["labels"].get("cluster", ""), a["labels"].get("check", ""),
+                    a["labels"].get("node", "")): a["state"] for a in chain.shipped.alerts()}
+        assert pending.get(pending_unchanged) == "pending", pending
+
+    if while_firing:
+        while_firing()
+
+    fixed = time.time()
+    fixes()
+
+    def resolved() -> bool:
+        since = receiver.since(mark)
+        fired_keys = {n.key for n in since if n.status == "firing"}
+        last = {n.key: n.status for n in since}
+        return all(last[key] == "resolved" for key in fired_keys)
+
+    chain.wait(resolved, 15, f"{name}: the resolved notifications")
+    since = receiver.since(mark)
+    for note in since:
+        if note.status == "resolved" and note.key in expected:
+            chain.timings.append(f"{name}: {note.key[0]} resolved after {note.received - fixed:.1f} s")
+    unexpected = {n.key for n in since} - expected - allowed
+    assert not unexpected, f"{name}: unexpected alerts {unexpected}"
+    return since
+
+
+def first(notes: list[Notification], alertname: str, status: str = "firing") -> Notification:
+    return next(n for n in notes if n.labels["alertname"] == alertname and n.status == status)
+
+
+def test_breaking_a_prerequisite_fires_its_alert_and_fixing_it_resolves(chain: Chain) -> None:
+    rs, pmm = chain.rs, chain.pmm
+    time.sleep(3)  # a few evaluations of the healthy cluster: nothing pending, nothing firing, nothing delivered
+    assert chain.active_alerts() == [] and chain.receiver.mark() == 0
+    not_ready = {(name, "prod-rs", "", "") for name in ("PMMBackupClusterNotReady", "backup_prereq_cluster_not_ready")}
+
+    # a node's pbm-agent stops
+    member = rs.members[2]
+    host = member.host
+    failing = ("PMMBackupPrerequisiteFailing", "prod-rs", "pbm_agent_running", host)
+    def dashboard_shows_it() -> None:
+        stack = chain.stack
+        [ready] = stack.query(dashboard_expr("Ready for backup"))
+        [count] = stack.query(dashboard_expr("Failing checks"))
+        assert ready["value"][1] == "0" and count["value"][1] == "1", (ready, count)
+        matrix = {(s["metric"]["check"], s["metric"]["node"]): s["value"][1]
+                  for s in stack.query(dashboard_expr("Checks by node ($cluster)"))}
+        assert [key for key, value in matrix.items() if value == "0"] == [("pbm_agent_running", host)], matrix
+        ages = {s["metric"]["node"]: float(s["value"][1])
+                for s in stack.query(dashboard_expr("pbm-agent heartbeat age (lost past 30 s)"))}
+        assert ages[host] >= 120 and ages[rs.hosts[0]] < 30, ages
+
+    notes = run_scenario(
+        chain, "pbm-agent stopped", lambda: member.stop_agent(at=rs.cluster_time().time - 120), member.start_agent,
+        {failing, ("backup_prereq_failing", *failing[1:]), *not_ready}, pending_unchanged=failing,
+        while_firing=dashboard_shows_it)
+    alert = first(notes, "PMMBackupPrerequisiteFailing")
+    assert alert.labels == {"alertname": "PMMBackupPrerequisiteFailing", "alertgroup": GROUP, "severity": "warning",
+                            "cluster": "prod-rs", "check": "pbm_agent_running", "node": host, "replica_set": "rs0"}
+    assert alert.annotations == {
+        "summary": "Backup prerequisite pbm_agent_running fails on cluster prod-rs",
+        "description": f"Check pbm_agent_running fails on cluster prod-rs, node {host} (replica set rs0). PMM cannot "
+                       f"back up this cluster until it is fixed. `pmm-backup-prereq-exporter check` prints the "
+                       f"reason and the fix.",
+        "runbook_url": f"{RUNBOOK}#pbm_agent_running"}
+    assert first(notes, "PMMBackupPrerequisiteFailing", "resolved").labels == alert.labels
+    template = first(notes, "backup_prereq_failing")
+    assert template.labels == {**alert.labels, "alertname": "backup_prereq_failing", "alertgroup": TEMPLATE_GROUP,
+                               "exporter": "pmm-backup-prereq"}
+    assert template.annotations["description"] == (f"{alert.annotations['description']} Runbook: "
+                                                   f"{RUNBOOK}#pbm_agent_running")
+    ready = first(notes, "PMMBackupClusterNotReady")
+    assert ready.labels == {"alertname": "PMMBackupClusterNotReady", "alertgroup": GROUP, "severity": "critical",
+                            "cluster": "prod-rs"}
+    assert ready.annotations["summary"] == "Cluster prod-rs is not ready for PMM backups"
+
+    # PMM's MongoDB user loses a backup role
+    permissions = ("PMMBackupPrerequisiteFailing", "prod-rs", "mongodb_user_permissions", "")
+    notes = run_scenario(
+        chain, "role revoked", lambda: rs.revoke_role("pmm", "pbmAnyAction", "admin"),
+        lambda: rs.grant_role("pmm", "pbmAnyAction", "admin"),
+        {permissions, ("backup_prereq_failing", *permissions[1:])}, allowed=not_ready)
+    alert = first(notes, "PMMBackupPrerequisiteFailing")
+    assert alert.labels == {"alertname": "PMMBackupPrerequisiteFailing", "alertgroup": GROUP, "severity": "warning",
+                            "cluster": "prod-rs", "check": "mongodb_user_permissions", "replica_set": "rs0"}
+    assert alert.annotations["description"].startswith(
+        "Check mongodb_user_permissions fails on cluster prod-rs (replica set rs0). PMM cannot")  # no node
+    assert alert.annotations["runbook_url"] == f"{RUNBOOK}#mongodb_user_permissions"
+
+    # Backup Management is turned off in PMM
+    management = ("PMMBackupPrerequisiteFailing", "prod-rs", "backup_management_enabled", "")
+
+    def backup_management(enabled: bool) -> Callable[[], None]:
+        def change() -> None:
+            with pmm.lock:
+                pmm.backup_management = enabled
+        return change
+
+    notes = run_scenario(chain, "Backup Management off", backup_management(False), backup_management(True),
+                         {management, ("backup_prereq_failing", *management[1:])}, allowed=not_ready)
+    alert = first(notes, "backup_prereq_failing")
+    assert alert.labels["check"] == "backup_management_enabled" and alert.labels["severity"] == "warning"
+    assert alert.annotations["summary"] == "Backup prerequisite backup_management_enabled fails on cluster prod-rs"
+
+
+def test_unreachable_mongodb_and_stale_node_checks_fire_and_resolve(chain: Chain) -> None:
+    rs, hosts = chain.rs, chain.rs.hosts
+
+    # every member goes down: the probe fails, and no probe succeeds for 3 intervals
+    def down() -> None:
+        for member in rs.members:
+            member.stop()
+
+    def up() -> None:
+        for member in rs.members:
+            member.start()
+
+    expected = {(alert, "prod-rs", "", "") for alert in ("PMMBackupPrereqProbeFailing", "PMMBackupPrereqDataStale",
+                                                          "backup_prereq_probe_failing", "backup_prereq_data_stale")}
+    notes = run_scenario(chain, "MongoDB down", down, up, expected)
+    probe = first(notes, "PMMBackupPrereqProbeFailing")
+    assert probe.labels == {"alertname": "PMMBackupPrereqProbeFailing", "alertgroup": GROUP, "severity": "warning",
+                            "cluster": "prod-rs", "target": "mongodb"}
+    stale = first(notes, "PMMBackupPrereqDataStale")
+    assert stale.labels == {"alertname": "PMMBackupPrereqDataStale", "alertgroup": GROUP, "severity": "warning",
+                            "cluster": "prod-rs"}
+    # vmalert's humanizeDuration of the data's age
+    assert re.fullmatch(r"No probe of cluster prod-rs has succeeded for [\d.]+s, more than 3 probe intervals: what "
+                        r"the exporter last said about it may no longer be true\.", stale.annotations["description"])
+
+    # node-check's timer stops: the textfile keeps its last results, 10 minutes old
+    textfile = chain.receiver.textfile
+    fresh = textfile.read_text()
+
+    def written_at(when: float) -> Callable[[], None]:
+        def write() -> None:
+            text = re.sub(r"^(pmm_backup_prereq_node_check_timestamp_seconds\{.*\}) \S+$", rf"\g<1> {when}", fresh,
+                          flags=re.M)
+            assert text != fresh
+            textfile.write_text(text)
+        return write
+
+    stale_node = ("PMMBackupNodeCheckStale", "prod-rs", "", hosts[0])
+    notes = run_scenario(chain, "node-check stale", written_at(time.time() - 600), lambda: written_at(time.time())(),
+                         {stale_node, ("backup_prereq_node_check_stale", *stale_node[1:])})
+    alert = first(notes, "PMMBackupNodeCheckStale")
+    assert alert.labels == {"alertname": "PMMBackupNodeCheckStale", "alertgroup": GROUP, "severity": "warning",
+                            "cluster": "prod-rs", "node": hosts[0]}
+    assert f"of {hosts[0]} in cluster prod-rs last ran 10m " in alert.annotations["description"]
+
+
+def test_the_exporter_going_away_fires_absent_and_coming_back_resolves(chain: Chain) -> None:
+    absent = {("PMMBackupPrereqExporterAbsent", "", "", ""), ("backup_prereq_exporter_absent", "", "", "")}
+
+    def stop() -> None:
+        assert chain.exporter is not None
+        assert chain.exporter.stop() == 0
+
+    notes = run_scenario(chain, "exporter stopped", stop, chain.start_exporter, absent)
+    alert = first(notes, "PMMBackupPrereqExporterAbsent")
+    assert alert.labels == {"alertname": "PMMBackupPrereqExporterAbsent", "alertgroup": GROUP, "severity": "critical"}
+    assert alert.annotations["summary"] == "The PMM backup prerequisite exporter is not being scraped"
+    assert first(notes, "backup_prereq_exporter_absent").labels["exporter"] == "pmm-backup-prereq"
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-v"]))
