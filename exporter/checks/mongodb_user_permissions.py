@@ -103,9 +103,10 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     newer = _is_mongodb_8_or_newer(facts)
     if newer:
         roles += MONGODB_8_ROLES
-    held_roles = {r.get("role") for r in auth_info.get("authenticatedUserRoles") or []
-                  if isinstance(r, dict) and r.get("db") == "admin"}
-    missing = missing_by_role(privileges, roles, {r for r in held_roles if isinstance(r, str)} - {"pbmAnyAction"})
+    held = auth_info.get("authenticatedUserRoles")
+    held_roles = {r["role"] for r in (held if isinstance(held, list) else [])
+                  if isinstance(r, dict) and r.get("db") == "admin" and isinstance(r.get("role"), str)}
+    missing = missing_by_role(privileges, roles, held_roles - {"pbmAnyAction"})
     if missing:
         detail = "; ".join(f"{role}@admin ({', '.join(gaps)})" for role, gaps in missing.items())
         return [failed(CHECK, f"user {user}@{user_db} lacks the privileges of {detail}",

@@ -72,14 +72,22 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                   for label, sub in (("PBM connection", agent.pbm_connection),
                                      ("node connection", agent.node_connection))
                   if sub is not None and not sub.ok]
-        errors += [f"malformed document: {p}" for p in agent.problems
-                   if p.startswith(("field pbms", "field nodes"))]
+        # stors is pbm_storage_reachable's; any other field PBM always writes, missing or mistyped, is malformed
+        malformed = [p for p in agent.problems if not p.startswith("field stors")]
+        errors += [f"malformed document: {p}" for p in malformed if p.startswith(("field pbms", "field nodes"))]
         if errors:
             results.append(failed(
                 CHECK, f"pbm-agent reports an error: {'; '.join(errors)}",
                 f"On {_host_port(member.host)[0]}: fix what the agent reports (its connection URI, the PBM user's "
                 f"password and roles, or network access to the primary), then sudo systemctl restart pbm-agent",
                 member.host, rs))
+            continue
+        if malformed:
+            results.append(failed(
+                CHECK, f"the pbm-agent document for this node is malformed: {'; '.join(malformed)}",
+                f"On {_host_port(member.host)[0]}: run the same Percona Backup for MongoDB version as on the other "
+                f"nodes, then sudo systemctl restart pbm-agent (a running agent rewrites its document with every "
+                f"heartbeat)", member.host, rs))
             continue
         results.append(passed(CHECK, f"pbm-agent {agent.version} heartbeat {age} s ago", member.host, rs))
     return results

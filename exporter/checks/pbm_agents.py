@@ -127,7 +127,8 @@ def parse_version(version: Any) -> tuple[int, int, int] | None:
         return None
     core = version.strip().removeprefix("v").split("-")[0].split("+")[0]
     parts = core.split(".")
-    if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+    # ASCII digits only: "²".isdigit() is true, but int() refuses it; and int() refuses 4300+ digits
+    if not 2 <= len(parts) <= 3 or not all(p.isascii() and p.isdigit() and len(p) <= 9 for p in parts):
         return None
     numbers = [int(p) for p in parts] + [0] * (3 - len(parts))
     return numbers[0], numbers[1], numbers[2]

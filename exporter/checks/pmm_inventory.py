@@ -138,8 +138,8 @@ def pmm_unavailable(check: str, inp: CheckInput, *needed: Observed[Any]) -> list
     if inp.pmm.error is not None:
         return [unknown(check, f"cannot read PMM Server: {inp.pmm.error}", "", rs)]
     for fact in needed:
-        if fact.error is not None:
-            return [unknown(check, f"cannot read from PMM Server: {fact.error}", "", rs)]
+        if fact.error is not None or fact.value is None:
+            return [unknown(check, f"cannot read from PMM Server: {fact.error or 'no answer'}", "", rs)]
     return None
 
 

@@ -36,7 +36,8 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         settings = inp.pmm.settings.value or {}
         if inp.pmm.settings.ok and not settings.get("backup_management_enabled"):
             return [unknown(CHECK, "PMM lists no storage locations while Backup Management is disabled", "", rs)]
-        return [unknown(CHECK, f"cannot read PMM's storage locations: {inp.pmm.locations.error}", "", rs)]
+        return [unknown(CHECK, f"cannot read PMM's storage locations: {inp.pmm.locations.error or 'no answer'}",
+                        "", rs)]
     locations = inp.pmm.locations.value
     if not locations:
         return [failed(CHECK, "PMM has no backup storage location", ADD_LOCATION_FIX, "", rs)]

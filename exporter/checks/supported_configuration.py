@@ -127,7 +127,9 @@ def _running_backup(inp: CheckInput) -> dict[str, Any] | None:
     """PBM's backup lock when a backup runs now (its heartbeat fresh by PBM's 30 s rule), else None."""
     now = inp.mongo.cluster_time.value
     for lock in inp.mongo.locks.value or []:
-        hb = lock.get("hb") if isinstance(lock, dict) else None
+        if not isinstance(lock, dict):
+            continue
+        hb = lock.get("hb")
         if lock.get("type") == "backup" and isinstance(hb, Timestamp) and now is not None \
                 and hb.time + STALE_FRAME_SEC >= now:
             return lock

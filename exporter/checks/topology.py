@@ -43,7 +43,8 @@ def set_name(facts: ReplicaSetFacts) -> str:
     """The replica set's name from whichever reply has it, or ""."""
     for reply, key in ((facts.config.value, None), (facts.status.value, "set"), (facts.hello.value, "setName")):
         if isinstance(reply, dict):
-            value = reply.get(key) if key else (reply.get("config") or {}).get("_id")
+            config = reply.get("config")
+            value = reply.get(key) if key else config.get("_id") if isinstance(config, dict) else None
             if isinstance(value, str) and value:
                 return value
     return facts.name
