@@ -6,6 +6,7 @@ URI or a password (pydantic's messages are used without their `input` part for t
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import zlib
@@ -23,6 +24,9 @@ from exporter.redact import redact_uri
 
 DEFAULT_INTERVAL = 60.0
 DEFAULT_TIMEOUT = 10.0
+MAX_DURATION = 365 * 86400.0
+MAX_TIMEOUT = 86400.0  # pymongo refuses timeouts of a billion milliseconds (11.6 days) or more
+MAX_YAML_VALUES = 100_000  # YAML aliases can make a small file expand to billions of values
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -46,8 +50,12 @@ def parse_duration(value: Any) -> float:
             raise ValueError(f"{value!r} is not a duration; use a number with a unit, such as 30s, 1m or 1m30s")
     else:
         raise ValueError("must be a duration such as 30s, 1m or 1m30s")
+    if not math.isfinite(seconds):  # YAML's .nan and .inf are floats
+        raise ValueError("must be a finite duration such as 30s, 1m or 1m30s")
     if seconds <= 0:
         raise ValueError("must be greater than zero")
+    if seconds > MAX_DURATION:
+        raise ValueError("must be at most 365d")
     return seconds
 
 
@@ -94,6 +102,11 @@ class PMMSpec(_Strict):
             raise ValueError("must be the PMM Server's base URL, such as https://pmm.example.com")
         if parts.username or parts.password:
             raise ValueError("must not contain credentials; use token, or username and password")
+        try:
+            parts.port  # noqa: B018 (urlsplit checks the port only when asked for it)
+        except ValueError:
+            port = parts.netloc.rpartition(":")[2]
+            raise ValueError(f"port {port} is not a port number (1 to 65535)") from None
         return url
 
     @model_validator(mode="after")
@@ -147,6 +160,13 @@ class FileSpec(_Strict):
     discovery: DiscoverySpec | None = None
     mongodb: MongoDBSpec | None = None
     clusters: list[ClusterSpec] = Field(default_factory=list)
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_bound(cls, timeout: float) -> float:
+        if timeout > MAX_TIMEOUT:
+            raise ValueError("must be at most 1d")
+        return timeout
 
     @model_validator(mode="after")
     def _something_to_check(self) -> FileSpec:
@@ -320,6 +340,26 @@ def _walk_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems:
             _walk_lines(item, (*path, index), lines, problems, file)
 
 
+def _check_aliases(root: yaml.Node, file: str) -> None:
+    """Refuse what YAML aliases can build: a structure that contains itself, or one far larger than any config."""
+    count = 0
+    stack: list[tuple[yaml.Node, frozenset[int], Path_, int]] = [(root, frozenset(), (), root.start_mark.line + 1)]
+    while stack:
+        node, ancestors, path, line = stack.pop()
+        if id(node) in ancestors:
+            raise ConfigError([f"{file}:{line}: {_key_path(path)}: a YAML alias here refers to a value that contains "
+                               f"it, which makes the value infinite"])
+        count += 1
+        if count > MAX_YAML_VALUES:
+            raise ConfigError([f"{file}: the config file expands to more than {MAX_YAML_VALUES} values through YAML "
+                               f"aliases"])
+        inner = ancestors | {id(node)}
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((value, inner, (*path, str(key.value)), key.start_mark.line + 1) for key, value in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, inner, (*path, i), item.start_mark.line + 1) for i, item in enumerate(node.value))
+
+
 def _line_for(path: Path_, lines: dict[Path_, int]) -> int:
     while path not in lines and path:
         path = path[:-1]
@@ -386,8 +426,11 @@ def load_config(path: str) -> Config:
         location = f"{file}:{mark.line + 1}" if mark is not None else file
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{location}: not valid YAML: {problem}"]) from None
+    except RecursionError:
+        raise ConfigError([f"{file}: not valid YAML for this exporter: values nested too deeply"]) from None
     if node is None or data is None:
         raise ConfigError([f"{file}: the config file is empty; it needs at least a clusters: list"])
+    _check_aliases(node, file)
 
     problems: list[str] = []
     lines: dict[Path_, int] = {}
