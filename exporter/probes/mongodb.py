@@ -19,9 +19,11 @@ import pymongo
 from bson.timestamp import Timestamp
 from pymongo import AsyncMongoClient
 from pymongo.errors import (
+    AutoReconnect,
     ConfigurationError,
     ExecutionTimeout,
     NetworkTimeout,
+    NotPrimaryError,
     OperationFailure,
     PyMongoError,
     ServerSelectionTimeoutError,
@@ -124,8 +126,10 @@ class MongoDBProber:
     async def probe(self) -> ProbeOutcome:
         started = time.monotonic()
         try:
-            # CSOT bounds every operation; wait_for is the backstop should anything ignore it
-            facts = await asyncio.wait_for(self._read_facts(), self.timeout + 1.0)
+            # One deadline for the whole probe: CSOT bounds every operation by it, nested pymongo.timeout() blocks
+            # only shorten it, and wait_for is the backstop should anything ignore it
+            with pymongo.timeout(self.timeout):
+                facts = await asyncio.wait_for(self._read_facts(), self.timeout + 1.0)
             return ProbeOutcome(facts, "", time.monotonic() - started)
         except (TimeoutError, ExecutionTimeout, NetworkTimeout) as exc:
             error = f"probe timed out after {self.timeout:g} s ({self._describe_exception(exc, self._client)})"
@@ -141,14 +145,26 @@ class MongoDBProber:
         if isinstance(exc, OperationFailure) and exc.code == 18:
             user = self.cluster.username or "(none)"
             return f"authentication failed for user {user}: check the user and password in the cluster's uri"
-        if isinstance(exc, ServerSelectionTimeoutError | TimeoutError | NetworkTimeout) and client:
-            servers = client.topology_description.server_descriptions()
-            states = [f"{host}:{port}: {_server_error(host, port, sd.error) or sd.server_type_name}"
-                      for (host, port), sd in servers.items()]
-            return "no usable member answered: " + "; ".join(states) if states else str(exc)
+        if isinstance(exc, ServerSelectionTimeoutError | TimeoutError) and client:
+            states = _member_states(client)
+            return "no usable member answered: " + states if states else _clean(str(exc))
+        if isinstance(exc, NotPrimaryError):  # an election during (or just before) the probe
+            message = (exc.details or {}).get("errmsg") if isinstance(exc.details, dict) else None
+            return f"the primary changed during the probe ({_clean(str(message or 'not primary'))}); the next " \
+                   f"probe reads the new one"
+        if isinstance(exc, ExecutionTimeout):
+            return _clean(str((exc.details or {}).get("errmsg") or exc))
         if isinstance(exc, OperationFailure):
-            return _operation_failure(exc)
-        return str(exc) or type(exc).__name__
+            return _clean(_operation_failure(exc))
+        if isinstance(exc, AutoReconnect):  # the member's connection failed mid-operation: timed out, reset, closed
+            address, what = _split_address(_clean(str(exc)))
+            if isinstance(exc, NetworkTimeout):
+                return f"{address or 'a member'} did not answer in time"
+            if address:
+                return f"lost the connection to {address} during the probe ({what})"
+            states = _member_states(client) if client else ""
+            return f"lost a connection during the probe ({what})" + (f"; members: {states}" if states else "")
+        return _clean(str(exc)) or type(exc).__name__
 
     async def _read_facts(self) -> ClusterFacts:
         if self.cluster.replica_sets:
@@ -288,12 +304,15 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any]) -> PBMFacts:
         failed = Observed.failed("not a replica set")
         return failed, failed, failed, failed
     if hello.get("primary") and not hello.get("isWritablePrimary"):
-        failed = Observed.failed(
-            f"connected directly to {hello.get('me', 'a secondary')}, not to the primary {hello['primary']}: list "
-            f"every member in the uri (without directConnection=true) so that PBM's documents are read on the "
-            f"primary, as PBM does")
-        return failed, failed, failed, failed
-    if not hello.get("isWritablePrimary"):
+        if client.topology_description.topology_type_name == "Single":
+            failed = Observed.failed(
+                f"connected directly to {hello.get('me', 'a secondary')}, not to the primary {hello['primary']}: "
+                f"list every member in the uri (without directConnection=true) so that PBM's documents are read on "
+                f"the primary, as PBM does")
+            return failed, failed, failed, failed
+        # The driver still takes the old primary for the primary (it learns of an election at its next heartbeat):
+        # reading there fails with NotPrimary, which fails this probe with that reason and makes the driver look again
+    elif not hello.get("isWritablePrimary"):
         failed = Observed.failed("the replica set has no primary, so PBM agents cannot write heartbeats and none "
                                  "can be judged")
         return failed, failed, failed, failed
@@ -336,8 +355,25 @@ def _server_error(host: str, port: int | None, error: Exception | None) -> str:
     """pymongo's monitor error without the repeated address and the list of configured timeouts."""
     if error is None:
         return ""
-    text = str(error).removeprefix(f"{host}:{port}: ")
-    return re.sub(r"\s*\(configured timeouts:[^)]*\)", "", text)
+    return _clean(str(error).removeprefix(f"{host}:{port}: "))
+
+
+def _clean(text: str) -> str:
+    """pymongo's message without the list of configured timeouts it appends."""
+    return re.sub(r"\s*\(configured timeouts:[^)]*\)", "", text).strip()
+
+
+def _split_address(text: str) -> tuple[str, str]:
+    """("127.0.0.1:27017", "connection closed") from pymongo's "127.0.0.1:27017: connection closed"."""
+    match = re.match(r"(\S+:\d+): (.*)$", text, re.S)
+    return (match.group(1), match.group(2)) if match else ("", text)
+
+
+def _member_states(client: MongoClient) -> str:
+    """What pymongo's monitors last saw of each member: its type, or why it could not be reached."""
+    servers = client.topology_description.server_descriptions()
+    return "; ".join(f"{host}:{port}: {_server_error(host, port, sd.error) or sd.server_type_name}"
+                     for (host, port), sd in servers.items())
 
 
 def _operation_failure(exc: OperationFailure) -> str:

@@ -242,8 +242,10 @@ def _normalized(doc: Any) -> Any:
     return doc
 
 
-def _list(reply: Any, key: str) -> list[Any]:
-    value = reply.get(key, []) if isinstance(reply, dict) else None
+def _list(reply: Any, key: str, required: bool = False) -> list[Any]:
+    """The list under `key`. PMM 2 omits empty lists, so a missing one is empty; PMM 3 always sends every list
+    (`required`), so a missing one means the answer is not PMM's (a proxy's `{}`), not that PMM has none."""
+    value = reply.get(key, None if required else []) if isinstance(reply, dict) else None
     if not isinstance(value, list):
         raise PMMError(f"PMM's answer has no {key} list")
     return [_normalized(v) for v in value if isinstance(v, dict)]
@@ -252,20 +254,22 @@ def _list(reply: Any, key: str) -> list[Any]:
 def _extract(what: str, reply: Any, dialect: int) -> Any:
     if not isinstance(reply, dict):
         raise PMMError(f"PMM's {what} answer is not a JSON object")
+    required = dialect == 1
     if what == "settings":
         settings = reply.get("settings")
         if not isinstance(settings, dict):
             raise PMMError("PMM's settings answer has no settings object")
         return settings
     if what == "services":
-        return _list(reply, "mongodb")
+        return _list(reply, "mongodb", required)
     if what == "pmm_agents":
-        return _list(reply, "pmm_agent")
+        return _list(reply, "pmm_agent", required)
     if what == "exporters":
-        return _list(reply, "mongodb_exporter")
+        return _list(reply, "mongodb_exporter", required)
     if what == "nodes":
+        _list(reply, "generic", required)
         return [node for key, value in reply.items() if isinstance(value, list) for node in _list(reply, key)]
-    return [location_summary(doc) for doc in _list(reply, "locations")]
+    return [location_summary(doc) for doc in _list(reply, "locations", required)]
 
 
 def location_summary(doc: dict[str, Any]) -> dict[str, Any]:

@@ -65,8 +65,8 @@ class SimNode:
     """A member of a simulated replica set (or the standalone mongod).
 
     Fault methods are thread-safe and take effect immediately: stop()/start(), set_delay(), refuse()/unrefuse(),
-    hang()/unhang(). `commands_seen` lists every command name received, in order (including handshakes);
-    `command_log` keeps the last 10000 requests as (name, db, body).
+    hang()/unhang(), reset_mid_reply()/clear_reset_mid_reply(). `commands_seen` lists every command name received,
+    in order (including handshakes); `command_log` keeps the last 10000 requests as (name, db, body).
     """
 
     def __init__(self, rs: SimReplicaSet, index: int, spec: MemberSpec, mongo_version: str, psmdb: bool) -> None:
@@ -97,6 +97,9 @@ class SimNode:
         self._delay = 0.0
         self._hung = False
         self._refused: dict[str, tuple[int, str | None]] = {}
+        self._reset: frozenset[str] | None = None  # commands whose replies are cut off; empty: every command
+        #: replies cut off mid-way by the reset_mid_reply() fault so far
+        self.resets = 0
 
     def __repr__(self) -> str:
         return f"<SimNode {self.index} {self.host} {'up' if self.up else 'down'}>"
@@ -164,11 +167,27 @@ class SimNode:
         with self._rs.lock:
             self._hung = False
 
+    def reset_mid_reply(self, *commands: str) -> None:
+        """Answer `commands` (every command, handshakes included, when none is named) with the first half of the
+        reply, then reset the connection: a crashed mongod or a middlebox dropping the connection mid-reply."""
+        with self._rs.lock:
+            self._reset = frozenset(canonical_command(c) for c in commands)
+
+    def clear_reset_mid_reply(self) -> None:
+        with self._rs.lock:
+            self._reset = None
+
+    def _cuts_reply(self, command: str) -> bool:
+        with self._rs.lock:
+            reset = self._reset
+        return reset is not None and (not reset or canonical_command(command) in reset)
+
     def clear_faults(self) -> None:
         with self._rs.lock:
             self._delay = 0.0
             self._hung = False
             self._refused.clear()
+            self._reset = None
 
     def refusal(self, command: str) -> tuple[int, str | None] | None:
         with self._rs.lock:
@@ -268,7 +287,13 @@ class SimNode:
                 reply = self._rs._dispatch(self, conn, request)
                 if request.more_to_come:
                     continue  # OP_MSG moreToCome: the client expects no reply
-                writer.write(encode_reply(request, reply))
+                encoded = encode_reply(request, reply)
+                if self._cuts_reply(name):
+                    self.resets += 1
+                    writer.write(encoded[: len(encoded) // 2])
+                    await writer.drain()
+                    return  # the finally clause resets the connection
+                writer.write(encoded)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
