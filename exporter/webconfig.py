@@ -81,6 +81,8 @@ def load_web_config(path: str) -> WebConfig:
         doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise ConfigError([f"{file}: cannot read the web config file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{file}: the web config file is not UTF-8 text"]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([f"{file}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
     if not isinstance(doc, dict):
@@ -102,6 +104,8 @@ def load_web_config(path: str) -> WebConfig:
         headers = http.get("headers") or {}
         if isinstance(headers, dict):
             config.headers = {str(k): str(v) for k, v in headers.items()}
+        else:
+            problems.append(f"{file}: http_server_config.headers: must map header names to values")
     users = doc.get("basic_auth_users") or {}
     if not isinstance(users, dict):
         problems.append(f"{file}: basic_auth_users: must map user names to bcrypt hashes")
@@ -129,6 +133,10 @@ def _tls_context(tls: Any, file: str, base: Path, problems: list[str]) -> ssl.SS
     if not cert or not key_file:
         problems.append(f"{file}: tls_server_config: cert_file and key_file are both required")
         return None
+    for name in ("cert_file", "key_file", "client_ca_file"):
+        if name in tls and not isinstance(tls[name], str):
+            problems.append(f"{file}: tls_server_config.{name}: must be a file path")
+            return None
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2  # exporter-toolkit's default
     try:

@@ -200,11 +200,13 @@ CASES = [
     Case("web-list", CLUSTER, ["{dir}/web.yml: the top level must be a mapping"], web="- a\n- b\n"),
     Case("web-missing-file", CLUSTER, ["{dir}/nope.yml: cannot read the web config file: No such file or directory"],
          web=""),
-    Case("web-not-utf8", CLUSTER, ["{dir}/web.yml: "], web=b"basic_auth_users:\n  pmm: \xff\xfe\n",
-         xfail="exporter/webconfig.py: UnicodeDecodeError traceback"),
-    Case("web-cert-not-a-string", CLUSTER, ["{dir}/web.yml: tls_server_config.cert_file: "],
-         web="tls_server_config:\n  cert_file: [a.crt]\n  key_file: a.key\n",
-         xfail="exporter/webconfig.py: TypeError traceback (Path / list)"),
+    Case("web-not-utf8", CLUSTER, ["{dir}/web.yml: the web config file is not UTF-8 text"],
+         web=b"basic_auth_users:\n  pmm: \xff\xfe\n"),
+    Case("web-cert-not-a-string", CLUSTER, ["{dir}/web.yml: tls_server_config.cert_file: must be a file path"],
+         web="tls_server_config:\n  cert_file: [a.crt]\n  key_file: a.key\n"),
+    Case("web-headers-list", CLUSTER,
+         ["{dir}/web.yml: http_server_config.headers: must map header names to values"],
+         web="http_server_config:\n  headers: [X-A]\n"),
 ]
 
 
