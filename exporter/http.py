@@ -68,6 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = f"pmm-backup-prereq-exporter/{__version__}"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: don't hold the body back for an ACK
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]

@@ -672,11 +672,12 @@ def test_not_thread_per_connection(rs: SimReplicaSet) -> None:
             sockets.append(sock)
             assert wire.command(sock, {"hello": 1})["ok"] == 1.0
         assert rs.members[0].connection_count == 50
-        assert threading.active_count() == baseline
+        # at most the baseline: threads left by earlier tests' clients may end meanwhile, none may start
+        assert threading.active_count() <= baseline
         loop_threads = [t for t in threading.enumerate() if t.name == "mongo-sim-loop"]
         assert len(loop_threads) == 1
         with SimReplicaSet(name="rs1") as other:  # a second set is served by the same loop thread
-            assert threading.active_count() == baseline
+            assert threading.active_count() <= baseline
             with raw_socket(other.hosts[0]) as sock:
                 assert wire.command(sock, {"hello": 1})["setName"] == "rs1"
     finally:
