@@ -160,8 +160,9 @@ def serve(config: Config, address: tuple[str, int], ready_message: str = "", web
             log.info("config reloaded: %d cluster(s), interval %gs", len(new.clusters), new.interval)
             return None
 
+    exposition = Exposition(store)
     try:
-        endpoint = HTTPEndpoint(address, Exposition(store), store, web, reload if reloadable else None)
+        endpoint = HTTPEndpoint(address, exposition, store, web, reload if reloadable else None)
     except OSError as exc:
         print(f"pmm-backup-prereq-exporter: cannot listen on {address[0] or '*'}:{address[1]}: {exc.strerror}",
               file=sys.stderr)
@@ -172,6 +173,7 @@ def serve(config: Config, address: tuple[str, int], ready_message: str = "", web
     if reloadable:
         signal.signal(signal.SIGHUP, lambda *_: threading.Thread(target=reload, name="reload", daemon=True).start())
     prober.start()
+    exposition.start_refresher(stop)
     endpoint.start()
     log.info("listening on %s:%d (%s); probing %d cluster(s) every %gs (config %s)", address[0] or "*",
              endpoint.port, endpoint.scheme, len(config.clusters), config.interval, config.path)

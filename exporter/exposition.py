@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
@@ -15,6 +17,7 @@ from exporter.collector import SnapshotCollector
 from exporter.snapshot import SnapshotStore
 
 OPENMETRICS_EOF = b"# EOF\n"
+LIVE_TTL = 5.0  # seconds the process metrics may be old
 
 
 class Exposition:
@@ -25,7 +28,37 @@ class Exposition:
         self.live_registry = CollectorRegistry()
         ProcessCollector(registry=self.live_registry)
         self._cache: dict[str, tuple[int, bytes]] = {}  # content type -> (store version, rendered families)
+        self._live_cache: dict[str, tuple[float, bytes]] = {}  # content type -> (when, process metrics)
         self._lock = threading.Lock()
+
+    def _live(self, content_type: str, encoder: Callable[[CollectorRegistry], bytes]) -> bytes:
+        """The process metrics, at most LIVE_TTL old: counting a fleet's thousands of open sockets costs several
+        milliseconds, more than serving the cached exposition itself."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._live_cache.get(content_type)
+        if cached is not None and now - cached[0] < LIVE_TTL:
+            return cached[1]
+        body = encoder(self.live_registry)
+        with self._lock:
+            self._live_cache[content_type] = (now, body)
+        return body
+
+    def refresh_live(self) -> None:
+        """Render the process metrics ahead of the scrapes (called every few seconds by a background thread)."""
+        for accept in ("", "application/openmetrics-text; version=1.0.0"):
+            encoder, content_type = choose_encoder(accept)
+            body = encoder(self.live_registry)
+            with self._lock:
+                self._live_cache[content_type] = (time.monotonic(), body)
+
+    def start_refresher(self, stop: threading.Event) -> None:
+        def loop() -> None:
+            while not stop.wait(LIVE_TTL / 2):
+                self.refresh_live()
+
+        self.refresh_live()
+        threading.Thread(target=loop, name="process-metrics", daemon=True).start()
 
     def render(self, accept: str, gzip_ok: bool = False) -> tuple[list[bytes], str, str | None]:
         """The body as parts to write one after the other (no copy of the large cached part), its content type and
@@ -43,7 +76,7 @@ class Exposition:
                 if gzip_ok:
                     body = gzip.compress(body, compresslevel=6)
                 cached = self._cache[key] = (version, body)
-        live = encoder(self.live_registry)
+        live = self._live(content_type, encoder)
         if gzip_ok:
             return [cached[1], gzip.compress(live, compresslevel=1)], content_type, "gzip"
         return [cached[1], live], content_type, None
