@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from exporter.checks.pbm_agents import STALE_FRAME_SEC
 from exporter.checks.results import CheckResult, failed, passed
+from exporter.checks.topology import host_and_port
 from exporter.checks.view import CheckInput, judged_members
 
 CHECK = "pbm_agent_running"
 
 
-def _host_port(node: str) -> tuple[str, str]:
-    host, _, port = node.rpartition(":")
-    return (host or node), (port or "27017")
-
-
 def start_agent_fix(node: str) -> str:
-    host, port = _host_port(node)
+    host, port = host_and_port(node)
     return (
         f"On {host}: install Percona Backup for MongoDB if it is missing, set the agent's connection URI to the "
         f"local mongod (a direct, non-replica-set URI) in /etc/default/pbm-agent (Debian/Ubuntu) or "
@@ -31,7 +27,7 @@ def start_agent_fix(node: str) -> str:
 
 
 def restart_agent_fix(node: str) -> str:
-    host, _ = _host_port(node)
+    host, _ = host_and_port(node)
     return (
         f"On {host}: sudo systemctl restart pbm-agent, then read journalctl -u pbm-agent for why it stopped "
         f"(a wrong PBM_MONGODB_URI in /etc/default/pbm-agent or /etc/sysconfig/pbm-agent is the usual cause)"
@@ -62,7 +58,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                       f"(PBM calls an agent lost after {STALE_FRAME_SEC} s)")
             fix = restart_agent_fix(member.host)
             if mongod_down:
-                host, _ = _host_port(member.host)
+                host, _ = host_and_port(member.host)
                 reason += "; the node's mongod is down too, so its agent cannot report"
                 fix = (f"On {host}: start mongod first (sudo systemctl start mongod); the pbm-agent reports again "
                        f"once its mongod is up. If it does not: {restart_agent_fix(member.host)}")
@@ -78,14 +74,14 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         if errors:
             results.append(failed(
                 CHECK, f"pbm-agent reports an error: {'; '.join(errors)}",
-                f"On {_host_port(member.host)[0]}: fix what the agent reports (its connection URI, the PBM user's "
+                f"On {host_and_port(member.host)[0]}: fix what the agent reports (its connection URI, the PBM user's "
                 f"password and roles, or network access to the primary), then sudo systemctl restart pbm-agent",
                 member.host, rs))
             continue
         if malformed:
             results.append(failed(
                 CHECK, f"the pbm-agent document for this node is malformed: {'; '.join(malformed)}",
-                f"On {_host_port(member.host)[0]}: run the same Percona Backup for MongoDB version as on the other "
+                f"On {host_and_port(member.host)[0]}: run the same Percona Backup for MongoDB version as on the other "
                 f"nodes, then sudo systemctl restart pbm-agent (a running agent rewrites its document with every "
                 f"heartbeat)", member.host, rs))
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
+from exporter.checks.topology import host_and_port
 from exporter.checks.view import CheckInput, judged_members
 
 CHECK = "pbm_storage_reachable"
@@ -53,7 +54,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                                   "Upgrade pbm-agent on this node to the version of the other nodes",
                                   member.host, rs))
         elif not agent.storage.ok:
-            host = member.host.rpartition(":")[0] or member.host
+            host = host_and_port(member.host)[0]
             results.append(failed(
                 CHECK, f"pbm-agent cannot use the storage ({storage}): {agent.storage.error or 'not ok'}",
                 f"From {host}, as the user pbm-agent runs as: make the storage reachable with the credentials in "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from exporter.checks.pbm_agents import MIN_PBM_VERSION, parse_version
 from exporter.checks.pmm_inventory import pmm_version
 from exporter.checks.results import CheckResult, failed, passed, unknown
+from exporter.checks.topology import host_and_port
 from exporter.checks.view import CheckInput, judged_members
 
 CHECK = "pbm_version_supported"
@@ -15,7 +16,7 @@ MIN_PMM_FOR_NEW_PBM = (3, 9, 0)
 
 
 def upgrade_fix(node: str) -> str:
-    host = node.rpartition(":")[0] or node
+    host = host_and_port(node)[0]
     return (
         f"On {host}: upgrade Percona Backup for MongoDB to {MIN_TEXT} or newer, the same version on every node "
         f"(sudo percona-release enable pbm release, then sudo apt-get install --only-upgrade "

@@ -39,6 +39,12 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def host_and_port(node: str) -> tuple[str, str]:
+    """("db1", "27017") from a member's "db1:27017"; the port is MongoDB's default when the name has none."""
+    host, sep, port = node.rpartition(":")
+    return (host, port) if sep and host else (node, "27017")
+
+
 def set_name(facts: ReplicaSetFacts) -> str:
     """The replica set's name from whichever reply has it, or ""."""
     for reply, key in ((facts.config.value, None), (facts.status.value, "set"), (facts.hello.value, "setName")):
