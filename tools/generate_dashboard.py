@@ -38,6 +38,25 @@ def thresholds(*steps: tuple[str, float | None]) -> dict[str, Any]:
     return {"mode": "absolute", "steps": [{"color": color, "value": value} for color, value in steps]}
 
 
+def stat_options(color_mode: str, text_mode: str) -> dict[str, Any]:
+    """A stat panel showing the last value of each series, coloured by thresholds."""
+    return {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}, "colorMode": color_mode,
+            "graphMode": "none", "textMode": text_mode, "justifyMode": "auto", "orientation": "auto",
+            "wideLayout": True, "showPercentChange": False}
+
+
+def state_timeline(mappings: list[dict[str, Any]]) -> dict[str, Any]:
+    """fieldConfig and options of a state timeline of 0/1 series: red for 0, green for 1, named by `mappings`."""
+    return {
+        "fieldConfig": {"defaults": {"mappings": mappings, "color": {"mode": "thresholds"},
+                                     "thresholds": thresholds(("red", None), ("green", 1)),
+                                     "custom": {"fillOpacity": 80, "lineWidth": 0}}, "overrides": []},
+        "options": {"mergeValues": True, "showValue": "never", "alignValue": "left", "rowHeight": 0.85,
+                    "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom"},
+                    "tooltip": {"mode": "single", "sort": "none"}},
+    }
+
+
 def target(expr: str, legend: str = "", *, instant: bool = False, table: bool = False, ref: str = "A"
            ) -> dict[str, Any]:
     out: dict[str, Any] = {"datasource": DS, "expr": expr, "refId": ref, "legendFormat": legend or "__auto",
@@ -81,9 +100,7 @@ def panels() -> list[dict[str, Any]]:
                            instant=True)],
         "fieldConfig": {"defaults": {"mappings": READY, "color": {"mode": "thresholds"},
                                      "thresholds": thresholds(("red", None), ("green", 1))}, "overrides": []},
-        "options": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-                    "colorMode": "background", "graphMode": "none", "textMode": "value_and_name",
-                    "justifyMode": "auto", "orientation": "auto", "wideLayout": True, "showPercentChange": False},
+        "options": stat_options("background", "value_and_name"),
     }, 16, 5))
     out.append(lay.place({
         "type": "stat", "title": "Failing checks", "datasource": DS,
@@ -92,9 +109,7 @@ def panels() -> list[dict[str, Any]]:
                            f"or vector(0)", "failing", instant=True)],
         "fieldConfig": {"defaults": {"color": {"mode": "thresholds"},
                                      "thresholds": thresholds(("green", None), ("red", 1))}, "overrides": []},
-        "options": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-                    "colorMode": "background", "graphMode": "none", "textMode": "value",
-                    "justifyMode": "auto", "orientation": "auto", "wideLayout": True, "showPercentChange": False},
+        "options": stat_options("background", "value"),
     }, 8, 5))
     matrix_expr = (f'min by (check, node) (label_replace(pmm_backup_prereq_ok{{{NODE_SELECTOR}}}, "node", '
                    f'"{CLUSTER_WIDE}", "node", ""))')
@@ -116,12 +131,7 @@ def panels() -> list[dict[str, Any]]:
     out.append(lay.place({
         "type": "state-timeline", "title": "Check history: how long each check has failed", "datasource": DS,
         "targets": [target(matrix_expr, "{{check}} {{node}}")],
-        "fieldConfig": {"defaults": {"mappings": PASS_FAIL, "color": {"mode": "thresholds"},
-                                     "thresholds": thresholds(("red", None), ("green", 1)),
-                                     "custom": {"fillOpacity": 80, "lineWidth": 0}}, "overrides": []},
-        "options": {"mergeValues": True, "showValue": "never", "alignValue": "left", "rowHeight": 0.85,
-                    "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom"},
-                    "tooltip": {"mode": "single", "sort": "none"}},
+        **state_timeline(PASS_FAIL),
     }, 24, 12))
 
     out.append(lay.row("Probe health"))
@@ -131,12 +141,7 @@ def panels() -> list[dict[str, Any]]:
                        "fails, the cluster's checks are absent rather than stale.",
         "targets": [target(f"min by (cluster, target) (pmm_backup_prereq_probe_success{{{SELECTOR}}})",
                            "{{cluster}} {{target}}")],
-        "fieldConfig": {"defaults": {"mappings": UP_DOWN, "color": {"mode": "thresholds"},
-                                     "thresholds": thresholds(("red", None), ("green", 1)),
-                                     "custom": {"fillOpacity": 80, "lineWidth": 0}}, "overrides": []},
-        "options": {"mergeValues": True, "showValue": "never", "alignValue": "left", "rowHeight": 0.85,
-                    "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom"},
-                    "tooltip": {"mode": "single", "sort": "none"}},
+        **state_timeline(UP_DOWN),
     }, 8, 8))
     out.append(lay.place({
         "type": "stat", "title": "Data age", "datasource": DS,
@@ -146,9 +151,7 @@ def panels() -> list[dict[str, Any]]:
         "fieldConfig": {"defaults": {"unit": "s", "color": {"mode": "thresholds"},
                                      "thresholds": thresholds(("green", None), ("orange", 120), ("red", 180))},
                         "overrides": []},
-        "options": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-                    "colorMode": "value", "graphMode": "none", "textMode": "value_and_name",
-                    "justifyMode": "auto", "orientation": "auto", "wideLayout": True, "showPercentChange": False},
+        "options": stat_options("value", "value_and_name"),
     }, 5, 8))
     out.append(lay.place({
         "type": "stat", "title": "Node-side checks age", "datasource": DS,
@@ -158,9 +161,7 @@ def panels() -> list[dict[str, Any]]:
         "fieldConfig": {"defaults": {"unit": "s", "color": {"mode": "thresholds"},
                                      "thresholds": thresholds(("green", None), ("orange", 180), ("red", 300))},
                         "overrides": []},
-        "options": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
-                    "colorMode": "value", "graphMode": "none", "textMode": "value_and_name",
-                    "justifyMode": "auto", "orientation": "auto", "wideLayout": True, "showPercentChange": False},
+        "options": stat_options("value", "value_and_name"),
     }, 6, 8))
     out.append(lay.place({
         "type": "timeseries", "title": "Probe duration", "datasource": DS,
