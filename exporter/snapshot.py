@@ -69,6 +69,7 @@ class ClusterSnapshot:
     agents: tuple[AgentObservation, ...] = ()
     pmm: PMMStatus | None = None  # None when no PMM Server is configured
     source: str = "static"  # where the cluster came from: "static" (the config file) or "pmm" (discovered)
+    probe_cause: str = ""  # the kind of failure (ProbeOutcome.cause)
 
     @property
     def ready(self) -> bool | None:
@@ -109,7 +110,8 @@ def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome, 
                    source: str = "static") -> ClusterSnapshot:
     if outcome.facts is None:
         return ClusterSnapshot(name, False, outcome.error, outcome.duration,
-                               previous.last_success_timestamp if previous else None, pmm=pmm_probe, source=source)
+                               previous.last_success_timestamp if previous else None, pmm=pmm_probe, source=source,
+                               probe_cause=outcome.cause)
     return ClusterSnapshot(
         name, True, "", outcome.duration, time.time() if now is None else now,
         tuple(run_cluster_checks(outcome.facts, settings, pmm, addresses)), cluster_agents(outcome.facts), pmm_probe,

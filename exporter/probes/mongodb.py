@@ -55,6 +55,9 @@ class ProbeOutcome:
     facts: ClusterFacts | None
     error: str
     duration: float
+    # the kind of failure, without what varies from one probe to the next (which member, which errno): a failing
+    # cluster is logged again only when this changes
+    cause: str = ""
 
     @property
     def success(self) -> bool:
@@ -62,6 +65,7 @@ class ProbeOutcome:
 
 
 MongoClient = AsyncMongoClient[dict[str, Any]]
+UNREACHABLE = "unreachable"  # the cause of timeouts and lost connections alike: which one a probe meets is chance
 # URI options that name a topology; dropped when the cluster's options are reused for one shard's replica set
 _TOPOLOGY_OPTIONS = {"replicaset", "directconnection", "loadbalanced", "srvservicename", "srvmaxhosts"}
 
@@ -133,13 +137,16 @@ class MongoDBProber:
             return ProbeOutcome(facts, "", time.monotonic() - started)
         except (TimeoutError, ExecutionTimeout, NetworkTimeout) as exc:
             error = f"probe timed out after {self.timeout:g} s ({self._describe_exception(exc, self._client)})"
+            cause = UNREACHABLE
         except _ProbeError as exc:
-            error = str(exc)
+            error = cause = str(exc)
         except PyMongoError as exc:
             error = self._describe_exception(exc, self._client)
+            cause = _failure_cause(exc)
         except Exception as exc:  # nothing a server sends may crash the exporter
             error = f"unexpected error: {exc!r}"
-        return ProbeOutcome(None, redact(error, self.cluster.secrets), time.monotonic() - started)
+            cause = "unexpected error"
+        return ProbeOutcome(None, redact(error, self.cluster.secrets), time.monotonic() - started, cause)
 
     def _describe_exception(self, exc: BaseException, client: MongoClient | None) -> str:
         if isinstance(exc, OperationFailure) and exc.code == 18:
@@ -402,3 +409,13 @@ def _plain(doc: Any) -> Any:
     if isinstance(doc, list):
         return [_plain(v) for v in doc]
     return doc
+
+
+def _failure_cause(exc: PyMongoError) -> str:
+    if isinstance(exc, NotPrimaryError):  # before AutoReconnect, its base class
+        return "election"
+    if isinstance(exc, AutoReconnect):  # connection lost or refused, server selection timed out
+        return UNREACHABLE
+    if isinstance(exc, OperationFailure):
+        return "authentication failed" if exc.code == 18 else f"command failed with code {exc.code}"
+    return type(exc).__name__
