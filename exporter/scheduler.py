@@ -16,6 +16,7 @@ from exporter.checks import ClusterSettings, names_to_resolve
 from exporter.config import ClusterConfig, Config
 from exporter.discovery import discover
 from exporter.facts import PMMFacts
+from exporter.heap import CollectionSchedule
 from exporter.probes.dns import HostResolver
 from exporter.probes.mongodb import MongoDBProber, ProbeOutcome
 from exporter.probes.pmm import PMMProber
@@ -163,14 +164,15 @@ class ProbeCycle:
                                       source=cluster.source)
         except Exception as exc:  # a bug must cost one cluster one probe, not the prober thread
             log.exception("cluster %s: cannot evaluate the probe's results", cluster.name)
-            outcome = ProbeOutcome(None, f"internal error evaluating the results: {exc!r}", outcome.duration)
+            outcome = ProbeOutcome(None, f"internal error evaluating the results: {exc!r}", outcome.duration,
+                                   "internal error")
             snapshot = build_snapshot(cluster.name, settings, outcome, previous, pmm_probe=pmm_probe,
                                       source=cluster.source)
         if self.probers.get(cluster.name) is not prober:
             return  # the cluster left (a reload or PMM's inventory) while it was being probed
         self.store.put(snapshot)
         if not outcome.success and (previous is None or previous.probe_success or
-                                    previous.probe_error != outcome.error):
+                                    previous.probe_cause != outcome.cause):
             log.warning("cluster %s: probe failed: %s", cluster.name, outcome.error)
         elif outcome.success and previous is not None and not previous.probe_success:
             log.info("cluster %s: probe succeeds again", cluster.name)
@@ -228,6 +230,8 @@ class BackgroundProber:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         cycle = self._probe_cycle = ProbeCycle(self.config, self.store)
+        collections = CollectionSchedule()
+        collections.start()
         self._started.set()
         try:
             while not self._stop.is_set():
@@ -240,6 +244,7 @@ class BackgroundProber:
                     await asyncio.gather(run, return_exceptions=True)
                     break
                 stopper.cancel()
+                collections.after_cycle()
                 delay = max(0.0, cycle.config.interval - (time.monotonic() - started))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), delay)
