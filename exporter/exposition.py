@@ -17,17 +17,22 @@ from exporter.collector import SnapshotCollector
 from exporter.snapshot import SnapshotStore
 
 OPENMETRICS_EOF = b"# EOF\n"
+PROBER_NAMESPACE = "pmm_backup_prereq_prober"  # pmm_backup_prereq_prober_process_resident_memory_bytes, ...
 LIVE_TTL = 5.0  # seconds the process metrics may be old
 
 
 class Exposition:
-    def __init__(self, store: SnapshotStore) -> None:
+    def __init__(self, store: SnapshotStore, prober_pid: Callable[[], int | None] | None = None) -> None:
         self.store = store
         self.snapshot_registry = CollectorRegistry()
         self.snapshot_registry.register(SnapshotCollector(store))
         self.live_registry = CollectorRegistry()
-        ProcessCollector(registry=self.live_registry)
-        self._cache: dict[str, tuple[int, bytes]] = {}  # content type -> (store version, rendered families)
+        ProcessCollector(registry=self.live_registry)  # process_*: this process, which serves HTTP
+        if prober_pid is not None:  # the probing process's own figures, where a fleet's CPU and memory go
+            ProcessCollector(namespace=PROBER_NAMESPACE, pid=lambda: prober_pid() or "missing",
+                             registry=self.live_registry)
+        self._cache: dict[tuple[str, bool], tuple[int, bytes]] = {}  # (type, gzip) -> (store version, families)
+        self._formats: dict[tuple[str, bool], Callable[[CollectorRegistry], bytes]] = {}  # asked for so far
         self._live_cache: dict[str, tuple[float, bytes]] = {}  # content type -> (when, process metrics)
         self._lock = threading.Lock()
 
@@ -65,18 +70,31 @@ class Exposition:
         its encoding. With gzip, the cached part is compressed once per version too: gzip members may follow one
         another in one stream (RFC 1952), which Go's, Python's and browsers' readers all accept."""
         encoder, content_type = choose_encoder(accept)
-        version = self.store.version
-        key = f"{content_type}|{'gzip' if gzip_ok else ''}"
+        key = (content_type, gzip_ok)
         with self._lock:
-            cached = self._cache.get(key)
-            if cached is None or cached[0] != version:
-                body = encoder(self.snapshot_registry)
-                if body.endswith(OPENMETRICS_EOF):  # OpenMetrics ends once, after the live part
-                    body = body[: -len(OPENMETRICS_EOF)]
-                if gzip_ok:
-                    body = gzip.compress(body, compresslevel=6)
-                cached = self._cache[key] = (version, body)
+            self._formats[key] = encoder
+            body = self._cached(key)
         live = self._live(content_type, encoder)
         if gzip_ok:
-            return [cached[1], gzip.compress(live, compresslevel=1)], content_type, "gzip"
-        return [cached[1], live], content_type, None
+            return [body, gzip.compress(live, compresslevel=1)], content_type, "gzip"
+        return [body, live], content_type, None
+
+    def prerender(self) -> None:
+        """Render a newly published snapshot ahead of the scrapes, in each format asked for so far: at a fleet's
+        size that takes a while, which would otherwise fall on the first scrape after every cycle."""
+        with self._lock:
+            for key in list(self._formats):
+                self._cached(key)
+
+    def _cached(self, key: tuple[str, bool]) -> bytes:
+        """The snapshot's families in one format, rendered if the store published since (hold the lock)."""
+        version = self.store.version
+        cached = self._cache.get(key)
+        if cached is None or cached[0] != version:
+            body = self._formats[key](self.snapshot_registry)
+            if body.endswith(OPENMETRICS_EOF):  # OpenMetrics ends once, after the live part
+                body = body[: -len(OPENMETRICS_EOF)]
+            if key[1]:
+                body = gzip.compress(body, compresslevel=6)
+            cached = self._cache[key] = (version, body)
+        return cached[1]

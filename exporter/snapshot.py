@@ -118,6 +118,18 @@ def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome, 
         source)
 
 
+@dataclass(frozen=True)
+class Published:
+    """What a store has published: all a scrape can see, sent from the probing process to the serving one."""
+
+    snapshots: tuple[ClusterSnapshot, ...]
+    pmm: PMMStatus | None
+    discovery: DiscoveryStatus | None
+    interval: float
+    cycles: int
+    last_cycle_duration: float | None
+
+
 @dataclass
 class SnapshotStore:
     """Thread-safe latest snapshot per cluster; written by the prober, read by scrapes."""
@@ -139,6 +151,21 @@ class SnapshotStore:
                 self.cycles += 1
                 self.last_cycle_duration = duration
             self.version += 1
+
+    def published(self) -> Published:
+        with self._lock:
+            return Published(tuple(self._snapshots.values()), self.pmm, self.discovery, self.interval, self.cycles,
+                             self.last_cycle_duration)
+
+    def publish(self, state: Published) -> None:
+        """Take on what another store published, as one new version."""
+        with self._lock:
+            self._snapshots = {s.cluster: s for s in state.snapshots}
+            self.pmm, self.discovery, self.interval = state.pmm, state.discovery, state.interval
+            self.cycles, self.last_cycle_duration = state.cycles, state.last_cycle_duration
+            self.version += 1
+        if state.cycles:
+            self.first_cycle_done.set()
 
     def put(self, snapshot: ClusterSnapshot) -> None:
         with self._lock:

@@ -6,12 +6,14 @@ Regenerate after an intended change with: UPDATE_GOLDEN=1 pytest tests/test_expo
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, Metric, generate_latest
 
 from exporter.checks.results import CheckResult, Status
 from exporter.collector import SnapshotCollector
+from exporter.exposition import Exposition
 from exporter.snapshot import AgentObservation, ClusterSnapshot, DiscoveryStatus, PMMStatus, SnapshotStore
 from tests.promtool import promtool_check
 
@@ -62,3 +64,31 @@ def test_exposition_matches_the_golden_file() -> None:
 
 def test_golden_exposition_passes_promtool() -> None:
     promtool_check(exposition())
+
+
+def test_a_snapshot_published_across_processes_is_exported_unchanged() -> None:
+    """The probing process pickles what it published through a pipe; the serving process exports that."""
+    served = SnapshotStore()
+    served.publish(pickle.loads(pickle.dumps(store().published())))
+    registry = CollectorRegistry()
+    registry.register(SnapshotCollector(served))
+    assert generate_latest(registry).decode() == GOLDEN.read_text()
+    assert served.first_cycle_done.is_set() == (store().cycles > 0)
+
+
+class Broken:
+    def collect(self) -> list[Metric]:
+        raise AssertionError("a scrape rendered the snapshot")
+
+
+def test_a_published_snapshot_is_rendered_before_any_scrape_asks() -> None:
+    served = SnapshotStore()
+    exposition = Exposition(served)
+    exposition.render("")  # a scraper asked for the text format once
+    served.publish(store().published())
+    exposition.prerender()
+    exposition.snapshot_registry = CollectorRegistry()
+    exposition.snapshot_registry.register(Broken())  # type: ignore[arg-type]
+    parts, content_type, _ = exposition.render("")
+    assert parts[0].decode() == GOLDEN.read_text()
+    assert content_type.startswith("text/plain")
