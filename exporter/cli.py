@@ -17,8 +17,9 @@ from exporter.config import Config, ConfigError, Shard, load_config
 from exporter.exposition import Exposition
 from exporter.http import HTTPEndpoint, ListenAddressError, parse_listen_address
 from exporter.logs import set_secrets, setup_logging
+from exporter.prober_process import ProberProcess
 from exporter.report import exit_code, render_json, render_table
-from exporter.scheduler import BackgroundProber, ProbeCycle
+from exporter.scheduler import ProbeCycle
 from exporter.snapshot import SnapshotStore
 from exporter.webconfig import WebConfig, load_web_config
 
@@ -137,10 +138,11 @@ def run_check(config: Config, output: str) -> int:
 
 def serve(config: Config, address: tuple[str, int], ready_message: str = "", web: WebConfig | None = None,
           web_config_path: str | None = None) -> int:
-    """Probe in the background and serve until SIGTERM or SIGINT; SIGHUP or POST /-/reload reload the config."""
+    """Probe in a child process and serve until SIGTERM or SIGINT; SIGHUP or POST /-/reload reload the config."""
     set_secrets(config.secrets)
     store = SnapshotStore()
-    prober = BackgroundProber(config, store)
+    exposition = Exposition(store, prober_pid=lambda: prober.pid)
+    prober = ProberProcess(config, store, on_publish=exposition.prerender)
     reload_lock = threading.Lock()
     reloadable = config.path if not config.path.startswith("(") else None  # "(demo)" has no file
 
@@ -160,7 +162,6 @@ def serve(config: Config, address: tuple[str, int], ready_message: str = "", web
             log.info("config reloaded: %d cluster(s), interval %gs", len(new.clusters), new.interval)
             return None
 
-    exposition = Exposition(store)
     try:
         endpoint = HTTPEndpoint(address, exposition, store, web, reload if reloadable else None)
     except OSError as exc:

@@ -55,7 +55,12 @@ class JSONFormatter(logging.Formatter):
 _redact = _Redact()
 
 
+_settings = ("info", "logfmt")
+
+
 def setup_logging(level: str, fmt: str) -> None:
+    global _settings
+    _settings = (level, fmt)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JSONFormatter() if fmt == "json" else LogfmtFormatter())
     handler.addFilter(_redact)
@@ -64,6 +69,11 @@ def setup_logging(level: str, fmt: str) -> None:
     root.setLevel(getattr(logging, level.upper()))
     logging.getLogger("pymongo").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+def log_settings() -> tuple[str, str]:
+    """The level and format in force, for a child process to log as this one does."""
+    return _settings
 
 
 def set_secrets(secrets: Iterable[str]) -> None:

@@ -1,0 +1,178 @@
+"""The probing in a process of its own, so that serving /metrics never waits for it.
+
+A Python process runs Python code in one thread at a time. At 1,000 clusters the probe loop keeps its process busy
+for seconds each cycle, and between cycles pymongo's 4,000 background tasks (a monitor per member, a periodic task
+per client) wake together every half second: a scrape arriving then waited for them, up to 70 ms (BENCHMARKS.md).
+So the exporter's main process only serves HTTP, and a child process runs the probe loop. After each cycle (and
+each reload) the child sends what it published; the main process swaps it into the store that scrapes read.
+
+The child follows its parent: it stops when told to, when the parent's end of the pipe closes (the parent died),
+or on SIGTERM (systemd signals a whole control group). If the child dies, the parent logs it and starts another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from multiprocessing.connection import Connection
+from typing import Any
+
+from exporter.config import Config
+from exporter.logs import log_settings, set_secrets, setup_logging
+from exporter.scheduler import BackgroundProber
+from exporter.snapshot import SnapshotStore
+
+RELOAD_TIMEOUT = 10.0
+RESTART_DELAY = 1.0  # after the child died: long enough not to spin should it die at once again
+
+log = logging.getLogger(__name__)
+
+
+class _Channel:
+    """One end of the pipe, safe to send on from several threads."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._lock = threading.Lock()
+
+    def send(self, message: tuple[str, Any]) -> None:
+        with self._lock:
+            self.conn.send(message)
+
+
+class _PublishingStore(SnapshotStore):
+    """The child's store: what a cycle publishes goes to the parent as well."""
+
+    channel: _Channel | None = None
+
+    def end_cycle(self, duration: float | None) -> None:
+        super().end_cycle(duration)
+        if self.channel is not None:
+            with contextlib.suppress(OSError):  # the parent is gone: the main loop sees it and stops
+                self.channel.send(("published", self.published()))
+
+
+def child_main(fd: int) -> None:
+    """The child: `python -m exporter.prober_process FD`, FD being its end of a socket pair to the parent."""
+    conn = Connection(fd)
+    try:
+        kind, (config, logging_settings) = conn.recv()
+    except (EOFError, OSError):
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent handles it
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # reloads come from the parent, which reads the file
+    setup_logging(*logging_settings)
+    set_secrets(config.secrets)
+    channel = _Channel(conn)
+    store = _PublishingStore()
+    store.channel = channel
+    prober = BackgroundProber(config, store)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    prober.start()
+    while not stopping.is_set():
+        try:
+            if not conn.poll(0.2):
+                continue
+            kind, payload = conn.recv()
+        except (EOFError, OSError):
+            break  # the parent is gone
+        if kind == "reload":
+            set_secrets(payload.secrets)
+            prober.reload(payload)
+            channel.send(("reloaded", None))
+        elif kind == "stop":
+            break
+    prober.stop(timeout=1.5)
+
+
+class ProberProcess:
+    """The BackgroundProber's interface (start, reload, stop), with the probing in a child process."""
+
+    def __init__(self, config: Config, store: SnapshotStore, on_publish: Callable[[], None] = lambda: None) -> None:
+        self.config = config
+        self.store = store
+        self.on_publish = on_publish  # called after each publication reached the store
+        self._process: subprocess.Popen[bytes] | None = None
+        self._channel: _Channel | None = None
+        self._reloaded = threading.Event()
+        self._stopping = threading.Event()
+        self._receiver: threading.Thread | None = None
+        self._earlier_cycles = 0  # cycles run by children that died: cycles_total is a counter, it must not go back
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self) -> None:
+        self._spawn()
+        self._receiver = threading.Thread(target=self._receive, name="prober-receiver", daemon=True)
+        self._receiver.start()
+
+    def _spawn(self) -> None:
+        # a fresh interpreter, not a fork: this process already runs threads. No multiprocessing either: it would
+        # add a resource-tracker process this needs nothing from
+        ours, theirs = socket.socketpair()
+        with theirs:
+            self._process = subprocess.Popen([sys.executable, "-m", "exporter.prober_process", str(theirs.fileno())],
+                                             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        self._channel = _Channel(Connection(ours.detach()))  # the child's death now reads as end-of-file
+        self._channel.send(("start", (self.config, log_settings())))
+
+    def _receive(self) -> None:
+        while True:
+            assert self._channel is not None and self._process is not None
+            try:
+                kind, payload = self._channel.conn.recv()
+            except (EOFError, OSError):
+                # the child ended: on purpose when we stop (a SIGTERM to the control group may reach it first)
+                if self._stopping.wait(RESTART_DELAY):
+                    return
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._process.wait(1.0)
+                log.error("the probing process exited (code %s); starting a new one", self._process.returncode)
+                self._channel.conn.close()
+                self._earlier_cycles = self.store.cycles
+                self._spawn()
+                continue
+            if kind == "published":
+                self.store.publish(replace(payload, cycles=payload.cycles + self._earlier_cycles))
+                self.on_publish()
+            elif kind == "reloaded":
+                self._reloaded.set()
+
+    def reload(self, config: Config) -> None:
+        """Swap in a new config; it takes effect at once and for the next cycle."""
+        self.config = config
+        self._reloaded.clear()
+        if self._channel is not None:
+            try:
+                self._channel.send(("reload", config))
+            except OSError:
+                return  # the child is being restarted, and starts with this config
+            if not self._reloaded.wait(RELOAD_TIMEOUT):
+                log.warning("the probing process did not confirm the reload within %gs", RELOAD_TIMEOUT)
+
+    def stop(self, timeout: float = 1.5) -> None:
+        """Stop probing; returns within about `timeout` seconds (the child is killed if it takes longer)."""
+        self._stopping.set()
+        if self._channel is not None:
+            with contextlib.suppress(OSError):
+                self._channel.send(("stop", None))
+        if self._process is not None:
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(0.5)
+
+
+if __name__ == "__main__":
+    child_main(int(sys.argv[1]))

@@ -1,0 +1,108 @@
+"""The probing runs in a child process of the exporter (so that scrapes never wait for it): the child must never
+outlive the exporter, and the exporter must outlive the child."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from exporter.simulator import SimReplicaSet
+from tests.exporter_process import Exporter, write_config
+
+
+@pytest.fixture
+def rs() -> SimReplicaSet:
+    replica_set = SimReplicaSet(name="rs0").start()
+    yield replica_set  # type: ignore[misc]
+    replica_set.stop()
+
+
+def children(pid: int) -> list[int]:
+    """The probing processes among pid's children."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return [c for c in found if b"exporter.prober_process" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def wait_until(condition, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def cycles(text: str) -> float:
+    match = re.search(r"^pmm_backup_prereq_cycles_total (\S+)$", text, re.M)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_probing_runs_in_one_child_whose_figures_are_exported(tmp_path: Path, rs: SimReplicaSet) -> None:
+    exporter = Exporter("--config", write_config(tmp_path, rs))
+    try:
+        text = exporter.metrics_when(r'^pmm_backup_prereq_cluster_ready\{cluster="prod-rs"\} 1')
+        assert 'pmm_backup_prereq_cluster_ready{cluster="prod-rs"} 1' in text
+        (child,) = children(exporter.proc.pid)
+        # the process metrics are rendered every few seconds: wait for a render after pymongo was loaded
+        rendered_late = r"^pmm_backup_prereq_prober_process_resident_memory_bytes ([2-9]\.\d+e\+07|\S+e\+0[89])$"
+        text = exporter.metrics_when(rendered_late)
+        rss = re.search(r"^pmm_backup_prereq_prober_process_resident_memory_bytes (\S+)$", text, re.M)
+        assert rss and float(rss.group(1)) > 20e6, text  # pymongo and the probe loop live there
+        assert re.search(r"^process_resident_memory_bytes \S+$", text, re.M)  # and the serving process's own
+        fds = len(os.listdir(f"/proc/{child}/fd"))
+        exported = re.search(r"^pmm_backup_prereq_prober_process_open_fds (\S+)$", text, re.M)
+        assert exported and abs(float(exported.group(1)) - fds) <= 5
+    finally:
+        exporter.terminate()
+
+
+def test_a_dead_child_is_replaced_and_counting_goes_on(tmp_path: Path, rs: SimReplicaSet) -> None:
+    exporter = Exporter("--config", write_config(tmp_path, rs))
+    try:
+        exporter.metrics_when(r"^pmm_backup_prereq_cycles_total [3-9]")
+        (child,) = children(exporter.proc.pid)
+        before = cycles(exporter.get("/metrics"))
+        os.kill(child, signal.SIGKILL)  # as the OOM killer would
+        assert wait_until(lambda: children(exporter.proc.pid) not in ([], [child]))
+        text = exporter.metrics_when(rf"^pmm_backup_prereq_cycles_total (?!{before:g}\b)")
+        assert cycles(text) > before  # a counter: it goes on from where the dead child left it
+        assert 'pmm_backup_prereq_cluster_ready{cluster="prod-rs"} 1' in text
+    finally:
+        _, _, log = exporter.terminate()
+    assert "the probing process exited (code -9); starting a new one" in log
+
+
+def test_the_child_ends_with_the_exporter_even_when_it_is_killed(tmp_path: Path, rs: SimReplicaSet) -> None:
+    exporter = Exporter("--config", write_config(tmp_path, rs))
+    exporter.metrics_when(r"^pmm_backup_prereq_cycles_total [1-9]")
+    (child,) = children(exporter.proc.pid)
+    exporter.proc.kill()
+    exporter.proc.wait(5)
+    assert wait_until(lambda: not alive(child), timeout=5), "the probing process outlived the exporter"
+
+
+def test_sigterm_to_both_at_once_stops_quietly(tmp_path: Path, rs: SimReplicaSet) -> None:
+    """systemd stops a service by signalling every process of its control group at once."""
+    exporter = Exporter("--config", write_config(tmp_path, rs))
+    exporter.metrics_when(r"^pmm_backup_prereq_cycles_total [1-9]")
+    (child,) = children(exporter.proc.pid)
+    os.kill(child, signal.SIGTERM)
+    code, took, log = exporter.terminate()
+    assert code == 0 and took < 3, (code, took)
+    assert "starting a new one" not in log and "Traceback" not in log, log
+    assert wait_until(lambda: not alive(child), timeout=3)
