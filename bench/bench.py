@@ -6,9 +6,10 @@ outside. The simulators run in their own processes, so they don't share the expo
     .venv/bin/python bench/bench.py --sizes 100 --interval 20
 
 For each N it reports: the probe cycle's duration (the exporter's own pmm_backup_prereq_last_cycle_duration_seconds),
-average CPU over one interval (utime+stime of the process), resident memory, threads and open file descriptors, the
-per-cluster cost, and /metrics scrape latency (p50/p99) next to the same ThreadingHTTPServer serving the same bytes
-as a static file, measured in the same run.
+average CPU over one interval (utime+stime), resident memory, threads and open file descriptors (all the exporter's
+processes added up), the per-cluster cost, and /metrics scrape latency (p50/p99) next to the same ThreadingHTTPServer
+serving the same bytes as a static file, measured in the same run: once right after a cycle, and once spread over a
+whole interval, so that some scrapes land while a cycle runs, as a Prometheus server's do.
 """
 
 from __future__ import annotations
@@ -53,13 +54,28 @@ def start_fleet(total: int, processes: int, dead: float) -> tuple[list[subproces
     return procs, clusters
 
 
+def process_tree(pid: int) -> list[int]:
+    """pid and its descendants: the exporter serves HTTP in one process and probes in a child."""
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        for task in Path(f"/proc/{current}/task").iterdir():
+            todo += [int(c) for c in (task / "children").read_text().split()]
+    return tree
+
+
 def proc_stat(pid: int) -> dict[str, float]:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    status = Path(f"/proc/{pid}/status").read_text()
-    rss_kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    threads = int(re.search(r"Threads:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-    return {"cpu": (int(fields[11]) + int(fields[12])) / TICKS, "rss_mb": rss_kb / 1024, "threads": threads,
-            "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+    """CPU, memory, threads and descriptors of the exporter, all its processes added up."""
+    total = {"cpu": 0.0, "rss_mb": 0.0, "threads": 0, "fds": 0}
+    for member in process_tree(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        status = Path(f"/proc/{member}/status").read_text()
+        total["cpu"] += (int(fields[11]) + int(fields[12])) / TICKS
+        total["rss_mb"] += int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+        total["threads"] += int(re.search(r"Threads:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+        total["fds"] += len(os.listdir(f"/proc/{member}/fd"))
+    return total
 
 
 def metric(text: str, name: str) -> float | None:
@@ -145,6 +161,12 @@ def run(size: int, interval: float, timeout: float, scrapes: int, dead: float) -
         for _ in range(scrapes):
             scrape.append(timed_get(url)[0])
             baseline.append(timed_get(static_url)[0])
+        # the same, spread over one interval: some scrapes land during a probe cycle
+        spread, spread_baseline = [], []
+        for _ in range(scrapes):
+            spread.append(timed_get(url)[0])
+            spread_baseline.append(timed_get(static_url)[0])
+            time.sleep(interval / scrapes)
         static.shutdown()
         return {
             "clusters": size, "first_cycle_s": round(first_cycle, 2), "cycle_s": round(cycle, 2),
@@ -156,6 +178,10 @@ def run(size: int, interval: float, timeout: float, scrapes: int, dead: float) -
             "scrape_p99_ms": round(percentile(scrape, 0.99) * 1000, 2),
             "static_p50_ms": round(statistics.median(baseline) * 1000, 2),
             "static_p99_ms": round(percentile(baseline, 0.99) * 1000, 2),
+            "spread_p50_ms": round(statistics.median(spread) * 1000, 2),
+            "spread_p99_ms": round(percentile(spread, 0.99) * 1000, 2),
+            "spread_static_p50_ms": round(statistics.median(spread_baseline) * 1000, 2),
+            "spread_static_p99_ms": round(percentile(spread_baseline, 0.99) * 1000, 2),
             "bytes": len(body),
         }
     finally:
