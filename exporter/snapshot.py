@@ -50,7 +50,7 @@ def pmm_status(facts: PMMFacts, duration: float) -> PMMStatus:
     return PMMStatus(facts.version, True, "", duration)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgentObservation:
     node: str
     replica_set: str
@@ -58,7 +58,7 @@ class AgentObservation:
     heartbeat_age: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClusterSnapshot:
     cluster: str
     probe_success: bool

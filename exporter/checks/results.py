@@ -13,7 +13,7 @@ class Status(Enum):
     SKIPPED = "skipped"  # does not apply (e.g. no PBM storage configured yet): shown, never exported
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     check: str
     status: Status
