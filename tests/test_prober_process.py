@@ -89,20 +89,24 @@ def test_a_dead_child_is_replaced_and_counting_goes_on(tmp_path: Path, rs: SimRe
 
 def test_the_child_ends_with_the_exporter_even_when_it_is_killed(tmp_path: Path, rs: SimReplicaSet) -> None:
     exporter = Exporter("--config", write_config(tmp_path, rs))
-    exporter.metrics_when(r"^pmm_backup_prereq_cycles_total [1-9]")
-    (child,) = children(exporter.proc.pid)
-    exporter.proc.kill()
-    exporter.proc.wait(5)
+    try:
+        exporter.metrics_when(r"^pmm_backup_prereq_cycles_total [1-9]")
+        (child,) = children(exporter.proc.pid)
+    finally:
+        exporter.proc.kill()
+        exporter.proc.wait(5)
     assert wait_until(lambda: not alive(child), timeout=5), "the probing process outlived the exporter"
 
 
 def test_sigterm_to_both_at_once_stops_quietly(tmp_path: Path, rs: SimReplicaSet) -> None:
     """systemd stops a service by signalling every process of its control group at once."""
     exporter = Exporter("--config", write_config(tmp_path, rs))
-    exporter.metrics_when(r"^pmm_backup_prereq_cycles_total [1-9]")
-    (child,) = children(exporter.proc.pid)
-    os.kill(child, signal.SIGTERM)
-    code, took, log = exporter.terminate()
+    try:
+        exporter.metrics_when(r"^pmm_backup_prereq_cycles_total [1-9]")
+        (child,) = children(exporter.proc.pid)
+        os.kill(child, signal.SIGTERM)
+    finally:
+        code, took, log = exporter.terminate()
     assert code == 0 and took < 3, (code, took)
     assert "starting a new one" not in log and "Traceback" not in log, log
     assert wait_until(lambda: not alive(child), timeout=3)
