@@ -61,13 +61,13 @@ class _PublishingStore(SnapshotStore):
 
 def child_main(fd: int) -> None:
     """The child: `python -m exporter.prober_process FD`, FD being its end of a socket pair to the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent handles it
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # reloads come from the parent, which reads the file
     conn = Connection(fd)
     try:
         kind, (config, logging_settings) = conn.recv()
     except (EOFError, OSError):
         return
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent handles it
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # reloads come from the parent, which reads the file
     setup_logging(*logging_settings)
     set_secrets(config.secrets)
     channel = _Channel(conn)
@@ -86,7 +86,10 @@ def child_main(fd: int) -> None:
             break  # the parent is gone
         if kind == "reload":
             set_secrets(payload.secrets)
-            prober.reload(payload)
+            try:
+                prober.reload(payload)
+            except Exception:  # the loop is stuck or gone: keep the old config rather than die
+                log.exception("could not apply the reloaded config")
             channel.send(("reloaded", None))
         elif kind == "stop":
             break
@@ -122,7 +125,8 @@ class ProberProcess:
         ours, theirs = socket.socketpair()
         with theirs:
             self._process = subprocess.Popen([sys.executable, "-m", "exporter.prober_process", str(theirs.fileno())],
-                                             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+                                             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                                             start_new_session=True)  # a terminal's Ctrl-C is the parent's to handle
         self._channel = _Channel(Connection(ours.detach()))  # the child's death now reads as end-of-file
         self._channel.send(("start", (self.config, log_settings())))
 
