@@ -467,12 +467,10 @@ def load_config(path: str) -> Config:
         uri_where: Path_ = ("clusters", index, key)
         uri = cluster.uri
         if cluster.uri_file is not None:
-            uri_path = base / cluster.uri_file
             try:
-                uri = uri_path.read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                problems.append(f"{file}:{_line_for(uri_where, lines)}: clusters[{index}].uri_file: "
-                                f"cannot read {uri_path}: {getattr(exc, 'strerror', None) or exc}")
+                uri = _read_setting_file(base / cluster.uri_file, uri_where, file, lines)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
                 continue
         assert uri is not None
         try:
@@ -515,17 +513,20 @@ def load_config(path: str) -> Config:
     return Config(file, spec.interval, spec.timeout, tuple(clusters), pmm, discovery)
 
 
+def _read_setting_file(path: Path, where: Path_, file: str, lines: dict[Path_, int]) -> str:
+    """The text of a file that a setting names (uri_file, password_file), stripped; ConfigError if unreadable."""
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{file}:{_line_for(where, lines)}: {_key_path(where)}: cannot read {path}: "
+                           f"{getattr(exc, 'strerror', None) or exc}"]) from None
+
+
 def _credentials(spec: MongoDBSpec, where: Path_, file: str, base: Path, lines: dict[Path_, int]
                  ) -> MongoDBCredentials:
     password = spec.password
     if spec.password_file is not None:
-        path = base / spec.password_file
-        try:
-            password = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            line = _line_for((*where, "password_file"), lines)
-            raise ConfigError([f"{file}:{line}: {_key_path((*where, 'password_file'))}: cannot read {path}: "
-                               f"{getattr(exc, 'strerror', None) or exc}"]) from None
+        password = _read_setting_file(base / spec.password_file, (*where, "password_file"), file, lines)
     options = tuple((k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in spec.options.items())
     return MongoDBCredentials(spec.username, password, spec.auth_source or "admin", options)
 
