@@ -57,6 +57,18 @@ def state_timeline(mappings: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def age_stat(title: str, description: str, by: str, timestamps: str, orange: float, red: float) -> dict[str, Any]:
+    """A stat panel of the time since a timestamp metric, per `by`: orange, then red, as it grows stale."""
+    return {
+        "type": "stat", "title": title, "datasource": DS, "description": description,
+        "targets": [target(f"time() - max by ({by}) ({timestamps})", f"{{{{{by}}}}}", instant=True)],
+        "fieldConfig": {"defaults": {"unit": "s", "color": {"mode": "thresholds"},
+                                     "thresholds": thresholds(("green", None), ("orange", orange), ("red", red))},
+                        "overrides": []},
+        "options": stat_options("value", "value_and_name"),
+    }
+
+
 def target(expr: str, legend: str = "", *, instant: bool = False, table: bool = False, ref: str = "A"
            ) -> dict[str, Any]:
     out: dict[str, Any] = {"datasource": DS, "expr": expr, "refId": ref, "legendFormat": legend or "__auto",
@@ -143,26 +155,13 @@ def panels() -> list[dict[str, Any]]:
                            "{{cluster}} {{target}}")],
         **state_timeline(UP_DOWN),
     }, 8, 8))
-    out.append(lay.place({
-        "type": "stat", "title": "Data age", "datasource": DS,
-        "description": "Time since the last successful probe of each cluster; stale past 3 probe intervals.",
-        "targets": [target(f"time() - max by (cluster) (pmm_backup_prereq_last_probe_timestamp_seconds"
-                           f"{{{SELECTOR}}})", "{{cluster}}", instant=True)],
-        "fieldConfig": {"defaults": {"unit": "s", "color": {"mode": "thresholds"},
-                                     "thresholds": thresholds(("green", None), ("orange", 120), ("red", 180))},
-                        "overrides": []},
-        "options": stat_options("value", "value_and_name"),
-    }, 5, 8))
-    out.append(lay.place({
-        "type": "stat", "title": "Node-side checks age", "datasource": DS,
-        "description": "Time since each node's node-check timer last wrote its results (stale past 5 minutes).",
-        "targets": [target(f"time() - max by (node) (pmm_backup_prereq_node_check_timestamp_seconds"
-                           f"{{{NODE_SELECTOR}}})", "{{node}}", instant=True)],
-        "fieldConfig": {"defaults": {"unit": "s", "color": {"mode": "thresholds"},
-                                     "thresholds": thresholds(("green", None), ("orange", 180), ("red", 300))},
-                        "overrides": []},
-        "options": stat_options("value", "value_and_name"),
-    }, 6, 8))
+    out.append(lay.place(age_stat(
+        "Data age", "Time since the last successful probe of each cluster; stale past 3 probe intervals.",
+        "cluster", f"pmm_backup_prereq_last_probe_timestamp_seconds{{{SELECTOR}}}", 120, 180), 5, 8))
+    out.append(lay.place(age_stat(
+        "Node-side checks age",
+        "Time since each node's node-check timer last wrote its results (stale past 5 minutes).",
+        "node", f"pmm_backup_prereq_node_check_timestamp_seconds{{{NODE_SELECTOR}}}", 180, 300), 6, 8))
     out.append(lay.place({
         "type": "timeseries", "title": "Probe duration", "datasource": DS,
         "targets": [target(f"max by (cluster) (pmm_backup_prereq_probe_duration_seconds{{{SELECTOR}}})",
