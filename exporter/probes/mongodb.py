@@ -65,6 +65,7 @@ class ProbeOutcome:
 
 
 MongoClient = AsyncMongoClient[dict[str, Any]]
+AUTHENTICATION_FAILED = 18  # MongoDB's error code for a failed authentication
 UNREACHABLE = "unreachable"  # the cause of timeouts and lost connections alike: which one a probe meets is chance
 # URI options that name a topology; dropped when the cluster's options are reused for one shard's replica set
 _TOPOLOGY_OPTIONS = {"replicaset", "directconnection", "loadbalanced", "srvservicename", "srvmaxhosts"}
@@ -149,7 +150,7 @@ class MongoDBProber:
         return ProbeOutcome(None, redact(error, self.cluster.secrets), time.monotonic() - started, cause)
 
     def _describe_exception(self, exc: BaseException, client: MongoClient | None) -> str:
-        if isinstance(exc, OperationFailure) and exc.code == 18:
+        if isinstance(exc, OperationFailure) and exc.code == AUTHENTICATION_FAILED:
             user = self.cluster.username or "(none)"
             return f"authentication failed for user {user}: check the user and password in the cluster's uri"
         if isinstance(exc, ServerSelectionTimeoutError | TimeoutError) and client:
@@ -260,7 +261,7 @@ class MongoDBProber:
             return await read_replica_set(client, hosts, name, self.timeout, read_pbm=read_pbm)
         except (PyMongoError, TimeoutError) as exc:
             error = self._describe_exception(exc, client)
-            if isinstance(exc, OperationFailure) and exc.code == 18:
+            if isinstance(exc, OperationFailure) and exc.code == AUTHENTICATION_FAILED:
                 error = (f"authentication failed on replica set {name}: the user must exist on every shard and on "
                          f"the config servers (create it on each one's primary)")
             return ReplicaSetFacts.unreachable(name, hosts, redact(error, self.cluster.secrets))
@@ -395,7 +396,7 @@ async def _observe(call: Any) -> Observed[dict[str, Any]]:
     try:
         return Observed(_plain(await call))
     except OperationFailure as exc:
-        if exc.code == 18:
+        if exc.code == AUTHENTICATION_FAILED:
             raise
         return Observed.failed(_operation_failure(exc))
     except ConfigurationError as exc:
@@ -417,5 +418,5 @@ def _failure_cause(exc: PyMongoError) -> str:
     if isinstance(exc, AutoReconnect):  # connection lost or refused, server selection timed out
         return UNREACHABLE
     if isinstance(exc, OperationFailure):
-        return "authentication failed" if exc.code == 18 else f"command failed with code {exc.code}"
+        return "authentication failed" if exc.code == AUTHENTICATION_FAILED else f"command failed with code {exc.code}"
     return type(exc).__name__
