@@ -50,13 +50,14 @@ class _Channel:
 class _PublishingStore(SnapshotStore):
     """The child's store: what a cycle publishes goes to the parent as well."""
 
-    channel: _Channel | None = None
+    def __init__(self, channel: _Channel) -> None:
+        super().__init__()
+        self.channel = channel
 
     def end_cycle(self, duration: float | None) -> None:
         super().end_cycle(duration)
-        if self.channel is not None:
-            with contextlib.suppress(OSError):  # the parent is gone: the main loop sees it and stops
-                self.channel.send(("published", self.published()))
+        with contextlib.suppress(OSError):  # the parent is gone: the main loop sees it and stops
+            self.channel.send(("published", self.published()))
 
 
 def child_main(fd: int) -> None:
@@ -71,9 +72,7 @@ def child_main(fd: int) -> None:
     setup_logging(*logging_settings)
     set_secrets(config.secrets)
     channel = _Channel(conn)
-    store = _PublishingStore()
-    store.channel = channel
-    prober = BackgroundProber(config, store)
+    prober = BackgroundProber(config, _PublishingStore(channel))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     prober.start()
@@ -107,7 +106,6 @@ class ProberProcess:
         self._channel: _Channel | None = None
         self._reloaded = threading.Event()
         self._stopping = threading.Event()
-        self._receiver: threading.Thread | None = None
         self._earlier_cycles = 0  # cycles run by children that died: cycles_total is a counter, it must not go back
 
     @property
@@ -116,8 +114,7 @@ class ProberProcess:
 
     def start(self) -> None:
         self._spawn()
-        self._receiver = threading.Thread(target=self._receive, name="prober-receiver", daemon=True)
-        self._receiver.start()
+        threading.Thread(target=self._receive, name="prober-receiver", daemon=True).start()
 
     def _spawn(self) -> None:
         # a fresh interpreter, not a fork: this process already runs threads. No multiprocessing either: it would
