@@ -95,6 +95,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def latency(name: str, seconds: list[float]) -> dict[str, float]:
+    return {f"{name}_p50_ms": round(statistics.median(seconds) * 1000, 2),
+            f"{name}_p99_ms": round(percentile(seconds, 0.99) * 1000, 2)}
+
+
 class _Static(BaseHTTPRequestHandler):
     body = b""
     protocol_version = "HTTP/1.1"
@@ -121,13 +126,14 @@ def run(size: int, interval: float, timeout: float, scrapes: int, dead: float) -
                                 cwd=ROOT)
     try:
         assert exporter.stderr is not None
-        port = None
+        port, printed = None, []
         for line in exporter.stderr:  # "listening on 127.0.0.1:PORT"
+            printed.append(line)
             match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
             if match:
                 port = int(match.group(1))
                 break
-        assert port, "the exporter did not start"
+        assert port, "the exporter did not start:\n" + "".join(printed)
         threading.Thread(target=exporter.stderr.read, daemon=True).start()  # keep draining its log
         url = f"http://127.0.0.1:{port}/metrics"
         # wait for the first complete cycle
@@ -174,14 +180,8 @@ def run(size: int, interval: float, timeout: float, scrapes: int, dead: float) -
             "fds": int(after["fds"]), "series": series, "clusters_reported": ready,
             "cpu_ms_per_cluster_cycle": round(cpu * interval * 1000 / size, 2),
             "rss_kb_per_cluster": round(after["rss_mb"] * 1024 / size, 1),
-            "scrape_p50_ms": round(statistics.median(scrape) * 1000, 2),
-            "scrape_p99_ms": round(percentile(scrape, 0.99) * 1000, 2),
-            "static_p50_ms": round(statistics.median(baseline) * 1000, 2),
-            "static_p99_ms": round(percentile(baseline, 0.99) * 1000, 2),
-            "spread_p50_ms": round(statistics.median(spread) * 1000, 2),
-            "spread_p99_ms": round(percentile(spread, 0.99) * 1000, 2),
-            "spread_static_p50_ms": round(statistics.median(spread_baseline) * 1000, 2),
-            "spread_static_p99_ms": round(percentile(spread_baseline, 0.99) * 1000, 2),
+            **latency("scrape", scrape), **latency("static", baseline),
+            **latency("spread", spread), **latency("spread_static", spread_baseline),
             "bytes": len(body),
         }
     finally:
