@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import select
 import signal
 import socket
 import sys
@@ -180,11 +182,32 @@ def serve(config: Config, address: tuple[str, int], ready_message: str = "", web
              endpoint.port, endpoint.scheme, len(config.clusters), config.interval, config.path)
     if ready_message:
         print(ready_message.format(port=endpoint.port), flush=True)
-    stop.wait()
+    wait_for_stop(stop)
     log.info("shutting down")
     endpoint.stop()
     prober.stop(timeout=1.5)
     return 0
+
+
+def wait_for_stop(stop: threading.Event) -> None:
+    """Block the main thread until a signal handler sets `stop`, running every handler as its signal arrives.
+
+    Linux hands a signal to whichever thread does not block it, and CPython runs the Python handler in the main
+    thread only, the next time that thread runs Python code: a main thread asleep in Event.wait() missed a SIGHUP
+    that the HTTP or receiver thread got, until some later signal woke it. The wakeup fd is written whichever
+    thread receives the signal, so the main thread wakes at once."""
+    reader, writer = socket.socketpair()
+    with reader, writer:
+        reader.setblocking(False)
+        writer.setblocking(False)
+        previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        try:
+            while not stop.is_set():
+                select.select([reader], [], [], 1.0)  # the timeout is a backstop only
+                with contextlib.suppress(BlockingIOError):
+                    reader.recv(512)
+        finally:
+            signal.set_wakeup_fd(previous)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 import signal
 import subprocess
 import time
@@ -178,6 +180,36 @@ def test_reload_swaps_config_and_keeps_unchanged_clusters(tmp_path: Path) -> Non
     assert any(m.startswith("config reload failed, keeping the running config:") for m in messages)
     assert sum(m.startswith("config reloaded: ") for m in messages) == 2
     assert {line["level"] for line in lines} <= {"info", "warning", "error"}
+
+
+def signal_thread(pid: int, tid: int, sig: int) -> None:
+    """Send a signal to one thread of another process, as the kernel may pick any thread for kill()."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "tgkill"):
+        pytest.skip("this C library has no tgkill")
+    if libc.tgkill(pid, tid, sig) != 0:
+        raise OSError(ctypes.get_errno(), "tgkill")
+
+
+def test_signals_that_another_thread_receives_act_at_once(tmp_path: Path, rs: SimReplicaSet) -> None:
+    path = Path(write_config(tmp_path, rs))
+    exporter = Exporter("--config", str(path))
+    pid = exporter.proc.pid
+    try:
+        exporter.metrics_when(r'^pmm_backup_prereq_cluster_ready\{cluster="prod-rs"\}')
+        # the oldest thread after the main one: long-lived (the HTTP server runs a short one per request)
+        helper = min(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
+        path.write_text(path.read_text().replace("name: prod-rs", "name: renamed-rs"))
+        signal_thread(pid, helper, signal.SIGHUP)
+        text = exporter.metrics_when(r'^pmm_backup_prereq_cluster_ready\{cluster="renamed-rs"\}', timeout=5)
+        assert 'pmm_backup_prereq_cluster_ready{cluster="renamed-rs"}' in text, "SIGHUP was not acted on"
+        started = time.monotonic()
+        signal_thread(pid, helper, signal.SIGTERM)
+        exporter.proc.wait(5)
+        assert time.monotonic() - started < 3
+    finally:
+        code = exporter.terminate()[0] if exporter.proc.poll() is None else exporter.proc.returncode
+    assert code == 0
 
 
 def test_a_probe_failure_is_logged_once_per_state_change(tmp_path: Path, rs: SimReplicaSet) -> None:
