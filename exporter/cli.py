@@ -17,7 +17,7 @@ from dataclasses import replace
 from exporter import __version__
 from exporter.config import Config, ConfigError, Shard, load_config
 from exporter.exposition import Exposition
-from exporter.http import HTTPEndpoint, ListenAddressError, parse_listen_address
+from exporter.http import AddressError, HTTPEndpoint, parse_external_url, parse_listen_address
 from exporter.logs import set_secrets, setup_logging
 from exporter.prober_process import ProberProcess
 from exporter.report import exit_code, render_json, render_table
@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="the YAML config file (serve mode)")
     parser.add_argument("--web.listen-address", dest="listen_address", default=DEFAULT_LISTEN_ADDRESS,
                         help="address to serve /metrics on (default %(default)s)")
+    parser.add_argument("--web.external-url", dest="external_url", help="the URL the exporter is reached at, e.g. "
+                        "behind a reverse proxy; the runbook links of the alert files it serves at /alerts/ go under "
+                        "it (default http://<this host>:<port>)")
     parser.add_argument("--shard", help="INDEX/COUNT: probe only this replica's share of the clusters (by a stable "
                         "hash of their names); INDEX may be 'auto', the trailing number of a StatefulSet pod's name")
     parser.add_argument("--web.config.file", dest="web_config", help="TLS and basic auth for the HTTP endpoint, "
@@ -68,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="serve the exporter against a simulated replica set on loopback")
     demo.add_argument("--web.listen-address", dest="listen_address", default=DEFAULT_LISTEN_ADDRESS,
                       help="address to serve /metrics on (default %(default)s)")
+    demo.add_argument("--web.external-url", dest="external_url", help="the URL the exporter is reached at, e.g. "
+                        "behind a reverse proxy; the runbook links of the alert files it serves at /alerts/ go under "
+                        "it (default http://<this host>:<port>)")
     demo.add_argument("--interval", type=float, default=10.0, help="probe interval in seconds (default 10)")
     return parser
 
@@ -83,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from exporter.demo import run_demo  # the simulator is only loaded when asked for
 
-        return run_demo(args.listen_address, args.interval)
+        return run_demo(args.listen_address, args.interval, args.external_url)
     if args.config is None:
         parser.print_usage(sys.stderr)
         needs = "check needs --config FILE" if args.command == "check" else \
@@ -107,8 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_check(config, args.output)
     try:
         address = parse_listen_address(args.listen_address)
+        external_url = parse_external_url(args.external_url) if args.external_url else None
         web = load_web_config(args.web_config) if args.web_config else WebConfig()
-    except ListenAddressError as exc:
+    except AddressError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ConfigError as exc:
@@ -116,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
-    return serve(config, address, web=web, web_config_path=args.web_config)
+    return serve(config, address, web=web, web_config_path=args.web_config, external_url=external_url)
 
 
 def run_check(config: Config, output: str) -> int:
@@ -139,7 +146,7 @@ def run_check(config: Config, output: str) -> int:
 
 
 def serve(config: Config, address: tuple[str, int], ready_message: str = "", web: WebConfig | None = None,
-          web_config_path: str | None = None) -> int:
+          web_config_path: str | None = None, external_url: str | None = None) -> int:
     """Probe in a child process and serve until SIGTERM or SIGINT; SIGHUP or POST /-/reload reload the config."""
     set_secrets(config.secrets)
     store = SnapshotStore()
@@ -165,7 +172,7 @@ def serve(config: Config, address: tuple[str, int], ready_message: str = "", web
             return None
 
     try:
-        endpoint = HTTPEndpoint(address, exposition, store, web, reload if reloadable else None)
+        endpoint = HTTPEndpoint(address, exposition, store, web, reload if reloadable else None, external_url)
     except OSError as exc:
         print(f"pmm-backup-prereq-exporter: cannot listen on {address[0] or '*'}:{address[1]}: {exc.strerror}",
               file=sys.stderr)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from exporter.config import ClusterConfig, Config, PMMConfig
-from exporter.http import ListenAddressError, parse_listen_address
+from exporter.http import AddressError, parse_external_url, parse_listen_address
 from exporter.simulator import DEFAULT_PASSWORD, DEFAULT_USER, SimReplicaSet
 from exporter.simulator.pmm_server import SimPMMServer
 
@@ -19,12 +19,13 @@ DEMO_TOKEN = "glsa_demoToken_0000"
 STOPPED_AGENT_AGE = 120  # seconds before the demo starts
 
 
-def run_demo(listen_address: str, interval: float) -> int:
+def run_demo(listen_address: str, interval: float, external_url: str | None = None) -> int:
     from exporter.cli import run_check, serve  # the CLI imports this module lazily; import back the same way
 
     try:
         address = parse_listen_address(listen_address)
-    except ListenAddressError as exc:
+        external = parse_external_url(external_url) if external_url else None
+    except AddressError as exc:
         print(f"pmm-backup-prereq-exporter demo: error: {exc}", file=sys.stderr)
         return 2
     replica_set = SimReplicaSet(name="rs0").start()
@@ -48,7 +49,7 @@ def run_demo(listen_address: str, interval: float) -> int:
         )
         print("What `pmm-backup-prereq-exporter check` says about it:\n", flush=True)
         run_check(config, "table")
-        return serve(config, address, ready_message=message)
+        return serve(config, address, ready_message=message, external_url=external)
     finally:
         pmm.stop()
         replica_set.stop()

@@ -6,30 +6,12 @@ from __future__ import annotations
 import html
 import time
 
-from exporter import __version__
 from exporter.checks import Status
 from exporter.checks.results import CheckResult
+from exporter.runbooks import has_runbook
 from exporter.snapshot import ClusterSnapshot, DiscoveryStatus
+from exporter.webpage import document
 
-_STYLE = """
-:root{color-scheme:light dark;--ok:#1a7f37;--bad:#cf222e;--unk:#9a6700;--mute:#6e7781}
-body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;padding:12px;max-width:1100px}
-h1{font-size:1.25em;margin:.2em 0 .6em}
-section{border:1px solid #d0d7de;border-radius:8px;padding:10px 12px;margin:0 0 14px}
-h2{font-size:1.1em;margin:0 0 .4em;display:flex;flex-wrap:wrap;gap:.5em;align-items:center}
-.badge{border-radius:12px;padding:1px 10px;color:#fff;font-size:.85em;font-weight:600}
-.badge.ready{background:var(--ok)}.badge.notready{background:var(--bad)}.badge.unknown{background:var(--unk)}
-.meta{color:var(--mute);font-size:.9em;margin:.2em 0 .6em}
-.error{color:var(--bad)}
-ul.checks{list-style:none;padding:0;margin:.3em 0}
-ul.checks li{border-left:4px solid var(--mute);padding:4px 8px;margin:6px 0;overflow-wrap:anywhere}
-ul.checks li.fail{border-color:var(--bad)}ul.checks li.unknown{border-color:var(--unk)}
-ul.checks li.pass{border-color:var(--ok)}
-.check{font-weight:600}.node{font-family:ui-monospace,monospace;font-size:.9em}
-.fix{display:block;margin-top:3px;padding:4px 6px;background:rgba(127,127,127,.12);border-radius:4px}
-details summary{cursor:pointer;color:var(--mute)}
-footer{color:var(--mute);font-size:.85em}
-"""
 _BADGE = {True: ("READY", "ready"), False: ("NOT READY", "notready"), None: ("UNKNOWN", "unknown")}
 
 
@@ -47,8 +29,10 @@ def _item(result: CheckResult) -> str:
     where = f' <span class="node">{e(result.node)}</span>' if result.node else ""
     rs = f' <span class="node">({e(result.replica_set)})</span>' if result.replica_set else ""
     fix = f'<span class="fix">Fix: {e(result.fix)}</span>' if result.fix and result.status is Status.FAIL else ""
-    return (f'<li class="{result.status.value}"><span class="check">{e(result.check)}</span>{where}{rs}<br>'
-            f"{e(result.reason)}{fix}</li>")
+    name = f'<span class="check">{e(result.check)}</span>'
+    if has_runbook(result.check):
+        name = f'<a class="check" href="runbooks/{e(result.check)}">{e(result.check)}</a>'
+    return f'<li class="{result.status.value}">{name}{where}{rs}<br>{e(result.reason)}{fix}</li>'
 
 
 def _cluster(snap: ClusterSnapshot, now: float) -> str:
@@ -101,10 +85,7 @@ def render_status_page(snapshots: list[ClusterSnapshot], discovery: DiscoverySta
     body = "".join(_cluster(s, now) for s in sorted(snapshots, key=lambda s: (s.ready is not False, s.cluster)))
     if not snapshots:
         body = "<p>No probe has finished yet.</p>"
-    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-            "<meta http-equiv='refresh' content='30'><title>PMM backup prerequisites</title>"
-            f"<style>{_STYLE}</style></head><body><h1>PMM backup prerequisites</h1>"
-            f"<p class='meta'>{summary}</p>{body}"
-            f"<footer>pmm-backup-prereq-exporter {e(__version__)} · <a href='/metrics'>metrics</a> · "
-            f"<a href='/api/status'>status as JSON</a></footer></body></html>")
+    # relative links: the page also works behind a proxy that serves the exporter under a path prefix
+    return document("PMM backup prerequisites", f"<p class='meta'>{summary}</p>{body}",
+                    "<a href='metrics'>metrics</a> · <a href='api/status'>status as JSON</a> · "
+                    "<a href='runbooks/'>runbooks</a>", refresh=30)

@@ -16,8 +16,14 @@ What runs, as on PMM Server:
 
 The shipped rule file has `for:` of 1 to 10 minutes. One vmalert loads it unchanged, as PMM does
 (-rule=<dir>/*.yml): it must load, evaluate without error, and hold the same alert pending. The firing and resolving
-are timed on a second vmalert, loaded with a copy whose `for:` durations are scaled down 60 times (5m -> 5s), plus
-the PMM alert templates rendered with their default parameters and the same scaling. Each of the six alerts, and
+are timed on a second vmalert, loaded with the rules and the PMM alert templates as the exporter serves them at
+/alerts/ (runbook links under its --web.external-url, which must open), their `for:` durations scaled down 60 times
+(5m -> 5s), the templates rendered with their default parameters.
+
+vmalert fires on any returned series, but PMM runs its templated rules in Grafana, which judges each returned value:
+0 is Normal, anything else Alerting (pkg/services/ngalert/eval/eval.go). So while each scenario's alerts fire, every
+template's expression is also run as the instant query PMM makes its condition of, and must return samples that are
+all non-zero; while healthy, no template may return a non-zero sample (judge_templates_as_grafana). Each of the six alerts, and
 its template, fires in a scenario (pbm-agent stopped, role revoked, Backup Management off, MongoDB down, node-check
 stale, exporter stopped) no sooner than its `for:`, and resolves once the scenario is undone. The exporter-absent
 alert needs no staleness tuning: VictoriaMetrics writes staleness markers when a scrape fails, so absent() turns
@@ -40,8 +46,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import yaml
 
+from exporter import alerting
 from exporter.node.textfile import FILE_NAME
 from exporter.simulator import SimReplicaSet
 from exporter.simulator.pmm_server import SimPMMServer
@@ -53,7 +61,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = ROOT / "dashboards" / "pmm-backup-prerequisites.json"
 RULES = ROOT / "alerts" / "prometheus" / "pmm-backup-prereq.rules.yml"
 TEMPLATES = ROOT / "alerts" / "pmm" / "pmm-backup-prereq.templates.yml"
-RUNBOOK = "https://github.com/pmm-backup-prereq-exporter/pmm-backup-prereq-exporter/blob/main/README.md"
 TIME_SCALE = 60  # 5m -> 5s
 PROBE_INTERVAL = "2s"
 GROUP = "pmm-backup-prerequisites"  # the shipped rule group
@@ -110,9 +117,9 @@ def scaled(duration: str) -> str:
     return f"{max(1, round(seconds(duration) / TIME_SCALE))}s"
 
 
-def scaled_rules(path: Path) -> dict[str, float]:
-    """Write the shipped rules with `for:` scaled down; returns {alert: for in seconds}."""
-    document = yaml.safe_load(RULES.read_text())
+def scaled_rules(text: str, path: Path) -> dict[str, float]:
+    """Write the rules with `for:` scaled down; returns {alert: for in seconds}."""
+    document = yaml.safe_load(text)
     durations = {}
     for group in document["groups"]:
         for rule in group["rules"]:
@@ -122,30 +129,33 @@ def scaled_rules(path: Path) -> dict[str, float]:
     return durations
 
 
-def rendered_templates(path: Path) -> dict[str, float]:
+def template_expressions(text: str) -> dict[str, str]:
+    """{template: its expression with the default parameters}, the query PMM makes the rule's condition of."""
+    return {t["name"]: alerting.render(t["expr"], {p["name"]: p["value"] for p in t.get("params", [])})
+            for t in yaml.safe_load(text)["templates"]}
+
+
+def rendered_templates(text: str, path: Path) -> dict[str, float]:
     """The PMM templates as rules, rendered with their default parameters (`for:` scaled); {name: for}."""
-    generator = load_tool("generate_alerts")
     rules, durations = [], {}
-    for template in yaml.safe_load(TEMPLATES.read_text())["templates"]:
+    for template in yaml.safe_load(text)["templates"]:
         values = {p["name"]: p["value"] for p in template.get("params", [])}
-        rules.append({"alert": template["name"], "expr": generator.render(template["expr"], values),
+        rules.append({"alert": template["name"], "expr": alerting.render(template["expr"], values),
                       "for": scaled(template["for"]),
                       "labels": {"severity": template["severity"], **template.get("labels", {})},
-                      "annotations": {k: generator.render(v, values) for k, v in template["annotations"].items()}})
+                      "annotations": {k: alerting.render(v, values) for k, v in template["annotations"].items()}})
         durations[template["name"]] = seconds(rules[-1]["for"])
     path.write_text(yaml.safe_dump({"groups": [{"name": TEMPLATE_GROUP, "rules": rules}]}, sort_keys=False,
                                    width=4096))
     return durations
 
 
-def load_tool(name: str) -> Any:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def grafana_state(sample: dict[str, Any]) -> str:
+    """How Grafana's alerting judges one sample of a rule's condition, as PMM's templated rules are run (the
+    template's expression is the instant query "A", and "A" is the condition). grafana/grafana
+    pkg/services/ngalert/eval/eval.go, evaluateExecutionResult: "0 results in Normal. Nonzero (e.g 1.2, NaN)
+    results in Alerting." vmalert and Prometheus instead fire on any returned series, whatever its value."""
+    return "Normal" if float(sample["value"][1]) == 0 else "Alerting"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -165,13 +175,25 @@ class Chain:
     vmalert: VMAlert | None = None  # scaled copy + templates, notifies Alertmanager
     shipped: VMAlert | None = None  # the shipped file unchanged, notifies a sink
     for_seconds: dict[str, float] = field(default_factory=dict)
+    templates: dict[str, str] = field(default_factory=dict)  # {template: expression, default parameters}
     timings: list[str] = field(default_factory=list)
+
+    @property
+    def exporter_url(self) -> str:
+        """Also its --web.external-url: the base of the runbook links in the alert files it serves."""
+        return f"http://127.0.0.1:{self.exporter_port}"
 
     def start_exporter(self) -> None:
         """The exporter as a user runs it, on the port the scrape config names (the same one after a restart)."""
         self.exporter = self.stack.start(
-            "exporter", [*COMMAND, "--config", self.config, "--web.listen-address", f"127.0.0.1:{self.exporter_port}"],
-            f"http://127.0.0.1:{self.exporter_port}/-/healthy", env=env())
+            "exporter", [*COMMAND, "--config", self.config, "--web.listen-address", f"127.0.0.1:{self.exporter_port}",
+                         "--web.external-url", self.exporter_url], f"{self.exporter_url}/-/healthy", env=env())
+
+    def alert_file(self, name: str) -> str:
+        """One of the alert files as a user downloads it from the exporter (docs/alerts.md)."""
+        response = requests.get(f"{self.exporter_url}/alerts/{name}", timeout=10)
+        assert response.status_code == 200, response.text
+        return response.text
 
     def diagnostics(self) -> str:
         return self.stack.diagnostics()
@@ -218,8 +240,11 @@ def chain() -> Iterator[Chain]:
 
         stack.start_alertmanager(f"http://127.0.0.1:{receiver.port}/hook")
         # started once the data is there, so that the exporter-absent alert is not pending from the start
-        chain.for_seconds = {**scaled_rules(workdir / "scaled.rules.yml"),
-                             **rendered_templates(workdir / "templates.rules.yml")}
+        # the rules and templates as served by the exporter, runbook links under its --web.external-url
+        rules, templates = chain.alert_file(alerting.RULES_FILE), chain.alert_file(alerting.TEMPLATES_FILE)
+        chain.for_seconds = {**scaled_rules(rules, workdir / "scaled.rules.yml"),
+                             **rendered_templates(templates, workdir / "templates.rules.yml")}
+        chain.templates = template_expressions(templates)
         chain.vmalert = stack.start_vmalert("vmalert", [workdir / "scaled.rules.yml", workdir / "templates.rules.yml"],
                                             stack.am_url)
         # the shipped file, as PMM's vmalert loads it (-rule=/srv/prometheus/rules/*.yml), from its own directory
@@ -368,6 +393,7 @@ def run_scenario(chain: Chain, name: str, breaks: Callable[[], None], fixes: Cal
     """Break, wait for every expected alert to arrive firing, fix, wait for each to arrive resolved."""
     receiver = chain.receiver
     chain.wait(lambda: not chain.active_alerts(), 20, f"no active alert before '{name}'")
+    judge_templates_as_grafana(chain, f"healthy, before '{name}'")
     mark = receiver.mark()
     started = time.time()
     breaks()
@@ -386,6 +412,7 @@ def run_scenario(chain: Chain, name: str, breaks: Callable[[], None], fixes: Cal
         chain.timings.append(f"{name}: {key[0]} fired after {elapsed:.1f} s (for: {chain.for_seconds[key[0]]:g} s)")
         # not before its `for:`: one bad probe does not page (1 s of tolerance for timestamp rounding)
         assert chain.for_seconds[key[0]] - 1 <= elapsed <= chain.for_seconds[key[0]] + SLACK, (key, elapsed)
+    judge_templates_as_grafana(chain, name, {key for key in expected if key[0] in chain.templates})
     if pending_unchanged:
         assert chain.shipped is not None
         pending = {(a["name"], a["labels"].get("cluster", ""), a["labels"].get("check", ""),
@@ -412,6 +439,26 @@ def run_scenario(chain: Chain, name: str, breaks: Callable[[], None], fixes: Cal
     unexpected = {n.key for n in since} - expected - allowed
     assert not unexpected, f"{name}: unexpected alerts {unexpected}"
     return since
+
+
+def judge_templates_as_grafana(chain: Chain, when: str, firing: set[Key] | None = None) -> None:
+    """Each PMM template's expression as the instant query PMM makes its rule's condition, each sample judged as
+    Grafana judges it (grafana_state). Healthy (firing None): no template has an Alerting sample. Otherwise each
+    template of `firing` returns samples, every one Alerting, among them the series of `firing`."""
+    for template, expr in chain.templates.items():
+        samples = chain.stack.query(expr)
+        states = {grafana_state(s) for s in samples}
+        if firing is None:
+            assert "Alerting" not in states, f"{when}: in Grafana, template {template} would fire: {samples}"
+            continue
+        expected = {key for key in firing if key[0] == template}
+        if not expected:
+            continue  # a template allowed to fire alongside, or one this scenario does not touch
+        assert samples and states == {"Alerting"}, \
+            f"{when}: in Grafana, template {template} would not fire: {expr} returned {samples}"
+        keys = {(template, s["metric"].get("cluster", ""), s["metric"].get("check", ""), s["metric"].get("node", ""))
+                for s in samples}
+        assert expected <= keys, f"{when}: {template} returned {samples}, not the series of {expected}"
 
 
 def first(notes: list[Notification], alertname: str, status: str = "firing") -> Notification:
@@ -452,17 +499,20 @@ def test_breaking_a_prerequisite_fires_its_alert_and_fixing_it_resolves(chain: C
         "description": f"Check pbm_agent_running fails on cluster prod-rs, node {host} (replica set rs0). PMM cannot "
                        f"back up this cluster until it is fixed. `pmm-backup-prereq-exporter check` prints the "
                        f"reason and the fix.",
-        "runbook_url": f"{RUNBOOK}#pbm_agent_running"}
+        "runbook_url": f"{chain.exporter_url}/runbooks/pbm_agent_running"}
     assert first(notes, "PMMBackupPrerequisiteFailing", "resolved").labels == alert.labels
+    runbook = requests.get(alert.annotations["runbook_url"], timeout=10)  # the link in the notification opens
+    assert runbook.status_code == 200 and "<title>pbm_agent_running</title>" in runbook.text
     template = first(notes, "backup_prereq_failing")
     assert template.labels == {**alert.labels, "alertname": "backup_prereq_failing", "alertgroup": TEMPLATE_GROUP,
                                "exporter": "pmm-backup-prereq"}
     assert template.annotations["description"] == (f"{alert.annotations['description']} Runbook: "
-                                                   f"{RUNBOOK}#pbm_agent_running")
+                                                   f"{chain.exporter_url}/runbooks/pbm_agent_running")
     ready = first(notes, "PMMBackupClusterNotReady")
     assert ready.labels == {"alertname": "PMMBackupClusterNotReady", "alertgroup": GROUP, "severity": "critical",
                             "cluster": "prod-rs"}
     assert ready.annotations["summary"] == "Cluster prod-rs is not ready for PMM backups"
+    assert requests.get(ready.annotations["runbook_url"], timeout=10).status_code == 200
 
     # PMM's MongoDB user loses a backup role
     permissions = ("PMMBackupPrerequisiteFailing", "prod-rs", "mongodb_user_permissions", "")
@@ -475,7 +525,7 @@ def test_breaking_a_prerequisite_fires_its_alert_and_fixing_it_resolves(chain: C
                             "cluster": "prod-rs", "check": "mongodb_user_permissions", "replica_set": "rs0"}
     assert alert.annotations["description"].startswith(
         "Check mongodb_user_permissions fails on cluster prod-rs (replica set rs0). PMM cannot")  # no node
-    assert alert.annotations["runbook_url"] == f"{RUNBOOK}#mongodb_user_permissions"
+    assert alert.annotations["runbook_url"] == f"{chain.exporter_url}/runbooks/mongodb_user_permissions"
 
     # Backup Management is turned off in PMM
     management = ("PMMBackupPrerequisiteFailing", "prod-rs", "backup_management_enabled", "")
