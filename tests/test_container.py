@@ -411,8 +411,10 @@ def test_the_wheel_built_from_the_image_context_has_the_entrypoint(stages: list[
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         assert "exporter/cli.py" in names
-        sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "exporter").rglob("*.py")
-                   if "__pycache__" not in p.parts}
+        # the code and the data it reads at run time: the alerts' source, the runbook pages
+        sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "exporter").rglob("*")
+                   if p.suffix in (".py", ".yml", ".json") and "__pycache__" not in p.parts}
+        assert {"exporter/alerting/source.yml", "exporter/runbooks/pages.json"} <= sources
         assert sources <= set(names), f"missing from the wheel: {sorted(sources - set(names))[:5]}"
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         text = archive.read(entry_points).decode()
