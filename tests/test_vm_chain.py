@@ -23,11 +23,12 @@ are timed on a second vmalert, loaded with the rules and the PMM alert templates
 vmalert fires on any returned series, but PMM runs its templated rules in Grafana, which judges each returned value:
 0 is Normal, anything else Alerting (pkg/services/ngalert/eval/eval.go). So while each scenario's alerts fire, every
 template's expression is also run as the instant query PMM makes its condition of, and must return samples that are
-all non-zero; while healthy, no template may return a non-zero sample (judge_templates_as_grafana). Each of the six alerts, and
-its template, fires in a scenario (pbm-agent stopped, role revoked, Backup Management off, MongoDB down, node-check
-stale, exporter stopped) no sooner than its `for:`, and resolves once the scenario is undone. The exporter-absent
-alert needs no staleness tuning: VictoriaMetrics writes staleness markers when a scrape fails, so absent() turns
-true at the next scrape.
+all non-zero; while healthy, no template may return a non-zero sample (judge_templates_as_grafana).
+
+Each of the six alerts, and its template, fires in a scenario (pbm-agent stopped, role revoked, Backup Management
+off, MongoDB down, node-check stale, exporter stopped) no sooner than its `for:`, and resolves once the scenario is
+undone. The exporter-absent alert needs no staleness tuning: VictoriaMetrics writes staleness markers when a scrape
+fails, so absent() turns true at the next scrape.
 """
 
 from __future__ import annotations

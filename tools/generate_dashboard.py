@@ -128,7 +128,8 @@ def panels() -> list[dict[str, Any]]:
     out.append(lay.place({
         "type": "table", "title": "Checks by node ($cluster)", "datasource": DS,
         "description": "Each backup prerequisite per node. Absent: it could not be evaluated. The exporter's "
-                       "`check` command and its /runbooks/<check> pages say what each check verifies and how to fix it.",
+                       "`check` command and its /runbooks/<check> pages say what each check verifies and how to "
+                       "fix it.",
         "targets": [target(matrix_expr, instant=True, table=True)],
         "transformations": [{"id": "groupingToMatrix", "options": {
             "columnField": "node", "rowField": "check", "valueField": "Value", "emptyValue": "null"}}],
