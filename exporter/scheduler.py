@@ -11,6 +11,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from exporter.checks import ClusterSettings, names_to_resolve
 from exporter.config import ClusterConfig, Config
@@ -36,9 +37,10 @@ class ProbeCycle:
     PMM is read once per cycle, concurrently with the clusters, and shared by all of them. Use inside one loop.
     """
 
-    def __init__(self, config: Config, store: SnapshotStore) -> None:
+    def __init__(self, config: Config, store: SnapshotStore, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.store = store
+        self.clock = clock  # what discovery's keep_for is measured on: tests step a fake one instead of sleeping
         store.interval = config.interval
         self.static = {cluster.name: cluster for cluster in config.clusters}
         self.probers = {cluster.name: MongoDBProber(cluster, config.timeout, config.interval)
@@ -46,7 +48,7 @@ class ProbeCycle:
         self.pmm_prober = PMMProber(config.pmm, config.timeout) if config.pmm is not None else None
         self.resolver = HostResolver()
         self.discovered: dict[str, ClusterConfig] = {}
-        self._discovered_at: float | None = None  # monotonic time of the last successful discovery
+        self._discovered_at: float | None = None  # self.clock() at the last successful discovery
         self._said: set[str] = set()  # discovery problems already logged
 
     async def apply_config(self, config: Config) -> None:
@@ -94,7 +96,7 @@ class ProbeCycle:
         """Make the probers match the static clusters plus what PMM lists now (static ones win by name)."""
         discovery = self.config.discovery
         assert discovery is not None
-        now = time.monotonic()
+        now = self.clock()
         error = pmm.error or pmm.services.error or pmm.nodes.error
         if error is None:
             found = discover(pmm, discovery)

@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,14 +44,15 @@ def run(pmm: SimPMMServer, store: SnapshotStore | None = None, static: list | No
 class Exporter:
     """One long-lived ProbeCycle on one event loop, cycle after cycle, as the running exporter has."""
 
-    def __init__(self, pmm: SimPMMServer, keep_for: float = 600.0) -> None:
+    def __init__(self, pmm: SimPMMServer, keep_for: float = 600.0, clock: Callable[[], float] = time.monotonic
+                 ) -> None:
         self.store = SnapshotStore()
         config = Config("test", 60.0, 2.0, (), PMMConfig(pmm.url, TOKEN), discovery(keep_for))
         self.runner = asyncio.Runner()
-        self.cycle = self.runner.run(self._make(config))
+        self.cycle = self.runner.run(self._make(config, clock))
 
-    async def _make(self, config: Config) -> ProbeCycle:
-        return ProbeCycle(config, self.store)
+    async def _make(self, config: Config, clock: Callable[[], float]) -> ProbeCycle:
+        return ProbeCycle(config, self.store, clock=clock)
 
     def cycle_once(self) -> SnapshotStore:
         self.runner.run(self.cycle.run_once())
@@ -136,22 +137,27 @@ def test_a_static_entry_wins_over_the_discovered_one(pmm: SimPMMServer) -> None:
         assert "physical" in reason  # the static entry's settings are the ones used
 
 
-def test_pmm_unreachable_keeps_the_last_list_for_a_bounded_time(pmm: SimPMMServer) -> None:
+def test_pmm_unreachable_keeps_the_last_list_for_a_bounded_time(pmm: SimPMMServer,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
     with SimReplicaSet() as rs:
         pmm.register_replica_set(rs, cluster="prod-rs")
-        exporter = Exporter(pmm, keep_for=1.5)
+        now = [0.0]  # a fake monotonic clock: keep_for is stepped over, not raced against by the probes' own time
+        exporter = Exporter(pmm, keep_for=600.0, clock=lambda: now[0])
         try:
             exporter.cycle_once()
             pmm.stop()
+            now[0] += 599.0
             store = exporter.cycle_once()
             assert store.discovery is not None and not store.discovery.success
             assert "cannot connect to PMM" in store.discovery.error
             assert store.discovery.clusters == 1 and store.discovery.last_success_timestamp is not None
             snap = store.get("prod-rs")
             assert snap is not None and snap.probe_success  # still probed from the last known list
-            time.sleep(1.6)
-            exporter.cycle_once()
+            now[0] += 2.0
+            with caplog.at_level("WARNING", logger="exporter.scheduler"):
+                exporter.cycle_once()
             assert store.get("prod-rs") is None and store.discovery.clusters == 0
+            assert "PMM's inventory could not be read for 600s" in caplog.text
         finally:
             exporter.close()
 
