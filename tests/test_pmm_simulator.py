@@ -14,6 +14,7 @@ import requests
 
 from exporter.simulator import MemberSpec, SimReplicaSet
 from exporter.simulator.pmm_server import SimPMMServer, omit_empty
+from tests.test_simulator import wait_for
 
 TOKEN = "glsa_simulatedToken_0123"
 V2, V3 = "2.44.0", "3.4.0"
@@ -502,11 +503,11 @@ def test_stop_is_fast_with_open_connections_and_parked_requests() -> None:
 
     thread = threading.Thread(target=parked)
     thread.start()
-    time.sleep(0.1)
+    assert wait_for(lambda: pmm.requests_delayed == 1)  # parked: seen to be, not assumed after a sleep
     started = time.monotonic()
     pmm.stop()
     assert time.monotonic() - started < 0.5
-    thread.join(2)
+    thread.join(30)
     assert errors  # the delayed request was dropped, not answered
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(pmm.url + "/v1/server/readyz", timeout=1)

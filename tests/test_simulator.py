@@ -58,7 +58,8 @@ def raw_socket(host: str, timeout: float = 2.0) -> Iterator[socket.socket]:
         sock.close()
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 2.0) -> bool:
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Poll until `predicate` holds; the bound is generous, it is only reached when a test fails."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -554,7 +555,7 @@ def test_hang_times_out_socket(rs: SimReplicaSet, make_client: Any) -> None:
     assert time.monotonic() - started < 1.5
     assert rs.members[1].commands_seen[-1] == "ping"
     rs.members[1].unhang()
-    assert wait_for(lambda: _ping_ok(client), timeout=1.5)
+    assert wait_for(lambda: _ping_ok(client))
 
 
 def _ping_ok(client: pymongo.MongoClient[dict[str, Any]]) -> bool:
@@ -579,6 +580,33 @@ def test_refuse(rs: SimReplicaSet, make_client: Any) -> None:
     rs.members[0].unrefuse("replSetGetStatus")
     rs.members[0].unrefuse("buildInfo")
     assert client.admin.command("replSetGetStatus")["ok"] == 1.0
+
+
+def test_on_receive_acts_before_the_reply_once(rs: SimReplicaSet, make_client: Any) -> None:
+    client = make_client(rs.uri())
+    client.admin.command("ping")
+    primary = rs.members[0]
+    primary.on_receive("replSetGetStatus", lambda: primary.refuse("replSetGetStatus"))
+    with pytest.raises(OperationFailure):  # the action ran before this request was answered
+        client.admin.command("replSetGetStatus")
+    primary.unrefuse("replSetGetStatus")
+    assert client.admin.command("replSetGetStatus")["ok"] == 1.0  # and only once
+    primary.on_receive("ping", primary.stop)  # from a worker thread: the node's sync API works there
+    with pytest.raises(AutoReconnect):
+        client.admin.command("ping")
+    assert not primary.is_up
+
+
+def test_replies_delayed_counts_the_replies_held_back(rs: SimReplicaSet, make_client: Any) -> None:
+    client = make_client(rs.uri())
+    client.admin.command("ping")
+    rs.members[0].set_delay(0.3)
+    pinging = threading.Thread(target=lambda: client.admin.command("ping"))
+    pinging.start()
+    assert wait_for(lambda: rs.members[0].replies_delayed == 1)
+    rs.members[0].clear_faults()  # the delay already running runs out
+    pinging.join(30)
+    assert rs.members[0].replies_delayed == 0
 
 
 def test_commands_seen_and_writes_rejected(rs: SimReplicaSet, make_client: Any) -> None:

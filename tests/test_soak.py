@@ -33,6 +33,7 @@ from exporter.simulator.pmm import _http as pmm_http
 from exporter.simulator.pmm_server import SimPMMServer
 from tests.probing import cluster_config
 from tests.test_faults import PMM_CHECKS, LiveExporter, ok_series
+from tests.test_simulator import wait_for
 
 CYCLES = int(os.environ.get("SOAK_CYCLES", "200"))
 SEED = int(os.environ.get("SOAK_SEED", "20261127"))
@@ -262,7 +263,9 @@ def test_soak_with_random_faults_leaks_nothing(monkeypatch: pytest.MonkeyPatch) 
                     pmm.clear_requests()
             faulty_seconds = time.monotonic() - started
             soak.clear()
-            time.sleep(0.6)  # the slowest injected reply (0.5 s) is answered, or dropped, by now
+            # the slowest injected replies (0.5 s) are answered, or dropped, before the clean cycles: waited for, as
+            # a sleep would guess how long they take on a loaded machine
+            assert wait_for(lambda: not pmm.requests_delayed and not any(n.replies_delayed for n in soak.nodes))
             for _ in range(CLEAN):
                 soak.cycle()
             for rs in sets:

@@ -10,6 +10,7 @@ import logging
 import time
 import urllib.parse
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -65,8 +66,8 @@ class SimNode:
     """A member of a simulated replica set (or the standalone mongod).
 
     Fault methods are thread-safe and take effect immediately: stop()/start(), set_delay(), refuse()/unrefuse(),
-    hang()/unhang(), reset_mid_reply()/clear_reset_mid_reply(). `commands_seen` lists every command name received,
-    in order (including handshakes); `command_log` keeps the last 10000 requests as (name, db, body).
+    hang()/unhang(), reset_mid_reply()/clear_reset_mid_reply(), on_receive(). `commands_seen` lists every command
+    name received, in order (including handshakes); `command_log` keeps the last 10000 requests as (name, db, body).
     """
 
     def __init__(self, rs: SimReplicaSet, index: int, spec: MemberSpec, mongo_version: str, psmdb: bool) -> None:
@@ -98,8 +99,11 @@ class SimNode:
         self._hung = False
         self._refused: dict[str, tuple[int, str | None]] = {}
         self._reset: frozenset[str] | None = None  # commands whose replies are cut off; empty: every command
+        self._on_receive: dict[str, Callable[[], object]] = {}  # command -> what to do the next time it arrives
         #: replies cut off mid-way by the reset_mid_reply() fault so far
         self.resets = 0
+        #: requests whose reply set_delay() holds back right now (a delay set before clear_faults() still runs out)
+        self.replies_delayed = 0
 
     def __repr__(self) -> str:
         return f"<SimNode {self.index} {self.host} {'up' if self.up else 'down'}>"
@@ -177,6 +181,15 @@ class SimNode:
         with self._rs.lock:
             self._reset = None
 
+    def on_receive(self, command: str, action: Callable[[], object]) -> None:
+        """Run `action` the next time `command` arrives, before it is answered (once). It runs in a worker thread,
+        so it may call this node's sync API (stop(), say) or block; the request waits for it, then goes on as usual.
+
+        A fault meant to strike while a reply is pending then strikes at that point, not when a thread polling
+        `commands_seen` happens to notice the request within a reply delay it hoped was long enough."""
+        with self._rs.lock:
+            self._on_receive[canonical_command(command)] = action
+
     def _cuts_reply(self, command: str) -> bool:
         with self._rs.lock:
             reset = self._reset
@@ -188,6 +201,7 @@ class SimNode:
             self._hung = False
             self._refused.clear()
             self._reset = None
+            self._on_receive.clear()
 
     def refusal(self, command: str) -> tuple[int, str | None] | None:
         with self._rs.lock:
@@ -278,10 +292,18 @@ class SimNode:
                 name = request.command_name
                 self.commands_seen.append(name)
                 self.command_log.append((name, request.db, request.body))
+                with self._rs.lock:
+                    action = self._on_receive.pop(canonical_command(name), None)
+                if action is not None:
+                    await asyncio.get_running_loop().run_in_executor(None, action)
                 if self._hung:
                     continue
                 if self._delay > 0:
-                    await asyncio.sleep(self._delay)
+                    self.replies_delayed += 1
+                    try:
+                        await asyncio.sleep(self._delay)
+                    finally:
+                        self.replies_delayed -= 1
                     if self._hung:
                         continue
                 reply = self._rs._dispatch(self, conn, request)

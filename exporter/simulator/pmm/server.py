@@ -126,6 +126,8 @@ class SimPMMServer:
         self.denied_status = denied_status
         #: Seconds to wait before answering each request (interrupted by stop()).
         self.delay = 0.0
+        #: Requests being delayed right now (a delay set before clear_faults() still runs out).
+        self.requests_delayed = 0
         #: Answer JSON 200s with a truncated body.
         self.invalid_json = False
         #: Pad the services list answer with whitespace to this many bytes (still valid JSON).
@@ -516,8 +518,16 @@ class SimPMMServer:
             self.requests_seen.append((method, path, query))
             self.request_log.append(RecordedRequest(method, path, query, body, auth_kind))
             faults = list(self._faults)
-        if self.delay > 0 and self._stopping.wait(self.delay):
-            return None
+        delay = self.delay
+        if delay > 0:
+            with self.lock:
+                self.requests_delayed += 1
+            try:
+                if self._stopping.wait(delay):
+                    return None
+            finally:
+                with self.lock:
+                    self.requests_delayed -= 1
         for fault in reversed(faults):
             if fault.paths is None or any(path.startswith(prefix) for prefix in fault.paths):
                 return self._fault_response(fault)
