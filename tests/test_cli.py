@@ -6,7 +6,6 @@ import json
 import os
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from exporter.simulator import SimReplicaSet
 from exporter.simulator.pmm_server import SimPMMServer
 from tests.exporter_process import COMMAND, Exporter, env, write_config
 from tests.promtool import promtool_check
+from tests.test_simulator import wait_for
 
 
 @pytest.fixture
@@ -69,7 +69,8 @@ def test_sigterm_stops_within_two_seconds_even_mid_probe(tmp_path: Path, rs: Sim
     for node in rs.members:
         node.hang()
     exporter = Exporter("--config", write_config(tmp_path, rs, timeout="30s", interval="60s"))
-    time.sleep(0.5)  # the first probe is now waiting on the hung members
+    # the first probe is now waiting on the hung members: seen to be, not assumed after a sleep
+    assert wait_for(lambda: all(node.commands_seen for node in rs.members))
     code, took, _ = exporter.terminate()
     assert code == 0 and took < 2.0, (code, took)
 

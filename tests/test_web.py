@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ import requests
 
 from exporter.simulator import SimReplicaSet
 from tests.certs import make_certs
-from tests.exporter_process import COMMAND, Exporter, env, write_config
+from tests.exporter_process import COMMAND, WAIT, Exporter, env, write_config
 
 
 @pytest.fixture
@@ -28,15 +29,16 @@ def rs() -> Iterator[SimReplicaSet]:
 
 
 def test_ready_only_after_the_first_cycle_and_healthy_always(tmp_path: Path, rs: SimReplicaSet) -> None:
-    for node in rs.members:
-        node.set_delay(1.5)  # the first probe cycle takes a while
-    exporter = Exporter("--config", write_config(tmp_path, rs, timeout="5s", interval="10s"))
+    release = threading.Event()  # the first probe cycle waits on the primary until the test lets it go on
+    rs.members[0].on_receive("replSetGetStatus", lambda: release.wait(WAIT))
+    exporter = Exporter("--config", write_config(tmp_path, rs, timeout="30s", interval="60s"))
     try:
         assert exporter.get("/-/healthy") == "OK\n"
         with pytest.raises(urllib.error.HTTPError) as not_ready:
             exporter.get("/-/ready")
         assert not_ready.value.code == 503
-        deadline = time.monotonic() + 20
+        release.set()
+        deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
             try:
                 assert exporter.get("/-/ready") == "OK\n"
@@ -46,6 +48,7 @@ def test_ready_only_after_the_first_cycle_and_healthy_always(tmp_path: Path, rs:
         else:
             raise AssertionError("never ready")
     finally:
+        release.set()
         exporter.terminate()
 
 
@@ -152,14 +155,14 @@ def test_reload_swaps_config_and_keeps_unchanged_clusters(tmp_path: Path) -> Non
             config.write_text(f"interval: 1s\ntimeout: 1s\nclusters:\n  - name: alpha\n    uri: {uri_a}\n"
                               f"  - name: beta\n    uri: {uri_b}\n")
             exporter.proc.send_signal(signal.SIGHUP)
-            for _ in range(30):
+            deadline = time.monotonic() + WAIT  # beta's first probe: a bound, not a guess at how long it takes
+            while True:
                 text = exporter.get("/metrics")
                 assert 'pmm_backup_prereq_cluster_ready{cluster="alpha"}' in text
                 if 'pmm_backup_prereq_cluster_ready{cluster="beta"}' in text:
                     break
+                assert time.monotonic() < deadline, "beta never appeared"
                 time.sleep(0.1)
-            else:
-                raise AssertionError("beta never appeared")
             # an invalid config is refused with its reason, and the running one stays
             config.write_text("interval: 1s\nclusters:\n  - name: alpha\n    colour: red\n")
             refused = requests.post(f"http://127.0.0.1:{exporter.port}/-/reload", timeout=10)
@@ -201,12 +204,15 @@ def test_signals_that_another_thread_receives_act_at_once(tmp_path: Path, rs: Si
         helper = min(int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid)
         path.write_text(path.read_text().replace("name: prod-rs", "name: renamed-rs"))
         signal_thread(pid, helper, signal.SIGHUP)
-        text = exporter.metrics_when(r'^pmm_backup_prereq_cluster_ready\{cluster="renamed-rs"\}', timeout=5)
+        # the bug was a signal never acted on (until another one came): generous bounds still catch it, short ones
+        # would race a loaded machine
+        text = exporter.metrics_when(r'^pmm_backup_prereq_cluster_ready\{cluster="renamed-rs"\}')
         assert 'pmm_backup_prereq_cluster_ready{cluster="renamed-rs"}' in text, "SIGHUP was not acted on"
-        started = time.monotonic()
         signal_thread(pid, helper, signal.SIGTERM)
-        exporter.proc.wait(5)
-        assert time.monotonic() - started < 3
+        try:
+            exporter.proc.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("SIGTERM was not acted on") from None
     finally:
         code = exporter.terminate()[0] if exporter.proc.poll() is None else exporter.proc.returncode
     assert code == 0
@@ -218,7 +224,7 @@ def test_a_probe_failure_is_logged_once_per_state_change(tmp_path: Path, rs: Sim
         exporter.metrics_when(r'^pmm_backup_prereq_probe_success\{cluster="prod-rs",target="mongodb"\} 1')
         rs.stop()
         exporter.metrics_when(r'^pmm_backup_prereq_probe_success\{cluster="prod-rs",target="mongodb"\} 0')
-        time.sleep(3.5)  # three more failing cycles
+        exporter.cycles_after(exporter.cycles(), 3)  # three more failing cycles: counted, not guessed from a sleep
         rs.start()
         exporter.metrics_when(r'^pmm_backup_prereq_probe_success\{cluster="prod-rs",target="mongodb"\} 1')
     finally:
