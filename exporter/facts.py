@@ -40,6 +40,8 @@ class ReplicaSetFacts:
     - pbm_config: the main `admin.pbmConfig` document without credentials; `Observed(None)` when none exists.
     - cluster_time: `$clusterTime.clusterTime` seconds returned by the server after reading the agents.
     - locks: PBM's `admin.pbmLock` documents (the operation running now, such as a backup).
+    - backups: the `admin.pbmBackups` documents of the backups that hold a lock (name, opid, type, status,
+      start_ts), read only while one does.
     - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot
       be read.
     """
@@ -55,12 +57,14 @@ class ReplicaSetFacts:
     pbm_config: Observed[dict[str, Any]] = field(default_factory=Observed)
     cluster_time: Observed[int] = field(default_factory=Observed)
     locks: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    backups: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
 
     @staticmethod
     def unreachable(name: str, seeds: tuple[str, ...], error: str) -> ReplicaSetFacts:
         """A replica set that could not be read at all: every fact failed with the same error."""
         failed: Observed[Any] = Observed.failed(error)
-        return ReplicaSetFacts(seeds, name, failed, failed, failed, failed, failed, failed, failed, failed, failed)
+        return ReplicaSetFacts(seeds, name, failed, failed, failed, failed, failed, failed, failed, failed, failed,
+                               failed)
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class PMMFacts:
     services: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
     pmm_agents: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
     exporters: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    qan_agents: Observed[list[dict[str, Any]]] = field(default_factory=Observed)  # qan_mongodb_profiler_agent
     nodes: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
 
     @property

@@ -60,6 +60,10 @@ def results(f: ReplicaSetFacts, check: str, mode: str = "logical") -> dict[str, 
     return {r.node: (r.status, r.reason) for r in run_checks(f, ClusterSettings(mode)) if r.check == check}
 
 
+def blocks(f: ReplicaSetFacts, check: str, mode: str = "logical") -> dict[str, tuple[str, ...]]:
+    return {r.node: r.blocks for r in run_checks(f, ClusterSettings(mode)) if r.check == check}
+
+
 def test_healthy_replica_set_passes_everything() -> None:
     out = run_checks(facts(pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}}),
                              ClusterSettings())
@@ -78,7 +82,8 @@ def test_heartbeat_is_judged_by_cluster_time_at_pbm_threshold() -> None:
                   "pbm_agent_running")
     assert out[HOSTS[0]][0] is Status.PASS  # hb + 30 == ct is not yet lost (PBM: hb.T + 30 < ct.T)
     assert out[HOSTS[1]] == (Status.FAIL, "pbm-agent heartbeat is stale: last heartbeat 31 s ago by the cluster's "
-                                          "clock (PBM calls an agent lost after 30 s)")
+                                          "clock (PBM calls an agent lost after 30 s) (a physical restore needs "
+                                          "every node's agent; backups and PITR can run from db1:27017, db3:27017)")
     assert out[HOSTS[2]][0] is Status.PASS  # ahead of cluster time counts as fresh
 
 
@@ -95,8 +100,14 @@ def test_agent_errors_and_missing_agents_name_the_problem() -> None:
             agent(HOSTS[1], rs="other-rs")]
     out = results(facts(agents=docs), "pbm_agent_running")
     assert out[HOSTS[0]] == (Status.FAIL, "pbm-agent reports an error: node connection: ping: server selection "
-                                          "timeout")
-    assert out[HOSTS[1]][0] is Status.FAIL and "no pbm-agent has ever reported" in out[HOSTS[1]][1]
+                                          "timeout (a physical restore needs every node's agent; a logical restore "
+                                          "runs on the primary's agent; this is the cluster leader, whose agent "
+                                          "starts every backup and PITR)")
+    # PBM deletes stale documents when a backup starts: no document does not mean the agent never ran
+    assert out[HOSTS[1]][0] is Status.FAIL and "no pbm-agent has ever reported" not in out[HOSTS[1]][1]
+    assert out[HOSTS[1]][1].startswith("no pbm-agent document for this node (rs0/db2:27017) in admin.pbmAgents: "
+                                       "its pbm-agent is not running, or it stopped and PBM deleted its stale "
+                                       "document")
     assert out[HOSTS[2]][0] is Status.FAIL
 
 
@@ -146,8 +157,31 @@ def test_down_member_fails_membership_and_its_agent_says_mongod_is_down() -> Non
     assert status is not None
     status["members"][2].update(health=0.0, state=8, stateStr="(not reachable/healthy)")
     assert results(f, "replica_set_member")[HOSTS[2]] == (
-        Status.FAIL, "member of replica set rs0 but not healthy: (not reachable/healthy) (health 0)")
+        Status.FAIL, "member of replica set rs0 but not healthy: (not reachable/healthy) (health 0) (a physical "
+                     "restore needs every data-bearing member; backups run from the healthy ones)")
+    assert blocks(f, "replica_set_member")[HOSTS[2]] == ("physical_restore",)
     assert "mongod is down too" in results(f, "pbm_agent_running")[HOSTS[2]][1]
+
+
+def test_a_running_agent_whose_mongod_is_down_names_mongod_as_the_cause() -> None:
+    f = facts(agents=[agent(HOSTS[0]), agent(HOSTS[1]),
+                      agent(HOSTS[2], nodes={"ok": False, "e": "ping: connection refused"})])
+    status = f.status.value
+    assert status is not None
+    status["members"][2].update(health=0.0, state=8, stateStr="(not reachable/healthy)")
+    out = run_checks(f, ClusterSettings())
+    [running] = [r for r in out if r.check == "pbm_agent_running" and r.node == HOSTS[2]]
+    assert running.reason.startswith("the node's mongod is down: its pbm-agent reports node connection: ping: "
+                                     "connection refused")
+    assert running.fix.startswith("On db3: start mongod first (sudo systemctl start mongod)")
+    # no document at all, and the mongod down: mongod is named as the cause too
+    f = facts(agents=[agent(HOSTS[0]), agent(HOSTS[1])])
+    status = f.status.value
+    assert status is not None
+    status["members"][2].update(health=0.0, state=8, stateStr="(not reachable/healthy)")
+    [running] = [r for r in run_checks(f, ClusterSettings()) if r.check == "pbm_agent_running" and r.node == HOSTS[2]]
+    assert "the node's mongod is down, so no agent can report for it" in running.reason
+    assert running.fix.startswith("On db3: start mongod first")
 
 
 def test_standalone_fails_membership() -> None:
@@ -172,7 +206,11 @@ def test_storage_check_waits_for_a_pbm_config() -> None:
                       agent(HOSTS[1]), agent(HOSTS[2])])
     out = results(f, "pbm_storage_reachable")
     assert out[HOSTS[0]] == (Status.FAIL, "pbm-agent cannot use the storage (filesystem path /backup): "
-                                          "stat /backup/.pbm.init: permission denied")
+                                          "stat /backup/.pbm.init: permission denied (a physical restore needs every "
+                                          "node's agent; a logical restore runs on the primary's agent; backups and "
+                                          "PITR can run from db2:27017, db3:27017)")
+    # the leader still nominates the other agents, so a storage failure on the primary blocks no backup
+    assert blocks(f, "pbm_storage_reachable")[HOSTS[0]] == ("logical_restore", "physical_restore")
     assert out[HOSTS[1]] == (Status.PASS, "pbm-agent reaches the storage (filesystem path /backup)")
 
 
@@ -188,8 +226,20 @@ def test_permissions_judge_effective_privileges() -> None:
                                 "anyResource)")
     # Built-in roles held by name count even when the server's action list differs from ours
     roles = [{"role": r, "db": "admin"} for r in ("readWrite", "backup", "restore", "clusterMonitor")]
-    out = results(facts(privileges=[], roles=roles), "mongodb_user_permissions")[""]
+    out = results(facts(privileges=mongodb_roles.cluster_monitor()[:1], roles=roles), "mongodb_user_permissions")[""]
     assert out[1] == "user pmm@admin lacks the privileges of pbmAnyAction@admin (anyAction on anyResource)"
+
+
+def test_roles_without_privileges_are_unknown_not_a_failure() -> None:
+    # a real mongod always expands the roles into privileges; a server that lists roles and no privileges cannot
+    # be judged (before: "lacks the privileges of ..." for every role)
+    roles = [{"role": r, "db": "admin"} for r in ("readWrite", "backup", "restore", "clusterMonitor", "pbmAnyAction")]
+    out = run_checks(facts(privileges=[], roles=roles), ClusterSettings())
+    [permissions] = [r for r in out if r.check == "mongodb_user_permissions"]
+    assert permissions.status is Status.UNKNOWN
+    assert permissions.reason == ("connectionStatus lists the user's roles but no privileges (a real mongod always "
+                                  "expands them): the privileges cannot be judged")
+    assert permissions.blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
 
 
 def test_permissions_on_mongodb_8_need_direct_shard_operations() -> None:
@@ -211,17 +261,26 @@ def test_resource_matching() -> None:
 @pytest.mark.parametrize(("version", "pbm", "expected"), [
     ("7.0.14", "2.7.0", None),
     ("8.0.4", "2.11.0", None),
-    ("6.0.18", "2.11.0", "PBM 2.11.0 supports MongoDB 7.0, 8.0, not 6.0"),
-    ("8.2.1", "2.12.0", "PBM 2.12.0 supports MongoDB 7.0, 8.0, not 8.2"),
-    ("4.2.24", "2.0.1", "MongoDB 4.2 is older than 4.4, the oldest PMM backs up"),
+    ("6.0.18", "2.11.0", "by PBM's docs table (Supported MongoDB versions) PBM 2.11.0 supports MongoDB 7.0, 8.0, "
+                         "not 6.0 (warning: PBM's own check (version.go PBMSupport) logs WARNING and does not "
+                         "refuse it)"),
+    ("8.2.1", "2.12.0", "PBM 2.12.0 supports MongoDB 7.0, 8.0, not 8.2 (warning: PBM's own check"),
+    # outside the docs table (6.0-8.0) but in what PBM 2.7's code knows (5.0-8.0)
+    ("5.0.28", "2.8.0", "PBM 2.8.0 supports MongoDB 6.0, 7.0, 8.0, not 5.0 (warning: PBM's own check (version.go "
+                        "PBMSupport) knows it and does not refuse it)"),
+    ("4.2.24", "2.0.1", "MongoDB 4.2 is older than 4.4, the oldest PMM's docs name (warning: neither PMM nor PBM "
+                        "refuses it)"),
 ])
 def test_mongodb_version_rules(version: str, pbm: str, expected: str | None) -> None:
+    # PBM's code never refuses a MongoDB version (pbm/version/version.go PBMSupport only warns), and neither does
+    # PMM: outside the docs table is a warning, which blocks no operation
     f = facts(version=version, agents=[agent(h, version=pbm, mv=version) for h in HOSTS])
     status, reason = results(f, "supported_configuration")[""]
     if expected is None:
         assert status is Status.PASS
     else:
         assert status is Status.FAIL and expected in reason
+        assert blocks(f, "supported_configuration")[""] == ()
 
 
 def test_physical_mode_needs_psmdb_on_every_data_bearing_node() -> None:

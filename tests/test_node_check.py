@@ -209,13 +209,18 @@ def test_node_check_command(tmp_path: Path) -> None:
                "--node", "db1:27017", "--storage-path", "/mnt/pbm", "--textfile-dir", str(out_dir)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stderr
-    assert done.stdout.startswith("prod-rs, node db1:27017: NOT READY (7 pass, 1 fail, 0 unknown)")
-    assert "FAIL     systemd_restart_policy_safe" in done.stdout
+    # Restart=always breaks a physical restore only: PBM stops mongod, and systemd would start it again
+    assert done.stdout.startswith("prod-rs, node db1:27017: READY for logical backups (7 pass, 1 fail, 0 unknown)\n"
+                                  "  operations: logical_backup READY · physical_backup UNKNOWN · pitr READY · "
+                                  "logical_restore READY · physical_restore BLOCKED\n")
+    assert "FAIL     systemd_restart_policy_safe" in done.stdout and "blocks physical_restore" in done.stdout
     document = json.loads(subprocess.run([*command, "--output", "json", "--no-textfile"], capture_output=True,
                                          text=True, timeout=60).stdout)
     assert {c["check"] for c in document["clusters"][0]["checks"]} >= {"pbm_installed", "single_mongod_per_node"}
-    assert 'check="systemd_restart_policy_safe",cluster="prod-rs",node="db1:27017",replica_set="rs0"} 0.0' in \
-        (out_dir / FILE_NAME).read_text()
+    textfile = (out_dir / FILE_NAME).read_text()
+    assert 'check="systemd_restart_policy_safe",cluster="prod-rs",node="db1:27017",replica_set="rs0"} 0.0' in textfile
+    assert ('pmm_backup_prereq_blocking{check="systemd_restart_policy_safe",cluster="prod-rs",node="db1:27017",'
+            'operation="physical_restore",replica_set="rs0"} 1.0') in textfile
     assert "Sup3rS3cret" not in done.stdout + done.stderr
     missing = subprocess.run([sys.executable, "-m", "exporter", "node-check", "--root", str(root), "--cluster", "x",
                               "--textfile-dir", str(tmp_path / "nope")], capture_output=True, text=True, timeout=60)

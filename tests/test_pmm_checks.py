@@ -23,7 +23,7 @@ def service(i: int, **over: Any) -> dict[str, Any]:
 
 def pmm_facts(services: list[dict[str, Any]] | None = None, version: str = "3.4.0", backup: bool = True,
               locations: list[dict[str, Any]] | None = None, disconnected: tuple[int, ...] = (),
-              exporter_status: dict[int, str] | None = None, **over: Any) -> PMMFacts:
+              exporter_status: dict[int, str] | None = None, qan: tuple[int, ...] = (1, 2, 3), **over: Any) -> PMMFacts:
     services = [service(i) for i in (1, 2, 3)] if services is None else services
     values: dict[str, Any] = {
         "version": version,
@@ -35,6 +35,9 @@ def pmm_facts(services: list[dict[str, Any]] | None = None, version: str = "3.4.
                                  **({} if i in disconnected else {"connected": True})} for i in (1, 2, 3)]),
         "exporters": Observed([{"agent_id": f"e{i}", "pmm_agent_id": f"pa{i}", "service_id": f"s{i}",
                                 "status": (exporter_status or {}).get(i, "RUNNING")} for i in (1, 2, 3)]),
+        # pmm-admin add mongodb registers a QAN profiler agent beside the exporter (PMM takes the DSN from it first)
+        "qan_agents": Observed([{"agent_id": f"q{i}", "pmm_agent_id": f"pa{i}", "service_id": f"s{i}",
+                                 "status": "RUNNING"} for i in qan]),
         "nodes": Observed([{"node_id": f"n{i}", "node_name": f"db{i}", "address": HOST_IPS[f"db{i}"]}
                            for i in (1, 2, 3)]),
     }
@@ -86,7 +89,8 @@ def test_members_match_services_by_resolved_ip_when_names_differ() -> None:
     status, reason = check(pmm_facts(services), "pmm_client_connected")[HOSTS[0]]
     assert status is Status.FAIL
     assert reason == ("no PMM Client monitors this node: no MongoDB service in PMM's inventory has address "
-                      "db1:27017, or a name resolving to the same IP, on port 27017")
+                      "db1:27017, or a name resolving to the same IP, on port 27017 (no node of rs0 has a PMM service "
+                      "PMM could run pbm through)")
 
 
 def test_loopback_services_match_through_their_node() -> None:
@@ -103,17 +107,38 @@ def test_explicit_mapping_wins_and_a_wrong_one_says_so() -> None:
     assert out[HOSTS[0]] == (Status.PASS, "service db1-mongodb (named 'db1-mongodb' in the config's pmm_services): "
                                           "pmm-agent connected, mongodb_exporter RUNNING")
     out = check(pmm_facts(services), "pmm_client_connected", mapping=((HOSTS[0], "nope"),))
-    assert out[HOSTS[0]][1].endswith("the config's pmm_services maps it to service 'nope', which PMM's inventory "
-                                     "does not have")
+    assert out[HOSTS[0]][1].startswith("no PMM Client monitors this node: the config's pmm_services maps it to "
+                                       "service 'nope', which PMM's inventory does not have")
 
 
 def test_disconnected_agent_and_stopped_exporter_fail_their_node() -> None:
     pmm = pmm_facts(disconnected=(2,), exporter_status={3: "INITIALIZATION_ERROR"})
     out = check(pmm, "pmm_client_connected")
     assert out[HOSTS[0]][0] is Status.PASS
-    assert out[HOSTS[1]] == (Status.FAIL, "the pmm-agent serving service db2-mongodb is not connected to PMM Server")
+    assert out[HOSTS[1]] == (Status.FAIL, "the pmm-agent serving service db2-mongodb is not connected to PMM Server "
+                                          "(a physical restore restarts mongod through every node's pmm-agent; "
+                                          "backups can run through db1:27017, db3:27017)")
+    # PMM takes the DSN from the agents' settings, not their state: an exporter not RUNNING is only a warning
     assert out[HOSTS[2]] == (Status.FAIL, "the mongodb_exporter of service db3-mongodb is INITIALIZATION_ERROR, "
-                                          "not RUNNING")
+                                          "not RUNNING (PMM still takes the DSN from its settings or the QAN agent, "
+                                          "so backups are not stopped)")
+    blocked = {r.node: r.blocks for r in run_checks(facts(), ClusterSettings("logical", "prod-rs"), pmm)
+               if r.check == "pmm_client_connected"}
+    assert blocked == {HOSTS[0]: (), HOSTS[1]: ("physical_restore",), HOSTS[2]: ()}
+
+
+def test_a_qan_profiler_agent_alone_gives_pmm_its_dsn() -> None:
+    # PMM's FindDSNByServiceIDandPMMAgentID takes the DSN from the QAN MongoDB profiler agent, else the exporter
+    pmm = pmm_facts(exporters=Observed([{"agent_id": f"e{i}", "pmm_agent_id": f"pa{i}", "service_id": f"s{i}",
+                                         "status": "RUNNING"} for i in (1, 3)]))
+    out = check(pmm, "pmm_client_connected")
+    assert out[HOSTS[1]] == (Status.PASS, "service db2-mongodb (by its address): pmm-agent connected, DSN from its QAN "
+                                          "MongoDB profiler agent")
+    # neither agent: no DSN, so PMM cannot run pbm through this service
+    out = check(replace(pmm, qan_agents=Observed([])), "pmm_client_connected")
+    assert out[HOSTS[1]][0] is Status.FAIL
+    assert out[HOSTS[1]][1].startswith("service db2-mongodb has neither a mongodb_exporter nor a QAN MongoDB "
+                                       "profiler agent in PMM")
 
 
 @pytest.mark.parametrize(("version", "mode", "expected"), [
@@ -133,8 +158,10 @@ def test_cluster_names() -> None:
     pmm = pmm_facts([service(1), service(2, cluster=""), service(3, cluster="prod")])
     out = check(pmm, "service_cluster_name")
     assert out[HOSTS[0]] == (Status.PASS, "service db1-mongodb has cluster name 'prod-rs'")
-    assert out[HOSTS[1]] == (Status.FAIL, "service db2-mongodb has no cluster name: PMM refuses to back it up; the "
-                                          "replica set's other services say 'prod', 'prod-rs'")
+    assert out[HOSTS[1]] == (Status.FAIL, "service db2-mongodb has no cluster name: PMM refuses to back it up, and a "
+                                          "physical restore would not restart it; the replica set's other services "
+                                          "say 'prod', 'prod-rs'; backups can be started through db1:27017, "
+                                          "db3:27017")
     assert out[HOSTS[2]][1].startswith("service db3-mongodb has cluster name 'prod', not 'prod-rs' as the exporter's "
                                        "config names this cluster")
 
@@ -153,7 +180,8 @@ def test_pbm_config_must_be_one_pmm_wrote(storage: dict[str, Any], expected: Sta
     status, reason = check(pmm, "pbm_config_managed_by_pmm", pbm_config={"storage": storage})[""]
     assert status is expected, reason
     if expected is Status.FAIL:
-        assert reason.endswith("PBM was configured by hand")
+        assert reason.endswith("PBM was configured by hand (a warning: PMM writes PBM's whole config again before "
+                               "each of its backups)")
 
 
 def test_pbm_config_check_waits_for_a_config() -> None:

@@ -49,7 +49,10 @@ def test_stale_heartbeat_fails_with_its_age_and_the_fix(rs: SimReplicaSet) -> No
     assert status is Status.FAIL
     assert reason.startswith("pbm-agent heartbeat is stale: last heartbeat 9")  # 95 s, give or take a second
     assert "sudo systemctl restart pbm-agent" in fix
-    assert snap.ready is False
+    # a secondary's agent: PBM takes the logical backup from another node, but a physical restore needs them all
+    assert snap.ready is True
+    assert snap.operations == {"logical_backup": True, "physical_backup": None, "pitr": True, "logical_restore": True,
+                               "physical_restore": False}
 
 
 def test_heartbeat_is_judged_by_the_cluster_clock_not_ours() -> None:
@@ -64,7 +67,7 @@ def test_agent_never_seen_names_the_node_and_the_uri_to_configure() -> None:
         snap = probe(rs)
         host = rs.hosts[2]
         status, reason, fix = result(snap, "pbm_agent_running", host)
-        assert status is Status.FAIL and "no pbm-agent has ever reported" in reason
+        assert status is Status.FAIL and reason.startswith(f"no pbm-agent document for this node (rs0/{host})")
         port = host.rsplit(":", 1)[1]
         assert f'PBM_MONGODB_URI="mongodb://<pbm-user>:<password>@localhost:{port}/?authSource=admin"' in fix
         assert "systemctl enable --now pbm-agent" in fix
@@ -77,8 +80,9 @@ def test_agent_reporting_an_error_carries_pbms_text() -> None:
     with SimReplicaSet(members=[MemberSpec(), MemberSpec(agent=agent), MemberSpec()]) as rs:
         status, reason, _ = result(probe(rs), "pbm_agent_running", rs.hosts[1])
         assert status is Status.FAIL
-        assert reason == ("pbm-agent reports an error: PBM connection: connect to leader: auth error: sasl "
-                          "conversation error")
+        assert reason.startswith("pbm-agent reports an error: PBM connection: connect to leader: auth error: sasl "
+                                 "conversation error (a physical restore needs every node's agent; backups and PITR "
+                                 "can run from ")
 
 
 @pytest.mark.parametrize(("version", "expected"), [
@@ -200,10 +204,14 @@ def test_no_pbm_config_yet_skips_the_storage_check() -> None:
 def test_storage_failure_is_reported_per_node() -> None:
     agent = AgentSpec(stors_ok=False, stors_err="storage check failed with: AccessDenied: Access Denied")
     with SimReplicaSet(members=[MemberSpec(agent=agent), MemberSpec(), MemberSpec()]) as rs:
-        status, reason, _ = result(probe(rs), "pbm_storage_reachable", rs.hosts[0])
+        snap = probe(rs)
+        status, reason, _ = result(snap, "pbm_storage_reachable", rs.hosts[0])
         assert status is Status.FAIL
-        assert reason == ("pbm-agent cannot use the storage (s3 bucket pbm-backups): storage check failed with: "
-                          "AccessDenied: Access Denied")
+        assert reason.startswith("pbm-agent cannot use the storage (s3 bucket pbm-backups): storage check failed "
+                                 "with: AccessDenied: Access Denied (a physical restore needs every node's agent; a "
+                                 "logical restore runs on the primary's agent; backups and PITR can run from ")
+        # the primary's agent cannot read the storage: PBM restores logically on the primary only
+        assert snap.operations["logical_restore"] is False and snap.operations["logical_backup"] is True
 
 
 def test_pbm_config_is_read_without_its_credentials(rs: SimReplicaSet) -> None:
@@ -239,9 +247,9 @@ def test_malformed_pbm_agents_documents_fail_with_a_reason() -> None:
         snap = probe(rs)
         status, reason, _ = result(snap, "pbm_agent_running", rs.hosts[2])
         assert status is Status.FAIL
-        assert reason == ("the pbm-agent document for this node is malformed: field hb is not a timestamp; "
-                          "field v is not a string; field pbms is missing; field nodes is missing; "
-                          "field stors is missing")
+        assert reason.startswith("the pbm-agent document for this node is malformed: field hb is not a timestamp; "
+                                 "field v is not a string; field pbms is missing; field nodes is missing; "
+                                 "field stors is missing (a physical restore needs every node's agent")
         assert result(snap, "pbm_version_supported", rs.hosts[2])[1] == "pbm-agent reports an unparsable version 2.7"
         assert "gone:27017" not in {r.node for r in snap.results}
 
@@ -321,3 +329,33 @@ def test_a_bug_in_evaluation_costs_one_probe_not_the_prober(rs: SimReplicaSet, m
     assert snap.probe_error == "internal error evaluating the results: RuntimeError('boom')"
     probe_clusters([cluster], store=store)
     assert store.get(cluster.name).ready is True  # type: ignore[union-attr]
+
+
+def test_an_agent_whose_document_pbm_deleted_is_not_called_never_seen(rs: SimReplicaSet) -> None:
+    # pbm-agent stopped on a secondary; the next backup's start deletes its stale document (AgentStatusGC)
+    stopped = rs.members[2]
+    stopped.stop_agent(at=rs.cluster_time().time - 60)
+    rs.pbm.start_backup()
+    rs.pbm.finish_backup()
+    snap = probe(rs)
+    status, reason, fix = result(snap, "pbm_agent_running", stopped.host)
+    assert status is Status.FAIL
+    assert reason.startswith(f"no pbm-agent document for this node (rs0/{stopped.host}) in admin.pbmAgents: its "
+                             f"pbm-agent is not running, or it stopped and PBM deleted its stale document (as it "
+                             f"does when a backup starts)")
+    assert "never" not in reason and "systemctl enable --now pbm-agent" in fix
+    # a secondary's: PBM takes the next backup from another node
+    assert snap.ready is True and snap.operations["physical_restore"] is False
+
+
+def test_per_node_checks_do_not_wait_for_a_refused_replsetgetconfig(rs: SimReplicaSet) -> None:
+    for member in rs.members:
+        member.refuse("replSetGetConfig")  # e.g. a custom role without the replSetGetConfig action
+    rs.members[2].stop_agent(at=rs.cluster_time().time - 90)
+    snap = probe(rs)
+    # members and states come from replSetGetStatus: every node is still judged (before: all unknown)
+    assert statuses(snap, "replica_set_member") == dict.fromkeys(rs.hosts, Status.PASS)
+    assert statuses(snap, "pbm_agent_running") == {rs.hosts[0]: Status.PASS, rs.hosts[1]: Status.PASS,
+                                                   rs.hosts[2]: Status.FAIL}
+    assert statuses(snap, "pbm_version_supported") == dict.fromkeys(rs.hosts, Status.PASS)
+    assert snap.ready is True and snap.operations["physical_restore"] is False

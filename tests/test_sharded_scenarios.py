@@ -70,9 +70,30 @@ def test_agent_missing_on_a_config_server(cluster: SimShardedCluster) -> None:
     assert set(status["shard0"].values()) == {Status.PASS}
     reason = next(r.reason for r in snap.results
                   if r.check == "pbm_agent_running" and r.node == cluster.config.hosts[2])
-    assert reason == (f"no pbm-agent has ever reported for this node (no document for cfg/{cluster.config.hosts[2]} "
-                      f"in admin.pbmAgents)")
-    assert snap.ready is False
+    assert reason.startswith(f"no pbm-agent document for this node (cfg/{cluster.config.hosts[2]}) in admin.pbmAgents")
+    # a config server secondary's agent: backups go on (the leader is the config servers' primary), but a physical
+    # restore would need it
+    assert snap.ready is True
+    assert snap.operations["logical_backup"] is True and snap.operations["physical_restore"] is False
+
+
+def test_the_leaders_agent_on_the_config_servers_blocks_every_backup(cluster: SimShardedCluster) -> None:
+    primary = cluster.config.members[0]
+    primary.stop_agent(at=cluster.cluster_time().time - 120)
+    snap = probe(cluster)
+    [running] = [r for r in snap.results if r.check == "pbm_agent_running" and r.node == primary.host]
+    assert running.blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+    assert "this is the cluster leader, whose agent starts every backup and PITR" in running.reason
+    assert snap.ready is False and snap.operations["logical_backup"] is False and snap.operations["pitr"] is False
+    primary.start_agent()
+    # a shard's primary is no leader: PBM takes that shard's backup from another member, but restores it logically
+    # on its primary only
+    shard_primary = cluster.shards[0].members[0]
+    shard_primary.stop_agent(at=cluster.cluster_time().time - 120)
+    snap = probe(cluster)
+    [running] = [r for r in snap.results if r.check == "pbm_agent_running" and r.node == shard_primary.host]
+    assert running.blocks == ("logical_restore", "physical_restore")
+    assert snap.ready is True and snap.operations["logical_restore"] is False
 
 
 def test_a_shard_down_makes_only_its_own_checks_unknown(cluster: SimShardedCluster) -> None:
@@ -125,13 +146,22 @@ def test_restore_from_pmm_and_a_backup_beside_a_running_balancer(cluster: SimSha
     sc = next(r for r in snap.results if r.check == "supported_configuration" and r.replica_set == "cfg")
     assert sc.status is Status.FAIL and "PMM cannot restore sharded clusters" in sc.reason
     assert "pbm restore" in sc.fix
-    # a PBM backup whose lock is fresh while the balancer still runs
+    # a PBM backup whose lock is fresh while the balancer still runs: in its first 30 s PBM is still stopping the
+    # balancer (pbm/backup/backup.go: WaitForBalancerDisabled waits 30 s after the lock), so that is no failure
     now = cluster.cluster_time().time
     cluster.config.set_collection("admin", "pbmLock", [
         {"type": "backup", "replset": "cfg", "node": cluster.config.hosts[0], "opid": "6650f1", "epoch":
-         Timestamp(now - 100, 1), "hb": Timestamp(now - 2, 1)}])
+         Timestamp(now - 5000, 1), "hb": Timestamp(now - 2, 1)}])  # epoch: the config's, not the backup's start
+    backup = {"name": "2026-12-01T10:00:00Z", "opid": "6650f1", "type": "logical", "status": "running",
+              "start_ts": now - 10}
+    cluster.config.set_collection("admin", "pbmBackups", [backup])
     sc = next(r for r in probe(cluster).results if r.check == "supported_configuration" and r.replica_set == "cfg")
-    assert sc.status is Status.FAIL and "is running while the balancer is full" in sc.reason
+    assert sc.status is Status.PASS and "a PBM backup started 1" in sc.reason
+    # past that, a warning: PBM goes on with the backup (it only logs that the balancer is not disabled)
+    cluster.config.set_collection("admin", "pbmBackups", [{**backup, "start_ts": now - 100}])
+    sc = next(r for r in probe(cluster).results if r.check == "supported_configuration" and r.replica_set == "cfg")
+    assert sc.status is Status.FAIL and "has run for 10" in sc.reason and "while the balancer is full" in sc.reason
+    assert sc.blocks == () and "balancerStop" not in sc.fix  # the option exists from PBM 2.14; these agents run 2.7
     cluster.balancer_mode = "off"
     sc = next(r for r in probe(cluster).results if r.check == "supported_configuration" and r.replica_set == "cfg")
     assert sc.status is Status.PASS and "balancer off" in sc.reason
@@ -169,7 +199,10 @@ def test_check_command_groups_nodes_by_replica_set(tmp_path: object, cluster: Si
                           text=True, timeout=60)
     assert done.returncode == 1
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("big: NOT READY (")
+    # a shard secondary's agent: the logical backup runs from another member; only a physical restore is blocked
+    assert lines[0].startswith("big: READY for logical backups (")
+    assert lines[1] == ("  operations: logical_backup READY · physical_backup UNKNOWN · pitr READY · "
+                        "logical_restore READY · physical_restore BLOCKED")
     headings = [line.strip() for line in lines if line.startswith("  replica set ")]
     assert headings == ["replica set cfg:", "replica set shard0:", "replica set shard1:"]
     shard0 = lines.index("  replica set shard0:")

@@ -722,3 +722,45 @@ def test_stop_is_fast(make_client: Any) -> None:
     assert time.monotonic() - started < 0.5
     assert all(not m.is_up for m in sim.members)
     assert isinstance(Int64(1), int)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# PBM's operations as its agents write them (exporter/simulator/pbm_operations.py)
+
+
+def test_a_backup_start_deletes_stale_agent_documents_and_holds_its_lock(
+        rs: SimReplicaSet, make_client: Callable[..., pymongo.MongoClient[dict[str, Any]]]) -> None:
+    admin = make_client(rs.uri())["admin"]
+    stopped, fresh = rs.members[2], rs.members[1]
+    stopped.stop_agent(at=rs.cluster_time().time - 60)  # SIGTERM: the document stays, its hb frozen
+    assert stopped.host in {d["n"] for d in admin["pbmAgents"].find()}
+    opid = rs.pbm.start_backup()
+    # AgentStatusGC at the backup's start: only the document more than 35 s stale is gone
+    assert {d["n"] for d in admin["pbmAgents"].find()} == {rs.members[0].host, fresh.host}
+    [lock] = list(admin["pbmLock"].find())
+    now = rs.cluster_time().time
+    assert lock["type"] == "backup" and lock["opid"] == opid and lock["replset"] == "rs0"
+    assert lock["node"] == rs.members[0].host and now - 2 <= lock["hb"].time <= now  # heartbeating
+    [backup] = list(admin["pbmBackups"].find({"opid": opid}))
+    assert backup["status"] == "running" and now - 5 <= backup["start_ts"] <= now
+    rs.pbm.finish_backup()
+    assert list(admin["pbmLock"].find()) == []
+    assert admin["pbmBackups"].find_one({"opid": opid})["status"] == "done"
+    # the agent comes back: it writes its document again
+    stopped.start_agent()
+    assert stopped.host in {d["n"] for d in admin["pbmAgents"].find()}
+
+
+def test_a_physical_restore_pauses_every_agents_heartbeat(
+        rs: SimReplicaSet, make_client: Callable[..., pymongo.MongoClient[dict[str, Any]]]) -> None:
+    admin = make_client(rs.uri())["admin"]
+    rs.pbm.start_physical_restore()
+    before = {d["n"]: d["hb"].time for d in admin["pbmAgents"].find()}
+    rs.advance_clock(60)
+    after = {d["n"]: d["hb"].time for d in admin["pbmAgents"].find()}
+    assert after == before and len(after) == 3
+    assert [lock["type"] for lock in admin["pbmLock"].find()] == ["restore"]
+    rs.pbm.finish_physical_restore()
+    now = rs.cluster_time().time
+    assert all(hb >= now - 10 for hb in (d["hb"].time for d in admin["pbmAgents"].find()))
+    assert list(admin["pbmLock"].find()) == []

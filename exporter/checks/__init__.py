@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from exporter.checks import (
     backup_management_enabled,
@@ -18,6 +19,7 @@ from exporter.checks import (
     storage_location_configured,
     supported_configuration,
 )
+from exporter.checks.operations import ordered
 from exporter.checks.results import CheckResult, ClusterSettings, Status
 from exporter.checks.view import CheckInput, build_view
 from exporter.facts import ClusterFacts, PMMFacts, ReplicaSetFacts, ShardingFacts
@@ -25,19 +27,12 @@ from exporter.facts import ClusterFacts, PMMFacts, ReplicaSetFacts, ShardingFact
 Check = Callable[[CheckInput], list[CheckResult]]
 
 # Order is the order `check` prints them in. The names are a contract (the `check` label).
-CHECKS: dict[str, Check] = {
-    replica_set_member.CHECK: replica_set_member.evaluate,
-    pbm_agent_running.CHECK: pbm_agent_running.evaluate,
-    pbm_version_supported.CHECK: pbm_version_supported.evaluate,
-    pbm_storage_reachable.CHECK: pbm_storage_reachable.evaluate,
-    mongodb_user_permissions.CHECK: mongodb_user_permissions.evaluate,
-    supported_configuration.CHECK: supported_configuration.evaluate,
-    backup_management_enabled.CHECK: backup_management_enabled.evaluate,
-    storage_location_configured.CHECK: storage_location_configured.evaluate,
-    pmm_client_connected.CHECK: pmm_client_connected.evaluate,
-    service_cluster_name.CHECK: service_cluster_name.evaluate,
-    pbm_config_managed_by_pmm.CHECK: pbm_config_managed_by_pmm.evaluate,
-}
+_MODULES = (replica_set_member, pbm_agent_running, pbm_version_supported, pbm_storage_reachable,
+            mongodb_user_permissions, supported_configuration, backup_management_enabled,
+            storage_location_configured, pmm_client_connected, service_cluster_name, pbm_config_managed_by_pmm)
+CHECKS: dict[str, Check] = {module.CHECK: module.evaluate for module in _MODULES}
+# The operations each check's failure may block at most: what its unknown results leave unknown
+MAY_BLOCK: dict[str, frozenset[str]] = {module.CHECK: module.MAY_BLOCK for module in _MODULES}
 
 
 # Checks about the cluster as a whole, judged once: on the replica set, or on a sharded cluster's config servers.
@@ -67,16 +62,19 @@ def run_checks(facts: ReplicaSetFacts, settings: ClusterSettings, pmm: PMMFacts 
                sharding: ShardingFacts | None = None) -> list[CheckResult]:
     """Every check on one replica set's facts (and PMM's). A check that raises gives an unknown result."""
     view = build_view(facts)
-    inp = CheckInput(facts, view, settings, pmm, addresses or {}, sharding)
+    inp = CheckInput(facts, view, settings, pmm, addresses or {}, sharding, control=cluster_scope)
     results: list[CheckResult] = []
     for name, check in CHECKS.items():
         if name in CLUSTER_SCOPED and not cluster_scope:
             continue
         try:
-            results.extend(check(inp))
+            found = check(inp)
         except Exception as exc:  # a bug or an input we did not foresee must not take the exporter down
-            results.append(CheckResult(name, Status.UNKNOWN, f"internal error while checking: {exc!r}",
-                                       replica_set=view.replica_set))
+            found = [CheckResult(name, Status.UNKNOWN, f"internal error while checking: {exc!r}",
+                                 replica_set=view.replica_set)]
+        # an unknown result leaves unknown what the check could block
+        results += [replace(r, blocks=ordered(MAY_BLOCK[name])) if r.status is Status.UNKNOWN and not r.blocks
+                    else r for r in found]
     return results
 
 

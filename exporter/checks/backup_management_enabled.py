@@ -1,12 +1,18 @@
-"""backup_management_enabled: PMM's settings have Backup Management on (PMM omits the field when it is off)."""
+"""backup_management_enabled: PMM's settings have Backup Management on (PMM omits the field when it is off).
+
+Blocks everything: with it off, pmm-managed's interceptor refuses every backup API call, backups, restores and
+schedules alike, with FailedPrecondition (shared/reference/real-behaviour.md section 2).
+"""
 
 from __future__ import annotations
 
+from exporter.checks.operations import EVERYTHING
 from exporter.checks.pmm_inventory import pmm_unavailable, pmm_version
 from exporter.checks.results import CheckResult, failed, passed
 from exporter.checks.view import CheckInput
 
 CHECK = "backup_management_enabled"
+MAY_BLOCK = EVERYTHING
 
 
 def enable_fix(pmm3: bool) -> str:
@@ -29,4 +35,4 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         return [passed(CHECK, f"Backup Management is enabled in PMM {inp.pmm.version}", "", rs)]
     version = pmm_version(inp)
     return [failed(CHECK, f"Backup Management is disabled in PMM {inp.pmm.version}: PMM offers no backups",
-                   enable_fix(version is not None and version >= (3, 0, 0)), "", rs)]
+                   enable_fix(version is not None and version >= (3, 0, 0)), "", rs, EVERYTHING)]

@@ -3,6 +3,8 @@
 PMM runs pbm with the PMM MongoDB user's DSN (pmm.md 1.3), and its docs ask for readWrite, backup,
 clusterMonitor and restore on admin plus pbmAnyAction (anyAction on anyResource), and directShardOperations on
 MongoDB 8.0+. Effective privileges are judged, not role names, so custom roles granting the same work.
+
+Blocks everything: PBM and PMM's pbm commands run as this user, for backups, PITR and restores alike.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from exporter import mongodb_roles
+from exporter.checks.operations import EVERYTHING
 from exporter.checks.privileges import describe_resource, missing_actions
 from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.topology import major_minor
@@ -18,6 +21,7 @@ from exporter.checks.view import CheckInput
 from exporter.facts import ReplicaSetFacts
 
 CHECK = "mongodb_user_permissions"
+MAY_BLOCK = EVERYTHING
 
 RequiredRole = tuple[str, Callable[[], list[mongodb_roles.Privilege]]]
 
@@ -77,6 +81,11 @@ def grant_fix(user: str, db: str, roles: list[str]) -> str:
     return "On the primary, as a user administrator, run in mongosh: " + "; then ".join(steps)
 
 
+def held_roles_listed(auth_info: dict[str, Any]) -> bool:
+    roles = auth_info.get("authenticatedUserRoles")
+    return isinstance(roles, list) and bool(roles)
+
+
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     facts, view = inp.mongo, inp.view
     rs = view.replica_set
@@ -97,6 +106,11 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
             return [passed(CHECK, "MongoDB runs without access control: every operation is allowed", "", rs)]
         return [unknown(CHECK, "the exporter is not authenticated; add the PMM user's credentials to the URI",
                         "", rs)]
+    if held_roles_listed(auth_info) and not privileges:
+        # a real mongod always expands the roles into privileges (MongoDB docs: connectionStatus showPrivileges);
+        # roles without privileges is a server that does not, so the privileges cannot be judged
+        return [unknown(CHECK, "connectionStatus lists the user's roles but no privileges (a real mongod always "
+                               "expands them): the privileges cannot be judged", "", rs)]
     first = users[0] if isinstance(users[0], dict) else {}
     user, user_db = str(first.get("user", "?")), str(first.get("db", "admin"))
     roles = list(REQUIRED_ROLES)
@@ -110,7 +124,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     if missing:
         detail = "; ".join(f"{role}@admin ({', '.join(gaps)})" for role, gaps in missing.items())
         return [failed(CHECK, f"user {user}@{user_db} lacks the privileges of {detail}",
-                       grant_fix(user, user_db, list(missing)), "", rs)]
+                       grant_fix(user, user_db, list(missing)), "", rs, EVERYTHING)]
     note = " and directShardOperations (MongoDB 8.0+)" if newer else ""
     return [passed(CHECK, f"user {user}@{user_db} holds the privileges of readWrite, backup, clusterMonitor, "
                           f"restore and pbmAnyAction{note}", "", rs)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from exporter.checks.operations import NOTHING
 from exporter.checks.pbm_storage_reachable import describe_storage
 from exporter.checks.pmm_inventory import pmm_unavailable
 from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
@@ -16,6 +17,7 @@ from exporter.checks.storage_location_configured import describe_location
 from exporter.checks.view import CheckInput
 
 CHECK = "pbm_config_managed_by_pmm"
+MAY_BLOCK = NOTHING
 FIX = (
     "Let PMM manage PBM: stop whatever runs `pbm config` by hand (scripts, cron, config management), then start "
     "the next backup from PMM (Backup > Create backup), which writes PBM's config for its storage location. Use the "
@@ -67,4 +69,5 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         known = "; ".join(describe_location(loc) for loc in locations) or "none"
         reason = (f"PBM's storage ({described}) matches none of PMM's storage locations ({known}): PBM was "
                   f"configured by hand")
-    return [failed(CHECK, reason, FIX, "", rs)]
+    return [failed(CHECK, f"{reason} (a warning: PMM writes PBM's whole config again before each of its backups)",
+                   FIX, "", rs, NOTHING)]

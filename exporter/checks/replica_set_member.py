@@ -1,13 +1,22 @@
-"""replica_set_member: each node is a healthy replica-set member (PBM and PMM need a replica set)."""
+"""replica_set_member: each node is a healthy replica-set member (PBM and PMM need a replica set).
+
+Blocks: a standalone mongod, everything (pbm-agent refuses to start on one: cmd/pbm-agent/agent.go CanStart,
+"mongod node can not be used to fetch a consistent backup because it has no oplog"). A data-bearing member that is
+down or not PRIMARY/SECONDARY, physical_restore (pbm/restore/physical.go init: the restore waits for every
+non-arbiter member); backups go on from the healthy members (pbm/topo/agent.go ListSteadyAgents). An arbiter that is
+down, nothing: PBM does not use arbiters.
+"""
 
 from __future__ import annotations
 
+from exporter.checks.operations import EVERYTHING, PHYSICAL_RESTORE
 from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.topology import ARBITER, PRIMARY, SECONDARY
 from exporter.checks.view import CheckInput
 from exporter.facts import ReplicaSetFacts
 
 CHECK = "replica_set_member"
+MAY_BLOCK = EVERYTHING
 
 STANDALONE_FIX = (
     "Convert the standalone mongod to a replica set: set replication.replSetName (e.g. rs0) in mongod.conf, "
@@ -26,7 +35,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     if is_standalone(facts):
         node = facts.seeds[0] if facts.seeds else ""
         return [failed(CHECK, "standalone mongod, not a replica-set member: PBM and PMM back up replica sets "
-                              "only (pbm-agent refuses a standalone node)", STANDALONE_FIX, node)]
+                              "only (pbm-agent refuses a standalone node)", STANDALONE_FIX, node, blocks=EVERYTHING)]
     rs = view.replica_set
     if view.members is None:
         return [unknown(CHECK, view.members_error, node, view.replica_set) for node in facts.seeds]
@@ -46,11 +55,13 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
             results.append(passed(CHECK, f"member of replica set {rs}: {state.state_str}", member.host, rs))
         else:
             host = member.host.rsplit(":", 1)[0]
+            why = ("an arbiter: PBM does not use it" if member.arbiter else
+                   "a physical restore needs every data-bearing member; backups run from the healthy ones")
             results.append(failed(
                 CHECK,
-                f"member of replica set {rs} but not healthy: {described}",
+                f"member of replica set {rs} but not healthy: {described} ({why})",
                 f"On {host}: make sure mongod is running (sudo systemctl status mongod; start it with "
                 f"sudo systemctl start mongod), reachable on {member.host} from the other members, and check "
                 f"its log for why it is not PRIMARY or SECONDARY (rs.status() in mongosh shows the state).",
-                member.host, rs))
+                member.host, rs, () if member.arbiter else {PHYSICAL_RESTORE}))
     return results

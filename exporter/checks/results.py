@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+
+from exporter.checks.operations import ordered
 
 
 class Status(Enum):
@@ -21,6 +24,14 @@ class CheckResult:
     fix: str = ""
     node: str = ""  # host:port as in the replica-set config; "" for cluster-wide checks
     replica_set: str = ""
+    # FAIL: the operations (checks/operations.py) this failure blocks; none makes it a warning.
+    # UNKNOWN: the operations it would block if it failed, which are unknown while it is.
+    blocks: tuple[str, ...] = ()
+
+    @property
+    def warning(self) -> bool:
+        """A failing prerequisite that blocks no operation: PBM and PMM would still run everything."""
+        return self.status is Status.FAIL and not self.blocks
 
     @property
     def exported(self) -> bool:
@@ -41,12 +52,13 @@ def passed(check: str, reason: str, node: str = "", replica_set: str = "") -> Ch
     return CheckResult(check, Status.PASS, reason, "", node, replica_set)
 
 
-def failed(check: str, reason: str, fix: str, node: str = "", replica_set: str = "") -> CheckResult:
-    return CheckResult(check, Status.FAIL, reason, fix, node, replica_set)
+def failed(check: str, reason: str, fix: str, node: str = "", replica_set: str = "",
+           blocks: Iterable[str] = ()) -> CheckResult:
+    return CheckResult(check, Status.FAIL, reason, fix, node, replica_set, ordered(blocks))
 
 
-def unknown(check: str, reason: str, node: str = "", replica_set: str = "") -> CheckResult:
-    return CheckResult(check, Status.UNKNOWN, reason, "", node, replica_set)
+def unknown(check: str, reason: str, node: str = "", replica_set: str = "", blocks: Iterable[str] = ()) -> CheckResult:
+    return CheckResult(check, Status.UNKNOWN, reason, "", node, replica_set, ordered(blocks))
 
 
 def skipped(check: str, reason: str, node: str = "", replica_set: str = "") -> CheckResult:

@@ -1,14 +1,25 @@
 """service_cluster_name: each node's PMM service carries a cluster name, the one the exporter's config uses, and
 all services of the replica set agree. PMM refuses to back up a service without one ("Service %s must be a
-member of a cluster", pmm.md 3.2) and needs it to restart the cluster after a physical restore."""
+member of a cluster", pmm.md 3.2) and needs it to restart the cluster after a physical restore.
+
+Blocks (percona/pmm): a service without a cluster name, or with another than the replica set's other services,
+blocks physical_restore: after one, pmm-managed restarts mongod and pbm-agent through every MongoDB service
+carrying the restored service's cluster label, and refuses a service without one (managed/services/agents/jobs.go
+runMongoPostRestore). A missing one also blocks backups and PITR when no service of the replica set has it:
+StartBackup and ScheduleBackup refuse "Service %s must be a member of a cluster" (services/management/backup
+backup_service.go); restores do not ask. A name all services agree on but the exporter's config does not is a
+warning: PMM uses its own label.
+"""
 
 from __future__ import annotations
 
+from exporter.checks.operations import BACKUPS, EVERYTHING, NOTHING, PHYSICAL_RESTORE, PITR
 from exporter.checks.pmm_inventory import match_members, pmm_unavailable
 from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.view import CheckInput
 
 CHECK = "service_cluster_name"
+MAY_BLOCK = EVERYTHING
 
 
 def readd_fix(service: str, cluster: str, replica_set: str, member: str) -> str:
@@ -30,6 +41,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     matches = match_members(inp)
     wanted = inp.settings.name
     clusters = {str(m.service.get("cluster") or "") for m in matches.values() if m.service is not None}
+    labelled = [h for h, m in matches.items() if m.service is not None and m.service.get("cluster")]
     results = []
     for member in inp.view.members:
         match = matches.get(member.host)
@@ -43,14 +55,21 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         others = sorted(clusters - {cluster, ""})
         disagree = f"; the replica set's other services say {', '.join(repr(c) for c in others)}" if others else ""
         if not cluster:
-            results.append(failed(CHECK, f"service {name} has no cluster name: PMM refuses to back it up{disagree}",
-                                  readd_fix(name, wanted, rs, member.host), member.host, rs))
+            blocks = frozenset({PHYSICAL_RESTORE}) if labelled else BACKUPS | {PHYSICAL_RESTORE, PITR}
+            where = (f"; backups can be started through {', '.join(labelled)}" if labelled
+                     else "; no service of the replica set has one")
+            results.append(failed(CHECK, f"service {name} has no cluster name: PMM refuses to back it up, and a "
+                                         f"physical restore would not restart it{disagree}{where}",
+                                  readd_fix(name, wanted, rs, member.host), member.host, rs, blocks))
         elif cluster != wanted:
+            blocks = frozenset({PHYSICAL_RESTORE}) if others else NOTHING
+            why = (" (a physical restore restarts only the services with the restored one's cluster name)" if others
+                   else " (PMM uses its own label, so this blocks nothing)")
             results.append(failed(
                 CHECK, f"service {name} has cluster name {cluster!r}, not {wanted!r} as the exporter's config "
-                       f"names this cluster{disagree}",
+                       f"names this cluster{disagree}{why}",
                 f"{readd_fix(name, wanted, rs, member.host)}; or, if {cluster!r} is right, rename the cluster in "
-                f"the exporter's config", member.host, rs))
+                f"the exporter's config", member.host, rs, blocks))
         else:
             results.append(passed(CHECK, f"service {name} has cluster name {cluster!r}", member.host, rs))
     return results

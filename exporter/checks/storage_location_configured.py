@@ -1,14 +1,20 @@
-"""storage_location_configured: PMM has at least one backup storage location (named, never with its keys)."""
+"""storage_location_configured: PMM has at least one backup storage location (named, never with its keys).
+
+Blocks everything: a PMM backup names its location (api/backup/v1 StartBackupRequest.location_id), and a restore
+needs an artifact, which lives in a location.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from exporter.checks.operations import EVERYTHING
 from exporter.checks.pmm_inventory import pmm_unavailable
 from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.view import CheckInput
 
 CHECK = "storage_location_configured"
+MAY_BLOCK = EVERYTHING
 ADD_LOCATION_FIX = (
     "In PMM: Backup > Storage Locations > Add storage location: an S3-compatible bucket (endpoint, bucket, keys "
     "allowed to List, Get, Put and Delete), or Local Client with a path mounted at the same place on every "
@@ -40,7 +46,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                         "", rs)]
     locations = inp.pmm.locations.value
     if not locations:
-        return [failed(CHECK, "PMM has no backup storage location", ADD_LOCATION_FIX, "", rs)]
+        return [failed(CHECK, "PMM has no backup storage location", ADD_LOCATION_FIX, "", rs, EVERYTHING)]
     names = "; ".join(describe_location(loc) for loc in locations)
     return [passed(CHECK, f"{len(locations)} storage location{'s' if len(locations) > 1 else ''}: {names}", "",
                    rs)]

@@ -1,8 +1,21 @@
 """supported_configuration: the cluster is within what PMM and PBM support for its backup mode.
 
-Rules (pmm.md 1.4, pbm.md 4): physical backups need Percona Server for MongoDB (PSMDB) on every data-bearing
-node; physical restores are not supported with arbiters; the MongoDB version must be one PMM backs up (4.4+)
-and one the installed PBM supports (PBM docs details/versions.md).
+Rules, and what each blocks:
+- MongoDB version (PMM docs: 4.4+; PBM docs details/versions.md): a warning only. PBM's code never refuses a
+  MongoDB version: from 2.3 on the agent and the CLI print "WARNING: ..." when it is outside the list the release
+  knows (pbm/version/version.go FeatureSupport.PBMSupport, called by cmd/pbm-agent/agent.go
+  showIncompatibilityWarning and cmd/pbm/main.go), and go on. The reason says which table the verdict used.
+- Physical backups need Percona Server for MongoDB on the node PBM picks (cmd/pbm-agent/backup.go
+  getValidCandidates: FeatureSupport.BackupType, "full physical backup works since Percona Server for MongoDB
+  4.2.15, 4.4.6"): blocks physical_backup and physical_restore.
+- Physical restores with arbiters (PMM docs; PBM's docs: arbiters have no pbm-agent and must be stopped by hand,
+  which a restore from PMM cannot do): blocks physical_restore.
+- Sharded: PMM before 2.38 backs them up not at all (backups and PITR); PMM restores them not at all
+  (restore_from_pmm: both restores).
+- Sharded, balancer: PBM stops the balancer after taking the backup lock and waits up to 30 s, then only warns
+  (pbm/backup/backup.go, WaitForBalancerDisabled): a balancer still on past that is a warning, not a block.
+Physical operations are judged only for clusters with backup_mode: physical (the PSMDB and arbiter rules are
+checked only then); for others they are unknown.
 """
 
 from __future__ import annotations
@@ -11,6 +24,7 @@ from typing import Any
 
 from bson.timestamp import Timestamp
 
+from exporter.checks.operations import BACKUPS, EVERYTHING, NOTHING, PHYSICAL, PHYSICAL_RESTORE, PITR, RESTORES
 from exporter.checks.pbm_agents import STALE_FRAME_SEC, AgentReport, parse_version
 from exporter.checks.pmm_inventory import pmm_version
 from exporter.checks.results import CheckResult, failed, passed, unknown
@@ -19,6 +33,7 @@ from exporter.checks.view import CheckInput
 from exporter.facts import ReplicaSetFacts
 
 CHECK = "supported_configuration"
+MAY_BLOCK = EVERYTHING
 MIN_MONGODB = (4, 4)  # PMM 3 docs: "PMM may work with MongoDB versions as old as 4.4"
 SHARDED_SINCE_PMM = (2, 38, 0)  # PMM backs up sharded clusters from 2.38 (pmm.md 1.4)
 
@@ -32,8 +47,23 @@ PBM_MONGODB_SUPPORT: list[tuple[tuple[int, int, int], tuple[tuple[int, int], ...
 ]
 
 
-def supported_mongodb(pbm: tuple[int, int, int]) -> tuple[tuple[int, int], ...] | None:
-    for first, majors in PBM_MONGODB_SUPPORT:
+# What PBM's own check knows, per release (pbm/version/version.go FeatureSupport.PBMSupport at each tag; none
+# before 2.3): outside it PBM logs a WARNING and runs anyway
+PBM_CODE_SUPPORT: list[tuple[tuple[int, int, int], tuple[tuple[int, int], ...]]] = [
+    ((2, 11, 0), ((7, 0), (8, 0))),
+    ((2, 7, 0), ((5, 0), (6, 0), (7, 0), (8, 0))),
+    ((2, 6, 0), ((5, 0), (6, 0), (7, 0))),
+    ((2, 4, 0), ((4, 4), (5, 0), (6, 0), (7, 0))),
+    ((2, 3, 0), ((4, 4), (5, 0), (6, 0))),
+]
+BALANCER_STOP_GRACE = 30 + 10  # PBM waits 30 s for the balancer to stop after taking its lock; a margin for both
+BALANCER_STOP_OPTION_SINCE = (2, 14, 0)  # backup.timeouts.balancerStop (PBM 2.14 release notes)
+
+
+def supported_mongodb(pbm: tuple[int, int, int],
+                      table: list[tuple[tuple[int, int, int], tuple[tuple[int, int], ...]]] = PBM_MONGODB_SUPPORT
+                      ) -> tuple[tuple[int, int], ...] | None:
+    for first, majors in table:
         if pbm >= first:
             return majors
     return None
@@ -58,7 +88,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = view.replica_set
     if view.members is None:
         return [unknown(CHECK, view.members_error, "", rs)]
-    problems: list[tuple[str, str]] = []  # (reason, fix)
+    problems: list[tuple[str, str, frozenset[str]]] = []  # (reason, fix, operations it blocks)
     unknowns: list[str] = []
 
     build = facts.build_info.value
@@ -67,17 +97,23 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         unknowns.append(f"MongoDB version unknown ({facts.build_info.error or 'buildInfo has no version'})")
     else:
         if mongodb < MIN_MONGODB:
-            problems.append((f"MongoDB {_fmt(mongodb)} is older than {_fmt(MIN_MONGODB)}, the oldest PMM backs up",
-                             "Upgrade MongoDB to a version PMM and PBM support (7.0 or 8.0 for current PBM)"))
+            problems.append((f"MongoDB {_fmt(mongodb)} is older than {_fmt(MIN_MONGODB)}, the oldest PMM's docs "
+                             f"name (warning: neither PMM nor PBM refuses it)",
+                             "Upgrade MongoDB to a version PMM and PBM support (7.0 or 8.0 for current PBM)", NOTHING))
         versions = {parse_version(a.version) for a in (view.agents or {}).values() if a.replica_set == rs}
         for pbm in sorted(v for v in versions if v is not None):
             majors = supported_mongodb(pbm)
             if majors is not None and mongodb not in majors:
                 pbm_text = ".".join(map(str, pbm))
+                known = supported_mongodb(pbm, PBM_CODE_SUPPORT)
+                code = ("PBM's own check knows no list before 2.3" if known is None else
+                        f"PBM's own check (version.go PBMSupport) {'knows it' if mongodb in known else 'logs WARNING'}"
+                        f" and does not refuse it")
                 problems.append((
-                    f"PBM {pbm_text} supports MongoDB {', '.join(map(_fmt, majors))}, not {_fmt(mongodb)}",
+                    f"by PBM's docs table (Supported MongoDB versions) PBM {pbm_text} supports MongoDB "
+                    f"{', '.join(map(_fmt, majors))}, not {_fmt(mongodb)} (warning: {code})",
                     f"Run a PBM release that supports MongoDB {_fmt(mongodb)} on every node (see PBM's "
-                    f"'Supported MongoDB versions'), or upgrade MongoDB to one PBM {pbm_text} supports"))
+                    f"'Supported MongoDB versions'), or upgrade MongoDB to one PBM {pbm_text} supports", NOTHING))
 
     if settings.backup_mode == "physical":
         hello = facts.hello.value
@@ -94,7 +130,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                 f"physical backups need Percona Server for MongoDB on every data-bearing node; "
                 f"{', '.join(community)} run{'s' if len(community) == 1 else ''} MongoDB Community/Enterprise",
                 "Set backup_mode: logical for this cluster (and take logical backups in PMM), or replace the "
-                "server on those nodes with Percona Server for MongoDB of the same version"))
+                "server on those nodes with Percona Server for MongoDB of the same version", PHYSICAL))
         if not_known:
             unknowns.append(f"cannot tell whether {', '.join(not_known)} run Percona Server for MongoDB "
                             f"(their pbm-agent, 2.3 or newer, reports it)")
@@ -103,7 +139,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
             problems.append((
                 f"physical restores are not supported with arbiter nodes ({', '.join(arbiters)})",
                 "Replace the arbiter with a data-bearing member (rs.remove() it, then rs.add() a secondary), "
-                "or use logical backups for this cluster"))
+                "or use logical backups for this cluster", frozenset({PHYSICAL_RESTORE})))
 
     notes: list[str] = []
     if inp.sharding is not None:
@@ -113,10 +149,11 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         reason = "; ".join(p[0] for p in problems)
         if unknowns:
             reason += f" (also: {'; '.join(unknowns)})"
+        blocks = frozenset().union(*(p[2] for p in problems))
         return [failed(CHECK, reason, " ".join(f"{i}. {p[1]}." for i, p in enumerate(problems, 1))
-                       if len(problems) > 1 else problems[0][1], "", rs)]
+                       if len(problems) > 1 else problems[0][1], "", rs, blocks)]
     if unknowns:
-        return [unknown(CHECK, "; ".join(unknowns), "", rs)]
+        return [unknown(CHECK, "; ".join(unknowns), "", rs, MAY_BLOCK)]
     mode = "physical (PSMDB on every data-bearing node, no arbiter)" if settings.backup_mode == "physical" \
         else "logical"
     note = f"; {'; '.join(notes)}" if notes else ""
@@ -124,7 +161,8 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
 
 
 def _running_backup(inp: CheckInput) -> dict[str, Any] | None:
-    """PBM's backup lock when a backup runs now (its heartbeat fresh by PBM's 30 s rule), else None."""
+    """PBM's backup lock when a backup runs now (its heartbeat fresh by PBM's 30 s rule), else None.
+    pbm/lock/lock.go LockData: type, replset, node, opid, epoch (the operation's start), hb."""
     now = inp.mongo.cluster_time.value
     for lock in inp.mongo.locks.value or []:
         if not isinstance(lock, dict):
@@ -136,7 +174,7 @@ def _running_backup(inp: CheckInput) -> dict[str, Any] | None:
     return None
 
 
-def _sharded_rules(inp: CheckInput, problems: list[tuple[str, str]], notes: list[str]) -> None:
+def _sharded_rules(inp: CheckInput, problems: list[tuple[str, str, frozenset[str]]], notes: list[str]) -> None:
     """Sharded clusters (pmm.md 1.4, pbm-docs backup options): PMM backs them up since 2.38 but restores only
     through the PBM CLI; PBM stops the balancer for each backup and restores its state after."""
     assert inp.sharding is not None
@@ -144,12 +182,12 @@ def _sharded_rules(inp: CheckInput, problems: list[tuple[str, str]], notes: list
     version = pmm_version(inp)
     if version is not None and version < SHARDED_SINCE_PMM:
         problems.append((f"PMM {inp.pmm.version if inp.pmm else '?'} backs up sharded clusters only from 2.38",
-                         "Upgrade PMM Server and PMM Clients to 2.38 or later"))
+                         "Upgrade PMM Server and PMM Clients to 2.38 or later", BACKUPS | {PITR}))
     if inp.settings.restore_from_pmm:
         problems.append(("PMM cannot restore sharded clusters (it refuses their backups: \"cannot be restored "
                          "from UI\"), and the config says restore_from_pmm: true",
                          "Restore sharded backups with the PBM CLI (pbm restore <backup name>), as PMM's docs say, "
-                         "and set restore_from_pmm: false for this cluster"))
+                         "and set restore_from_pmm: false for this cluster", RESTORES))
     else:
         notes.append(f"sharded cluster of {shards} shard{'s' if shards != 1 else ''}: PMM backs it up, restores "
                      f"need the PBM CLI")
@@ -159,11 +197,32 @@ def _sharded_rules(inp: CheckInput, problems: list[tuple[str, str]], notes: list
         return
     mode = str(balancer.get("mode", "?"))
     backup = _running_backup(inp)
-    if backup is not None and mode != "off":
-        problems.append((f"a PBM backup ({backup.get('opid', '?')}) is running while the balancer is {mode}: PBM "
-                         f"stops the balancer before every backup of a sharded cluster",
-                         "Check PBM's log (pbm logs -e backup) for why it could not stop the balancer; give the PMM "
-                         "user pbmAnyAction on the config servers, and set backup.timeouts.balancerStop so a balancer "
-                         "that cannot stop fails the backup instead of running beside it"))
+    running_for = _lock_age(inp, backup) if backup is not None else None
+    if backup is not None and mode != "off" and running_for is not None and running_for > BALANCER_STOP_GRACE:
+        versions = [parse_version(a.version) for a in (inp.view.agents or {}).values()]
+        newest = max((v for v in versions if v is not None), default=None)
+        option = ("; set backup.timeouts.balancerStop in PBM's config so that a balancer which cannot stop fails "
+                  "the backup (PMM rewrites PBM's whole config at each backup, dropping it, so set it again after "
+                  "PMM's backups or run them with the PBM CLI)"
+                  if newest is not None and newest >= BALANCER_STOP_OPTION_SINCE else "")
+        problems.append((f"a PBM backup ({backup.get('opid', '?')}) has run for {running_for} s while the balancer "
+                         f"is {mode}: PBM stops the balancer before every backup of a sharded cluster and waits 30 s "
+                         f"for it, then goes on with a warning (the backup may miss chunks moved meanwhile)",
+                         f"Check PBM's log (pbm logs -e backup) for why it could not stop the balancer, and give the "
+                         f"PMM user pbmAnyAction on the config servers{option}", NOTHING))
+    elif backup is not None and mode != "off":
+        notes.append(f"balancer {mode}: a PBM backup started {running_for if running_for is not None else '?'} s "
+                     f"ago, and PBM stops the balancer within 30 s of taking its lock")
     else:
         notes.append(f"balancer {mode} (PBM stops it for each backup)")
+
+
+def _lock_age(inp: CheckInput, lock: dict[str, Any]) -> int | None:
+    """Seconds since the locked backup started, by the cluster's clock: its admin.pbmBackups document's start_ts
+    (a lock carries no start time); None when that is not known."""
+    now = inp.mongo.cluster_time.value
+    meta = next((b for b in inp.mongo.backups.value or [] if b.get("opid") == lock.get("opid")), None)
+    start = meta.get("start_ts") if meta else None
+    if now is None or not isinstance(start, int) or isinstance(start, bool):
+        return None
+    return max(0, now - start)

@@ -17,6 +17,7 @@ class Member:
     arbiter: bool = False
     hidden: bool = False
     delay_secs: int = 0
+    maybe_delayed: bool = False  # read from replSetGetStatus, which does not say: a hidden member may be delayed
 
     @property
     def data_bearing(self) -> bool:
@@ -68,6 +69,22 @@ def members(config_reply: dict[str, Any]) -> list[Member]:
         # secondaryDelaySecs since MongoDB 5.0, slaveDelay before
         delay = _int(raw.get("secondaryDelaySecs", raw.get("slaveDelay", 0))) or 0
         out.append(Member(raw["host"], bool(raw.get("arbiterOnly")), bool(raw.get("hidden")), delay))
+    return out
+
+
+def members_from_status(status_reply: dict[str, Any], hello: Any) -> list[Member]:
+    """Members when replSetGetConfig is refused: replSetGetStatus names every member and its state (ARBITER);
+    `hello` lists the members that are not hidden, so one missing from it is hidden and may be delayed (MongoDB
+    requires a delayed member to have priority 0, and hides it in practice). Raises MalformedReply."""
+    states = member_states(status_reply)
+    listed: set[str] | None = None
+    if isinstance(hello, dict) and isinstance(hello.get("hosts"), list):
+        listed = {h for key in ("hosts", "passives", "arbiters") for h in hello.get(key) or [] if isinstance(h, str)}
+    out = []
+    for host, state in states.items():
+        arbiter = state.state == ARBITER
+        hidden = listed is not None and host not in listed and not arbiter
+        out.append(Member(host, arbiter, hidden, 0, maybe_delayed=hidden or listed is None))
     return out
 
 

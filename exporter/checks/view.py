@@ -8,7 +8,15 @@ from typing import Any, TypeVar
 
 from exporter.checks.pbm_agents import AgentReport, index_agents
 from exporter.checks.results import CheckResult, ClusterSettings, unknown
-from exporter.checks.topology import MalformedReply, Member, MemberState, member_states, members, set_name
+from exporter.checks.topology import (
+    MalformedReply,
+    Member,
+    MemberState,
+    member_states,
+    members,
+    members_from_status,
+    set_name,
+)
 from exporter.facts import Observed, PMMFacts, ReplicaSetFacts, ShardingFacts
 
 T = TypeVar("T")
@@ -45,6 +53,7 @@ class CheckInput:
     pmm: PMMFacts | None = None
     addresses: dict[str, frozenset[str]] = field(default_factory=dict)
     sharding: ShardingFacts | None = None  # set when judging the config servers of a sharded cluster
+    control: bool = True  # the replica set whose primary's agent leads PBM: the only one, or the config servers
 
 
 def _parse(fact: Observed[Any], parse: Callable[[Any], T], what: str) -> tuple[T | None, str]:
@@ -60,12 +69,22 @@ def _parse(fact: Observed[Any], parse: Callable[[Any], T], what: str) -> tuple[T
 def build_view(facts: ReplicaSetFacts) -> ClusterView:
     member_list, members_error = _parse(facts.config, members, "the replica-set config")
     states, states_error = _parse(facts.status, member_states, "the replica-set status")
+    notes = []
+    if member_list is None and states is not None and facts.status.value is not None:
+        # replSetGetConfig refused (or malformed): the members and their states still come from replSetGetStatus,
+        # so the per-node checks need not wait for the config; only hidden and delayed members are guesses then
+        from_status, _ = _parse(facts.status, lambda reply: members_from_status(reply, facts.hello.value),
+                                "the replica-set status")
+        if from_status is not None:
+            member_list = from_status
+            notes.append(f"members read from replSetGetStatus ({members_error}), which does not tell delayed "
+                         f"members: hidden ones are not counted as backup candidates")
     agents, agents_error = _parse(facts.agents, index_agents, "admin.pbmAgents")
     cluster_time = facts.cluster_time.value
     if cluster_time is None and not agents_error:
         agents_error = f"the server returned no cluster time: {facts.cluster_time.error or 'no $clusterTime'}"
     return ClusterView(set_name(facts), member_list, members_error, states, states_error, agents, agents_error,
-                       cluster_time)
+                       cluster_time, notes)
 
 
 def judged_members(check: str, facts: ReplicaSetFacts, view: ClusterView

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pymongo.errors import ConfigurationError, InvalidURI
 from pymongo.uri_parser import parse_uri
 
+from exporter.checks.operations import EVERYTHING, NOTHING, PHYSICAL_RESTORE, ordered
 from exporter.checks.results import CheckResult, Status, failed, passed, skipped, unknown
 from exporter.node.inspect import PBM_AGENT_UNIT, Account, FileInfo, NodeFacts
 
@@ -91,7 +92,8 @@ def single_mongod_per_node(facts: NodeFacts, me: NodeIdentity) -> list[CheckResu
     if len(mongods) == 1:
         return [passed(check, f"one mongod (pid {mongods[0].pid})", me.node, me.replica_set)]
     if not mongods:
-        return [failed(check, "no mongod runs on this node", "sudo systemctl start mongod", me.node, me.replica_set)]
+        return [failed(check, "no mongod runs on this node", "sudo systemctl start mongod", me.node, me.replica_set,
+                       {PHYSICAL_RESTORE})]
     pids = ", ".join(str(p.pid) for p in mongods)
     return [failed(check, f"{len(mongods)} mongod processes run here (pids {pids}); PMM only works with a single "
                           f"mongod on a node", "Run one mongod per node (one per VM or host) for the nodes PMM backs "
@@ -216,12 +218,35 @@ NODE_CHECKS: dict[str, Callable[[NodeFacts, NodeIdentity], list[CheckResult]]] =
 }
 
 
+# What each failing node-side check blocks, for operations PMM would run through this node (percona/pmm):
+# - mongod and pbm on pmm-agent's PATH: before every backup and restore pmm-managed refuses "software %q is not
+#   installed" (managed/services/backup compatibility_helpers.go mongoDBBackupSoftwareInstalledAndCompatible);
+# - mongod.service, pbm-agent.service and their restart policy: after a physical restore PMM runs
+#   `systemctl restart mongod` and `pbm-agent` on every node (agents/jobs.go runMongoPostRestore; agent/client
+#   hard-codes the unit names), and PBM's restore stops both services;
+# - a filesystem storage path this node's agent cannot write: PBM may pick it for a backup or restore;
+# - one mongod per node is in PMM's docs only: a warning.
+NODE_BLOCKS: dict[str, frozenset[str]] = {
+    "mongod_on_pmm_agent_path": EVERYTHING,
+    "mongod_systemd_service": frozenset({PHYSICAL_RESTORE}),
+    "single_mongod_per_node": NOTHING,
+    "pbm_installed": EVERYTHING,
+    "pbm_agent_service_enabled": frozenset({PHYSICAL_RESTORE}),  # what the dead agent blocks: pbm_agent_running
+    "pbm_agent_uri_configured": frozenset({PHYSICAL_RESTORE}),
+    "pbm_storage_path_writable": EVERYTHING,
+    "systemd_restart_policy_safe": frozenset({PHYSICAL_RESTORE}),
+}
+
+
 def run_node_checks(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
     results: list[CheckResult] = []
     for name, check in NODE_CHECKS.items():
         try:
-            results += check(facts, me)
+            found = check(facts, me)
         except Exception as exc:  # a node may hold anything; never crash the timer
-            results.append(CheckResult(name, Status.UNKNOWN, f"internal error while checking: {exc!r}", "", me.node,
-                                       me.replica_set))
+            found = [CheckResult(name, Status.UNKNOWN, f"internal error while checking: {exc!r}", "", me.node,
+                                 me.replica_set)]
+        blocks = ordered(NODE_BLOCKS[name])
+        results += [replace(r, blocks=blocks) if r.status in (Status.FAIL, Status.UNKNOWN) and not r.blocks else r
+                    for r in found]
     return results

@@ -1,7 +1,8 @@
 """The MongoDB prober: reads one replica set's facts with a long-lived async client. Read-only.
 
 Commands run (all read-only): hello, replSetGetStatus, replSetGetConfig, buildInfo, connectionStatus, find on
-admin.pbmAgents, admin.pbmConfig and admin.pbmLock, ping; through mongos also listShards, getShardMap and
+admin.pbmAgents, admin.pbmConfig and admin.pbmLock (and admin.pbmBackups while a backup holds the lock), ping;
+through mongos also listShards, getShardMap and
 balancerStatus. One AsyncMongoClient per cluster lives as long as the exporter
 (Percona's mongodb_exporter leaked by building a client per scrape; peers.md 1.4), and every call is bounded by
 the probe timeout through pymongo's client-side operation timeout.
@@ -252,7 +253,8 @@ class MongoDBProber:
         sets = list(await asyncio.gather(*read))
         control = sets[0]
         sets = [control] + [replace(f, agents=control.agents, pbm_config=control.pbm_config,
-                                    cluster_time=control.cluster_time, locks=control.locks) for f in sets[1:]]
+                                    cluster_time=control.cluster_time, locks=control.locks, backups=control.backups)
+                 for f in sets[1:]]
         return ClusterFacts(tuple(sets), config_name, sharding)
 
     async def _read_member_set(self, name: str, hosts: tuple[str, ...], read_pbm: bool) -> ReplicaSetFacts:
@@ -284,8 +286,9 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
         build_info = await _observe(admin.command("buildInfo", read_preference=pref))
         connection_status = await _observe(admin.command("connectionStatus", showPrivileges=True,
                                                          read_preference=pref))
-        agents, pbm_config, cluster_time, locks = (await _read_pbm(client, hello) if read_pbm
-                                                   else (Observed(), Observed(), Observed(), Observed()))
+        nothing: Observed[Any] = Observed()
+        agents, pbm_config, cluster_time, locks, backups = (
+            await _read_pbm(client, hello) if read_pbm else (nothing, nothing, nothing, nothing, nothing))
     return ReplicaSetFacts(
         seeds=seeds,
         name=str(hello.get("setName") or name),
@@ -298,11 +301,14 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
         pbm_config=pbm_config,
         cluster_time=cluster_time,
         locks=locks,
+        backups=backups,
     )
 
 
 Documents = list[dict[str, Any]]
-PBMFacts = tuple[Observed[Documents], Observed[dict[str, Any]], Observed[int], Observed[Documents]]
+PBMFacts = tuple[Observed[Documents], Observed[dict[str, Any]], Observed[int], Observed[Documents], Observed[Documents]]
+# What the checks need of a backup's metadata (pbm/backup/types.go BackupMeta): when it started, and which it is
+BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1}
 
 
 async def _read_pbm(client: MongoClient, hello: dict[str, Any]) -> PBMFacts:
@@ -310,20 +316,20 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any]) -> PBMFacts:
     failed: Observed[Any]
     if not hello.get("setName"):
         failed = Observed.failed("not a replica set")
-        return failed, failed, failed, failed
+        return failed, failed, failed, failed, failed
     if hello.get("primary") and not hello.get("isWritablePrimary"):
         if client.topology_description.topology_type_name == "Single":
             failed = Observed.failed(
                 f"connected directly to {hello.get('me', 'a secondary')}, not to the primary {hello['primary']}: "
                 f"list every member in the uri (without directConnection=true) so that PBM's documents are read on "
                 f"the primary, as PBM does")
-            return failed, failed, failed, failed
+            return failed, failed, failed, failed, failed
         # The driver still takes the old primary for the primary (it learns of an election at its next heartbeat):
         # reading there fails with NotPrimary, which fails this probe with that reason and makes the driver look again
     elif not hello.get("isWritablePrimary"):
         failed = Observed.failed("the replica set has no primary, so PBM agents cannot write heartbeats and none "
                                  "can be judged")
-        return failed, failed, failed, failed
+        return failed, failed, failed, failed, failed
     admin = client.get_database("admin", read_preference=Primary())
     try:
         cursor = admin["pbmAgents"].find({}, AGENT_PROJECTION, limit=MAX_AGENT_DOCS)
@@ -336,15 +342,25 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any]) -> PBMFacts:
     except OperationFailure as exc:
         pbm_config = Observed.failed(_operation_failure(exc))
     try:
-        lock_cursor = admin["pbmLock"].find({}, {"type": 1, "replset": 1, "opid": 1, "hb": 1}, limit=100)
+        lock_cursor = admin["pbmLock"].find({}, {"type": 1, "replset": 1, "node": 1, "opid": 1, "hb": 1}, limit=100)
         locks: Observed[list[dict[str, Any]]] = Observed([_plain(d) for d in await lock_cursor.to_list()])
     except OperationFailure as exc:
         locks = Observed.failed(_operation_failure(exc))
+    # the metadata of a backup that holds the lock: when it started (a lock carries no start time)
+    running = [lock["opid"] for lock in locks.value or [] if lock.get("type") == "backup"
+               and isinstance(lock.get("opid"), str)][:5]
+    backups: Observed[list[dict[str, Any]]] = Observed([])
+    if running:
+        try:
+            backup_cursor = admin["pbmBackups"].find({"opid": {"$in": running}}, BACKUP_PROJECTION, limit=5)
+            backups = Observed([_plain(d) for d in await backup_cursor.to_list()])
+        except OperationFailure as exc:
+            backups = Observed.failed(_operation_failure(exc))
     ping = await admin.command("ping", read_preference=Primary())
     cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
     time_fact: Observed[int] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
                                 else Observed.failed("the server's reply carries no $clusterTime"))
-    return agents, pbm_config, time_fact, locks
+    return agents, pbm_config, time_fact, locks, backups
 
 
 def _replica_set_hosts(value: Any) -> tuple[str, tuple[str, ...]]:

@@ -47,6 +47,9 @@ DIALECTS: dict[str, tuple[Endpoint, Endpoint]] = {
                    Endpoint("GET", "/v1/inventory/agents", {"agent_type": "AGENT_TYPE_PMM_AGENT"})),
     "exporters": (Endpoint("POST", "/v1/inventory/Agents/List", {"agent_type": "MONGODB_EXPORTER"}),
                   Endpoint("GET", "/v1/inventory/agents", {"agent_type": "AGENT_TYPE_MONGODB_EXPORTER"})),
+    # PMM takes a backup's DSN from the service's QAN profiler agent or its mongodb_exporter (real-behaviour.md 2)
+    "qan_agents": (Endpoint("POST", "/v1/inventory/Agents/List", {"agent_type": "QAN_MONGODB_PROFILER_AGENT"}),
+                   Endpoint("GET", "/v1/inventory/agents", {"agent_type": "AGENT_TYPE_QAN_MONGODB_PROFILER_AGENT"})),
     "nodes": (Endpoint("POST", "/v1/inventory/Nodes/List", {}), Endpoint("GET", "/v1/inventory/nodes")),
     "locations": (Endpoint("POST", "/v1/management/backup/Locations/List", {}),
                   Endpoint("GET", "/v1/backups/locations")),
@@ -223,7 +226,7 @@ def _pmm_message(body: bytes) -> str:
 
 def _failed(error: str, version: str = "") -> PMMFacts:
     failed: Observed[Any] = Observed.failed(error)
-    return PMMFacts(version, error, failed, failed, failed, failed, failed, failed)
+    return PMMFacts(version, error, **{name: failed for name in DIALECTS})
 
 
 _ENUM_PREFIXES = ("AGENT_STATUS_",)
@@ -266,6 +269,8 @@ def _extract(what: str, reply: Any, dialect: int) -> Any:
         return _list(reply, "pmm_agent", required)
     if what == "exporters":
         return _list(reply, "mongodb_exporter", required)
+    if what == "qan_agents":
+        return _list(reply, "qan_mongodb_profiler_agent", required)
     if what == "nodes":
         _list(reply, "generic", required)
         return [node for key, value in reply.items() if isinstance(value, list) for node in _list(reply, key)]

@@ -223,6 +223,7 @@ class SimNode:
                 self.agent = AgentSpec()
             self.agent.running = True
             self.agent.stopped_at = None
+            self.agent.document_deleted = False
 
     # --- server side (runs on the simulator loop) ----------------------------------------------------------
 

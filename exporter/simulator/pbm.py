@@ -72,13 +72,15 @@ def agent_document(
 ) -> dict[str, Any] | None:
     """The document, or None for versions before pbmAgents existed (< 1.4.0)."""
     ver = parse_version(agent.version)
-    if ver < (1, 4, 0):
+    if ver < (1, 4, 0) or (agent.document_deleted and not agent.running):
         return None
 
     # Heartbeat second.
     frozen: list[int] = []
     if not agent.running:
         frozen.append(int(agent.stopped_at) if agent.stopped_at is not None else frozen_default)
+    if agent.paused_at is not None:
+        frozen.append(int(agent.paused_at))
     if not view.node_up and ver >= (2, 7, 0) and view.down_since is not None:
         frozen.append(last_tick(view.down_since, phase))
     hb_secs = min(frozen) if frozen else last_tick(now, phase)

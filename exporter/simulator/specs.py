@@ -47,6 +47,10 @@ class AgentSpec:
     stors_err: str = ""
     err: str = ""
     stopped_at: float | None = None
+    #: PBM's AgentStatusGC deleted the (stale) document; the agent writes it again when it runs again
+    document_deleted: bool = False
+    #: heartbeats paused at this cluster-time second, as during a physical restore (PBM's HbPause)
+    paused_at: float | None = None
 
 
 @dataclass

@@ -1,0 +1,37 @@
+"""The operations PMM runs through PBM: the values of the `operation` label, and the sets checks block.
+
+A failing result names the operations it blocks (CheckResult.blocks); one that blocks none is a warning: the
+prerequisite as PMM's docs state it does not hold, but PBM and PMM would still run everything. An unknown result
+names the operations it would block if it failed. Which check blocks what is decided in each check's file, next
+to the rule and its upstream source; checks/readiness.py adds them up per operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+LOGICAL_BACKUP = "logical_backup"
+PHYSICAL_BACKUP = "physical_backup"
+PITR = "pitr"
+LOGICAL_RESTORE = "logical_restore"
+PHYSICAL_RESTORE = "physical_restore"
+OPERATIONS = (LOGICAL_BACKUP, PHYSICAL_BACKUP, PITR, LOGICAL_RESTORE, PHYSICAL_RESTORE)  # a contract: label values
+
+BACKUPS = frozenset({LOGICAL_BACKUP, PHYSICAL_BACKUP})
+RESTORES = frozenset({LOGICAL_RESTORE, PHYSICAL_RESTORE})
+PHYSICAL = frozenset({PHYSICAL_BACKUP, PHYSICAL_RESTORE})
+EVERYTHING = frozenset(OPERATIONS)
+NOTHING: frozenset[str] = frozenset()
+
+
+def ordered(operations: Iterable[str]) -> tuple[str, ...]:
+    """Operations in the contract's order, for labels and for people; a name that is none is a bug."""
+    wanted = set(operations)
+    if wanted - EVERYTHING:
+        raise ValueError(f"not operations: {sorted(wanted - EVERYTHING)}")
+    return tuple(op for op in OPERATIONS if op in wanted)
+
+
+def backup_operation(backup_mode: str) -> str:
+    """The backup PMM takes of a cluster of this backup_mode."""
+    return PHYSICAL_BACKUP if backup_mode == "physical" else LOGICAL_BACKUP

@@ -1,0 +1,35 @@
+"""Readiness per operation: whether PMM would run each operation now, from a cluster's check results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from exporter.checks.operations import OPERATIONS, PITR, backup_operation
+from exporter.checks.results import CheckResult, Status
+
+
+def readiness(results: Iterable[CheckResult], unjudged: Iterable[str] = ()) -> dict[str, bool | None]:
+    """{operation: True (nothing blocks it), False (a failing result does), None (a result that could block it
+    is unknown, or the exporter does not judge it for this cluster, and nothing blocks it)}."""
+    blocked: set[str] = set()
+    uncertain = set(unjudged)
+    for result in results:
+        if result.status is Status.FAIL:
+            blocked.update(result.blocks)
+        elif result.status is Status.UNKNOWN:
+            uncertain.update(result.blocks)
+    return {op: False if op in blocked else None if op in uncertain else True for op in OPERATIONS}
+
+
+def cluster_ready(operations: dict[str, bool | None], backup_mode: str, pitr_enabled: bool) -> bool | None:
+    """Whether the backups PMM takes of the cluster will run: its backup_mode's backup, and PITR when PBM's config
+    has it on. False when either is blocked; None when either is unknown."""
+    wanted = [operations[backup_operation(backup_mode)]] + ([operations[PITR]] if pitr_enabled else [])
+    if False in wanted:
+        return False
+    return None if None in wanted else True
+
+
+def describe_blocks(result: CheckResult) -> str:
+    """What a failing result blocks, in words: "blocks physical_restore", or "warning: blocks nothing"."""
+    return f"blocks {', '.join(result.blocks)}" if result.blocks else "warning: blocks nothing"

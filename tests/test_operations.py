@@ -1,0 +1,129 @@
+"""Readiness per operation, as pure functions: which operations each failing check blocks, decided the way PBM's
+and PMM's code decide it (the examples of the readiness issue), and how the results add up per operation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exporter.checks import ClusterSettings, Status, run_checks
+from exporter.checks.operations import EVERYTHING, OPERATIONS
+from exporter.checks.readiness import cluster_ready, readiness
+from exporter.checks.results import CheckResult, failed, passed, unknown
+from exporter.facts import Observed, ReplicaSetFacts
+from exporter.snapshot import ClusterSnapshot
+from tests.test_checks import HOSTS, agent, facts
+from tests.test_pmm_checks import pmm_facts
+
+ALL = tuple(OPERATIONS)
+
+
+def blocked(f: ReplicaSetFacts, mode: str = "logical", pmm: Any = None) -> dict[tuple[str, str], tuple[str, ...]]:
+    """{(check, node): the operations it blocks} of the failing results."""
+    out = run_checks(f, ClusterSettings(mode, "prod-rs"), pmm)
+    return {(r.check, r.node): r.blocks for r in out if r.status is Status.FAIL}
+
+
+def ready(f: ReplicaSetFacts, mode: str = "logical", pmm: Any = None) -> dict[str, bool | None]:
+    out = run_checks(f, ClusterSettings(mode, "prod-rs"), pmm)
+    return readiness(out, () if mode == "physical" else ("physical_backup", "physical_restore"))
+
+
+def test_a_dead_agent_on_a_secondary_blocks_only_a_physical_restore() -> None:
+    f = facts(agents=[agent(HOSTS[0]), agent(HOSTS[1]), agent(HOSTS[2], age=300)])
+    assert blocked(f) == {("pbm_agent_running", HOSTS[2]): ("physical_restore",)}
+    assert ready(f, "physical") == {"logical_backup": True, "physical_backup": True, "pitr": True,
+                                    "logical_restore": True, "physical_restore": False}
+
+
+def test_the_leaders_agent_dead_blocks_every_backup_and_pitr() -> None:
+    f = facts(agents=[agent(HOSTS[0], age=300), agent(HOSTS[1]), agent(HOSTS[2])])  # HOSTS[0] is the primary
+    assert blocked(f) == {("pbm_agent_running", HOSTS[0]): ALL}
+    assert set(ready(f).values()) == {False}
+
+
+def test_with_no_other_candidate_a_secondarys_agent_blocks_backups_too() -> None:
+    # the other secondary is delayed: PBM never nominates a delayed member (pbm/topo/agent.go ListSteadyAgents)
+    f = facts(agents=[agent(HOSTS[0], stors={"ok": False, "e": "AccessDenied"}), agent(HOSTS[1]),
+                      agent(HOSTS[2], age=300)])
+    config = f.config.value
+    assert config is not None
+    config["config"]["members"][1]["secondaryDelaySecs"] = 3600
+    # not the primary, so a logical restore (on the primary's agent) can still run
+    assert blocked(f)[("pbm_agent_running", HOSTS[2])] == ("logical_backup", "physical_backup", "pitr",
+                                                             "physical_restore")
+    assert ready(f)["logical_backup"] is False
+
+
+def test_no_percona_server_blocks_only_the_physical_operations() -> None:
+    docs = [agent(HOSTS[0]), agent(HOSTS[1]), {k: v for k, v in agent(HOSTS[2]).items() if k != "pv"}]
+    assert blocked(facts(agents=docs), "physical") == {("supported_configuration", ""): ("physical_backup",
+                                                                                          "physical_restore")}
+    assert ready(facts(agents=docs), "physical") == {"logical_backup": True, "physical_backup": False, "pitr": True,
+                                                     "logical_restore": True, "physical_restore": False}
+
+
+def test_arbiters_block_a_physical_restore() -> None:
+    assert blocked(facts(arbiter="arb:27017"), "physical") == {("supported_configuration", ""): ("physical_restore",)}
+
+
+def test_missing_privileges_backup_management_off_or_no_location_block_everything() -> None:
+    assert blocked(facts(privileges=[{"resource": {"db": "admin", "collection": ""}, "actions": ["find"]}])) == {
+        ("mongodb_user_permissions", ""): ALL}
+    f = facts(pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}})
+    assert blocked(f, pmm=pmm_facts(backup=False))[("backup_management_enabled", "")] == ALL
+    assert blocked(f, pmm=pmm_facts(locations=[]))[("storage_location_configured", "")] == ALL
+
+
+def test_warnings_block_nothing_and_leave_every_operation_ready() -> None:
+    f = facts(version="6.0.18", agents=[agent(h, version="2.11.0", mv="6.0.18") for h in HOSTS])
+    assert blocked(f) == {("supported_configuration", ""): ()}  # outside PBM's docs table: a warning
+    assert ready(f, "physical") == dict.fromkeys(OPERATIONS, True)
+
+
+def test_unknown_leaves_unknown_what_it_could_block_unless_something_blocks_it() -> None:
+    results = [
+        unknown("pbm_storage_reachable", "?", "db2:27017", "rs0", {"physical_restore"}),
+        failed("pbm_agent_running", "gone", "fix", "db3:27017", "rs0", {"physical_restore", "logical_restore"}),
+        unknown("mongodb_user_permissions", "?", blocks=EVERYTHING),
+        passed("replica_set_member", "ok", "db1:27017", "rs0"),
+    ]
+    assert readiness(results) == {"logical_backup": None, "physical_backup": None, "pitr": None,
+                                  "logical_restore": False, "physical_restore": False}
+    assert readiness(results[:2]) == {"logical_backup": True, "physical_backup": True, "pitr": True,
+                                      "logical_restore": False, "physical_restore": False}
+    assert readiness(results[3:], unjudged=["physical_backup"])["physical_backup"] is None
+
+
+def test_cluster_ready_is_the_backup_of_its_mode_and_pitr_when_it_is_on() -> None:
+    operations = {"logical_backup": True, "physical_backup": False, "pitr": False, "logical_restore": False,
+                  "physical_restore": False}
+    assert cluster_ready(operations, "logical", pitr_enabled=False) is True  # restores blocked: still ready
+    assert cluster_ready(operations, "logical", pitr_enabled=True) is False
+    assert cluster_ready(operations, "physical", pitr_enabled=False) is False
+    assert cluster_ready({**operations, "pitr": None}, "logical", pitr_enabled=True) is None
+
+
+def test_a_snapshot_reads_pitr_from_pbms_config_and_judges_physical_operations_only_for_physical_clusters() -> None:
+    results = (CheckResult("pbm_agent_running", Status.PASS, "ok", node="db1:27017", replica_set="rs0"),)
+    logical = ClusterSnapshot("a", True, results=results)
+    assert logical.operations["physical_backup"] is None and logical.operations["logical_backup"] is True
+    physical = ClusterSnapshot("b", True, results=results, backup_mode="physical")
+    assert physical.operations["physical_backup"] is True
+    assert ClusterSnapshot("c", False).operations == dict.fromkeys(OPERATIONS)  # a failed probe says nothing
+    assert ClusterSnapshot("c", False).ready is None
+
+
+def test_members_from_replsetgetstatus_when_the_config_is_refused() -> None:
+    f = facts(agents=[agent(HOSTS[0]), agent(HOSTS[1]), agent(HOSTS[2], age=300)],
+              config=Observed.failed("Unauthorized: not authorized on admin to execute command replSetGetConfig"))
+    out = run_checks(f, ClusterSettings())
+    running = {r.node: r.status for r in out if r.check == "pbm_agent_running"}
+    assert running == {HOSTS[0]: Status.PASS, HOSTS[1]: Status.PASS, HOSTS[2]: Status.FAIL}
+    # hello lists no members here, so none is known not to be delayed: no other candidate, backups blocked too
+    [dead] = [r for r in out if r.check == "pbm_agent_running" and r.node == HOSTS[2]]
+    assert dead.blocks == ("logical_backup", "physical_backup", "pitr", "physical_restore")
+    hello = dict(f.hello.value or {}, hosts=HOSTS)
+    out = run_checks(facts(agents=[agent(HOSTS[0]), agent(HOSTS[1]), agent(HOSTS[2], age=300)],
+                           config=f.config, hello=Observed(hello)), ClusterSettings())
+    [dead] = [r for r in out if r.check == "pbm_agent_running" and r.node == HOSTS[2]]
+    assert dead.blocks == ("physical_restore",)  # hello lists the others: they are not hidden, so not delayed
