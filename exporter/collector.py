@@ -29,9 +29,15 @@ class SnapshotCollector(Collector):
         ok = GaugeMetricFamily(f"{PREFIX}_ok", "1 when the backup prerequisite passes, 0 when it fails; absent when "
                                "it could not be evaluated (see probe_success).",
                                labels=["cluster", "check", "node", "replica_set"])
-        ready = GaugeMetricFamily(f"{PREFIX}_cluster_ready", "1 when every backup prerequisite of the cluster "
-                                  "passes, 0 when any fails; absent when some could not be evaluated.",
+        ready = GaugeMetricFamily(f"{PREFIX}_cluster_ready", "1 when the backups PMM takes of the cluster will run "
+                                  "(its backup_mode's backup, and PITR when on), 0 when a failing check blocks them; "
+                                  "absent when that depends on a check that could not be evaluated.",
                                   labels=["cluster"])
+        operation = GaugeMetricFamily(f"{PREFIX}_operation_ready", "1 when nothing blocks the operation, 0 when a "
+                                      "failing check does; absent when a check that could block it is unknown.",
+                                      labels=["cluster", "operation"])
+        blocking = GaugeMetricFamily(f"{PREFIX}_blocking", "1 for each failing check result and each operation it "
+                                     "blocks.", labels=["cluster", "check", "node", "replica_set", "operation"])
         success = GaugeMetricFamily(f"{PREFIX}_probe_success", "1 when the last probe of the target succeeded.",
                                     labels=["cluster", "target"])
         duration = GaugeMetricFamily(f"{PREFIX}_probe_duration_seconds", "How long the last probe took.",
@@ -46,10 +52,11 @@ class SnapshotCollector(Collector):
         info = GaugeMetricFamily(f"{PREFIX}_pbm_agent_info", "PBM version reported by the node's pbm-agent.",
                                  labels=["cluster", "node", "replica_set", "version"])
         cluster_info = GaugeMetricFamily(f"{PREFIX}_cluster_info", "1 for every cluster checked; source says where "
-                                         "it came from: static (the config file) or pmm (PMM's inventory).",
-                                         labels=["cluster", "source"])
+                                         "it came from: static (the config file) or pmm (PMM's inventory); "
+                                         "backup_mode, the backups PMM takes of it (logical or physical).",
+                                         labels=["cluster", "source", "backup_mode"])
         for snap in sorted(self.store.all(), key=lambda s: s.cluster):
-            cluster_info.add_metric([snap.cluster, snap.source], 1.0)
+            cluster_info.add_metric([snap.cluster, snap.source, snap.backup_mode], 1.0)
             success.add_metric([snap.cluster, "mongodb"], 1.0 if snap.probe_success else 0.0)
             if snap.pmm is not None:
                 success.add_metric([snap.cluster, "pmm"], 1.0 if snap.pmm.success else 0.0)
@@ -61,15 +68,23 @@ class SnapshotCollector(Collector):
                 if result.exported:
                     ok.add_metric([snap.cluster, result.check, result.node, result.replica_set],
                                   1.0 if result.status is Status.PASS else 0.0)
-            if snap.ready is not None:
-                ready.add_metric([snap.cluster], 1.0 if snap.ready else 0.0)
+                if result.status is Status.FAIL:
+                    for op in result.blocks:
+                        blocking.add_metric([snap.cluster, result.check, result.node, result.replica_set, op], 1.0)
+            operations = snap.operations
+            for op, state in operations.items():
+                if state is not None:
+                    operation.add_metric([snap.cluster, op], 1.0 if state else 0.0)
+            cluster_ready = snap.ready
+            if cluster_ready is not None:
+                ready.add_metric([snap.cluster], 1.0 if cluster_ready else 0.0)
             for agent in snap.agents:
                 if agent.heartbeat_age is not None:
                     age.add_metric([snap.cluster, agent.node, agent.replica_set], float(agent.heartbeat_age))
                 info.add_metric([snap.cluster, agent.node, agent.replica_set, agent.version], 1.0)
         build = GaugeMetricFamily(f"{PREFIX}_exporter_build_info", "The exporter's version.", labels=["version"])
         build.add_metric([__version__], 1.0)
-        yield from (ok, ready, cluster_info, success, duration, interval, last, age, info, build)
+        yield from (ok, ready, operation, blocking, cluster_info, success, duration, interval, last, age, info, build)
         cycles = CounterMetricFamily(f"{PREFIX}_cycles", "Probe cycles completed since the exporter started.")
         cycles.add_metric([], float(self.store.cycles))
         yield cycles

@@ -42,7 +42,8 @@ def run_demo(listen_address: str, interval: float, external_url: str | None = No
         message = (
             f"Demo: simulated replica set rs0 at {', '.join(replica_set.hosts)} (PSMDB 7.0, PBM 2.7.0 agents)\n"
             f"and simulated PMM Server {pmm.version} at {pmm.url}. Broken on purpose:\n"
-            f"  - the pbm-agent on {stopped.host} was stopped {STOPPED_AGENT_AGE} s ago (pbm_agent_running fails);\n"
+            f"  - the pbm-agent on {stopped.host} was stopped {STOPPED_AGENT_AGE} s ago (pbm_agent_running fails: a\n"
+            f"    secondary's agent, so PBM still takes the logical backup, but a physical restore is blocked);\n"
             f"  - PMM's service for {unlabelled.host} has no cluster name (service_cluster_name fails).\n"
             f"Metrics: http://localhost:{{port}}/metrics  (curl -s localhost:{{port}}/metrics | grep ^pmm_backup)\n"
             f"Stop with Ctrl-C."

@@ -9,10 +9,17 @@ from typing import Any
 
 from exporter import __version__
 from exporter.checks import Status
+from exporter.checks.readiness import describe_blocks
 from exporter.snapshot import ClusterSnapshot, DiscoveryStatus
 
 _ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.PASS: 2, Status.SKIPPED: 3}
 _READY = {True: "READY", False: "NOT READY", None: "UNKNOWN"}
+OPERATION_STATES = {True: "ready", False: "blocked", None: "unknown"}  # the JSON's words, upper case in the table
+
+
+def operations_line(snap: ClusterSnapshot) -> str:
+    """"logical_backup READY · physical_backup UNKNOWN · ...": one readiness word per operation."""
+    return " · ".join(f"{op} {OPERATION_STATES[state].upper()}" for op, state in snap.operations.items())
 
 
 def cluster_document(snap: ClusterSnapshot) -> dict[str, Any]:
@@ -20,14 +27,18 @@ def cluster_document(snap: ClusterSnapshot) -> dict[str, Any]:
         "cluster": snap.cluster,
         "source": snap.source,
         "ready": snap.ready,
+        "backup_mode": snap.backup_mode,
+        "pitr_enabled": snap.pitr_enabled,
+        "operations": {op: OPERATION_STATES[state] for op, state in snap.operations.items()},
         "probes": [{"target": "mongodb", "success": snap.probe_success, "error": snap.probe_error,
                     "duration_seconds": round(snap.probe_duration, 3)}] + (
             [{"target": "pmm", "success": snap.pmm.success, "error": snap.pmm.error,
               "duration_seconds": round(snap.pmm.duration, 3), "pmm_version": snap.pmm.version}]
             if snap.pmm is not None else []),
         "last_probe_timestamp_seconds": snap.last_success_timestamp,
+        # blocks: for a failing result, the operations it blocks ([]: a warning); for an unknown one, those it would
         "checks": [{"check": r.check, "node": r.node, "replica_set": r.replica_set, "status": r.status.value,
-                    "reason": r.reason, "fix": r.fix} for r in snap.results],
+                    "reason": r.reason, "fix": r.fix, "blocks": list(r.blocks)} for r in snap.results],
         "pbm_agents": [{"node": a.node, "replica_set": a.replica_set, "version": a.version,
                         "heartbeat_age_seconds": a.heartbeat_age} for a in snap.agents],
     }
@@ -58,10 +69,14 @@ def render_table(snapshots: list[ClusterSnapshot], width: int | None = None,
         out.append("")
     for snap in snapshots:
         counts = {s: sum(1 for r in snap.results if r.status is s) for s in Status}
-        summary = (f"{counts[Status.PASS]} pass, {counts[Status.FAIL]} fail, {counts[Status.UNKNOWN]} unknown"
+        warnings = sum(1 for r in snap.results if r.warning)
+        summary = (f"{counts[Status.PASS]} pass, {counts[Status.FAIL]} fail"
+                   f"{f' ({warnings} warning{plural(warnings)})' if warnings else ''}, {counts[Status.UNKNOWN]} unknown"
                    if snap.probe_success else f"probe failed: {snap.probe_error}")
         source = " (from PMM)" if snap.source == "pmm" else ""
-        out.append(f"{snap.cluster}{source}: {_READY[snap.ready]} ({summary})")
+        out.append(f"{snap.cluster}{source}: {_READY[snap.ready]} for {snap.backup_mode} backups"
+                   f"{' and PITR' if snap.pitr_enabled else ''} ({summary})")
+        out.append(f"  operations: {operations_line(snap)}")  # one line, so that it greps whole
         if not snap.probe_success:
             out.append(_wrap("fix: check that the exporter can reach the cluster with the uri in its config "
                              "(network, firewall, user and password), then run check again", width, "    "))
@@ -78,6 +93,8 @@ def render_table(snapshots: list[ClusterSnapshot], width: int | None = None,
             for r in rows:
                 head = f"{indent}{r.status.value.upper():<8} {r.check:<{check_width}} {r.node or '-':<{node_width}}  "
                 out.append(_wrap(r.reason, width, " " * len(head), head))
+                if r.status is Status.FAIL:
+                    out.append(_wrap(describe_blocks(r), width, " " * len(head), " " * len(head)))
                 if r.fix and r.status is Status.FAIL:
                     out.append(_wrap(r.fix, width, " " * (len(head) + 5), " " * len(head) + "fix: "))
         skipped: dict[str, list[str]] = {}  # said once per reason, not once per node and replica set
@@ -88,6 +105,10 @@ def render_table(snapshots: list[ClusterSnapshot], width: int | None = None,
             out.append(_wrap(f"{', '.join(checks)}: {reason}", width, "           ", "  SKIPPED  "))
         out.append("")
     return "\n".join(out)
+
+
+def plural(count: int) -> str:
+    return "" if count == 1 else "s"
 
 
 def _wrap(text: str, width: int, indent: str, first: str | None = None) -> str:

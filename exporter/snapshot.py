@@ -10,7 +10,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from exporter.checks import ClusterSettings, Status, run_cluster_checks
+from exporter.checks import ClusterSettings, run_cluster_checks
+from exporter.checks.operations import OPERATIONS, PHYSICAL
+from exporter.checks.readiness import cluster_ready, readiness
 from exporter.checks.results import CheckResult
 from exporter.checks.view import build_view
 from exporter.facts import ClusterFacts, PMMFacts, ReplicaSetFacts
@@ -43,7 +45,7 @@ def pmm_status(facts: PMMFacts, duration: float) -> PMMStatus:
     if facts.error is not None:
         return PMMStatus(facts.version, False, facts.error, duration)
     backup_off = facts.settings.ok and not (facts.settings.value or {}).get("backup_management_enabled")
-    for name in ("settings", "services", "pmm_agents", "exporters", "nodes", "locations"):
+    for name in ("settings", "services", "pmm_agents", "exporters", "qan_agents", "nodes", "locations"):
         fact = getattr(facts, name)
         if fact.error is not None and not (name == "locations" and backup_off):
             return PMMStatus(facts.version, False, fact.error, duration)
@@ -70,18 +72,22 @@ class ClusterSnapshot:
     pmm: PMMStatus | None = None  # None when no PMM Server is configured
     source: str = "static"  # where the cluster came from: "static" (the config file) or "pmm" (discovered)
     probe_cause: str = ""  # the kind of failure (ProbeOutcome.cause)
+    backup_mode: str = "logical"  # the backups PMM takes of it (the config's backup_mode)
+    pitr_enabled: bool = False  # PBM's config has PITR on (pitr.enabled), so PMM's PITR must run too
+
+    @property
+    def operations(self) -> dict[str, bool | None]:
+        """Per operation, whether PMM would run it now (checks/readiness.py); all None when the probe failed. The
+        physical operations are judged only for physical clusters, whose PSMDB and arbiter rules are checked."""
+        if not self.probe_success or not self.results:
+            return dict.fromkeys(OPERATIONS)
+        return readiness(self.results, () if self.backup_mode == "physical" else PHYSICAL)
 
     @property
     def ready(self) -> bool | None:
-        """True when every check passes; False when any fails; None when some could not be evaluated."""
-        statuses = {r.status for r in self.results}
-        if not self.probe_success or not statuses:
-            return None
-        if Status.FAIL in statuses:
-            return False
-        if Status.UNKNOWN in statuses:
-            return None
-        return True
+        """Whether the backups PMM takes of the cluster will run: the backup_mode's backup, and PITR when it is on.
+        Warnings, and what blocks only restores, do not lower it; None when it depends on what is unknown."""
+        return cluster_ready(self.operations, self.backup_mode, self.pitr_enabled)
 
 
 def agent_observations(facts: ReplicaSetFacts) -> tuple[AgentObservation, ...]:
@@ -111,11 +117,21 @@ def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome, 
     if outcome.facts is None:
         return ClusterSnapshot(name, False, outcome.error, outcome.duration,
                                previous.last_success_timestamp if previous else None, pmm=pmm_probe, source=source,
-                               probe_cause=outcome.cause)
+                               probe_cause=outcome.cause, backup_mode=settings.backup_mode,
+                               pitr_enabled=previous.pitr_enabled if previous else False)
     return ClusterSnapshot(
         name, True, "", outcome.duration, time.time() if now is None else now,
         tuple(run_cluster_checks(outcome.facts, settings, pmm, addresses)), cluster_agents(outcome.facts), pmm_probe,
-        source)
+        source, backup_mode=settings.backup_mode, pitr_enabled=pitr_enabled(outcome.facts))
+
+
+def pitr_enabled(cluster: ClusterFacts) -> bool:
+    """PBM's config has PITR on (pitr.enabled), read from the replica set whose config PBM uses."""
+    control = next((f for f in cluster.replica_sets if f.name == cluster.control), None) or \
+        (cluster.replica_sets[0] if cluster.replica_sets else None)
+    config = control.pbm_config.value if control is not None else None
+    pitr = config.get("pitr") if isinstance(config, dict) else None
+    return isinstance(pitr, dict) and pitr.get("enabled") is True
 
 
 @dataclass(frozen=True)

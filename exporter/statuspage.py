@@ -7,12 +7,14 @@ import html
 import time
 
 from exporter.checks import Status
+from exporter.checks.readiness import describe_blocks
 from exporter.checks.results import CheckResult
 from exporter.runbooks import has_runbook
 from exporter.snapshot import ClusterSnapshot, DiscoveryStatus
 from exporter.webpage import document
 
 _BADGE = {True: ("READY", "ready"), False: ("NOT READY", "notready"), None: ("UNKNOWN", "unknown")}
+_OPERATION = {True: ("READY", "ready"), False: ("BLOCKED", "notready"), None: ("UNKNOWN", "unknown")}
 
 
 def _ago(seconds: float) -> str:
@@ -29,10 +31,13 @@ def _item(result: CheckResult) -> str:
     where = f' <span class="node">{e(result.node)}</span>' if result.node else ""
     rs = f' <span class="node">({e(result.replica_set)})</span>' if result.replica_set else ""
     fix = f'<span class="fix">Fix: {e(result.fix)}</span>' if result.fix and result.status is Status.FAIL else ""
+    if result.status is Status.FAIL:
+        fix = f'<span class="blocks{" warn" if result.warning else ""}">{e(describe_blocks(result))}</span>{fix}'
     name = f'<span class="check">{e(result.check)}</span>'
     if has_runbook(result.check):
         name = f'<a class="check" href="runbooks/{e(result.check)}">{e(result.check)}</a>'
-    return f'<li class="{result.status.value}">{name}{where}{rs}<br>{e(result.reason)}{fix}</li>'
+    css = f"{result.status.value} warning" if result.warning else result.status.value
+    return f'<li class="{css}">{name}{where}{rs}<br>{e(result.reason)}{fix}</li>'
 
 
 def _cluster(snap: ClusterSnapshot, now: float) -> str:
@@ -54,8 +59,12 @@ def _cluster(snap: ClusterSnapshot, now: float) -> str:
     unknown = [r for r in snap.results if r.status is Status.UNKNOWN]
     passing = [r for r in snap.results if r.status is Status.PASS]
     skipped = [r for r in snap.results if r.status is Status.SKIPPED]
+    operations = "".join(f'<span class="op"><span class="badge {_OPERATION[state][1]}">{_OPERATION[state][0]}</span> '
+                         f'{e(op)}</span>' for op, state in snap.operations.items())
+    scope = f"{snap.backup_mode} backups{' and PITR' if snap.pitr_enabled else ''}"
     parts = [f'<section id="cluster-{e(snap.cluster)}"><h2>{e(snap.cluster)}{source} '
-             f'<span class="badge {css}">{label}</span></h2>',
+             f'<span class="badge {css}">{label}</span> <small>for {e(scope)}</small></h2>',
+             f'<div class="ops">{operations}</div>',
              f'<div class="meta">{" · ".join(meta)}</div>', *errors]
     if failing:
         parts.append(f'<h3>Failing ({len(failing)})</h3><ul class="checks">{"".join(map(_item, failing))}</ul>')

@@ -26,6 +26,10 @@ ul.checks li.pass{border-color:var(--ok)}
 details summary{cursor:pointer;color:var(--mute)}
 footer{color:var(--mute);font-size:.85em;margin-top:1em}
 a.check{color:inherit}
+.ops{display:flex;flex-wrap:wrap;gap:.3em .9em;margin:.1em 0 .4em;font-size:.9em}
+.op .badge{font-size:.8em;padding:0 7px}
+.blocks{display:block;margin-top:3px;font-weight:600;color:var(--bad)}.blocks.warn{color:var(--unk)}
+ul.checks li.fail.warning{border-color:var(--unk)}
 .runbook code{font-size:.9em;background:rgba(127,127,127,.12);padding:0 3px;border-radius:3px}
 .runbook pre{background:rgba(127,127,127,.12);padding:6px 8px;border-radius:4px;overflow-x:auto}
 .runbook table{border-collapse:collapse}.runbook td,.runbook th{border:1px solid #d0d7de;padding:3px 6px}

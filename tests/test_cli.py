@@ -36,11 +36,16 @@ def test_serve_scrape_lint_and_stop(tmp_path: Path, rs: SimReplicaSet) -> None:
             f'pmm_backup_prereq_ok{{check="pbm_agent_running",cluster="prod-rs",node="{hosts[2]}",'
             f'replica_set="rs0"}} 0.0',
             'pmm_backup_prereq_ok{check="mongodb_user_permissions",cluster="prod-rs",node="",replica_set="rs0"} 1.0',
-            'pmm_backup_prereq_cluster_ready{cluster="prod-rs"} 0.0',
+            # a secondary's agent: the logical backup runs from another node; a physical restore needs it
+            'pmm_backup_prereq_cluster_ready{cluster="prod-rs"} 1.0',
+            'pmm_backup_prereq_operation_ready{cluster="prod-rs",operation="logical_backup"} 1.0',
+            'pmm_backup_prereq_operation_ready{cluster="prod-rs",operation="physical_restore"} 0.0',
+            f'pmm_backup_prereq_blocking{{check="pbm_agent_running",cluster="prod-rs",node="{hosts[2]}",'
+            f'operation="physical_restore",replica_set="rs0"}} 1.0',
             'pmm_backup_prereq_probe_success{cluster="prod-rs",target="mongodb"} 1.0',
             f'pmm_backup_prereq_pbm_agent_info{{cluster="prod-rs",node="{hosts[1]}",replica_set="rs0",'
             f'version="2.7.0"}} 1.0',
-            'pmm_backup_prereq_exporter_build_info{version="0.1.0"} 1.0',
+            'pmm_backup_prereq_exporter_build_info{version="0.2.0"} 1.0',
         ):
             assert line in text.splitlines(), line
         age = re.search(rf'^pmm_backup_prereq_pbm_agent_heartbeat_age_seconds{{cluster="prod-rs",'
@@ -51,7 +56,8 @@ def test_serve_scrape_lint_and_stop(tmp_path: Path, rs: SimReplicaSet) -> None:
         assert "secret" not in text
         promtool_check(text)
         page = exporter.get("/")
-        assert "prod-rs" in page and "NOT READY" in page and "pbm_agent_running" in page
+        assert "prod-rs" in page and ">READY<" in page and ">BLOCKED</span> physical_restore" in page
+        assert "pbm_agent_running" in page
 
         # the cluster goes away: its checks disappear instead of keeping their last values
         rs.stop()
@@ -83,14 +89,18 @@ def test_check_exit_codes_table_and_json(tmp_path: Path, rs: SimReplicaSet) -> N
     config = write_config(tmp_path, rs)
     ok = run("check", "--config", config)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert ok.stdout.startswith("prod-rs: READY (14 pass, 0 fail, 0 unknown)")
+    assert ok.stdout.startswith("prod-rs: READY for logical backups (14 pass, 0 fail, 0 unknown)\n"
+                                "  operations: logical_backup READY · physical_backup UNKNOWN · pitr READY · "
+                                "logical_restore READY · physical_restore UNKNOWN\n")
 
-    rs.members[1].stop_agent(at=rs.cluster_time().time - 120)
+    rs.members[0].stop_agent(at=rs.cluster_time().time - 120)  # the primary's: the cluster leader's
     failing = run("check", "--config", config)
     assert failing.returncode == 1
-    assert failing.stdout.startswith("prod-rs: NOT READY (")
-    first = failing.stdout.splitlines()[1]
-    assert first.split()[:3] == ["FAIL", "pbm_agent_running", rs.hosts[1]]
+    assert failing.stdout.startswith("prod-rs: NOT READY for logical backups (")
+    first = failing.stdout.splitlines()[2]
+    assert first.split()[:3] == ["FAIL", "pbm_agent_running", rs.hosts[0]]
+    words = " ".join(failing.stdout.split())  # the table wraps to the terminal's width
+    assert "blocks logical_backup, physical_backup, pitr, logical_restore, physical_restore" in words
     assert "fix: On 127.0.0.1: sudo systemctl restart pbm-agent" in failing.stdout
 
     as_json = run("check", "--config", config, "--output", "json")
@@ -98,10 +108,14 @@ def test_check_exit_codes_table_and_json(tmp_path: Path, rs: SimReplicaSet) -> N
     document = json.loads(as_json.stdout)
     cluster = document["clusters"][0]
     assert cluster["cluster"] == "prod-rs" and cluster["ready"] is False
+    assert cluster["operations"] == {"logical_backup": "blocked", "physical_backup": "blocked", "pitr": "blocked",
+                                     "logical_restore": "blocked", "physical_restore": "blocked"}
+    [leader] = [c for c in cluster["checks"] if c["check"] == "pbm_agent_running" and c["status"] == "fail"]
+    assert leader["blocks"] == ["logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore"]
     assert cluster["probes"] == [{"target": "mongodb", "success": True, "error": "",
                                   "duration_seconds": cluster["probes"][0]["duration_seconds"]}]
     failed = [c for c in cluster["checks"] if c["status"] == "fail"]
-    assert [(c["check"], c["node"]) for c in failed] == [("pbm_agent_running", rs.hosts[1])]
+    assert [(c["check"], c["node"]) for c in failed] == [("pbm_agent_running", rs.hosts[0])]
     assert failed[0]["fix"]
     assert "secret" not in as_json.stdout
 
@@ -111,7 +125,7 @@ def test_check_unreachable_cluster_exits_1_without_leaking(tmp_path: Path, rs: S
     rs.stop()
     result = run("check", "--config", config)
     assert result.returncode == 1
-    assert result.stdout.startswith("prod-rs: UNKNOWN (probe failed: no usable member answered: ")
+    assert result.stdout.startswith("prod-rs: UNKNOWN for logical backups (probe failed: no usable member answered: ")
     assert "secret" not in result.stdout + result.stderr
 
 
@@ -133,7 +147,9 @@ def test_demo_serves_real_output() -> None:
     exporter = Exporter("demo")
     try:
         text = exporter.metrics_when(r"^pmm_backup_prereq_cluster_ready")
-        assert 'pmm_backup_prereq_cluster_ready{cluster="demo-rs"} 0.0' in text
+        # the demo's broken agent is a secondary's: logical backups run, a physical restore would not
+        assert 'pmm_backup_prereq_cluster_ready{cluster="demo-rs"} 1.0' in text
+        assert 'pmm_backup_prereq_operation_ready{cluster="demo-rs",operation="physical_restore"} 0.0' in text
         assert 'pmm_backup_prereq_probe_success{cluster="demo-rs",target="pmm"} 1.0' in text
         assert 'pmm_backup_prereq_pmm_server_info{version="3.4.0"} 1.0' in text
         assert re.search(r'^pmm_backup_prereq_ok\{check="pbm_agent_running",cluster="demo-rs",node="[^"]+",'
@@ -142,7 +158,8 @@ def test_demo_serves_real_output() -> None:
     finally:
         code, took, log = exporter.terminate()
     assert code == 0 and took < 2.0
-    assert "was stopped 120 s ago (pbm_agent_running fails)" in log
+    assert ("was stopped 120 s ago (pbm_agent_running fails: a\n    secondary's agent, so PBM still takes the logical "
+            "backup") in log
     assert "FAIL     pbm_agent_running" in log and "FAIL     service_cluster_name" in log  # the check table
     assert "demo/secret" not in log and "glsa_demoToken" not in log
 

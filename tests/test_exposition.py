@@ -28,11 +28,14 @@ def store() -> SnapshotStore:
             CheckResult("replica_set_member", Status.PASS, "PRIMARY", node="db1:27017", replica_set="rs0"),
             CheckResult("replica_set_member", Status.PASS, "SECONDARY", node="db2:27017", replica_set="rs0"),
             CheckResult("pbm_agent_running", Status.PASS, "ok", node="db1:27017", replica_set="rs0"),
-            CheckResult("pbm_agent_running", Status.FAIL, "stale", "restart", node="db2:27017", replica_set="rs0"),
+            CheckResult("pbm_agent_running", Status.FAIL, "stale", "restart", node="db2:27017", replica_set="rs0",
+                        blocks=("physical_restore",)),  # a secondary's agent: backups run from db1
             CheckResult("pbm_version_supported", Status.PASS, "2.7.0", node="db1:27017", replica_set="rs0"),
-            CheckResult("pbm_version_supported", Status.UNKNOWN, "?", node="db2:27017", replica_set="rs0"),
+            CheckResult("pbm_version_supported", Status.UNKNOWN, "?", node="db2:27017", replica_set="rs0",
+                        blocks=("physical_restore",)),
             CheckResult("pbm_storage_reachable", Status.SKIPPED, "no config", replica_set="rs0"),
             CheckResult("mongodb_user_permissions", Status.PASS, "ok", replica_set="rs0"),
+            CheckResult("pbm_config_managed_by_pmm", Status.FAIL, "by hand", "let PMM", replica_set="rs0"),  # warning
         ),
         (AgentObservation("db1:27017", "rs0", "2.7.0", 3), AgentObservation("db2:27017", "rs0", "2.7.0", 95)),
         PMMStatus("3.4.0", True, "", 0.25),
@@ -40,6 +43,13 @@ def store() -> SnapshotStore:
     s.put(ClusterSnapshot("all-good", True, "", 0.125, 1_800_000_001.0,
                           (CheckResult("replica_set_member", Status.PASS, "PRIMARY", node="a:1", replica_set="rs1"),),
                           source="pmm"))
+    # a physical cluster with PITR on, whose leader's agent is gone: every backup and PITR blocked
+    s.put(ClusterSnapshot("billing", True, "", 0.5, 1_800_000_003.0, (
+        CheckResult("pbm_agent_running", Status.FAIL, "no document", "start it", node="b1:27017", replica_set="rs2",
+                    blocks=("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")),
+        CheckResult("supported_configuration", Status.UNKNOWN, "psmdb?", replica_set="rs2",
+                    blocks=("physical_backup", "physical_restore")),
+    ), backup_mode="physical", pitr_enabled=True))
     s.put(ClusterSnapshot("gone", False, "no usable member answered", 10.5, 1_799_999_000.0))
     s.put(ClusterSnapshot("never-seen", False, "authentication failed", 0.01, None,
                           pmm=PMMStatus("3.4.0", False, "PMM answered 500", 0.5)))

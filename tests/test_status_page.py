@@ -40,7 +40,7 @@ def png_size(path: Path) -> tuple[int, int]:
 def test_the_status_page_in_a_browser(tmp_path: Path) -> None:
     with SimReplicaSet(name="rs0") as rs, SimReplicaSet(name="rs1") as healthy, \
             SimPMMServer(version="3.4.0", token="glsa_page") as pmm:
-        rs.members[2].stop_agent(at=rs.cluster_time().time - 240)
+        rs.members[0].stop_agent(at=rs.cluster_time().time - 240)  # the primary's: the cluster leader's
         pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.example", "AK", "SK")
         services = pmm.register_replica_set(rs, cluster="prod-rs")
         pmm.set_service_cluster(services[rs.hosts[1]], "")
@@ -66,7 +66,11 @@ def test_the_status_page_in_a_browser(tmp_path: Path) -> None:
     prod = dom.index('id="cluster-prod-rs"')
     assert prod < dom.index('id="cluster-billing-rs"')  # not-ready clusters come first
     section = dom[prod:dom.index("</section>", prod)]
-    assert 'class="badge notready">NOT READY<' in section
+    assert 'class="badge notready">NOT READY<' in section and "<small>for logical backups</small>" in section
+    # the readiness row: one word per operation, as the metrics and check say
+    assert ('<div class="ops"><span class="op"><span class="badge notready">BLOCKED</span> logical_backup</span>'
+            in section)
+    assert "blocks logical_backup, physical_backup, pitr, logical_restore, physical_restore" in section
     failing = section[:section.index("<details")]  # outside the folded part
     assert "Failing (2)" in failing
     assert "pbm_agent_running" in failing and "heartbeat is stale: last heartbeat 24" in failing

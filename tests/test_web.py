@@ -70,7 +70,8 @@ def test_api_status_is_the_check_commands_json(tmp_path: Path, rs: SimReplicaSet
 
     assert set(served) == set(printed) and set(served["clusters"][0]) == set(printed["clusters"][0])
     assert shape(served) == shape(printed)
-    assert served["clusters"][0]["ready"] is False
+    assert served["clusters"][0]["ready"] is True  # a secondary's agent: backups run, a physical restore not
+    assert served["clusters"][0]["operations"]["physical_restore"] == "blocked"
 
 
 def _web_config(tmp_path: Path, client_auth: str = "NoClientCert") -> tuple[Path, Path]:

@@ -33,10 +33,18 @@ class _Results(Collector):
             if r.exported:
                 ok.add_metric([self.me.cluster, r.check, r.node, r.replica_set],
                               1.0 if r.status is Status.PASS else 0.0)
+        # the exporter's series, so that the dashboard and the restore alert see node-side blocks too
+        blocking = GaugeMetricFamily("pmm_backup_prereq_blocking", "1 for each failing check result and each "
+                                     "operation it blocks.", labels=["cluster", "check", "node", "replica_set",
+                                                                     "operation"])
+        for r in self.results:
+            if r.status is Status.FAIL:
+                for op in r.blocks:
+                    blocking.add_metric([self.me.cluster, r.check, r.node, r.replica_set, op], 1.0)
         when = GaugeMetricFamily("pmm_backup_prereq_node_check_timestamp_seconds", "Unix time of the node-side "
                                  "check that wrote these results.", labels=["cluster", "node", "replica_set"])
         when.add_metric([self.me.cluster, self.me.node, self.me.replica_set], self.now)
-        yield from (ok, when)
+        yield from (ok, blocking, when)
 
 
 def default_textfile_dir() -> str | None:
