@@ -75,7 +75,7 @@ def test_generated_files_match_their_sources() -> None:
 
 
 def test_rules_pass_promtool_check() -> None:
-    assert "SUCCESS: 6 rules found" in promtool("check", "rules", str(RULES))
+    assert "SUCCESS: 7 rules found" in promtool("check", "rules", str(RULES))
 
 
 def test_rules_unit_tests_pass() -> None:
@@ -85,6 +85,7 @@ def test_rules_unit_tests_pass() -> None:
 def test_every_alert_has_severity_summary_description_and_runbook() -> None:
     rules = yaml.safe_load(RULES.read_text())["groups"][0]["rules"]
     assert {r["alert"] for r in rules} == {"PMMBackupPrerequisiteFailing", "PMMBackupClusterNotReady",
+                                           "PMMBackupRestoreBlocked",
                                            "PMMBackupPrereqProbeFailing", "PMMBackupPrereqDataStale",
                                            "PMMBackupPrereqExporterAbsent", "PMMBackupNodeCheckStale"}
     for rule in rules:
@@ -157,6 +158,7 @@ def test_strict_template_parser_rejects_what_pmm_rejects() -> None:
 def test_pmm_templates_parse_render_and_pass_promtool(tmp_path: Path) -> None:
     templates = parse_templates(TEMPLATES.read_text())
     assert [t["name"] for t in templates] == ["backup_prereq_failing", "backup_prereq_cluster_not_ready",
+                                              "backup_prereq_restore_blocked",
                                               "backup_prereq_probe_failing", "backup_prereq_data_stale",
                                               "backup_prereq_exporter_absent", "backup_prereq_node_check_stale"]
     rules = []
@@ -170,7 +172,7 @@ def test_pmm_templates_parse_render_and_pass_promtool(tmp_path: Path) -> None:
                       "annotations": annotations})
     rendered = tmp_path / "rendered.rules.yml"
     rendered.write_text(yaml.safe_dump({"groups": [{"name": "rendered-templates", "rules": rules}]}))
-    assert "SUCCESS: 6 rules found" in promtool("check", "rules", str(rendered))
+    assert "SUCCESS: 7 rules found" in promtool("check", "rules", str(rendered))
     # the templates say the same as the rules: same expressions once rendered
     prometheus = {r["expr"] for r in yaml.safe_load(RULES.read_text())["groups"][0]["rules"]}
     assert {r["expr"] for r in rules} == prometheus
@@ -293,6 +295,7 @@ def exposition() -> Iterator[Labels]:
     with SimReplicaSet() as rs, SimPMMServer(version="3.4.0", token="glsa_dashboardTest") as pmm:
         pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.example", "AK", "SK")
         pmm.register_replica_set(rs, cluster="prod-rs")
+        rs.members[2].stop_agent(at=rs.cluster_time().time - 120)  # a failing check, so that blocking has series
         directory = tmp / f"dashboard-test-{os.getpid()}"
         directory.mkdir(exist_ok=True)
         config = write_config(directory, rs)
@@ -307,7 +310,7 @@ def exposition() -> Iterator[Labels]:
                        check=False, timeout=60)
         exporter = Exporter("--config", config)
         try:
-            scraped = exporter.metrics_when(r"^pmm_backup_prereq_pmm_server_info")
+            scraped = exporter.metrics_when(r"^pmm_backup_prereq_blocking\{")
             yield Labels(scraped + (textfile / FILE_NAME).read_text())
         finally:
             exporter.terminate()

@@ -29,6 +29,11 @@ PASS_FAIL = [{"type": "value", "options": {
 READY = [{"type": "value", "options": {
     "0": {"text": "NOT READY", "color": "red", "index": 0},
     "1": {"text": "READY", "color": "green", "index": 1}}}]
+OPERATION_STATE = [{"type": "value", "options": {
+    "0": {"text": "BLOCKED", "color": "red", "index": 0},
+    "1": {"text": "READY", "color": "green", "index": 1}}},
+    {"type": "special", "options": {"match": "null", "result": {"text": "UNKNOWN", "color": "orange", "index": 2}}}]
+OPERATIONS = ["logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore"]
 UP_DOWN = [{"type": "value", "options": {
     "0": {"text": "failing", "color": "red", "index": 0},
     "1": {"text": "ok", "color": "green", "index": 1}}}]
@@ -106,8 +111,9 @@ def panels() -> list[dict[str, Any]]:
     out = [lay.row("Readiness")]
     out.append(lay.place({
         "type": "stat", "title": "Ready for backup", "datasource": DS,
-        "description": "1 when every backup prerequisite of the cluster passes (pmm_backup_prereq_cluster_ready). "
-                       "No value: some check could not be evaluated; see Probe health.",
+        "description": "Whether the backups PMM takes of the cluster will run: its backup_mode's backup, and PITR "
+                       "when on (pmm_backup_prereq_cluster_ready). Warnings and checks that block only restores do "
+                       "not lower it. No value: a check it depends on could not be evaluated; see Probe health.",
         "targets": [target(f"min by (cluster) (pmm_backup_prereq_cluster_ready{{{SELECTOR}}})", "{{cluster}}",
                            instant=True)],
         "fieldConfig": {"defaults": {"mappings": READY, "color": {"mode": "thresholds"},
@@ -123,6 +129,41 @@ def panels() -> list[dict[str, Any]]:
                                      "thresholds": thresholds(("green", None), ("red", 1))}, "overrides": []},
         "options": stat_options("background", "value"),
     }, 8, 5))
+    out.append(lay.place({
+        "type": "table", "title": "Readiness by operation", "datasource": DS,
+        "description": "Per cluster and operation, whether PMM would run it now, as PBM's and PMM's code decide it "
+                       "(pmm_backup_prereq_operation_ready). UNKNOWN: a check that could block it could not be "
+                       "evaluated, or (physical operations of a logical cluster) it is not judged. What blocks each "
+                       "is listed in the next panel.",
+        "targets": [target(f"min by (cluster, operation) (pmm_backup_prereq_operation_ready{{{SELECTOR}}})",
+                           instant=True, table=True)],
+        "transformations": [{"id": "groupingToMatrix", "options": {
+            "columnField": "operation", "rowField": "cluster", "valueField": "Value", "emptyValue": "null"}},
+            {"id": "organize", "options": {"indexByName": {"cluster\\operation": 0,
+                                                           **{op: i + 1 for i, op in enumerate(OPERATIONS)}}}}],
+        "fieldConfig": {"defaults": {"mappings": OPERATION_STATE, "custom": {
+            "align": "center", "cellOptions": {"type": "color-background"}, "inspect": False},
+            "color": {"mode": "thresholds"}, "thresholds": thresholds(("red", None), ("green", 1))},
+            "overrides": [{"matcher": {"id": "byName", "options": "cluster\\operation"},
+                           "properties": [{"id": "custom.align", "value": "left"},
+                                          {"id": "custom.cellOptions", "value": {"type": "auto"}}]}]},
+        "options": {"showHeader": True, "cellHeight": "sm", "footer": {"show": False}},
+    }, 12, 7))
+    out.append(lay.place({
+        "type": "table", "title": "What blocks them", "datasource": DS,
+        "description": "Each failing check and the operations it blocks (pmm_backup_prereq_blocking), node-side "
+                       "checks included. A failing check that blocks nothing is a warning, listed only in the "
+                       "matrix below.",
+        "targets": [target(f"max by (cluster, operation, check, node) (label_replace(pmm_backup_prereq_blocking"
+                           f'{{{SELECTOR}}}, "node", "{CLUSTER_WIDE}", "node", ""))', instant=True, table=True)],
+        "transformations": [{"id": "organize", "options": {
+            "excludeByName": {"Time": True, "Value": True},
+            "indexByName": {"cluster": 0, "operation": 1, "check": 2, "node": 3}}}],
+        "fieldConfig": {"defaults": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}}},
+                        "overrides": []},
+        "options": {"showHeader": True, "cellHeight": "sm", "footer": {"show": False},
+                    "sortBy": [{"displayName": "cluster", "desc": False}]},
+    }, 12, 7))
     matrix_expr = (f'min by (check, node) (label_replace(pmm_backup_prereq_ok{{{NODE_SELECTOR}}}, "node", '
                    f'"{CLUSTER_WIDE}", "node", ""))')
     out.append(lay.place({
