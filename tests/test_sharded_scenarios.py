@@ -162,6 +162,12 @@ def test_restore_from_pmm_and_a_backup_beside_a_running_balancer(cluster: SimSha
     sc = next(r for r in probe(cluster).results if r.check == "supported_configuration" and r.replica_set == "cfg")
     assert sc.status is Status.FAIL and "has run for 10" in sc.reason and "while the balancer is full" in sc.reason
     assert sc.blocks == () and "balancerStop" not in sc.fix  # the option exists from PBM 2.14; these agents run 2.7
+    for member in cluster.config.members:
+        assert member.agent is not None
+        member.agent.version = "2.14.0"
+    sc = next(r for r in probe(cluster).results if r.check == "supported_configuration" and r.replica_set == "cfg")
+    assert "set backup.timeouts.balancerStop in PBM's config" in sc.fix
+    assert "PMM rewrites PBM's whole config at each backup" in sc.fix
     cluster.balancer_mode = "off"
     sc = next(r for r in probe(cluster).results if r.check == "supported_configuration" and r.replica_set == "cfg")
     assert sc.status is Status.PASS and "balancer off" in sc.reason
