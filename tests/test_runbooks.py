@@ -3,14 +3,12 @@ alert rules, the PMM templates, the status page and the runbook pages opens a pa
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from types import ModuleType
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -23,18 +21,11 @@ from exporter.node.checks import NODE_CHECKS
 from exporter.runbooks import runbooks
 from exporter.simulator import SimReplicaSet
 from tests.exporter_process import Exporter, write_config
+from tests.test_dashboard_and_alerts import tool
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL_CHECKS = [*CHECKS, *NODE_CHECKS]
 ALERTS = [a["alert"] for a in alerting.source()["alerts"]]
-
-
-def tool(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class Links(HTMLParser):

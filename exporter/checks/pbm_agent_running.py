@@ -67,11 +67,8 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
             reason = (f"no pbm-agent document for this node ({rs}/{member.host}) in admin.pbmAgents: its pbm-agent "
                       f"is not running, or it stopped and PBM deleted its stale document (as it does when a backup "
                       f"starts)")
-            if mongod_down:
-                results.append(fail(f"{reason}; the node's mongod is down, so no agent can report for it",
-                                    start_mongod))
-            else:
-                results.append(fail(reason, start_agent_fix(member.host)))
+            results.append(fail(f"{reason}; the node's mongod is down, so no agent can report for it", start_mongod)
+                           if mongod_down else fail(reason, start_agent_fix(member.host)))
             continue
         if agent.heartbeat is None:
             results.append(fail(f"the pbm-agent document for this node is malformed: {'; '.join(agent.problems)}",
@@ -81,11 +78,8 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         if agent.is_stale(cluster_time):
             reason = (f"pbm-agent heartbeat is stale: last heartbeat {age} s ago by the cluster's clock "
                       f"(PBM calls an agent lost after {STALE_FRAME_SEC} s)")
-            if mongod_down:
-                results.append(fail(f"{reason}; the node's mongod is down too, so its agent cannot report",
-                                    start_mongod))
-            else:
-                results.append(fail(reason, restart_agent_fix(member.host)))
+            results.append(fail(f"{reason}; the node's mongod is down too, so its agent cannot report", start_mongod)
+                           if mongod_down else fail(reason, restart_agent_fix(member.host)))
             continue
         node = agent.node_connection
         if node is not None and not node.ok and mongod_down:  # the agent runs, but its own mongod is the cause
