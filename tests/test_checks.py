@@ -69,7 +69,7 @@ def test_healthy_replica_set_passes_everything() -> None:
                              ClusterSettings())
     assert {r.check for r in out if r.status is Status.PASS} == {
         "replica_set_member", "pbm_agent_running", "pbm_version_supported", "pbm_storage_reachable",
-        "mongodb_user_permissions", "supported_configuration"}
+        "backup_candidate_available", "mongodb_user_permissions", "supported_configuration"}
     # without a pmm: section the PMM checks are skipped, with the reason, and never exported
     skipped = {r.check: r.reason for r in out if r.status is Status.SKIPPED}
     assert skipped == dict.fromkeys(

@@ -89,7 +89,7 @@ def test_check_exit_codes_table_and_json(tmp_path: Path, rs: SimReplicaSet) -> N
     config = write_config(tmp_path, rs)
     ok = run("check", "--config", config)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert ok.stdout.startswith("prod-rs: READY for logical backups (14 pass, 0 fail, 0 unknown)\n"
+    assert ok.stdout.startswith("prod-rs: READY for logical backups (15 pass, 0 fail, 0 unknown)\n"
                                 "  operations: logical_backup READY · physical_backup UNKNOWN · pitr READY · "
                                 "logical_restore READY · physical_restore UNKNOWN\n")
 
@@ -115,7 +115,8 @@ def test_check_exit_codes_table_and_json(tmp_path: Path, rs: SimReplicaSet) -> N
     assert cluster["probes"] == [{"target": "mongodb", "success": True, "error": "",
                                   "duration_seconds": cluster["probes"][0]["duration_seconds"]}]
     failed = [c for c in cluster["checks"] if c["status"] == "fail"]
-    assert [(c["check"], c["node"]) for c in failed] == [("pbm_agent_running", rs.hosts[0])]
+    assert [(c["check"], c["node"]) for c in failed] == [("pbm_agent_running", rs.hosts[0]),
+                                                         ("backup_candidate_available", "")]
     assert failed[0]["fix"]
     assert "secret" not in as_json.stdout
 

@@ -37,7 +37,8 @@ def test_a_dead_agent_on_a_secondary_blocks_only_a_physical_restore() -> None:
 
 def test_the_leaders_agent_dead_blocks_every_backup_and_pitr() -> None:
     f = facts(agents=[agent(HOSTS[0], age=300), agent(HOSTS[1]), agent(HOSTS[2])])  # HOSTS[0] is the primary
-    assert blocked(f) == {("pbm_agent_running", HOSTS[0]): ALL}
+    assert blocked(f) == {("pbm_agent_running", HOSTS[0]): ALL,
+                          ("backup_candidate_available", ""): ("logical_backup", "physical_backup", "pitr")}
     assert set(ready(f).values()) == {False}
 
 
@@ -127,3 +128,47 @@ def test_members_from_replsetgetstatus_when_the_config_is_refused() -> None:
                            config=f.config, hello=Observed(hello)), ClusterSettings())
     [dead] = [r for r in out if r.check == "pbm_agent_running" and r.node == HOSTS[2]]
     assert dead.blocks == ("physical_restore",)  # hello lists the others: they are not hidden, so not delayed
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# backup_candidate_available: PBM's own nomination filters
+
+
+def candidate(f: ReplicaSetFacts, mode: str = "logical") -> CheckResult:
+    [result] = [r for r in run_checks(f, ClusterSettings(mode, "prod-rs")) if r.check == "backup_candidate_available"]
+    return result
+
+
+def test_pbm_picks_a_secondary_over_the_primary_and_honours_backup_priority() -> None:
+    f = facts(agents=[agent(HOSTS[0], s=1, str="PRIMARY"), agent(HOSTS[1]), agent(HOSTS[2])])  # as PBM writes them
+    assert candidate(f).reason == (f"PBM would take the logical backup of rs0 from {HOSTS[1]} (priority 1, by PBM's "
+                                   f"default: hidden, then secondary, then primary); also {HOSTS[2]}, {HOSTS[0]}")
+    prio = facts(agents=f.agents.value, pbm_config={"backup": {"priority": {HOSTS[0]: 3.0, HOSTS[2]: 2.0}}})
+    assert candidate(prio).reason.startswith(f"PBM would take the logical backup of rs0 from {HOSTS[0]} (priority 3, "
+                                             f"by backup.priority in PBM's config); also {HOSTS[2]}, {HOSTS[1]}")
+
+
+def test_no_candidate_when_every_member_is_stale_lagging_delayed_or_failing_storage() -> None:
+    # each secondary fails one of PBM's filters; the primary's agent cannot reach the storage
+    f = facts(agents=[agent(HOSTS[0], stors={"ok": False, "e": "AccessDenied"}), agent(HOSTS[1], repl_lag=30),
+                      agent(HOSTS[2], delay=3600)])
+    result = candidate(f)
+    assert result.status is Status.FAIL
+    assert result.reason == (f"PBM has no agent it would nominate for a logical backup of rs0 ({HOSTS[0]}: its "
+                             f"agent's storage check fail; {HOSTS[1]}: 30 s behind the primary (PBM's limit is 21 "
+                             f"s); {HOSTS[2]}: delayed 3600 s)")
+    assert result.blocks == ("logical_backup", "physical_backup", "pitr")
+    # one lag under the limit is enough
+    f = facts(agents=[agent(HOSTS[0]), agent(HOSTS[1], repl_lag=20), agent(HOSTS[2], delay=3600)])
+    assert candidate(f).status is Status.PASS
+
+
+def test_physical_backups_need_a_percona_server_candidate() -> None:
+    community = {k: v for k, v in agent(HOSTS[1]).items() if k != "pv"}
+    f = facts(agents=[agent(HOSTS[0], age=1), community, {**community, "n": HOSTS[2]}])
+    assert candidate(f, "physical").status is Status.PASS  # the primary runs Percona Server: PBM falls back to it
+    f = facts(agents=[{**community, "n": h} for h in HOSTS])
+    result = candidate(f, "physical")
+    assert result.status is Status.FAIL and result.blocks == ("physical_backup",)
+    assert f"{HOSTS[1]}: not Percona Server for MongoDB" in result.reason
+    assert candidate(f, "logical").status is Status.PASS

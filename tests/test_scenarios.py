@@ -13,7 +13,7 @@ from exporter.simulator import AgentSpec, MemberSpec, SimReplicaSet, SimRole, Si
 from tests.probing import cluster_config, probe, probe_clusters, result, statuses
 
 CHECKS = {"replica_set_member", "pbm_agent_running", "pbm_version_supported", "pbm_storage_reachable",
-          "mongodb_user_permissions", "supported_configuration"}
+          "backup_candidate_available", "mongodb_user_permissions", "supported_configuration"}
 
 
 @pytest.fixture

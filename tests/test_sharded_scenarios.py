@@ -213,3 +213,17 @@ def test_check_command_groups_nodes_by_replica_set(tmp_path: object, cluster: Si
     assert headings == ["replica set cfg:", "replica set shard0:", "replica set shard1:"]
     shard0 = lines.index("  replica set shard0:")
     assert lines[shard0 + 1].split()[:3] == ["FAIL", "pbm_agent_running", cluster.shards[0].hosts[1]]
+
+
+def test_a_shard_with_no_backup_candidate_stops_every_backup(cluster: SimShardedCluster) -> None:
+    # every agent of shard1 stopped: the leader (on the config servers) is fine, but nobody can back up shard1
+    for member in cluster.shards[1].members:
+        member.stop_agent(at=cluster.cluster_time().time - 120)
+    snap = probe(cluster)
+    verdicts = {r.replica_set: r for r in snap.results if r.check == "backup_candidate_available"}
+    assert {rs: r.status for rs, r in verdicts.items()} == {"cfg": Status.PASS, "shard0": Status.PASS,
+                                                            "shard1": Status.FAIL}
+    assert verdicts["shard1"].reason.startswith("PBM has no agent it would nominate for a logical backup of shard1 (")
+    assert "its agent's heartbeat is stale" in verdicts["shard1"].reason
+    assert verdicts["shard1"].blocks == ("logical_backup", "physical_backup", "pitr")
+    assert snap.ready is False and snap.operations["logical_backup"] is False

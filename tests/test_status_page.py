@@ -72,7 +72,7 @@ def test_the_status_page_in_a_browser(tmp_path: Path) -> None:
             in section)
     assert "blocks logical_backup, physical_backup, pitr, logical_restore, physical_restore" in section
     failing = section[:section.index("<details")]  # outside the folded part
-    assert "Failing (2)" in failing
+    assert "Failing (3)" in failing  # the leader's agent, backup_candidate_available, the cluster name
     assert "pbm_agent_running" in failing and "heartbeat is stale: last heartbeat 24" in failing
     assert "Fix: On 127.0.0.1: sudo systemctl restart pbm-agent" in failing
     assert "service_cluster_name" in failing and "Fix: On the node the service runs on" in failing

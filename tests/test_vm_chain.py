@@ -471,8 +471,9 @@ def judge_templates_as_grafana(chain: Chain, when: str, firing: set[Key] | None 
         assert expected <= keys, f"{when}: {template} returned {samples}, not the series of {expected}"
 
 
-def first(notes: list[Notification], alertname: str, status: str = "firing") -> Notification:
-    return next(n for n in notes if n.labels["alertname"] == alertname and n.status == status)
+def first(notes: list[Notification], alertname: str, status: str = "firing", check: str | None = None) -> Notification:
+    return next(n for n in notes if n.labels["alertname"] == alertname and n.status == status
+                and (check is None or n.labels.get("check") == check))
 
 
 def test_breaking_a_prerequisite_fires_its_alert_and_fixing_it_resolves(chain: Chain) -> None:
@@ -491,10 +492,12 @@ def test_breaking_a_prerequisite_fires_its_alert_and_fixing_it_resolves(chain: C
         stack = chain.stack
         [ready] = stack.query(dashboard_expr("Ready for backup"))
         [count] = stack.query(dashboard_expr("Failing checks"))
-        assert ready["value"][1] == "0" and count["value"][1] == "1", (ready, count)
+        assert ready["value"][1] == "0" and count["value"][1] == "2", (ready, count)
         matrix = {(s["metric"]["check"], s["metric"]["node"]): s["value"][1]
                   for s in stack.query(dashboard_expr("Checks by node ($cluster)"))}
-        assert [key for key, value in matrix.items() if value == "0"] == [("pbm_agent_running", host)], matrix
+        # the leader's agent, and so no backup can start (backup_candidate_available, cluster-wide)
+        assert sorted(key for key, value in matrix.items() if value == "0") == [
+            ("backup_candidate_available", "(cluster-wide)"), ("pbm_agent_running", host)], matrix
         ages = {s["metric"]["node"]: float(s["value"][1])
                 for s in stack.query(dashboard_expr("pbm-agent heartbeat age (lost past 30 s)"))}
         assert ages[host] >= 120 and ages[rs.hosts[1]] < 30, ages
@@ -504,13 +507,18 @@ def test_breaking_a_prerequisite_fires_its_alert_and_fixing_it_resolves(chain: C
                               "physical_restore": "0"}, operations
         blocks = {(s["metric"]["check"], s["metric"]["node"], s["metric"]["operation"])
                   for s in stack.query(dashboard_expr("What blocks them"))}
-        assert blocks == {("pbm_agent_running", host, op) for op in operations}, blocks
+        assert blocks == {("pbm_agent_running", host, op) for op in operations} | {
+            ("backup_candidate_available", "(cluster-wide)", op) for op in ("logical_backup", "physical_backup", "pitr")
+        }, blocks
 
     notes = run_scenario(
         chain, "pbm-agent stopped", lambda: member.stop_agent(at=rs.cluster_time().time - 120), member.start_agent,
-        {failing, ("backup_prereq_failing", *failing[1:]), *not_ready, *restore}, pending_unchanged=failing,
+        {failing, ("backup_prereq_failing", *failing[1:]), *not_ready, *restore,
+         *{(name, "prod-rs", "backup_candidate_available", "") for name in ("PMMBackupPrerequisiteFailing",
+                                                                            "backup_prereq_failing")}},
+        pending_unchanged=failing,
         while_firing=dashboard_shows_it)
-    alert = first(notes, "PMMBackupPrerequisiteFailing")
+    alert = first(notes, "PMMBackupPrerequisiteFailing", check="pbm_agent_running")
     assert alert.labels == {"alertname": "PMMBackupPrerequisiteFailing", "alertgroup": GROUP, "severity": "warning",
                             "cluster": "prod-rs", "check": "pbm_agent_running", "node": host, "replica_set": "rs0"}
     assert alert.annotations == {
@@ -519,10 +527,10 @@ def test_breaking_a_prerequisite_fires_its_alert_and_fixing_it_resolves(chain: C
                        f"back up this cluster until it is fixed. `pmm-backup-prereq-exporter check` prints the "
                        f"reason and the fix.",
         "runbook_url": f"{chain.exporter_url}/runbooks/pbm_agent_running"}
-    assert first(notes, "PMMBackupPrerequisiteFailing", "resolved").labels == alert.labels
+    assert first(notes, "PMMBackupPrerequisiteFailing", "resolved", "pbm_agent_running").labels == alert.labels
     runbook = requests.get(alert.annotations["runbook_url"], timeout=10)  # the link in the notification opens
     assert runbook.status_code == 200 and "<title>pbm_agent_running</title>" in runbook.text
-    template = first(notes, "backup_prereq_failing")
+    template = first(notes, "backup_prereq_failing", check="pbm_agent_running")
     assert template.labels == {**alert.labels, "alertname": "backup_prereq_failing", "alertgroup": TEMPLATE_GROUP,
                                "exporter": "pmm-backup-prereq"}
     assert template.annotations["description"] == (f"{alert.annotations['description']} Runbook: "

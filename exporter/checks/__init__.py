@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from exporter.checks import (
+    backup_candidate_available,
     backup_management_enabled,
     mongodb_user_permissions,
     pbm_agent_running,
@@ -28,7 +29,7 @@ Check = Callable[[CheckInput], list[CheckResult]]
 
 # Order is the order `check` prints them in. The names are a contract (the `check` label).
 _MODULES = (replica_set_member, pbm_agent_running, pbm_version_supported, pbm_storage_reachable,
-            mongodb_user_permissions, supported_configuration, backup_management_enabled,
+            backup_candidate_available, mongodb_user_permissions, supported_configuration, backup_management_enabled,
             storage_location_configured, pmm_client_connected, service_cluster_name, pbm_config_managed_by_pmm)
 CHECKS: dict[str, Check] = {module.CHECK: module.evaluate for module in _MODULES}
 # The operations each check's failure may block at most: what its unknown results leave unknown

@@ -20,8 +20,11 @@ from dataclasses import dataclass
 
 from exporter.checks.operations import BACKUPS, LOGICAL_RESTORE, PHYSICAL_RESTORE, PITR
 from exporter.checks.pbm_agents import AgentReport
-from exporter.checks.topology import PRIMARY, SECONDARY
+from exporter.checks.topology import PRIMARY, SECONDARY, Member
 from exporter.checks.view import ClusterView
+
+MAX_REPLICATION_LAG_SEC = 21  # pbm/defs/defs.go MaxReplicationLagTimeSec: ListSteadyAgents skips lag >= 21 s
+PRIORITY_PRIMARY, PRIORITY_SECONDARY, PRIORITY_HIDDEN = 0.5, 1.0, 2.0  # pbm/prio/priority.go implicitPrioCalc
 
 
 def usable(agent: AgentReport | None, cluster_time: int) -> bool:
@@ -31,15 +34,56 @@ def usable(agent: AgentReport | None, cluster_time: int) -> bool:
     return all(sub is not None and sub.ok for sub in (agent.pbm_connection, agent.node_connection, agent.storage))
 
 
-def candidates(view: ClusterView) -> list[str]:
-    """The members whose agents PBM could nominate for a backup or PITR slicing of this replica set."""
+def not_a_candidate(view: ClusterView, member: Member, *, physical: bool = False) -> str:
+    """Why PBM would not nominate this member's agent for a backup or PITR slicing ("" when it would): the filters
+    of ListSteadyAgents (state from the agent's own document, arbiter, delay, lag), CalcNodesPriority (OK()) and,
+    for physical backups, getValidCandidates (Percona Server, from the agent's pv)."""
+    agent = view.agent(member.host)
+    if not member.data_bearing:
+        return "an arbiter"
+    if agent is None or view.cluster_time is None:
+        return "no agent document"
+    if agent.is_stale(view.cluster_time):
+        return "its agent's heartbeat is stale"
+    failing = [name for name, sub in (("PBM connection", agent.pbm_connection),
+                                      ("node connection", agent.node_connection), ("storage", agent.storage))
+               if sub is None or not sub.ok]
+    if failing:
+        return f"its agent's {' and '.join(failing)} check{'s' if len(failing) > 1 else ''} fail"
+    state = agent.state if agent.state is not None else getattr((view.states or {}).get(member.host), "state", None)
+    if state not in (PRIMARY, SECONDARY):
+        return "neither PRIMARY nor SECONDARY"
+    delay = agent.delay or member.delay_secs
+    if delay:
+        return f"delayed {delay} s"
+    if member.maybe_delayed and agent.delay is None:
+        return "hidden, and maybe delayed (replSetGetConfig could not be read)"
+    if agent.repl_lag is not None and agent.repl_lag >= MAX_REPLICATION_LAG_SEC:
+        return f"{agent.repl_lag} s behind the primary (PBM's limit is {MAX_REPLICATION_LAG_SEC} s)"
+    if physical and agent.mongo_version is not None and agent.psmdb_version is None:
+        return "not Percona Server for MongoDB"
+    return ""
+
+
+def priority(view: ClusterView, member: Member, configured: dict[str, float] | None = None) -> float:
+    """PBM's score for a candidate: backup.priority from its config when set (unlisted or negative: 1.0), else
+    hidden 2.0 > secondary 1.0 > primary 0.5 (pbm/prio/priority.go explicitPrioCalc, implicitPrioCalc)."""
+    if configured:
+        score = configured.get(member.host)
+        return score if isinstance(score, int | float) and score >= 0 else PRIORITY_SECONDARY
+    agent = view.agent(member.host)
+    state = agent.state if agent is not None and agent.state is not None else \
+        getattr((view.states or {}).get(member.host), "state", None)
+    if state == PRIMARY:
+        return PRIORITY_PRIMARY
+    return PRIORITY_HIDDEN if member.hidden or (agent is not None and agent.hidden) else PRIORITY_SECONDARY
+
+
+def candidates(view: ClusterView, *, physical: bool = False) -> list[str]:
+    """The members whose agents PBM could nominate for a backup (or PITR slicing) of this replica set."""
     if view.members is None or view.cluster_time is None:
         return []
-    states = view.states or {}
-    return [m.host for m in view.members
-            if m.data_bearing and not m.delay_secs and not m.maybe_delayed
-            and getattr(states.get(m.host), "state", None) in (PRIMARY, SECONDARY)
-            and usable(view.agent(m.host), view.cluster_time)]
+    return [m.host for m in view.members if not not_a_candidate(view, m, physical=physical)]
 
 
 @dataclass(frozen=True)

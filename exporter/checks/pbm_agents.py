@@ -38,6 +38,10 @@ class AgentReport:
     psmdb_version: str | None  # pv, PBM >= 2.3 and only on Percona Server for MongoDB
     error: str  # e
     problems: tuple[str, ...]  # fields that are missing or of the wrong type
+    state: int | None = None  # s: the mongod state the agent sees (PBM >= 1.5), what PBM nominates by
+    hidden: bool = False  # hdn
+    delay: int | None = None  # delay: configured secondaryDelaySecs (PBM >= 2.6)
+    repl_lag: int | None = None  # repl_lag: seconds behind the primary (PBM >= 2.6)
 
     def heartbeat_age(self, cluster_time: int) -> int | None:
         if self.heartbeat is None:
@@ -68,6 +72,11 @@ def _optional_str(doc: dict[str, Any], key: str, problems: list[str]) -> str | N
         problems.append(f"field {key} is not a string")
         return None
     return value
+
+
+def _optional_int(doc: dict[str, Any], key: str) -> int | None:
+    value = doc.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def parse_agent(doc: Any) -> AgentReport | None:
@@ -104,6 +113,10 @@ def parse_agent(doc: Any) -> AgentReport | None:
         psmdb_version=_optional_str(doc, "pv", problems),
         error=error if isinstance(error, str) else "",
         problems=tuple(problems),
+        state=_optional_int(doc, "s"),
+        hidden=doc.get("hdn") is True,
+        delay=_optional_int(doc, "delay"),
+        repl_lag=_optional_int(doc, "repl_lag"),
     )
 
 

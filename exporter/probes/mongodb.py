@@ -39,12 +39,13 @@ from exporter.redact import redact
 
 # What the checks need of an agent document; nothing else is read (pbm.md 7.4).
 AGENT_PROJECTION = {f: 1 for f in ("n", "rs", "v", "hb", "s", "str", "hdn", "arb", "pbms", "nodes", "stors",
-                                   "e", "mv", "pv", "delay")}
+                                   "e", "mv", "pv", "delay", "repl_lag")}
 # pbmConfig holds storage credentials in clear text: read only what names the storage (pbm.md 3).
 PBM_CONFIG_PROJECTION = {
     "_id": 0, "storage.type": 1, "storage.s3.bucket": 1, "storage.s3.region": 1, "storage.s3.prefix": 1,
     "storage.minio.bucket": 1, "storage.gcs.bucket": 1, "storage.azure.container": 1, "storage.oss.bucket": 1,
     "storage.oci.bucket": 1, "storage.filesystem.path": 1, "storage.s3.endpointUrl": 1, "pitr.enabled": 1,
+    "backup.priority": 1,
 }
 MAX_AGENT_DOCS = 10_000  # a replica set has at most 50 members; the cap only bounds a corrupt collection
 
