@@ -38,6 +38,8 @@ class SnapshotCollector(Collector):
                                       labels=["cluster", "operation"])
         blocking = GaugeMetricFamily(f"{PREFIX}_blocking", "1 for each failing check result and each operation it "
                                      "blocks.", labels=["cluster", "check", "node", "replica_set", "operation"])
+        running = GaugeMetricFamily(f"{PREFIX}_pbm_operation_running", "1 while a PBM operation of this type runs "
+                                    "(a fresh lock, or a physical restore).", labels=["cluster", "type"])
         success = GaugeMetricFamily(f"{PREFIX}_probe_success", "1 when the last probe of the target succeeded.",
                                     labels=["cluster", "target"])
         duration = GaugeMetricFamily(f"{PREFIX}_probe_duration_seconds", "How long the last probe took.",
@@ -71,6 +73,8 @@ class SnapshotCollector(Collector):
                 if result.status is Status.FAIL:
                     for op in result.blocks:
                         blocking.add_metric([snap.cluster, result.check, result.node, result.replica_set, op], 1.0)
+            for kind in snap.running:
+                running.add_metric([snap.cluster, kind], 1.0)
             operations = snap.operations
             for op, state in operations.items():
                 if state is not None:
@@ -84,7 +88,8 @@ class SnapshotCollector(Collector):
                 info.add_metric([snap.cluster, agent.node, agent.replica_set, agent.version], 1.0)
         build = GaugeMetricFamily(f"{PREFIX}_exporter_build_info", "The exporter's version.", labels=["version"])
         build.add_metric([__version__], 1.0)
-        yield from (ok, ready, operation, blocking, cluster_info, success, duration, interval, last, age, info, build)
+        yield from (ok, ready, operation, blocking, running, cluster_info, success, duration, interval, last, age, info,
+                    build)
         cycles = CounterMetricFamily(f"{PREFIX}_cycles", "Probe cycles completed since the exporter started.")
         cycles.add_metric([], float(self.store.cycles))
         yield cycles

@@ -40,8 +40,11 @@ class ReplicaSetFacts:
     - pbm_config: the main `admin.pbmConfig` document without credentials; `Observed(None)` when none exists.
     - cluster_time: `$clusterTime.clusterTime` seconds returned by the server after reading the agents.
     - locks: PBM's `admin.pbmLock` documents (the operation running now, such as a backup).
+    - op_locks: `admin.pbmLockOp` documents (PITR slicing's lock, `type: "pitr"`, one per replica set).
     - backups: the `admin.pbmBackups` documents of the backups that hold a lock (name, opid, type, status,
       start_ts), read only while one does.
+    - last_backup / last_restore: the newest `admin.pbmBackups` / `admin.pbmRestores` document (None: none yet).
+    - pitr_chunks: with PITR on, each replica set's newest `admin.pbmPITRChunks` document (rs, start_ts, end_ts).
     - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot
       be read.
     """
@@ -58,13 +61,17 @@ class ReplicaSetFacts:
     cluster_time: Observed[int] = field(default_factory=Observed)
     locks: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
     backups: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    op_locks: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    last_backup: Observed[dict[str, Any]] = field(default_factory=Observed)
+    last_restore: Observed[dict[str, Any]] = field(default_factory=Observed)
+    pitr_chunks: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
 
     @staticmethod
     def unreachable(name: str, seeds: tuple[str, ...], error: str) -> ReplicaSetFacts:
         """A replica set that could not be read at all: every fact failed with the same error."""
         failed: Observed[Any] = Observed.failed(error)
         return ReplicaSetFacts(seeds, name, failed, failed, failed, failed, failed, failed, failed, failed, failed,
-                               failed)
+                               failed, failed, failed, failed, failed)
 
 
 @dataclass(frozen=True)
@@ -118,3 +125,9 @@ class ClusterFacts:
     replica_sets: tuple[ReplicaSetFacts, ...]
     control: str = ""
     sharding: ShardingFacts | None = None
+
+    @property
+    def control_facts(self) -> ReplicaSetFacts | None:
+        """The facts of the replica set whose admin collections PBM uses."""
+        return next((f for f in self.replica_sets if f.name == self.control), None) or \
+            (self.replica_sets[0] if self.replica_sets else None)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from exporter.checks import ClusterSettings, run_cluster_checks
 from exporter.checks.operations import OPERATIONS, PHYSICAL
+from exporter.checks.pbm_locks import running_operations
 from exporter.checks.readiness import cluster_ready, readiness
 from exporter.checks.results import CheckResult
 from exporter.checks.view import build_view
@@ -74,6 +75,7 @@ class ClusterSnapshot:
     probe_cause: str = ""  # the kind of failure (ProbeOutcome.cause)
     backup_mode: str = "logical"  # the backups PMM takes of it (the config's backup_mode)
     pitr_enabled: bool = False  # PBM's config has PITR on (pitr.enabled), so PMM's PITR must run too
+    running: tuple[str, ...] = ()  # the types of PBM's operations running now (backup, restore, pitr, ...)
 
     @property
     def operations(self) -> dict[str, bool | None]:
@@ -122,13 +124,18 @@ def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome, 
     return ClusterSnapshot(
         name, True, "", outcome.duration, time.time() if now is None else now,
         tuple(run_cluster_checks(outcome.facts, settings, pmm, addresses)), cluster_agents(outcome.facts), pmm_probe,
-        source, backup_mode=settings.backup_mode, pitr_enabled=pitr_enabled(outcome.facts))
+        source, backup_mode=settings.backup_mode, pitr_enabled=pitr_enabled(outcome.facts),
+        running=running_now(outcome.facts))
+
+
+def running_now(cluster: ClusterFacts) -> tuple[str, ...]:
+    control = cluster.control_facts
+    return tuple(sorted(running_operations(control))) if control is not None else ()
 
 
 def pitr_enabled(cluster: ClusterFacts) -> bool:
     """PBM's config has PITR on (pitr.enabled), read from the replica set whose config PBM uses."""
-    control = next((f for f in cluster.replica_sets if f.name == cluster.control), None) or \
-        (cluster.replica_sets[0] if cluster.replica_sets else None)
+    control = cluster.control_facts
     config = control.pbm_config.value if control is not None else None
     pitr = config.get("pitr") if isinstance(config, dict) else None
     return isinstance(pitr, dict) and pitr.get("enabled") is True

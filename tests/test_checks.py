@@ -68,10 +68,11 @@ def test_healthy_replica_set_passes_everything() -> None:
     out = run_checks(facts(pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}}),
                              ClusterSettings())
     assert {r.check for r in out if r.status is Status.PASS} == {
-        "replica_set_member", "pbm_agent_running", "pbm_version_supported", "pbm_storage_reachable",
-        "backup_candidate_available", "mongodb_user_permissions", "supported_configuration"}
+        "replica_set_member", "pbm_agent_running", "pbm_version_supported", "pbm_versions_consistent",
+        "pbm_storage_reachable", "backup_candidate_available", "pbm_no_stale_lock", "mongodb_user_permissions",
+        "supported_configuration"}
     # without a pmm: section the PMM checks are skipped, with the reason, and never exported
-    skipped = {r.check: r.reason for r in out if r.status is Status.SKIPPED}
+    skipped = {r.check: r.reason for r in out if r.status is Status.SKIPPED and r.check != "pitr_running"}
     assert skipped == dict.fromkeys(
         ["backup_management_enabled", "storage_location_configured", "pmm_client_connected", "service_cluster_name",
          "pbm_config_managed_by_pmm"], "no pmm: section in the config, so PMM Server is not checked")

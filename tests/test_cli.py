@@ -89,7 +89,7 @@ def test_check_exit_codes_table_and_json(tmp_path: Path, rs: SimReplicaSet) -> N
     config = write_config(tmp_path, rs)
     ok = run("check", "--config", config)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert ok.stdout.startswith("prod-rs: READY for logical backups (15 pass, 0 fail, 0 unknown)\n"
+    assert ok.stdout.startswith("prod-rs: READY for logical backups (17 pass, 0 fail, 0 unknown)\n"
                                 "  operations: logical_backup READY · physical_backup UNKNOWN · pitr READY · "
                                 "logical_restore READY · physical_restore UNKNOWN\n")
 

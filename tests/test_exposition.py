@@ -49,7 +49,7 @@ def store() -> SnapshotStore:
                     blocks=("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")),
         CheckResult("supported_configuration", Status.UNKNOWN, "psmdb?", replica_set="rs2",
                     blocks=("physical_backup", "physical_restore")),
-    ), backup_mode="physical", pitr_enabled=True))
+    ), backup_mode="physical", pitr_enabled=True, running=("backup", "pitr")))
     s.put(ClusterSnapshot("gone", False, "no usable member answered", 10.5, 1_799_999_000.0))
     s.put(ClusterSnapshot("never-seen", False, "authentication failed", 0.01, None,
                           pmm=PMMStatus("3.4.0", False, "PMM answered 500", 0.5)))

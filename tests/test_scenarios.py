@@ -12,8 +12,9 @@ from exporter.checks import Status
 from exporter.simulator import AgentSpec, MemberSpec, SimReplicaSet, SimRole, SimUser
 from tests.probing import cluster_config, probe, probe_clusters, result, statuses
 
-CHECKS = {"replica_set_member", "pbm_agent_running", "pbm_version_supported", "pbm_storage_reachable",
-          "backup_candidate_available", "mongodb_user_permissions", "supported_configuration"}
+CHECKS = {"replica_set_member", "pbm_agent_running", "pbm_version_supported", "pbm_versions_consistent",
+          "pbm_storage_reachable", "backup_candidate_available", "pbm_no_stale_lock", "mongodb_user_permissions",
+          "supported_configuration"}
 
 
 @pytest.fixture

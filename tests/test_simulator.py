@@ -759,8 +759,37 @@ def test_a_physical_restore_pauses_every_agents_heartbeat(
     rs.advance_clock(60)
     after = {d["n"]: d["hb"].time for d in admin["pbmAgents"].find()}
     assert after == before and len(after) == 3
-    assert [lock["type"] for lock in admin["pbmLock"].find()] == ["restore"]
+    assert list(admin["pbmLock"].find()) == []  # PBM releases a physical restore's lock at once
+    [restore] = list(admin["pbmRestores"].find())
+    assert restore["type"] == "physical" and restore["status"] == "running"
     rs.pbm.finish_physical_restore()
     now = rs.cluster_time().time
     assert all(hb >= now - 10 for hb in (d["hb"].time for d in admin["pbmAgents"].find()))
-    assert list(admin["pbmLock"].find()) == []
+    assert admin["pbmRestores"].find_one()["status"] == "done"
+
+
+def test_pitr_slicing_holds_its_op_lock_and_writes_a_chunk_every_span(
+        rs: SimReplicaSet, make_client: Callable[..., pymongo.MongoClient[dict[str, Any]]]) -> None:
+    admin = make_client(rs.uri())["admin"]
+    now = rs.cluster_time().time
+    rs.pbm.start_pitr(span_min=1, since=now - 150)  # 2.5 spans ago: two chunks
+    [lock] = list(admin["pbmLockOp"].find())
+    assert lock["type"] == "pitr" and lock["replset"] == "rs0" and lock["hb"].time >= now - 2
+    chunks = list(admin["pbmPITRChunks"].find({"rs": "rs0"}).sort("start_ts", -1))
+    assert [(c["start_ts"].time, c["end_ts"].time) for c in chunks] == [(now - 90, now - 30), (now - 150, now - 90)]
+    rs.pbm.stop_pitr(crash=True)
+    rs.advance_clock(120)
+    [lock] = list(admin["pbmLockOp"].find())
+    assert lock["hb"].time <= now + 2  # no longer refreshed
+    assert len(list(admin["pbmPITRChunks"].find())) == 2  # and no new chunk
+
+
+def test_a_crashed_backup_leaves_a_lock_that_goes_stale(
+        rs: SimReplicaSet, make_client: Callable[..., pymongo.MongoClient[dict[str, Any]]]) -> None:
+    admin = make_client(rs.uri())["admin"]
+    rs.pbm.start_backup()
+    rs.pbm.crash_backup()
+    frozen = admin["pbmLock"].find_one()["hb"].time
+    rs.advance_clock(60)
+    assert admin["pbmLock"].find_one()["hb"].time == frozen
+    assert admin["pbmBackups"].find_one()["status"] == "running"

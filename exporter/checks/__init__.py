@@ -11,8 +11,11 @@ from exporter.checks import (
     mongodb_user_permissions,
     pbm_agent_running,
     pbm_config_managed_by_pmm,
+    pbm_no_stale_lock,
     pbm_storage_reachable,
     pbm_version_supported,
+    pbm_versions_consistent,
+    pitr_running,
     pmm_client_connected,
     pmm_inventory,
     replica_set_member,
@@ -20,6 +23,7 @@ from exporter.checks import (
     storage_location_configured,
     supported_configuration,
 )
+from exporter.checks.during_operations import while_operations_run
 from exporter.checks.operations import ordered
 from exporter.checks.results import CheckResult, ClusterSettings, Status
 from exporter.checks.view import CheckInput, build_view
@@ -28,8 +32,9 @@ from exporter.facts import ClusterFacts, PMMFacts, ReplicaSetFacts, ShardingFact
 Check = Callable[[CheckInput], list[CheckResult]]
 
 # Order is the order `check` prints them in. The names are a contract (the `check` label).
-_MODULES = (replica_set_member, pbm_agent_running, pbm_version_supported, pbm_storage_reachable,
-            backup_candidate_available, mongodb_user_permissions, supported_configuration, backup_management_enabled,
+_MODULES = (replica_set_member, pbm_agent_running, pbm_version_supported, pbm_versions_consistent,
+            pbm_storage_reachable, backup_candidate_available, pitr_running, pbm_no_stale_lock,
+            mongodb_user_permissions, supported_configuration, backup_management_enabled,
             storage_location_configured, pmm_client_connected, service_cluster_name, pbm_config_managed_by_pmm)
 CHECKS: dict[str, Check] = {module.CHECK: module.evaluate for module in _MODULES}
 # The operations each check's failure may block at most: what its unknown results leave unknown
@@ -38,7 +43,8 @@ MAY_BLOCK: dict[str, frozenset[str]] = {module.CHECK: module.MAY_BLOCK for modul
 
 # Checks about the cluster as a whole, judged once: on the replica set, or on a sharded cluster's config servers.
 # The others are judged on every replica set (users, builds and members are per shard).
-CLUSTER_SCOPED = {backup_management_enabled.CHECK, storage_location_configured.CHECK, pbm_config_managed_by_pmm.CHECK}
+CLUSTER_SCOPED = {backup_management_enabled.CHECK, storage_location_configured.CHECK, pbm_config_managed_by_pmm.CHECK,
+                  pbm_no_stale_lock.CHECK, pbm_versions_consistent.CHECK}
 
 
 def names_to_resolve(cluster: ClusterFacts, settings: ClusterSettings, pmm: PMMFacts | None) -> set[str]:
@@ -55,7 +61,8 @@ def run_cluster_checks(cluster: ClusterFacts, settings: ClusterSettings, pmm: PM
         control = facts.name == cluster.control
         results += run_checks(facts, settings, pmm, addresses, cluster_scope=control,
                               sharding=cluster.sharding if control else None)
-    return results
+    control_facts = cluster.control_facts
+    return while_operations_run(results, control_facts) if control_facts is not None else results
 
 
 def run_checks(facts: ReplicaSetFacts, settings: ClusterSettings, pmm: PMMFacts | None = None,

@@ -4,6 +4,12 @@ PBM's agent re-checks the storage every 15 s (60 s before 2.7) and writes the re
 Before any config exists every agent has stors.ok=false, which is expected: PMM writes the config when its
 first backup starts, so the check does not apply until then.
 
+Write access: from PBM 2.6 the agent's storage check only stats `.pbm.init` (pbm/storage/storage.go
+IsInitialized), so `stors.ok` does not prove PBM can write; a backup that failed on the storage does. When the
+newest admin.pbmBackups document failed with a storage error (AccessDenied, NoSuchBucket, permission denied, ...),
+the check fails cluster-wide with that error (URLs and key-like strings cut out): backups and PITR, which write,
+are blocked.
+
 Blocks: an agent whose storage check fails is no backup or PITR candidate (pbm/prio/priority.go CalcNodesPriority
 skips agents whose OK() fails, storage included) and cannot take part in a restore, so it blocks what a dead agent
 on that node blocks (checks/agent_duties.py), except that the leader still nominates others.
@@ -11,16 +17,46 @@ on that node blocks (checks/agent_duties.py), except that the leader still nomin
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from exporter.checks.agent_duties import without_agent
-from exporter.checks.operations import EVERYTHING
+from exporter.checks.operations import BACKUPS, EVERYTHING, PITR
 from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.topology import host_and_port
 from exporter.checks.view import CheckInput, judged_members
 
 CHECK = "pbm_storage_reachable"
 MAY_BLOCK = EVERYTHING
+# what a storage's refusal to write says, in PBM's error texts (S3, GCS, Azure, filesystem)
+STORAGE_ERRORS = re.compile(r"AccessDenied|NoSuchBucket|InvalidAccessKeyId|SignatureDoesNotMatch|AuthorizationFailed|"
+                            r"AuthenticationFailed|Forbidden|\b403\b|permission denied|read-only file system|"
+                            r"no space left on device|no such file or directory", re.IGNORECASE)
+_SECRETS = re.compile(r"[a-z][a-z0-9+.-]*://\S+|\bAKIA[0-9A-Z]{12,}\b|[A-Za-z0-9/+]{32,}={0,2}", re.IGNORECASE)
+
+
+def redacted(error: str) -> str:
+    """A storage error without URLs (which may carry signed keys) or key-like strings, and bounded."""
+    text = _SECRETS.sub("<redacted>", error)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def last_backup_result(inp: CheckInput, storage: str) -> CheckResult | None:
+    """The cluster-wide verdict of the newest backup's outcome on the storage, or None when there is none yet."""
+    rs = inp.view.replica_set
+    backup = inp.mongo.last_backup.value
+    if not isinstance(backup, dict):
+        return None
+    name, status, error = str(backup.get("name") or "?"), backup.get("status"), str(backup.get("error") or "")
+    if status == "error" and STORAGE_ERRORS.search(error):
+        return failed(CHECK, f"the last backup ({name}) failed writing to the storage ({storage}): {redacted(error)}",
+                      "Give PBM write access to the storage with the credentials of PMM's storage location: for S3, a "
+                      "bucket policy allowing s3:PutObject, GetObject, ListBucket and DeleteObject on the bucket and "
+                      "its objects; for a filesystem location, the same mount on every node, writable by pbm-agent's "
+                      "user. Then take a backup from PMM", "", rs, BACKUPS | {PITR})
+    if status == "done":
+        return passed(CHECK, f"the last backup ({name}) wrote to the storage ({storage})", "", rs)
+    return None
 
 # The field that names where a storage type keeps backups (pbm/config/config.go StorageConf)
 _TARGET_FIELD = {"s3": "bucket", "minio": "bucket", "gcs": "bucket", "oss": "bucket", "oci": "bucket",
@@ -51,6 +87,9 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         return [skipped(CHECK, "PBM has no storage configured yet; PMM writes PBM's config when its first "
                                "backup starts, so there is nothing to reach yet", "", rs)]
     data_members, cluster_time, results = judged_members(CHECK, facts, view)
+    last = last_backup_result(inp, storage) if inp.control else None  # the same document on every replica set
+    if last is not None:
+        results.append(last)
     for member in data_members:
         agent = view.agent(member.host)
         if agent is None or agent.is_stale(cluster_time):

@@ -45,7 +45,7 @@ PBM_CONFIG_PROJECTION = {
     "_id": 0, "storage.type": 1, "storage.s3.bucket": 1, "storage.s3.region": 1, "storage.s3.prefix": 1,
     "storage.minio.bucket": 1, "storage.gcs.bucket": 1, "storage.azure.container": 1, "storage.oss.bucket": 1,
     "storage.oci.bucket": 1, "storage.filesystem.path": 1, "storage.s3.endpointUrl": 1, "pitr.enabled": 1,
-    "backup.priority": 1,
+    "pitr.oplogSpanMin": 1, "backup.priority": 1,
 }
 MAX_AGENT_DOCS = 10_000  # a replica set has at most 50 members; the cap only bounds a corrupt collection
 
@@ -250,18 +250,19 @@ class MongoDBProber:
         targets = {config_name: config_hosts, **{n: h for n, h in shards.items() if n != config_name}}
         gone = [self._rs_clients.pop(name)[1] for name in set(self._rs_clients) - set(targets)]  # removed shards
         await asyncio.gather(*(client.close() for client in gone), return_exceptions=True)
-        read = [self._read_member_set(name, hosts, read_pbm=name == config_name) for name, hosts in targets.items()]
+        read = [self._read_member_set(name, hosts, read_pbm=name == config_name, replica_sets=tuple(targets))
+                for name, hosts in targets.items()]
         sets = list(await asyncio.gather(*read))
         control = sets[0]
-        sets = [control] + [replace(f, agents=control.agents, pbm_config=control.pbm_config,
-                                    cluster_time=control.cluster_time, locks=control.locks, backups=control.backups)
-                 for f in sets[1:]]
+        sets = [control] + [replace(f, **{name: getattr(control, name) for name in PBM_FACTS}) for f in sets[1:]]
         return ClusterFacts(tuple(sets), config_name, sharding)
 
-    async def _read_member_set(self, name: str, hosts: tuple[str, ...], read_pbm: bool) -> ReplicaSetFacts:
+    async def _read_member_set(self, name: str, hosts: tuple[str, ...], read_pbm: bool,
+                               replica_sets: tuple[str, ...] = ()) -> ReplicaSetFacts:
         client = await self._replica_set_client(name, hosts)
         try:
-            return await read_replica_set(client, hosts, name, self.timeout, read_pbm=read_pbm)
+            return await read_replica_set(client, hosts, name, self.timeout, read_pbm=read_pbm,
+                                          replica_sets=replica_sets)
         except (PyMongoError, TimeoutError) as exc:
             error = self._describe_exception(exc, client)
             if isinstance(exc, OperationFailure) and exc.code == AUTHENTICATION_FAILED:
@@ -271,7 +272,8 @@ class MongoDBProber:
 
 
 async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: str, timeout: float, *,
-                           read_pbm: bool, first_hello: dict[str, Any] | None = None) -> ReplicaSetFacts:
+                           read_pbm: bool, first_hello: dict[str, Any] | None = None,
+                           replica_sets: tuple[str, ...] = ()) -> ReplicaSetFacts:
     """One replica set's facts, read on its primary when it has one."""
     with pymongo.timeout(timeout):
         hello = first_hello or await client.admin.command("hello", read_preference=PrimaryPreferred())
@@ -287,9 +289,7 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
         build_info = await _observe(admin.command("buildInfo", read_preference=pref))
         connection_status = await _observe(admin.command("connectionStatus", showPrivileges=True,
                                                          read_preference=pref))
-        nothing: Observed[Any] = Observed()
-        agents, pbm_config, cluster_time, locks, backups = (
-            await _read_pbm(client, hello) if read_pbm else (nothing, nothing, nothing, nothing, nothing))
+        pbm = await _read_pbm(client, hello, replica_sets or (str(hello.get("setName") or name),)) if read_pbm else {}
     return ReplicaSetFacts(
         seeds=seeds,
         name=str(hello.get("setName") or name),
@@ -298,70 +298,94 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
         config=config,
         build_info=build_info,
         connection_status=connection_status,
-        agents=agents,
-        pbm_config=pbm_config,
-        cluster_time=cluster_time,
-        locks=locks,
-        backups=backups,
+        **pbm,
     )
 
 
 Documents = list[dict[str, Any]]
-PBMFacts = tuple[Observed[Documents], Observed[dict[str, Any]], Observed[int], Observed[Documents], Observed[Documents]]
-# What the checks need of a backup's metadata (pbm/backup/types.go BackupMeta): when it started, and which it is
-BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1}
+# The ReplicaSetFacts fields _read_pbm fills, from the replica set whose admin database PBM uses
+PBM_FACTS = ("agents", "pbm_config", "cluster_time", "locks", "op_locks", "backups", "last_backup", "last_restore",
+             "pitr_chunks")
+# pbm/lock/lock.go LockData
+LOCK_PROJECTION = {"_id": 0, "type": 1, "replset": 1, "node": 1, "opid": 1, "hb": 1}
+# What the checks need of a backup's metadata (pbm/backup/types.go BackupMeta): when it started, which it is, and
+# how it ended (error: PBM's text, such as the storage's AccessDenied)
+BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1, "error": 1}
+# pbm/restore/types.go RestoreMeta; pbm/oplog/chunk.go OplogChunk
+RESTORE_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1}
+CHUNK_PROJECTION = {"_id": 0, "rs": 1, "start_ts": 1, "end_ts": 1}
+MAX_LOCKS = 100
 
 
-async def _read_pbm(client: MongoClient, hello: dict[str, Any]) -> PBMFacts:
-    """PBM's collections, read on the primary like PBM does, then the cluster time (so that ct >= hb)."""
+async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tuple[str, ...]
+                    ) -> dict[str, Observed[Any]]:
+    """PBM's collections, read on the primary like PBM does, then the cluster time (so that ct >= hb). Every read
+    is bounded and uses an index PBM creates (cmd/pbm-agent/setup.go): pbmBackups {start_ts, status},
+    pbmPITRChunks {rs, start_ts, end_ts}; the lock collections hold one document per running operation."""
     failed: Observed[Any]
     if not hello.get("setName"):
-        failed = Observed.failed("not a replica set")
-        return failed, failed, failed, failed, failed
+        return dict.fromkeys(PBM_FACTS, Observed.failed("not a replica set"))
     if hello.get("primary") and not hello.get("isWritablePrimary"):
         if client.topology_description.topology_type_name == "Single":
             failed = Observed.failed(
                 f"connected directly to {hello.get('me', 'a secondary')}, not to the primary {hello['primary']}: "
                 f"list every member in the uri (without directConnection=true) so that PBM's documents are read on "
                 f"the primary, as PBM does")
-            return failed, failed, failed, failed, failed
+            return dict.fromkeys(PBM_FACTS, failed)
         # The driver still takes the old primary for the primary (it learns of an election at its next heartbeat):
         # reading there fails with NotPrimary, which fails this probe with that reason and makes the driver look again
     elif not hello.get("isWritablePrimary"):
         failed = Observed.failed("the replica set has no primary, so PBM agents cannot write heartbeats and none "
                                  "can be judged")
-        return failed, failed, failed, failed, failed
+        return dict.fromkeys(PBM_FACTS, failed)
     admin = client.get_database("admin", read_preference=Primary())
-    try:
-        cursor = admin["pbmAgents"].find({}, AGENT_PROJECTION, limit=MAX_AGENT_DOCS)
-        agents: Observed[list[dict[str, Any]]] = Observed([_plain(d) for d in await cursor.to_list()])
-    except OperationFailure as exc:
-        agents = Observed.failed(_operation_failure(exc))
+
+    async def read(coll: str, query: dict[str, Any], projection: dict[str, Any], limit: int,
+                   sort: list[tuple[str, int]] | None = None) -> Observed[Any]:
+        try:
+            cursor = admin[coll].find(query, projection, limit=limit, sort=sort)
+            return Observed([_plain(d) for d in await cursor.to_list()])
+        except OperationFailure as exc:
+            return Observed.failed(_operation_failure(exc))
+
+    facts: dict[str, Observed[Any]] = {"agents": await read("pbmAgents", {}, AGENT_PROJECTION, MAX_AGENT_DOCS)}
     try:
         config_doc = await admin["pbmConfig"].find_one({"profile": None}, PBM_CONFIG_PROJECTION)
-        pbm_config: Observed[dict[str, Any]] = Observed(_plain(config_doc) if config_doc else None)
+        facts["pbm_config"] = Observed(_plain(config_doc) if config_doc else None)
     except OperationFailure as exc:
-        pbm_config = Observed.failed(_operation_failure(exc))
-    try:
-        lock_cursor = admin["pbmLock"].find({}, {"type": 1, "replset": 1, "node": 1, "opid": 1, "hb": 1}, limit=100)
-        locks: Observed[list[dict[str, Any]]] = Observed([_plain(d) for d in await lock_cursor.to_list()])
-    except OperationFailure as exc:
-        locks = Observed.failed(_operation_failure(exc))
+        facts["pbm_config"] = Observed.failed(_operation_failure(exc))
+    facts["locks"] = await read("pbmLock", {}, LOCK_PROJECTION, MAX_LOCKS)
+    facts["op_locks"] = await read("pbmLockOp", {}, LOCK_PROJECTION, MAX_LOCKS)
     # the metadata of a backup that holds the lock: when it started (a lock carries no start time)
-    running = [lock["opid"] for lock in locks.value or [] if lock.get("type") == "backup"
+    running = [lock["opid"] for lock in facts["locks"].value or [] if lock.get("type") == "backup"
                and isinstance(lock.get("opid"), str)][:5]
-    backups: Observed[list[dict[str, Any]]] = Observed([])
-    if running:
-        try:
-            backup_cursor = admin["pbmBackups"].find({"opid": {"$in": running}}, BACKUP_PROJECTION, limit=5)
-            backups = Observed([_plain(d) for d in await backup_cursor.to_list()])
-        except OperationFailure as exc:
-            backups = Observed.failed(_operation_failure(exc))
+    facts["backups"] = (await read("pbmBackups", {"opid": {"$in": running}}, BACKUP_PROJECTION, 5) if running
+                        else Observed([]))
+    newest = [("start_ts", -1)]
+    backups = await read("pbmBackups", {}, BACKUP_PROJECTION, 1, newest)
+    facts["last_backup"] = Observed(next(iter(backups.value or []), None)) if backups.ok else backups
+    restores = await read("pbmRestores", {}, RESTORE_PROJECTION, 1, newest)
+    facts["last_restore"] = Observed(next(iter(restores.value or []), None)) if restores.ok else restores
+    config = facts["pbm_config"].value
+    pitr = config.get("pitr") if isinstance(config, dict) else None
+    if isinstance(pitr, dict) and pitr.get("enabled") is True:  # each replica set's newest PITR chunk
+        chunks: list[dict[str, Any]] = []
+        for rs in replica_sets[:MAX_LOCKS]:
+            found = await read("pbmPITRChunks", {"rs": rs}, CHUNK_PROJECTION, 1, newest)
+            if not found.ok:
+                chunks = []
+                facts["pitr_chunks"] = found
+                break
+            chunks += found.value or []
+        else:
+            facts["pitr_chunks"] = Observed(chunks)
+    else:
+        facts["pitr_chunks"] = Observed([])
     ping = await admin.command("ping", read_preference=Primary())
     cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
-    time_fact: Observed[int] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
-                                else Observed.failed("the server's reply carries no $clusterTime"))
-    return agents, pbm_config, time_fact, locks, backups
+    facts["cluster_time"] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
+                             else Observed.failed("the server's reply carries no $clusterTime"))
+    return facts
 
 
 def _replica_set_hosts(value: Any) -> tuple[str, tuple[str, ...]]:

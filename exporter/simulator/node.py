@@ -77,6 +77,8 @@ class SimNode:
         self.arbiter = spec.arbiter
         self.hidden = spec.hidden
         self.delay_secs = int(spec.delay_secs)
+        #: seconds this member's oplog is behind the primary (replication lag), besides any configured delay
+        self.lag_secs = 0
         self.priority = spec.effective_priority
         self.votes = int(spec.votes)
         self.mongo_version = spec.mongo_version or mongo_version

@@ -7,8 +7,13 @@ Read from PBM's source (percona/percona-backup-mongodb, v2.15):
   The agent that runs the backup holds the lock in admin.pbmLock (pbm/lock/lock.go LockData: type, replset, node,
   opid, epoch, hb; hb refreshed every 5 s) and the backup's metadata is in admin.pbmBackups (pbm/backup/types.go
   BackupMeta: name, opid, type, status, start_ts, ...).
-- A physical restore: every agent pauses its heartbeats (cmd/pbm-agent/restore.go passes a.HbPause to
-  PhysRestore.Snapshot; agent.go HbPause) while mongod is stopped and restored; the lock's type is "restore".
+- A physical restore: the restore lock is released at once (cmd/pbm-agent/restore.go: "the lock gonna disappear
+  after the restore"), every agent pauses its heartbeats (a.HbPause passed to PhysRestore.Snapshot) while mongod is
+  stopped and restored, and admin.pbmRestores holds its metadata (pbm/restore/types.go RestoreMeta).
+- PITR: one agent per replica set slices the oplog, holding its lock in admin.pbmLockOp (cmd/pbm-agent/pitr.go
+  NewOpLock, type "pitr") and writing a chunk to admin.pbmPITRChunks every span (pbm/oplog/chunk.go OplogChunk:
+  rs, fname, compression, start_ts, end_ts, size; pitr.oplogSpanMin, 10 minutes by default).
+- A crashed agent leaves its lock behind, its hb no longer refreshed: stale 30 s later.
 """
 
 from __future__ import annotations
@@ -32,7 +37,12 @@ class PBMOperations:
     def __init__(self, rs: SimReplicaSet) -> None:
         self._rs = rs
         self._lock: dict[str, Any] | None = None
+        self._lock_frozen_at: int | None = None  # a crashed holder: hb no longer refreshed
+        self._pitr: dict[str, Any] | None = None  # {since, span, crashed_at, opid}
+        self._old_chunks: list[dict[str, Any]] = []  # chunks of an earlier slicing run, kept after stop_pitr
         rs.dynamic_collections[("admin", "pbmLock")] = self._lock_documents
+        rs.dynamic_collections[("admin", "pbmLockOp")] = self._pitr_locks
+        rs.dynamic_collections[("admin", "pbmPITRChunks")] = self._pitr_chunks
 
     def _members(self) -> Iterator[SimNode]:
         """Every member whose agent writes its document into this set's admin.pbmAgents."""
@@ -45,7 +55,57 @@ class PBMOperations:
         with self._rs.lock:
             if self._lock is None:
                 return []
-            return [{**self._lock, "hb": self._rs.cluster_time()}]  # a running operation heartbeats its lock
+            hb = self._rs.cluster_time() if self._lock_frozen_at is None else Timestamp(self._lock_frozen_at, 1)
+            return [{**self._lock, "hb": hb}]  # a running operation heartbeats its lock; a crashed one no more
+
+    def _replica_sets(self) -> list[SimReplicaSet]:
+        rs = self._rs
+        return ([rs] if rs.serves_own_agents else []) + list(rs.agent_sources)
+
+    def _pitr_locks(self) -> list[dict[str, Any]]:
+        with self._rs.lock:
+            if self._pitr is None:
+                return []
+            now = self._rs.cluster_time().time
+            hb = now if self._pitr["crashed_at"] is None else self._pitr["crashed_at"]
+            return [{"_id": ObjectId(), "type": "pitr", "replset": each.name,
+                     "node": (each.members[1] if len(each.members) > 1 else each.members[0]).host,
+                     "opid": self._pitr["opid"], "epoch": Timestamp(int(self._pitr["since"]) - 3600, 1),
+                     "hb": Timestamp(int(hb), 1)} for each in self._replica_sets()]
+
+    def _pitr_chunks(self) -> list[dict[str, Any]]:
+        """One chunk per replica set for every span elapsed since slicing started (until it crashed)."""
+        with self._rs.lock:
+            if self._pitr is None:
+                return self._old_chunks
+            since, span = int(self._pitr["since"]), int(self._pitr["span"])
+            until = self._pitr["crashed_at"] or self._rs.cluster_time().time
+            chunks = []
+            for each in self._replica_sets():
+                for i in range(max(0, (int(until) - since) // span)):
+                    start, end = since + i * span, since + (i + 1) * span
+                    chunks.append({"_id": ObjectId(), "rs": each.name, "fname": f"pbmPitr/{each.name}/{start}.s2",
+                                   "compression": "s2", "start_ts": Timestamp(start, 1), "end_ts": Timestamp(end, 1),
+                                   "size": 1 << 20})
+            return self._old_chunks + chunks
+
+    def start_pitr(self, span_min: float = 10.0, since: float | None = None) -> None:
+        """PITR slicing starts on every replica set (at `since`, cluster seconds; default now)."""
+        with self._rs.lock:
+            start = self._rs.cluster_time().time if since is None else since
+            self._pitr = {"since": start, "span": span_min * 60, "crashed_at": None, "opid": str(ObjectId())}
+
+    def stop_pitr(self, crash: bool = False) -> None:
+        """Slicing stops: a crash leaves the locks, no longer heartbeating, and writes no more chunks; a clean stop
+        releases them. The chunks written so far stay."""
+        with self._rs.lock:
+            if self._pitr is None:
+                return
+            if crash:
+                self._pitr["crashed_at"] = self._rs.cluster_time().time
+                return
+            self._old_chunks = self._pitr_chunks()
+            self._pitr = None
 
     def _take_lock(self, kind: str, opid: str) -> None:
         primary = self._rs.primary
@@ -80,7 +140,8 @@ class PBMOperations:
             self._rs.collections[("admin", "pbmBackups")] = backups
             return opid
 
-    def finish_backup(self, status: str = "done") -> None:
+    def finish_backup(self, status: str = "done", error: str = "") -> None:
+        """The running backup ends: done, or error with PBM's error text (e.g. the storage's AccessDenied)."""
         with self._rs.lock:
             if self._lock is None:
                 return
@@ -88,20 +149,34 @@ class PBMOperations:
             for doc in self._rs.collections.get(("admin", "pbmBackups"), []):
                 if doc.get("opid") == opid:
                     doc.update(status=status, last_transition_ts=int(self._rs.now_secs()))
-            self._lock = None
+                    if error:
+                        doc["error"] = error
+            self._lock, self._lock_frozen_at = None, None
 
-    def start_physical_restore(self) -> None:
-        """A physical restore starts: every agent pauses its heartbeats, and the restore lock is taken."""
+    def crash_backup(self) -> None:
+        """The agent running the backup dies: its lock stays, no longer heartbeating, the backup still running."""
         with self._rs.lock:
-            now = float(self._rs.cluster_time().time)
+            if self._lock is not None:
+                self._lock_frozen_at = self._rs.cluster_time().time
+
+    def start_physical_restore(self, backup: str = "2026-12-01T00:00:00Z") -> None:
+        """A physical restore starts: its lock is released at once, every agent pauses its heartbeats, and the
+        restore's metadata says it is running."""
+        with self._rs.lock:
+            now = self._rs.cluster_time().time
             for node in self._members():
                 if node.agent is not None and node.agent.paused_at is None:
-                    node.agent.paused_at = now
-            self._take_lock("restore", str(ObjectId()))
+                    node.agent.paused_at = float(now)
+            self._lock = None
+            restores = self._rs.collections.setdefault(("admin", "pbmRestores"), [])
+            restores.append({"_id": ObjectId(), "name": f"restore-{now}", "opid": str(ObjectId()), "backup": backup,
+                             "type": "physical", "status": "running", "start_ts": now, "last_transition_ts": now})
 
-    def finish_physical_restore(self) -> None:
+    def finish_physical_restore(self, status: str = "done") -> None:
         with self._rs.lock:
             for node in self._members():
                 if node.agent is not None:
                     node.agent.paused_at = None
-            self._lock = None
+            for doc in self._rs.collections.get(("admin", "pbmRestores"), []):
+                if doc.get("status") == "running":
+                    doc.update(status=status, last_transition_ts=self._rs.cluster_time().time)

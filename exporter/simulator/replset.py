@@ -474,7 +474,7 @@ class SimReplicaSet:
                         passive=node.priority == 0 and not node.arbiter,
                         arbiter=node.arbiter,
                         delay_secs=node.delay_secs,
-                        repl_lag=node.delay_secs,
+                        repl_lag=node.delay_secs + node.lag_secs,
                         mongo_version=node.mongo_version,
                         psmdb_version=f"{node.mongo_version}-8" if node.psmdb else None,
                         node_up=node.up,

@@ -1,0 +1,50 @@
+"""pbm_no_stale_lock: PBM holds no lock whose heartbeat has gone stale (checks/pbm_locks.py for the lock rules).
+
+A stale lock blocks everything PMM runs: PBM's `pbm status` reports it as the running operation (since PBM 2.6 it
+reports locks[0] whether fresh or not), and before each backup and restore PMM's job waits up to five minutes for
+"no running operation" and then fails (percona/pmm agent/runner/jobs/pbm_helpers.go
+waitForPBMNoRunningOperations). PBM itself removes a stale lock only when its next operation tries to take one
+(pbm/lock/lock.go Acquire), which PMM's wait never lets happen. PITR slicing's own lock is pitr_running's.
+A fresh lock passes, and the reason names the operation running.
+"""
+
+from __future__ import annotations
+
+from exporter.checks.operations import EVERYTHING
+from exporter.checks.pbm_locks import locks
+from exporter.checks.results import CheckResult, failed, passed, unknown
+from exporter.checks.view import CheckInput
+
+CHECK = "pbm_no_stale_lock"
+MAY_BLOCK = EVERYTHING
+
+
+def fix(opid: str, collection: str) -> str:
+    return (f"Make sure no pbm-agent still works on it (pbm status; pbm logs -e backup or -e restore). Then let PBM "
+            f"clear it: run the operation once from the PBM CLI (pbm backup), which removes a stale lock when it "
+            f"finds one, or remove it as PBM would, as a user with the backup role, in mongosh on the primary: "
+            f'db.getSiblingDB("admin").{collection}.deleteOne({{opid: "{opid}"}})')
+
+
+def evaluate(inp: CheckInput) -> list[CheckResult]:
+    facts, rs = inp.mongo, inp.view.replica_set
+    for fact, name in ((facts.locks, "admin.pbmLock"), (facts.op_locks, "admin.pbmLockOp")):
+        if fact.error is not None:
+            return [unknown(CHECK, f"cannot read {name}: {fact.error}", "", rs)]
+    now = facts.cluster_time.value
+    if now is None:
+        return [unknown(CHECK, f"the server returned no cluster time: {facts.cluster_time.error or '?'}", "", rs)]
+    held = [lock for lock in locks(facts) if lock.type != "pitr"]
+    stale = [lock for lock in held if lock.is_stale(now)]
+    if stale:
+        lock = stale[0]
+        age = lock.age(now)
+        others = f" (and {len(stale) - 1} more)" if len(stale) > 1 else ""
+        return [failed(CHECK, f"PBM's lock for {lock.describe()} is stale: its last heartbeat was "
+                              f"{age if age is not None else '?'} s ago by the cluster's clock (PBM calls a lock stale "
+                              f"after 30 s){others}. PMM waits for it to end before every backup and restore, then "
+                              f"fails", fix(lock.opid, lock.collection), "", rs, EVERYTHING)]
+    if held:
+        running = "; ".join(f"{lock.describe()}, heartbeat {lock.age(now)} s ago" for lock in held)
+        return [passed(CHECK, f"no stale lock; running now: {running}", "", rs)]
+    return [passed(CHECK, "no PBM lock is held: no operation runs", "", rs)]

@@ -1,0 +1,74 @@
+"""pitr_running: with PITR on in PBM's config, each replica set's PITR slicer runs and keeps writing oplog chunks.
+
+PBM's rules (percona/percona-backup-mongodb v2.15): PITR is on when pbmConfig.pitr.enabled; one agent per replica
+set slices the oplog, holding a lock in admin.pbmLockOp (cmd/pbm-agent/pitr.go NewOpLock, type "pitr", its hb
+refreshed every 5 s, stale past 30 s) and writing a chunk to admin.pbmPITRChunks every oplog span (pbm/oplog/chunk.go
+OplogChunk {rs, fname, compression, start_ts, end_ts, size}; pitr.oplogSpanMin, default 10 minutes:
+pbm/config/config.go OplogSlicerInterval). A missing or stale lock, or a newest chunk older than the span plus a
+margin by the cluster's clock, means the recovery window stopped growing: blocks pitr. Skipped while PITR is off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bson.timestamp import Timestamp
+
+from exporter.checks.operations import PITR
+from exporter.checks.pbm_locks import locks
+from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
+from exporter.checks.view import CheckInput
+
+CHECK = "pitr_running"
+MAY_BLOCK = frozenset({PITR})
+DEFAULT_SPAN_SEC = 600  # defs.DefaultPITRInterval
+MARGIN_SEC = 120  # slicing, uploading and the agents' 5 s ticks
+FIX = ("PITR slicing stopped: check the agents (pbm status shows the PITR state and its errors; pbm logs -e pitr), "
+       "fix what they report (often the storage, or a node's pbm-agent), then take a new backup from PMM, since PITR "
+       "needs a base backup after the gap")
+
+
+def span_seconds(config: dict[str, Any]) -> int:
+    pitr = config.get("pitr")
+    minutes = pitr.get("oplogSpanMin") if isinstance(pitr, dict) else None
+    return int(minutes * 60) if isinstance(minutes, int | float) and minutes > 0 else DEFAULT_SPAN_SEC
+
+
+def evaluate(inp: CheckInput) -> list[CheckResult]:
+    facts, rs = inp.mongo, inp.view.replica_set
+    config = facts.pbm_config.value
+    if facts.pbm_config.error is not None:
+        return [unknown(CHECK, f"cannot read admin.pbmConfig: {facts.pbm_config.error}", "", rs)]
+    pitr = config.get("pitr") if isinstance(config, dict) else None
+    if not (isinstance(pitr, dict) and pitr.get("enabled") is True):
+        return [skipped(CHECK, "PITR is off in PBM's config (pitr.enabled)", "", rs)]
+    assert isinstance(config, dict)
+    now = facts.cluster_time.value
+    for fact, name in ((facts.op_locks, "admin.pbmLockOp"), (facts.pitr_chunks, "admin.pbmPITRChunks")):
+        if fact.error is not None:
+            return [unknown(CHECK, f"cannot read {name}: {fact.error}", "", rs)]
+    if now is None:
+        return [unknown(CHECK, "the server returned no cluster time", "", rs)]
+    span = span_seconds(config)
+    lock = next((lk for lk in locks(facts) if lk.type == "pitr" and lk.replset == rs), None)
+    chunk = next((c for c in facts.pitr_chunks.value or [] if c.get("rs") == rs), None)
+    end = chunk.get("end_ts") if chunk else None
+    gap = now - end.time if isinstance(end, Timestamp) else None
+    problems = []
+    if lock is None:
+        problems.append(f"no PITR slicer runs for {rs} (no pitr lock in admin.pbmLockOp)")
+    elif lock.is_stale(now):
+        problems.append(f"the PITR slicer of {rs} on {lock.node or '?'} stopped: its lock's last heartbeat was "
+                        f"{lock.age(now)} s ago (stale after 30 s)")
+    if gap is not None and gap > span + MARGIN_SEC:
+        problems.append(f"the newest oplog chunk of {rs} ends {gap} s ago, more than the {span} s span plus "
+                        f"{MARGIN_SEC} s: a point-in-time restore cannot reach the last {gap} s")
+    if problems:
+        return [failed(CHECK, "; ".join(problems), FIX, "", rs, {PITR})]
+    if gap is None:
+        assert lock is not None
+        return [unknown(CHECK, f"the PITR slicer of {rs} runs on {lock.node or '?'} but has written no chunk yet "
+                               f"(the first comes after one {span} s span)", "", rs)]
+    assert lock is not None
+    return [passed(CHECK, f"PITR slicing runs on {lock.node or '?'}; the newest chunk of {rs} ends {gap} s ago "
+                          f"(span {span} s)", "", rs)]

@@ -1,0 +1,138 @@
+"""The PBM failures users hit that PMM's page does not list, through the simulated replica set and real pymongo:
+stale locks (pbmLock, and pbmLockOp as older PBM used it), mixed agent versions, a lagging or delayed member, PITR
+that stopped slicing, a backup the storage refused, and a physical restore that legitimately disturbs the others."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from bson.timestamp import Timestamp
+
+from exporter.checks import Status
+from exporter.simulator import SimReplicaSet
+from exporter.snapshot import ClusterSnapshot
+from tests.probing import probe, result, statuses
+
+
+@pytest.fixture
+def rs() -> Iterator[SimReplicaSet]:
+    with SimReplicaSet() as replica_set:
+        yield replica_set
+
+
+def one(snap: ClusterSnapshot, check: str, node: str = "") -> tuple[Status, str, tuple[str, ...]]:
+    [r] = [r for r in snap.results if r.check == check and r.node == node]
+    return r.status, r.reason, r.blocks
+
+
+def test_a_fresh_lock_names_the_running_backup_and_a_crashed_ones_lock_goes_stale(rs: SimReplicaSet) -> None:
+    opid = rs.pbm.start_backup()
+    snap = probe(rs)
+    status, reason, _ = one(snap, "pbm_no_stale_lock")
+    assert status is Status.PASS
+    assert reason.startswith(f"no stale lock; running now: backup on rs0/{rs.hosts[0]} (opid {opid}, admin.pbmLock), "
+                             f"heartbeat ")
+    assert snap.running == ("backup",)
+    rs.pbm.crash_backup()
+    rs.advance_clock(45)
+    snap = probe(rs)
+    status, reason, blocks = one(snap, "pbm_no_stale_lock")
+    assert status is Status.FAIL and blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore",
+                                                "physical_restore")
+    assert f"PBM's lock for backup on rs0/{rs.hosts[0]} (opid {opid}, admin.pbmLock) is stale: its last heartbeat " \
+           f"was 4" in reason
+    [lock] = [r for r in snap.results if r.check == "pbm_no_stale_lock"]
+    assert f'db.getSiblingDB("admin").pbmLock.deleteOne({{opid: "{opid}"}})' in lock.fix
+    assert snap.running == () and snap.ready is False  # stale: nothing runs, and PMM would wait and fail
+
+
+def test_a_stale_lock_in_pbmlockop_as_older_pbm_took_for_deletes_fails_too(rs: SimReplicaSet) -> None:
+    now = rs.cluster_time().time
+    rs.set_collection("admin", "pbmLockOp", [{"type": "delete", "replset": "rs0", "node": rs.hosts[1],
+                                              "opid": "65aa01", "hb": Timestamp(now - 300, 1)}])
+    status, reason, _ = one(probe(rs), "pbm_no_stale_lock")
+    assert status is Status.FAIL and "delete on rs0/" in reason and "admin.pbmLockOp" in reason
+    # PITR's own lock there is pitr_running's business, not a stale operation lock
+    rs.set_collection("admin", "pbmLockOp", [{"type": "pitr", "replset": "rs0", "node": rs.hosts[1],
+                                              "opid": "65aa02", "hb": Timestamp(now - 300, 1)}])
+    assert one(probe(rs), "pbm_no_stale_lock")[0] is Status.PASS
+
+
+def test_mixed_agent_versions_are_a_warning(rs: SimReplicaSet) -> None:
+    agent = rs.members[2].agent
+    assert agent is not None
+    agent.version = "2.8.0"
+    snap = probe(rs)
+    status, reason, blocks = one(snap, "pbm_versions_consistent")
+    assert status is Status.FAIL and blocks == ()
+    assert reason.startswith(f"the pbm-agents run different PBM versions (2.7.0: {', '.join(sorted(rs.hosts[:2]))}; "
+                             f"2.8.0: {rs.hosts[2]})")
+    assert snap.ready is True  # a warning blocks nothing
+
+
+def test_a_lagging_member_is_no_backup_candidate(rs: SimReplicaSet) -> None:
+    rs.members[1].lag_secs = 40
+    rs.members[2].lag_secs = 25
+    snap = probe(rs)
+    status, reason, _ = one(snap, "backup_candidate_available")
+    # both secondaries lag past PBM's 21 s: only the primary is left, at the lowest priority
+    assert status is Status.PASS and reason.startswith(f"PBM would take the logical backup of rs0 from {rs.hosts[0]} "
+                                                       f"(priority 0.5")
+    rs.members[0].stop_agent(at=rs.cluster_time().time - 120)
+    status, reason, _ = one(probe(rs), "backup_candidate_available")
+    assert status is Status.FAIL and f"{rs.hosts[1]}: 40 s behind the primary (PBM's limit is 21 s)" in reason
+
+
+def test_pitr_that_stopped_slicing_blocks_pitr_with_the_gap(rs: SimReplicaSet) -> None:
+    assert one(probe(rs), "pitr_running")[0] is Status.SKIPPED  # PITR off
+    assert rs.pbm_config is not None
+    rs.pbm_config["pitr"] = {"enabled": True, "oplogSpanMin": 1}
+    status, reason, blocks = one(probe(rs), "pitr_running")
+    assert status is Status.FAIL and blocks == ("pitr",) and "no PITR slicer runs for rs0" in reason
+    rs.pbm.start_pitr(span_min=1, since=rs.cluster_time().time - 150)
+    snap = probe(rs)
+    status, reason, _ = one(snap, "pitr_running")
+    assert status is Status.PASS and "the newest chunk of rs0 ends 3" in reason  # 30 s, give or take
+    assert snap.pitr_enabled and snap.ready is True and "pitr" in snap.running
+    rs.pbm.stop_pitr(crash=True)
+    rs.advance_clock(300)
+    snap = probe(rs)
+    status, reason, _ = one(snap, "pitr_running")
+    assert status is Status.FAIL
+    assert "the PITR slicer of rs0 on " in reason and "stopped: its lock's last heartbeat was 30" in reason
+    assert "the newest oplog chunk of rs0 ends 33" in reason and "more than the 60 s span plus 120 s" in reason
+    assert snap.ready is False  # PITR is on: the cluster's backups include it
+
+
+def test_a_backup_the_storage_refused_fails_storage_without_leaking_the_url(rs: SimReplicaSet) -> None:
+    rs.pbm.start_backup(name="2026-12-01T10:00:00Z")
+    rs.pbm.finish_backup("error", "upload file `2026-12-01T10:00:00Z/rs0/oplog`: AccessDenied: Access Denied, "
+                                  "https://pbm-backups.s3.amazonaws.com/x?X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F")
+    snap = probe(rs)
+    status, reason, blocks = one(snap, "pbm_storage_reachable")
+    assert status is Status.FAIL and blocks == ("logical_backup", "physical_backup", "pitr")
+    assert reason.startswith("the last backup (2026-12-01T10:00:00Z) failed writing to the storage (s3 bucket "
+                             "pbm-backups): upload file")
+    assert "AccessDenied: Access Denied" in reason and "AKIA" not in reason and "amazonaws" not in reason
+    # every agent's own storage check still passes: it only stats PBM's .pbm.init
+    assert set(statuses(snap, "pbm_storage_reachable").values()) == {Status.PASS, Status.FAIL}
+    rs.advance_clock(3600)  # an hour later, the storage fixed, a backup succeeds
+    rs.pbm.start_backup()
+    rs.pbm.finish_backup()
+    status, reason, _ = one(probe(rs), "pbm_storage_reachable")
+    assert status is Status.PASS and reason.startswith("the last backup (backup-")
+
+
+def test_a_running_physical_restore_is_reported_not_failed(rs: SimReplicaSet) -> None:
+    rs.pbm.start_physical_restore()
+    rs.advance_clock(90)  # the agents' heartbeats are paused: 90 s stale
+    snap = probe(rs)
+    status, reason, _ = result(snap, "pbm_agent_running", rs.hosts[1])
+    assert status is Status.UNKNOWN
+    assert reason.startswith("a physical restore (restore-")
+    assert "is running, which pauses the agents' heartbeats and restarts mongod: pbm-agent heartbeat is stale" in reason
+    assert snap.running == ("restore",)
+    rs.pbm.finish_physical_restore()
+    snap = probe(rs)
+    assert result(snap, "pbm_agent_running", rs.hosts[1])[0] is Status.PASS and snap.running == ()
