@@ -27,10 +27,11 @@ from typing import Any
 from exporter.config import Config
 from exporter.logs import log_settings, set_secrets, setup_logging
 from exporter.scheduler import BackgroundProber
-from exporter.snapshot import SnapshotStore
+from exporter.snapshot import ClusterSnapshot, Published, SnapshotStore
 
 RELOAD_TIMEOUT = 10.0
 RESTART_DELAY = 1.0  # after the child died: long enough not to spin should it die at once again
+PUBLISH_CHUNK = 50  # snapshots a message: a few ms to unpickle, so scrapes get the GIL between chunks
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,15 @@ class _Channel:
         with self._lock:
             self.conn.send(message)
 
+    def send_published(self, state: Published) -> None:
+        """The snapshots in chunks, then the rest: the parent unpickles each chunk in one call that holds its GIL,
+        so a fleet's snapshots in one message held up its scrapes for the whole unpickling (~50 ms at 1,000)."""
+        snapshots = state.snapshots
+        with self._lock:
+            for start in range(0, len(snapshots), PUBLISH_CHUNK):
+                self.conn.send(("snapshots", snapshots[start:start + PUBLISH_CHUNK]))
+            self.conn.send(("published", replace(state, snapshots=())))
+
 
 class _PublishingStore(SnapshotStore):
     """The child's store: what a cycle publishes goes to the parent as well."""
@@ -57,7 +67,7 @@ class _PublishingStore(SnapshotStore):
     def end_cycle(self, duration: float | None) -> None:
         super().end_cycle(duration)
         with contextlib.suppress(OSError):  # the parent is gone: the main loop sees it and stops
-            self.channel.send(("published", self.published()))
+            self.channel.send_published(self.published())
 
 
 def child_main(fd: int) -> None:
@@ -128,6 +138,7 @@ class ProberProcess:
         self._channel.send(("start", (self.config, log_settings())))
 
     def _receive(self) -> None:
+        chunks: list[ClusterSnapshot] = []  # a publication's snapshots, as they arrive
         while True:
             assert self._channel is not None and self._process is not None
             try:
@@ -139,12 +150,17 @@ class ProberProcess:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self._process.wait(1.0)
                 log.error("the probing process exited (code %s); starting a new one", self._process.returncode)
+                chunks = []  # a publication cut short by the child's death
                 self._channel.conn.close()
                 self._earlier_cycles = self.store.cycles
                 self._spawn()
                 continue
-            if kind == "published":
-                self.store.publish(replace(payload, cycles=payload.cycles + self._earlier_cycles))
+            if kind == "snapshots":
+                chunks.extend(payload)
+            elif kind == "published":
+                self.store.publish(replace(payload, snapshots=tuple(chunks),
+                                           cycles=payload.cycles + self._earlier_cycles))
+                chunks = []
                 self.on_publish()
             elif kind == "reloaded":
                 self._reloaded.set()

@@ -48,6 +48,9 @@ def test_a_fresh_lock_names_the_running_backup_and_a_crashed_ones_lock_goes_stal
 
 
 def test_a_stale_lock_in_pbmlockop_as_older_pbm_took_for_deletes_fails_too(rs: SimReplicaSet) -> None:
+    for member in rs.members:  # PBM 2.5 and older kept other operations' locks in pbmLockOp too
+        assert member.agent is not None
+        member.agent.version = "2.5.0"
     now = rs.cluster_time().time
     rs.set_collection("admin", "pbmLockOp", [{"type": "delete", "replset": "rs0", "node": rs.hosts[1],
                                               "opid": "65aa01", "hb": Timestamp(now - 300, 1)}])

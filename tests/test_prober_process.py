@@ -6,12 +6,17 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
+import threading
 from collections.abc import Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
 
+from exporter.prober_process import PUBLISH_CHUNK, _Channel
 from exporter.simulator import SimReplicaSet
+from exporter.snapshot import ClusterSnapshot, SnapshotStore
 from tests.exporter_process import Exporter, write_config
 from tests.test_simulator import wait_for
 
@@ -101,3 +106,21 @@ def test_sigterm_to_both_at_once_stops_quietly(tmp_path: Path, rs: SimReplicaSet
     assert code == 0 and took < 3, (code, took)
     assert "starting a new one" not in log and "Traceback" not in log, log
     assert wait_for(lambda: not alive(child))
+
+
+def test_a_fleets_publication_travels_in_chunks_so_scrapes_get_the_gil_between_them() -> None:
+    ours, theirs = socket.socketpair()
+    sender, receiver = Connection(ours.detach()), Connection(theirs.detach())
+    store = SnapshotStore()
+    for i in range(2 * PUBLISH_CHUNK + 20):
+        store.put(ClusterSnapshot(f"c{i}", True))
+    store.end_cycle(1.0)
+    sent = store.published()
+    threading.Thread(target=_Channel(sender).send_published, args=(sent,), daemon=True).start()
+    messages = [receiver.recv() for _ in range(4)]
+    assert [(kind, len(payload.snapshots) if kind == "published" else len(payload)) for kind, payload in messages] == [
+        ("snapshots", PUBLISH_CHUNK), ("snapshots", PUBLISH_CHUNK), ("snapshots", 20), ("published", 0)]
+    assert [s for _, chunk in messages[:3] for s in chunk] == list(sent.snapshots)
+    assert messages[3][1].cycles == 1
+    sender.close()
+    receiver.close()

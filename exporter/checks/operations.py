@@ -9,6 +9,7 @@ to the rule and its upstream source; checks/readiness.py adds them up per operat
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 
 LOGICAL_BACKUP = "logical_backup"
 PHYSICAL_BACKUP = "physical_backup"
@@ -25,8 +26,13 @@ NOTHING: frozenset[str] = frozenset()
 
 
 def ordered(operations: Iterable[str]) -> tuple[str, ...]:
-    """Operations in the contract's order, for labels and for people; a name that is none is a bug."""
-    wanted = set(operations)
+    """Operations in the contract's order, for labels and for people; a name that is none is a bug. The same set
+    gives the same tuple object, so that a fleet's results share a few (pickled once between the processes)."""
+    return _ordered(frozenset(operations))
+
+
+@cache
+def _ordered(wanted: frozenset[str]) -> tuple[str, ...]:
     if wanted - EVERYTHING:
         raise ValueError(f"not operations: {sorted(wanted - EVERYTHING)}")
     return tuple(op for op in OPERATIONS if op in wanted)

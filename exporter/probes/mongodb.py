@@ -355,7 +355,13 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
     except OperationFailure as exc:
         facts["pbm_config"] = Observed.failed(_operation_failure(exc))
     facts["locks"] = await read("pbmLock", {}, LOCK_PROJECTION, MAX_LOCKS)
-    facts["op_locks"] = await read("pbmLockOp", {}, LOCK_PROJECTION, MAX_LOCKS)
+    config = facts["pbm_config"].value
+    pitr = config.get("pitr") if isinstance(config, dict) else None
+    pitr_on = isinstance(pitr, dict) and pitr.get("enabled") is True
+    # pbmLockOp holds PITR slicing's lock, and with PBM <= 2.5 other operations' too: read only when either applies
+    old_pbm = any(_pbm_version(d.get("v")) < (2, 6) for d in facts["agents"].value or [])
+    facts["op_locks"] = (await read("pbmLockOp", {}, LOCK_PROJECTION, MAX_LOCKS) if pitr_on or old_pbm
+                         else Observed([]))
     # the metadata of a backup that holds the lock: when it started (a lock carries no start time)
     running = [lock["opid"] for lock in facts["locks"].value or [] if lock.get("type") == "backup"
                and isinstance(lock.get("opid"), str)][:5]
@@ -364,11 +370,7 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
     newest = [("start_ts", -1)]
     backups = await read("pbmBackups", {}, BACKUP_PROJECTION, 1, newest)
     facts["last_backup"] = Observed(next(iter(backups.value or []), None)) if backups.ok else backups
-    restores = await read("pbmRestores", {}, RESTORE_PROJECTION, 1, newest)
-    facts["last_restore"] = Observed(next(iter(restores.value or []), None)) if restores.ok else restores
-    config = facts["pbm_config"].value
-    pitr = config.get("pitr") if isinstance(config, dict) else None
-    if isinstance(pitr, dict) and pitr.get("enabled") is True:  # each replica set's newest PITR chunk
+    if pitr_on:  # each replica set's newest PITR chunk
         chunks: list[dict[str, Any]] = []
         for rs in replica_sets[:MAX_LOCKS]:
             found = await read("pbmPITRChunks", {"rs": rs}, CHUNK_PROJECTION, 1, newest)
@@ -385,7 +387,25 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
     cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
     facts["cluster_time"] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
                              else Observed.failed("the server's reply carries no $clusterTime"))
+    # a physical restore shows only in pbmRestores, and pauses the agents' heartbeats: read it when one is stale
+    now = cluster_time.time if isinstance(cluster_time, Timestamp) else None
+    stale = now is None or any(not isinstance(d.get("hb"), Timestamp) or d["hb"].time + 30 < now
+                               for d in facts["agents"].value or [])
+    if stale:
+        restores = await read("pbmRestores", {}, RESTORE_PROJECTION, 1, newest)
+        facts["last_restore"] = Observed(next(iter(restores.value or []), None)) if restores.ok else restores
+    else:
+        facts["last_restore"] = Observed(None)
     return facts
+
+
+def _pbm_version(version: Any) -> tuple[int, int]:
+    """(major, minor) of an agent document's v ("2.7.0", "v2.5.1"); (99, 0) when unreadable (not old)."""
+    parts = str(version or "").removeprefix("v").split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return 99, 0
 
 
 def _replica_set_hosts(value: Any) -> tuple[str, tuple[str, ...]]:
