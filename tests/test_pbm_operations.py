@@ -4,15 +4,18 @@ that stopped slicing, a backup the storage refused, and a physical restore that 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from bson.timestamp import Timestamp
 
 from exporter.checks import Status
+from exporter.probes.mongodb import MongoDBProber
 from exporter.simulator import SimReplicaSet
 from exporter.snapshot import ClusterSnapshot
-from tests.probing import probe, result, statuses
+from tests.probing import cluster_config, probe, result, statuses
 
 
 @pytest.fixture
@@ -139,3 +142,30 @@ def test_a_running_physical_restore_is_reported_not_failed(rs: SimReplicaSet) ->
     rs.pbm.finish_physical_restore()
     snap = probe(rs)
     assert result(snap, "pbm_agent_running", rs.hosts[1])[0] is Status.PASS and snap.running == ()
+
+
+def test_the_newest_backup_is_read_again_after_a_backup_ran_or_every_ten_probes(rs: SimReplicaSet) -> None:
+    # it changes only when a backup runs, which holds PBM's lock: one long-lived prober, cycle after cycle
+    runner = asyncio.Runner()  # the prober's client lives on one loop, as in the exporter
+    prober = MongoDBProber(cluster_config(rs), 2.0, 2.0)
+
+    def last_backup() -> Any:
+        outcome = runner.run(prober.probe())
+        assert outcome.facts is not None
+        return outcome.facts.replica_sets[0].last_backup.value
+
+    try:
+        assert last_backup() is None  # no backup yet
+        rs.pbm.start_backup(name="b1")  # a backup runs during a probe: its lock is seen, so the next one re-reads
+        assert last_backup()["name"] == "b1"
+        rs.pbm.finish_backup("error", "AccessDenied")
+        assert last_backup()["status"] == "error"
+        # a backup that starts and ends between two probes leaves no lock behind: seen within ten probes
+        rs.advance_clock(60)
+        rs.pbm.start_backup(name="b2")
+        rs.pbm.finish_backup()
+        seen = [last_backup()["name"] for _ in range(10)]
+        assert seen[0] == "b1" and seen[-1] == "b2" and seen.count("b1") < 10
+    finally:
+        runner.run(prober.close())
+        runner.close()

@@ -85,6 +85,10 @@ class MongoDBProber:
         self.heartbeat = max(10.0, heartbeat)
         self._client: MongoClient | None = None
         self._rs_clients: dict[str, tuple[tuple[str, ...], MongoClient]] = {}
+        # the newest admin.pbmBackups document, which changes only when a backup runs: read again after a cycle
+        # that saw a backup's lock, and every BACKUP_REREAD_EVERY probes as a backstop
+        self._known_backup: Observed[Any] | None = None
+        self._probes = 0
 
     def _client_options(self) -> dict[str, Any]:
         timeout_ms = int(self.timeout * 1000)
@@ -137,6 +141,7 @@ class MongoDBProber:
             # only shorten it, and wait_for is the backstop should anything ignore it
             with pymongo.timeout(self.timeout):
                 facts = await asyncio.wait_for(self._read_facts(), self.timeout + 1.0)
+            self._remember_backup(facts)
             return ProbeOutcome(facts, "", time.monotonic() - started)
         except (TimeoutError, ExecutionTimeout, NetworkTimeout) as exc:
             error = f"probe timed out after {self.timeout:g} s ({self._describe_exception(exc, self._client)})"
@@ -150,6 +155,15 @@ class MongoDBProber:
             error = f"unexpected error: {exc!r}"
             cause = "unexpected error"
         return ProbeOutcome(None, redact(error, self.cluster.secrets), time.monotonic() - started, cause)
+
+    def _remember_backup(self, facts: ClusterFacts) -> None:
+        self._probes += 1
+        control = facts.control_facts
+        locked = control is None or any(lock.get("type") == "backup" for lock in control.locks.value or [])
+        self._known_backup = None if locked or control is None or not control.last_backup.ok else control.last_backup
+
+    def _reusable_backup(self) -> Observed[Any] | None:
+        return self._known_backup if self._probes % BACKUP_REREAD_EVERY else None
 
     def _describe_exception(self, exc: BaseException, client: MongoClient | None) -> str:
         if isinstance(exc, OperationFailure) and exc.code == AUTHENTICATION_FAILED:
@@ -185,7 +199,7 @@ class MongoDBProber:
         if hello.get("msg") == "isdbgrid":
             return await self._read_sharded(client)
         facts = await read_replica_set(client, self.cluster.seeds, str(hello.get("setName", "")), self.timeout,
-                                       read_pbm=True, first_hello=hello)
+                                       read_pbm=True, first_hello=hello, known_backup=self._reusable_backup())
         return ClusterFacts((facts,), facts.name)
 
     async def _read_sharded(self, mongos: MongoClient) -> ClusterFacts:
@@ -250,19 +264,21 @@ class MongoDBProber:
         targets = {config_name: config_hosts, **{n: h for n, h in shards.items() if n != config_name}}
         gone = [self._rs_clients.pop(name)[1] for name in set(self._rs_clients) - set(targets)]  # removed shards
         await asyncio.gather(*(client.close() for client in gone), return_exceptions=True)
-        read = [self._read_member_set(name, hosts, read_pbm=name == config_name, replica_sets=tuple(targets))
-                for name, hosts in targets.items()]
+        known = self._reusable_backup()
+        read = [self._read_member_set(name, hosts, read_pbm=name == config_name, replica_sets=tuple(targets),
+                                      known_backup=known) for name, hosts in targets.items()]
         sets = list(await asyncio.gather(*read))
         control = sets[0]
         sets = [control] + [replace(f, **{name: getattr(control, name) for name in PBM_FACTS}) for f in sets[1:]]
         return ClusterFacts(tuple(sets), config_name, sharding)
 
     async def _read_member_set(self, name: str, hosts: tuple[str, ...], read_pbm: bool,
-                               replica_sets: tuple[str, ...] = ()) -> ReplicaSetFacts:
+                               replica_sets: tuple[str, ...] = (), known_backup: Observed[Any] | None = None
+                               ) -> ReplicaSetFacts:
         client = await self._replica_set_client(name, hosts)
         try:
             return await read_replica_set(client, hosts, name, self.timeout, read_pbm=read_pbm,
-                                          replica_sets=replica_sets)
+                                          replica_sets=replica_sets, known_backup=known_backup)
         except (PyMongoError, TimeoutError) as exc:
             error = self._describe_exception(exc, client)
             if isinstance(exc, OperationFailure) and exc.code == AUTHENTICATION_FAILED:
@@ -273,7 +289,8 @@ class MongoDBProber:
 
 async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: str, timeout: float, *,
                            read_pbm: bool, first_hello: dict[str, Any] | None = None,
-                           replica_sets: tuple[str, ...] = ()) -> ReplicaSetFacts:
+                           replica_sets: tuple[str, ...] = (), known_backup: Observed[Any] | None = None
+                           ) -> ReplicaSetFacts:
     """One replica set's facts, read on its primary when it has one."""
     with pymongo.timeout(timeout):
         hello = first_hello or await client.admin.command("hello", read_preference=PrimaryPreferred())
@@ -289,7 +306,8 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
         build_info = await _observe(admin.command("buildInfo", read_preference=pref))
         connection_status = await _observe(admin.command("connectionStatus", showPrivileges=True,
                                                          read_preference=pref))
-        pbm = await _read_pbm(client, hello, replica_sets or (str(hello.get("setName") or name),)) if read_pbm else {}
+        pbm = await _read_pbm(client, hello, replica_sets or (str(hello.get("setName") or name),),
+                              known_backup) if read_pbm else {}
     return ReplicaSetFacts(
         seeds=seeds,
         name=str(hello.get("setName") or name),
@@ -315,10 +333,11 @@ BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "st
 RESTORE_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1}
 CHUNK_PROJECTION = {"_id": 0, "rs": 1, "start_ts": 1, "end_ts": 1}
 MAX_LOCKS = 100
+BACKUP_REREAD_EVERY = 10  # probes between reads of the newest backup when no backup's lock was seen
 
 
-async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tuple[str, ...]
-                    ) -> dict[str, Observed[Any]]:
+async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tuple[str, ...],
+                    known_backup: Observed[Any] | None = None) -> dict[str, Observed[Any]]:
     """PBM's collections, read on the primary like PBM does, then the cluster time (so that ct >= hb). Every read
     is bounded and uses an index PBM creates (cmd/pbm-agent/setup.go): pbmBackups {start_ts, status},
     pbmPITRChunks {rs, start_ts, end_ts}; the lock collections hold one document per running operation."""
@@ -368,8 +387,11 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
     facts["backups"] = (await read("pbmBackups", {"opid": {"$in": running}}, BACKUP_PROJECTION, 5) if running
                         else Observed([]))
     newest = [("start_ts", -1)]
-    backups = await read("pbmBackups", {}, BACKUP_PROJECTION, 1, newest)
-    facts["last_backup"] = Observed(next(iter(backups.value or []), None)) if backups.ok else backups
+    if known_backup is not None and not running:  # no backup ran since it was read (see MongoDBProber)
+        facts["last_backup"] = known_backup
+    else:
+        backups = await read("pbmBackups", {}, BACKUP_PROJECTION, 1, newest)
+        facts["last_backup"] = Observed(next(iter(backups.value or []), None)) if backups.ok else backups
     if pitr_on:  # each replica set's newest PITR chunk
         chunks: list[dict[str, Any]] = []
         for rs in replica_sets[:MAX_LOCKS]:
