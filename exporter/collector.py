@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 
 from exporter import __version__
 from exporter.checks import Status
+from exporter.checks.readiness import cluster_ready
 from exporter.snapshot import SnapshotStore
 
 PREFIX = "pmm_backup_prereq"
@@ -79,9 +80,9 @@ class SnapshotCollector(Collector):
             for op, state in operations.items():
                 if state is not None:
                     operation.add_metric([snap.cluster, op], 1.0 if state else 0.0)
-            cluster_ready = snap.ready
-            if cluster_ready is not None:
-                ready.add_metric([snap.cluster], 1.0 if cluster_ready else 0.0)
+            backups_run = cluster_ready(operations, snap.backup_mode, snap.pitr_enabled)  # snap.ready, not recomputed
+            if backups_run is not None:
+                ready.add_metric([snap.cluster], 1.0 if backups_run else 0.0)
             for agent in snap.agents:
                 if agent.heartbeat_age is not None:
                     age.add_metric([snap.cluster, agent.node, agent.replica_set], float(agent.heartbeat_age))

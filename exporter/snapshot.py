@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from exporter.checks import ClusterSettings, run_cluster_checks
 from exporter.checks.operations import OPERATIONS, PHYSICAL
 from exporter.checks.pbm_locks import running_operations
+from exporter.checks.pitr_running import pitr_enabled
 from exporter.checks.readiness import cluster_ready, readiness
 from exporter.checks.results import CheckResult
 from exporter.checks.view import build_view
@@ -124,7 +125,7 @@ def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome, 
     return ClusterSnapshot(
         name, True, "", outcome.duration, time.time() if now is None else now,
         tuple(run_cluster_checks(outcome.facts, settings, pmm, addresses)), cluster_agents(outcome.facts), pmm_probe,
-        source, backup_mode=settings.backup_mode, pitr_enabled=pitr_enabled(outcome.facts),
+        source, backup_mode=settings.backup_mode, pitr_enabled=cluster_pitr_enabled(outcome.facts),
         running=running_now(outcome.facts))
 
 
@@ -133,12 +134,10 @@ def running_now(cluster: ClusterFacts) -> tuple[str, ...]:
     return tuple(sorted(running_operations(control))) if control is not None else ()
 
 
-def pitr_enabled(cluster: ClusterFacts) -> bool:
-    """PBM's config has PITR on (pitr.enabled), read from the replica set whose config PBM uses."""
+def cluster_pitr_enabled(cluster: ClusterFacts) -> bool:
+    """PBM's config has PITR on, read from the replica set whose config PBM uses."""
     control = cluster.control_facts
-    config = control.pbm_config.value if control is not None else None
-    pitr = config.get("pitr") if isinstance(config, dict) else None
-    return isinstance(pitr, dict) and pitr.get("enabled") is True
+    return control is not None and pitr_enabled(control.pbm_config.value)
 
 
 @dataclass(frozen=True)

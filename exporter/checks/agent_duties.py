@@ -27,11 +27,21 @@ MAX_REPLICATION_LAG_SEC = 21  # pbm/defs/defs.go MaxReplicationLagTimeSec: ListS
 PRIORITY_PRIMARY, PRIORITY_SECONDARY, PRIORITY_HIDDEN = 0.5, 1.0, 2.0  # pbm/prio/priority.go implicitPrioCalc
 
 
-def usable(agent: AgentReport | None, cluster_time: int) -> bool:
-    """An agent PBM would hand work to: fresh, and OK() (its PBM, node and storage checks)."""
-    if agent is None or agent.is_stale(cluster_time):
-        return False
-    return all(sub is not None and sub.ok for sub in (agent.pbm_connection, agent.node_connection, agent.storage))
+def failing_self_checks(agent: AgentReport, *, storage: bool = True) -> list[str]:
+    """The agent's own checks that are not OK (pbm/topo/agent.go AgentStat.OK: PBM connection, node connection,
+    storage); a missing one counts as failing."""
+    subs = [("PBM connection", agent.pbm_connection), ("node connection", agent.node_connection)]
+    if storage:
+        subs.append(("storage", agent.storage))
+    return [name for name, sub in subs if sub is None or not sub.ok]
+
+
+def agent_state(view: ClusterView, host: str) -> int | None:
+    """The member's state as PBM sees it: its agent document's `s`, else replSetGetStatus's."""
+    agent = view.agent(host)
+    if agent is not None and agent.state is not None:
+        return agent.state
+    return getattr((view.states or {}).get(host), "state", None)
 
 
 def not_a_candidate(view: ClusterView, member: Member, *, physical: bool = False) -> str:
@@ -45,13 +55,10 @@ def not_a_candidate(view: ClusterView, member: Member, *, physical: bool = False
         return "no agent document"
     if agent.is_stale(view.cluster_time):
         return "its agent's heartbeat is stale"
-    failing = [name for name, sub in (("PBM connection", agent.pbm_connection),
-                                      ("node connection", agent.node_connection), ("storage", agent.storage))
-               if sub is None or not sub.ok]
+    failing = failing_self_checks(agent)
     if failing:
         return f"its agent's {' and '.join(failing)} check{'s' if len(failing) > 1 else ''} fail"
-    state = agent.state if agent.state is not None else getattr((view.states or {}).get(member.host), "state", None)
-    if state not in (PRIMARY, SECONDARY):
+    if agent_state(view, member.host) not in (PRIMARY, SECONDARY):
         return "neither PRIMARY nor SECONDARY"
     delay = agent.delay or member.delay_secs
     if delay:
@@ -72,9 +79,7 @@ def priority(view: ClusterView, member: Member, configured: dict[str, float] | N
         score = configured.get(member.host)
         return score if isinstance(score, int | float) and score >= 0 else PRIORITY_SECONDARY
     agent = view.agent(member.host)
-    state = agent.state if agent is not None and agent.state is not None else \
-        getattr((view.states or {}).get(member.host), "state", None)
-    if state == PRIMARY:
+    if agent_state(view, member.host) == PRIMARY:
         return PRIORITY_PRIMARY
     return PRIORITY_HIDDEN if member.hidden or (agent is not None and agent.hidden) else PRIORITY_SECONDARY
 

@@ -16,7 +16,7 @@ Percona Server candidate, physical_backup; the leader's agent not there to nomin
 
 from __future__ import annotations
 
-from exporter.checks.agent_duties import not_a_candidate, priority
+from exporter.checks.agent_duties import failing_self_checks, not_a_candidate, priority
 from exporter.checks.operations import BACKUPS, PHYSICAL_BACKUP, PITR
 from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.topology import PRIMARY
@@ -45,8 +45,7 @@ def _leader_problem(inp: CheckInput) -> str:
     agent = view.agent(primary)
     if agent is None or view.cluster_time is None or agent.is_stale(view.cluster_time):
         return f"the cluster leader's agent, on the primary {primary}, is not running"
-    broken = [n for n, sub in (("PBM connection", agent.pbm_connection), ("node connection", agent.node_connection))
-              if sub is None or not sub.ok]
+    broken = failing_self_checks(agent, storage=False)  # the leader nominates others whatever its storage
     if broken:
         return f"the cluster leader's agent, on the primary {primary}, reports its {' and '.join(broken)} failing"
     return ""

@@ -28,6 +28,12 @@ FIX = ("PITR slicing stopped: check the agents (pbm status shows the PITR state 
        "needs a base backup after the gap")
 
 
+def pitr_enabled(config: Any) -> bool:
+    """PBM's config has PITR on: pbmConfig.pitr.enabled (pbm/config/config.go PITRConf)."""
+    pitr = config.get("pitr") if isinstance(config, dict) else None
+    return isinstance(pitr, dict) and pitr.get("enabled") is True
+
+
 def span_seconds(config: dict[str, Any]) -> int:
     pitr = config.get("pitr")
     minutes = pitr.get("oplogSpanMin") if isinstance(pitr, dict) else None
@@ -39,8 +45,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     config = facts.pbm_config.value
     if facts.pbm_config.error is not None:
         return [unknown(CHECK, f"cannot read admin.pbmConfig: {facts.pbm_config.error}", "", rs)]
-    pitr = config.get("pitr") if isinstance(config, dict) else None
-    if not (isinstance(pitr, dict) and pitr.get("enabled") is True):
+    if not pitr_enabled(config):
         return [skipped(CHECK, "PITR is off in PBM's config (pitr.enabled)", "", rs)]
     assert isinstance(config, dict)
     now = facts.cluster_time.value

@@ -20,12 +20,9 @@ checked only then); for others they are unknown.
 
 from __future__ import annotations
 
-from typing import Any
-
-from bson.timestamp import Timestamp
-
 from exporter.checks.operations import BACKUPS, EVERYTHING, NOTHING, PHYSICAL, PHYSICAL_RESTORE, PITR, RESTORES
-from exporter.checks.pbm_agents import STALE_FRAME_SEC, AgentReport, parse_version
+from exporter.checks.pbm_agents import AgentReport, parse_version
+from exporter.checks.pbm_locks import Lock, locks
 from exporter.checks.pmm_inventory import pmm_version
 from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.topology import major_minor
@@ -160,18 +157,12 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     return [passed(CHECK, f"MongoDB {_fmt(mongodb) if mongodb else '?'}, {mode} backups supported{note}", "", rs)]
 
 
-def _running_backup(inp: CheckInput) -> dict[str, Any] | None:
-    """PBM's backup lock when a backup runs now (its heartbeat fresh by PBM's 30 s rule), else None.
-    pbm/lock/lock.go LockData: type, replset, node, opid, epoch (the operation's start), hb."""
+def _running_backup(inp: CheckInput) -> Lock | None:
+    """PBM's backup lock when a backup runs now (its heartbeat fresh: checks/pbm_locks.py), else None."""
     now = inp.mongo.cluster_time.value
-    for lock in inp.mongo.locks.value or []:
-        if not isinstance(lock, dict):
-            continue
-        hb = lock.get("hb")
-        if lock.get("type") == "backup" and isinstance(hb, Timestamp) and now is not None \
-                and hb.time + STALE_FRAME_SEC >= now:
-            return lock
-    return None
+    if now is None:
+        return None
+    return next((lock for lock in locks(inp.mongo) if lock.type == "backup" and not lock.is_stale(now)), None)
 
 
 def _sharded_rules(inp: CheckInput, problems: list[tuple[str, str, frozenset[str]]], notes: list[str]) -> None:
@@ -205,7 +196,7 @@ def _sharded_rules(inp: CheckInput, problems: list[tuple[str, str, frozenset[str
                   "the backup (PMM rewrites PBM's whole config at each backup, dropping it, so set it again after "
                   "PMM's backups or run them with the PBM CLI)"
                   if newest is not None and newest >= BALANCER_STOP_OPTION_SINCE else "")
-        problems.append((f"a PBM backup ({backup.get('opid', '?')}) has run for {running_for} s while the balancer "
+        problems.append((f"a PBM backup ({backup.opid or '?'}) has run for {running_for} s while the balancer "
                          f"is {mode}: PBM stops the balancer before every backup of a sharded cluster and waits 30 s "
                          f"for it, then goes on with a warning (the backup may miss chunks moved meanwhile)",
                          f"Check PBM's log (pbm logs -e backup) for why it could not stop the balancer, and give the "
@@ -217,11 +208,11 @@ def _sharded_rules(inp: CheckInput, problems: list[tuple[str, str, frozenset[str
         notes.append(f"balancer {mode} (PBM stops it for each backup)")
 
 
-def _lock_age(inp: CheckInput, lock: dict[str, Any]) -> int | None:
+def _lock_age(inp: CheckInput, lock: Lock) -> int | None:
     """Seconds since the locked backup started, by the cluster's clock: its admin.pbmBackups document's start_ts
     (a lock carries no start time); None when that is not known."""
     now = inp.mongo.cluster_time.value
-    meta = next((b for b in inp.mongo.backups.value or [] if b.get("opid") == lock.get("opid")), None)
+    meta = next((b for b in inp.mongo.backups.value or [] if b.get("opid") == lock.opid), None)
     start = meta.get("start_ts") if meta else None
     if now is None or not isinstance(start, int) or isinstance(start, bool):
         return None
