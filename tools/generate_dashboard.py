@@ -74,6 +74,25 @@ def age_stat(title: str, description: str, by: str, timestamps: str, orange: flo
     }
 
 
+def matrix_table(title: str, description: str, expr: str, row: str, column: str, mappings: list[dict[str, Any]],
+                 extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A table of 0/1 series as a row x column matrix, cells coloured red/green and named by `mappings`."""
+    corner = f"{row}\\{column}"  # the name Grafana's groupingToMatrix gives the row headers' column
+    return {
+        "type": "table", "title": title, "datasource": DS, "description": description,
+        "targets": [target(expr, instant=True, table=True)],
+        "transformations": [{"id": "groupingToMatrix", "options": {
+            "columnField": column, "rowField": row, "valueField": "Value", "emptyValue": "null"}}, *(extra or [])],
+        "fieldConfig": {"defaults": {"mappings": mappings, "custom": {
+            "align": "center", "cellOptions": {"type": "color-background"}, "inspect": False},
+            "color": {"mode": "thresholds"}, "thresholds": thresholds(("red", None), ("green", 1))},
+            "overrides": [{"matcher": {"id": "byName", "options": corner},
+                           "properties": [{"id": "custom.align", "value": "left"},
+                                          {"id": "custom.cellOptions", "value": {"type": "auto"}}]}]},
+        "options": {"showHeader": True, "cellHeight": "sm", "footer": {"show": False}},
+    }
+
+
 def target(expr: str, legend: str = "", *, instant: bool = False, table: bool = False, ref: str = "A"
            ) -> dict[str, Any]:
     out: dict[str, Any] = {"datasource": DS, "expr": expr, "refId": ref, "legendFormat": legend or "__auto",
@@ -129,26 +148,14 @@ def panels() -> list[dict[str, Any]]:
                                      "thresholds": thresholds(("green", None), ("red", 1))}, "overrides": []},
         "options": stat_options("background", "value"),
     }, 8, 5))
-    out.append(lay.place({
-        "type": "table", "title": "Readiness by operation", "datasource": DS,
-        "description": "Per cluster and operation, whether PMM would run it now, as PBM's and PMM's code decide it "
-                       "(pmm_backup_prereq_operation_ready). UNKNOWN: a check that could block it could not be "
-                       "evaluated, or (physical operations of a logical cluster) it is not judged. What blocks each "
-                       "is listed in the next panel.",
-        "targets": [target(f"min by (cluster, operation) (pmm_backup_prereq_operation_ready{{{SELECTOR}}})",
-                           instant=True, table=True)],
-        "transformations": [{"id": "groupingToMatrix", "options": {
-            "columnField": "operation", "rowField": "cluster", "valueField": "Value", "emptyValue": "null"}},
-            {"id": "organize", "options": {"indexByName": {"cluster\\operation": 0,
-                                                           **{op: i + 1 for i, op in enumerate(OPERATIONS)}}}}],
-        "fieldConfig": {"defaults": {"mappings": OPERATION_STATE, "custom": {
-            "align": "center", "cellOptions": {"type": "color-background"}, "inspect": False},
-            "color": {"mode": "thresholds"}, "thresholds": thresholds(("red", None), ("green", 1))},
-            "overrides": [{"matcher": {"id": "byName", "options": "cluster\\operation"},
-                           "properties": [{"id": "custom.align", "value": "left"},
-                                          {"id": "custom.cellOptions", "value": {"type": "auto"}}]}]},
-        "options": {"showHeader": True, "cellHeight": "sm", "footer": {"show": False}},
-    }, 12, 7))
+    out.append(lay.place(matrix_table(
+        "Readiness by operation",
+        "Per cluster and operation, whether PMM would run it now, as PBM's and PMM's code decide it "
+        "(pmm_backup_prereq_operation_ready). UNKNOWN: a check that could block it could not be evaluated, or "
+        "(physical operations of a logical cluster) it is not judged. What blocks each is listed in the next panel.",
+        f"min by (cluster, operation) (pmm_backup_prereq_operation_ready{{{SELECTOR}}})", "cluster", "operation",
+        OPERATION_STATE, [{"id": "organize", "options": {"indexByName": {
+            "cluster\\operation": 0, **{op: i + 1 for i, op in enumerate(OPERATIONS)}}}}]), 12, 7))
     out.append(lay.place({
         "type": "table", "title": "What blocks them", "datasource": DS,
         "description": "Each failing check and the operations it blocks (pmm_backup_prereq_blocking), node-side "
@@ -166,22 +173,11 @@ def panels() -> list[dict[str, Any]]:
     }, 12, 7))
     matrix_expr = (f'min by (check, node) (label_replace(pmm_backup_prereq_ok{{{NODE_SELECTOR}}}, "node", '
                    f'"{CLUSTER_WIDE}", "node", ""))')
-    out.append(lay.place({
-        "type": "table", "title": "Checks by node ($cluster)", "datasource": DS,
-        "description": "Each backup prerequisite per node. Absent: it could not be evaluated. The exporter's "
-                       "`check` command and its /runbooks/<check> pages say what each check verifies and how to "
-                       "fix it.",
-        "targets": [target(matrix_expr, instant=True, table=True)],
-        "transformations": [{"id": "groupingToMatrix", "options": {
-            "columnField": "node", "rowField": "check", "valueField": "Value", "emptyValue": "null"}}],
-        "fieldConfig": {"defaults": {"mappings": PASS_FAIL, "custom": {
-            "align": "center", "cellOptions": {"type": "color-background"}, "inspect": False},
-            "color": {"mode": "thresholds"}, "thresholds": thresholds(("red", None), ("green", 1))},
-            "overrides": [{"matcher": {"id": "byName", "options": "check\\node"},
-                           "properties": [{"id": "custom.align", "value": "left"},
-                                          {"id": "custom.cellOptions", "value": {"type": "auto"}}]}]},
-        "options": {"showHeader": True, "cellHeight": "sm", "footer": {"show": False}},
-    }, 24, 10))
+    out.append(lay.place(matrix_table(
+        "Checks by node ($cluster)",
+        "Each backup prerequisite per node. Absent: it could not be evaluated. The exporter's `check` command and "
+        "its /runbooks/<check> pages say what each check verifies and how to fix it.",
+        matrix_expr, "check", "node", PASS_FAIL), 24, 10))
     out.append(lay.place({
         "type": "state-timeline", "title": "Check history: how long each check has failed", "datasource": DS,
         "targets": [target(matrix_expr, "{{check}} {{node}}")],
