@@ -367,6 +367,13 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
         except OperationFailure as exc:
             return Observed.failed(_operation_failure(exc))
 
+    newest = [("start_ts", -1)]
+
+    async def read_newest(coll: str, projection: dict[str, Any]) -> Observed[Any]:
+        """The collection's newest document by start_ts (None when it has none)."""
+        found = await read(coll, {}, projection, 1, newest)
+        return Observed(next(iter(found.value or []), None)) if found.ok else found
+
     facts: dict[str, Observed[Any]] = {"agents": await read("pbmAgents", {}, AGENT_PROJECTION, MAX_AGENT_DOCS)}
     try:
         config_doc = await admin["pbmConfig"].find_one({"profile": None}, PBM_CONFIG_PROJECTION)
@@ -386,12 +393,9 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
                and isinstance(lock.get("opid"), str)][:5]
     facts["backups"] = (await read("pbmBackups", {"opid": {"$in": running}}, BACKUP_PROJECTION, 5) if running
                         else Observed([]))
-    newest = [("start_ts", -1)]
-    if known_backup is not None and not running:  # no backup ran since it was read (see MongoDBProber)
-        facts["last_backup"] = known_backup
-    else:
-        backups = await read("pbmBackups", {}, BACKUP_PROJECTION, 1, newest)
-        facts["last_backup"] = Observed(next(iter(backups.value or []), None)) if backups.ok else backups
+    # reused when no backup ran since it was read (see MongoDBProber)
+    facts["last_backup"] = (known_backup if known_backup is not None and not running
+                            else await read_newest("pbmBackups", BACKUP_PROJECTION))
     if pitr_on:  # each replica set's newest PITR chunk
         chunks: list[dict[str, Any]] = []
         for rs in replica_sets[:MAX_LOCKS]:
@@ -411,13 +415,9 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
                              else Observed.failed("the server's reply carries no $clusterTime"))
     # a physical restore shows only in pbmRestores, and pauses the agents' heartbeats: read it when one is stale
     now = cluster_time.time if isinstance(cluster_time, Timestamp) else None
-    stale = now is None or any(not isinstance(d.get("hb"), Timestamp) or d["hb"].time + 30 < now
+    stale = now is None or any(not isinstance(d.get("hb"), Timestamp) or d["hb"].time + 30 < now  # StaleFrameSec
                                for d in facts["agents"].value or [])
-    if stale:
-        restores = await read("pbmRestores", {}, RESTORE_PROJECTION, 1, newest)
-        facts["last_restore"] = Observed(next(iter(restores.value or []), None)) if restores.ok else restores
-    else:
-        facts["last_restore"] = Observed(None)
+    facts["last_restore"] = await read_newest("pbmRestores", RESTORE_PROJECTION) if stale else Observed(None)
     return facts
 
 
