@@ -11,7 +11,7 @@ Every response shape and error body names its source in `_protocol.py` / `_model
 """
 
 from ._http import Response
-from ._protocol import AGENT_STATUSES, omit_empty
-from .server import APIError, Fault, RecordedRequest, SimPMMServer
+from ._protocol import AGENT_STATUSES, APIError, omit_empty
+from .server import Fault, RecordedRequest, SimPMMServer
 
 __all__ = ["AGENT_STATUSES", "APIError", "Fault", "RecordedRequest", "Response", "SimPMMServer", "omit_empty"]

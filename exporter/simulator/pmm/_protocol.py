@@ -25,7 +25,7 @@ Sources (percona/pmm on GitHub; "PMM 2" is the v2 line, "PMM 3" the v3 line):
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 # --- roles (auth_server.go / client.go: none < viewer < editor < admin < grafanaAdmin) ----------------------------
@@ -137,6 +137,34 @@ CODE_FOR_STATUS: Final[dict[int, int]] = {
     409: ABORTED, 429: RESOURCE_EXHAUSTED, 499: CANCELLED, 500: INTERNAL, 501: UNIMPLEMENTED, 503: UNAVAILABLE,
     504: DEADLINE_EXCEEDED,
 }  # fmt: skip
+
+
+class APIError(Exception):
+    """A gRPC status returned by a pmm-managed API handler."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# An API handler: the request's fields (JSON body, query string and path parameters) -> the response message.
+Handler = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+def param(params: Mapping[str, Any], name: str, default: Any) -> Any:
+    """A field by proto name or by JSON (lowerCamel) name, as protojson and grpc-gateway's query parser accept."""
+    if name in params:
+        return params[name]
+    head, *rest = name.split("_")
+    return params.get(head + "".join(word.title() for word in rest), default)
+
+
+def str_param(params: Mapping[str, Any], name: str) -> str:
+    value = param(params, name, "")
+    if not isinstance(value, str):
+        raise APIError(INVALID_ARGUMENT, f"proto: invalid value for string field {name}: {json.dumps(value)}")
+    return value
 
 
 def gateway_error(major: int, code: int, message: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Self
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import _protocol as p
 from ._http import JSON, Response, SimHTTPServer
@@ -37,11 +37,13 @@ from ._model import (
     settings_response,
     version_response,
 )
+from ._protocol import APIError, Handler
+from ._protocol import param as _param
+from ._protocol import str_param as _str_param
 
 if TYPE_CHECKING:
     from ..replset import SimReplicaSet
 
-Handler = Callable[[Mapping[str, Any]], dict[str, Any]]
 GRAFANA_DASHBOARDS_DB = "/graph/api/dashboards/db"
 Style = Literal["host", "loopback", "ip"]
 
@@ -61,15 +63,6 @@ class RecordedRequest:
     query: str
     body: bytes
     auth: str  # "bearer", "basic" or "" -- never the credential itself
-
-
-class APIError(Exception):
-    """A gRPC status returned by a pmm-managed API handler."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class _AuthFailure(Exception):
@@ -155,6 +148,8 @@ class SimPMMServer:
         self._ports: dict[str, int] = {}
         self._faults: list[Fault] = []
         self._routes = self._route_table()
+        #: path templates (regex with named groups for the path parameters) -> methods, tried after `_routes`
+        self._patterns: list[tuple[re.Pattern[str], dict[str, Handler]]] = []
         self._httpd: SimHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
@@ -551,14 +546,20 @@ class SimPMMServer:
             path = {"/v1/version": "/v1/server/version", "/v1/readyz": "/v1/server/readyz"}.get(path, path)
         if not path.startswith("/v1/"):
             return Response(404, p.nginx_error_page(404, "Not Found"), "text/html")
-        methods = self._routes.get(path)
+        methods, path_params = self._routes.get(path), {}
+        if methods is None:  # a template such as /v1/backups/{artifact_id}/compatible-services
+            for pattern, candidate in self._patterns:
+                if (match := pattern.fullmatch(path)) is not None:
+                    # grpc-gateway unescapes path parameters; they win over query fields of the same name
+                    methods, path_params = candidate, {k: unquote(v) for k, v in match.groupdict().items()}
+                    break
         if methods is None:
             return self._json(404, p.routing_not_found(self.major, method, path))
         handler = methods.get(method)
         if handler is None:  # grpc-gateway: the path exists for another method
             return self._json(405, p.gateway_error(self.major, p.UNIMPLEMENTED, "Method Not Allowed"))
         try:
-            params = self._params(method, query, body)
+            params = {**self._params(method, query, body), **path_params}
             doc = handler(params)
         except p.EnumError as exc:
             return self._api_error(APIError(p.INVALID_ARGUMENT, str(exc)))
@@ -823,21 +824,6 @@ def _resolve(host: str) -> str:
         return socket.gethostbyname(host)
     except OSError:
         return host
-
-
-def _param(params: Mapping[str, Any], name: str, default: Any) -> Any:
-    """A field by proto name or by JSON (lowerCamel) name, as protojson and grpc-gateway's query parser accept."""
-    if name in params:
-        return params[name]
-    head, *rest = name.split("_")
-    return params.get(head + "".join(word.title() for word in rest), default)
-
-
-def _str_param(params: Mapping[str, Any], name: str) -> str:
-    value = _param(params, name, "")
-    if not isinstance(value, str):
-        raise APIError(p.INVALID_ARGUMENT, f"proto: invalid value for string field {name}: {json.dumps(value)}")
-    return value
 
 
 def _guess_type(body: bytes) -> str:
