@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -532,3 +533,241 @@ def test_rejects_unknown_versions_and_roles() -> None:
         SimPMMServer(role="Superuser")
     with pytest.raises(ValueError):
         SimPMMServer().set_exporter_status("x", "BROKEN")
+
+
+# --- scheduled backups, artifacts, compatible services ----------------------------------------------------------------
+
+BACKUP_ENDPOINTS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "scheduled": (("POST", "/v1/management/backup/Backups/ListScheduled"), ("GET", "/v1/backups/scheduled")),
+    "artifacts": (("POST", "/v1/management/backup/Artifacts/List"), ("GET", "/v1/backups/artifacts")),
+}
+
+
+def backups_call(pmm: SimPMMServer, what: str) -> requests.Response:
+    method, path = BACKUP_ENDPOINTS[what][pmm.major - 2]
+    return requests.request(method, pmm.url + path, json={} if method == "POST" else None,
+                            headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+
+
+def compatible_call(pmm: SimPMMServer, artifact_id: str) -> requests.Response:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    if pmm.major == 2:
+        return requests.post(pmm.url + "/v1/management/backup/Backups/ListArtifactCompatibleServices",
+                             json={"artifact_id": artifact_id}, headers=headers, timeout=5)
+    return requests.get(f"{pmm.url}/v1/backups/{quote(artifact_id, safe='')}/compatible-services", headers=headers,
+                        timeout=5)
+
+
+def mongodb_cluster(pmm: SimPMMServer, members: int = 3, cluster: str = "prod-rs") -> list[str]:
+    out = []
+    for i in range(members):
+        node = pmm.add_node(f"db{i}", f"10.0.0.{i + 1}")
+        out.append(pmm.add_mongodb_service(node, f"db{i}-mongodb", f"10.0.0.{i + 1}", 27017, cluster=cluster,
+                                           replication_set="rs0", version="7.0.14"))
+    return out
+
+
+def test_scheduled_backups_shape(pmm: SimPMMServer) -> None:
+    svc, other, _ = mongodb_cluster(pmm)
+    location = pmm.add_location_s3("s3-main", "pbm", "https://s3.example.com", "AKIA", "SECRET")
+    daily = pmm.add_scheduled_backup(svc, location, name="daily", folder="prod", description="nightly")
+    pitr = pmm.add_scheduled_backup(other, location, name="pitr", cron_expression="*/30 * * * *",
+                                    data_model="DATA_MODEL_LOGICAL", mode="BACKUP_MODE_PITR", enabled=False,
+                                    retention=0, retries=2, last_run="2025-03-01T01:00:00Z")
+    assert_id(pmm, daily, "scheduled_task")
+    r = backups_call(pmm, "scheduled")
+    assert r.status_code == 200
+    got = {t["scheduled_backup_id"]: t for t in r.json()["scheduled_backups"]}
+    assert set(got) == {daily, pitr}
+    d, q = got[daily], got[pitr]
+    assert (d["service_id"], d["service_name"], d["location_id"], d["location_name"]) == (svc, "db0-mongodb", location,
+                                                                                          "s3-main")
+    assert (d["name"], d["folder"], d["description"], d["cron_expression"]) == ("daily", "prod", "nightly",
+                                                                                "0 1 * * *")
+    assert d["vendor"] == "mongodb" and d["enabled"] is True and d["retention"] == 7
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT01:00:00Z", d["next_run"])
+    assert q["last_run"] == "2025-03-01T01:00:00Z"
+    if pmm.major == 2:
+        assert (d["data_model"], d["mode"], q["mode"]) == ("LOGICAL", "SNAPSHOT", "PITR")
+        assert "enabled" not in q and "retention" not in q and "last_run" not in d and "start_time" not in d
+        assert q["retries"] == 2
+        assert list(d) == ["scheduled_backup_id", "service_id", "service_name", "location_id", "location_name",
+                           "cron_expression", "name", "description", "enabled", "data_model", "vendor", "next_run",
+                           "retention", "mode", "folder"]  # proto field order, zero values dropped
+        assert_no_empty_values(r.json())
+    else:
+        assert (d["data_model"], d["mode"], q["mode"]) == ("DATA_MODEL_LOGICAL", "BACKUP_MODE_SNAPSHOT",
+                                                           "BACKUP_MODE_PITR")
+        assert q["enabled"] is False and q["retention"] == 0 and q["retries"] == 2
+        assert d["last_run"] is None and d["start_time"] is None and d["retry_interval"] is None
+        assert list(d) == ["scheduled_backup_id", "service_id", "service_name", "location_id", "location_name",
+                           "folder", "cron_expression", "start_time", "name", "description", "enabled", "retries",
+                           "retry_interval", "data_model", "mode", "vendor", "last_run", "next_run", "retention"]
+
+    pmm.set_scheduled_backup_enabled(pitr, True)
+    pmm.set_scheduled_backup_enabled(daily, False)
+    got = {t["scheduled_backup_id"]: t for t in backups_call(pmm, "scheduled").json()["scheduled_backups"]}
+    assert got[pitr]["enabled"] is True and got[daily].get("enabled", False) is False
+    pmm.remove_scheduled_backup(pitr)
+    assert [t["scheduled_backup_id"] for t in backups_call(pmm, "scheduled").json()["scheduled_backups"]] == [daily]
+    pmm.remove_service(svc)  # models.RemoveService (cascade) removes the service's scheduled tasks
+    assert not backups_call(pmm, "scheduled").json().get("scheduled_backups")
+    with pytest.raises(ValueError):
+        pmm.add_scheduled_backup(other, location, mode="FULL")
+    with pytest.raises(KeyError):
+        pmm.add_scheduled_backup(other, location + "x")
+
+
+def test_artifacts_shape_and_order(pmm: SimPMMServer) -> None:
+    svc, other, _ = mongodb_cluster(pmm)
+    location = pmm.add_location_filesystem("nfs", "/mnt/backups")
+    first = pmm.add_artifact(svc, location, folder="prod")
+    second = pmm.add_artifact(svc, location, name="manual", data_model="PHYSICAL", status="ERROR")
+    third = pmm.add_artifact(other, location, mode="PITR", status="BACKUP_STATUS_IN_PROGRESS", is_sharded_cluster=True)
+    old = pmm.add_artifact(other, location, created_at="2024-01-02T03:04:05Z")
+    assert_id(pmm, first, "artifact")
+    r = backups_call(pmm, "artifacts")
+    assert r.status_code == 200
+    artifacts = r.json()["artifacts"]
+    assert [a["artifact_id"] for a in artifacts] == [third, second, first, old]  # ORDER BY created_at DESC
+    by_id = {a["artifact_id"]: a for a in artifacts}
+    a = by_id[first]
+    assert (a["service_id"], a["service_name"], a["location_id"], a["location_name"]) == (svc, "db0-mongodb",
+                                                                                          location, "nfs")
+    assert a["vendor"] == "mongodb" and a["folder"] == "prod" and a["status"] == "BACKUP_STATUS_SUCCESS"
+    assert a["name"] == f"db0-mongodb_{a['created_at']}"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", a["created_at"])
+    assert a["created_at"] < by_id[second]["created_at"] < by_id[third]["created_at"]
+    metadata = {"file_list": [], "restore_to": None} if pmm.major == 3 else {}
+    assert a["metadata_list"] == [{**metadata, "pbm_metadata": {"name": a["created_at"]}}]  # PBM's backup name
+    assert by_id[second]["name"] == "manual" and by_id[second]["status"] == "BACKUP_STATUS_ERROR"
+    assert by_id[third]["status"] == "BACKUP_STATUS_IN_PROGRESS" and by_id[third]["is_sharded_cluster"] is True
+    assert by_id[old]["created_at"] == "2024-01-02T03:04:05Z"
+    if pmm.major == 2:
+        assert (a["data_model"], a["mode"], by_id[second]["data_model"], by_id[third]["mode"]) == (
+            "LOGICAL", "SNAPSHOT", "PHYSICAL", "PITR")
+        assert "is_sharded_cluster" not in a and "metadata_list" not in by_id[second]
+        assert_no_empty_values(r.json())
+    else:
+        assert (a["data_model"], a["mode"], by_id[second]["data_model"], by_id[third]["mode"]) == (
+            "DATA_MODEL_LOGICAL", "BACKUP_MODE_SNAPSHOT", "DATA_MODEL_PHYSICAL", "BACKUP_MODE_PITR")
+        assert a["is_sharded_cluster"] is False and by_id[second]["metadata_list"] == []
+        assert list(a) == ["artifact_id", "name", "vendor", "location_id", "location_name", "service_id",
+                           "service_name", "data_model", "status", "created_at", "mode", "is_sharded_cluster",
+                           "folder", "metadata_list"]
+
+    pmm.set_artifact_status(third, "SUCCESS")
+    assert backups_call(pmm, "artifacts").json()["artifacts"][0]["status"] == "BACKUP_STATUS_SUCCESS"
+    pmm.remove_service(svc)  # the artifacts stay, without their service (UpdateArtifact ServiceID "")
+    by_id = {a["artifact_id"]: a for a in backups_call(pmm, "artifacts").json()["artifacts"]}
+    assert len(by_id) == 4
+    assert by_id[first].get("service_id", "") == "" and by_id[first].get("service_name", "") == ""
+    assert ("service_name" in by_id[first]) == (pmm.major == 3)
+    with pytest.raises(ValueError):
+        pmm.set_artifact_status(first, "DONE")
+
+
+def test_compatible_services(pmm: SimPMMServer) -> None:
+    svc, same_version, no_pbm = mongodb_cluster(pmm)
+    node = pmm.add_node("db9", "10.0.0.9")
+    newer = pmm.add_mongodb_service(node, "db9-mongodb", cluster="other", version="8.0.4")
+    old_pbm = pmm.add_mongodb_service(node, "db9-mongodb-2", port=27018, cluster="other", version="7.0.14")
+    edge_pbm = pmm.add_mongodb_service(node, "db9-mongodb-3", port=27019, version="7.0.14")
+    pmm.set_service_backup_software(no_pbm, None)
+    pmm.set_service_backup_software(old_pbm, "1.8.1")
+    pmm.set_service_backup_software(edge_pbm, "2.0.1")  # pbmMinSupportedVersion itself passes
+    location = pmm.add_location_filesystem("nfs", "/mnt/backups")
+    artifact = pmm.add_artifact(svc, location, status="ERROR", is_sharded_cluster=True)  # no status/sharding check
+
+    r = compatible_call(pmm, artifact)
+    assert r.status_code == 200
+    doc = r.json()
+    expected = sorted([svc, same_version, edge_pbm])  # same version, pbm >= 2.0.1, in service_id order; any cluster
+    assert [s["service_id"] for s in doc["mongodb"]] == expected
+    assert newer not in expected
+    inventory = {s["service_id"]: s for s in call(pmm, "services").json()["mongodb"]}
+    assert doc["mongodb"][0] == inventory[expected[0]]  # inventory's MongoDBService
+    assert (doc.get("mysql", []) == []) and (("mysql" in doc) == (pmm.major == 3))
+
+    pmm.set_service_version(same_version, "7.0.15")
+    assert same_version not in [s["service_id"] for s in compatible_call(pmm, artifact).json()["mongodb"]]
+
+    unknown = pmm.add_artifact(no_pbm, location, db_version="")  # pmm-agent < 2.35: only the same service
+    assert [s["service_id"] for s in compatible_call(pmm, unknown).json()["mongodb"]] == [no_pbm]
+    pmm.remove_service(no_pbm)
+    assert not compatible_call(pmm, unknown).json().get("mongodb")
+    mismatch = pmm.add_artifact(newer, location, db_version="6.0.1")
+    assert not compatible_call(pmm, mismatch).json().get("mongodb")
+
+    missing = compatible_call(pmm, artifact + "0")
+    assert missing.status_code == 404
+    message = f"artifact by id '{artifact}0': not found"
+    expected_error: dict[str, Any] = {"error": message, "code": 5, "message": message}
+    assert missing.json() == (expected_error if pmm.major == 2 else expected_error | {"details": []})
+
+
+def test_pmm2_compatible_services_needs_an_artifact_id() -> None:
+    with SimPMMServer(version=V2) as pmm:
+        r = requests.post(pmm.url + "/v1/management/backup/Backups/ListArtifactCompatibleServices", json={},
+                          headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+        assert r.status_code == 400 and r.json()["code"] == 3
+        assert r.json()["message"] == ("invalid ListArtifactCompatibleServicesRequest.ArtifactId: "
+                                       "value length must be at least 1 runes")
+
+
+def test_pmm3_compatible_services_routing() -> None:
+    with SimPMMServer(version=V3) as pmm:
+        svc = mongodb_cluster(pmm, members=1)[0]
+        artifact = pmm.add_artifact(svc, pmm.add_location_filesystem("nfs", "/mnt"))
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        path = f"/v1/backups/{artifact}/compatible-services"
+        r = requests.post(pmm.url + path, json={}, headers=headers, timeout=5)
+        assert r.status_code == 405 and r.json()["code"] == 12  # the template exists for GET
+        r = requests.get(pmm.url + path, params={"artifact_id": "other"}, headers=headers, timeout=5)
+        assert [s["service_id"] for s in r.json()["mongodb"]] == [svc]  # the path parameter wins
+        r = requests.get(pmm.url + f"/v1/backups/{artifact}/compatible-services/x", headers=headers, timeout=5)
+        assert r.status_code == 404
+        assert pmm.requests_seen[-2] == ("GET", path, "artifact_id=other")
+
+
+def test_backup_services_when_backup_management_is_disabled(pmm: SimPMMServer) -> None:
+    svc = mongodb_cluster(pmm, members=1)[0]
+    artifact = pmm.add_artifact(svc, pmm.add_location_filesystem("nfs", "/mnt"))
+    pmm.backup_management = False
+    names = {"scheduled": "Backups", "artifacts": "Artifacts", "compatible": "Backups"}
+    for what, pmm2_name in names.items():
+        r = compatible_call(pmm, artifact) if what == "compatible" else backups_call(pmm, what)
+        assert r.status_code == 400, what
+        message = f"Service backup.v1.{pmm2_name if pmm.major == 2 else 'BackupService'} is disabled."
+        expected: dict[str, Any] = {"error": message, "code": 9, "message": message}
+        assert r.json() == (expected if pmm.major == 2 else expected | {"details": []})
+    pmm.backup_management = True
+    assert backups_call(pmm, "artifacts").status_code == 200
+
+
+def test_restore_disables_the_target_services_schedules_only(pmm: SimPMMServer) -> None:
+    target, other, _ = mongodb_cluster(pmm)
+    location = pmm.add_location_filesystem("nfs", "/mnt")
+    on_target = [pmm.add_scheduled_backup(target, location, name="daily"),
+                 pmm.add_scheduled_backup(target, location, name="pitr", mode="PITR")]
+    on_other = pmm.add_scheduled_backup(other, location, name="other")
+    artifact = pmm.add_artifact(other, location)
+    pmm.restore_artifact(artifact, target)
+    enabled = {t["scheduled_backup_id"]: t.get("enabled", False)
+               for t in backups_call(pmm, "scheduled").json()["scheduled_backups"]}
+    assert enabled == {on_target[0]: False, on_target[1]: False, on_other: True}
+    with pytest.raises(KeyError):
+        pmm.restore_artifact(artifact + "x", target)
+
+
+def test_backup_paths_get_faults_and_are_logged(pmm: SimPMMServer) -> None:
+    prefix = "/v1/backups/" if pmm.major == 3 else "/v1/management/backup/"
+    pmm.fail_with(503, paths=[prefix])
+    r = backups_call(pmm, "artifacts")
+    assert r.status_code == 503 and r.headers["Content-Type"] == "text/html"
+    assert pmm.requests_seen[-1][1] == BACKUP_ENDPOINTS["artifacts"][pmm.major - 2][1]
+    pmm.clear_faults()
+    pmm.delay = 0.2
+    started = time.monotonic()
+    assert compatible_call(pmm, "nope").status_code == 404
+    assert time.monotonic() - started >= 0.2

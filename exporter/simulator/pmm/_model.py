@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from ._protocol import AGENT_TYPES, NODE_TYPES, SERVICE_TYPES, enum_out, list_keys
@@ -22,6 +23,18 @@ def new_id(major: int, kind: str) -> str:
     """PMM 2: `/service_id/<uuid>` and so on; PMM 3 dropped the prefixes (PMM-13020, percona/pmm PR #2970)."""
     bare = str(uuid.uuid4())
     return bare if major >= 3 else f"/{kind}_id/{bare}"
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    """A google.protobuf.Timestamp as protojson writes it: RFC 3339 in UTC with "Z", and 0, 3, 6 or 9 fractional
+    digits, as few as hold the value (google.golang.org/protobuf encoding/protojson well_known_types.go)."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond % 1000:
+        text += f".{moment.microsecond:06d}"
+    elif moment.microsecond:
+        text += f".{moment.microsecond // 1000:03d}"
+    return text + "Z"
 
 
 @dataclass
@@ -75,6 +88,8 @@ class Agent:
     process_exec_path: str = ""
     custom_labels: dict[str, str] = field(default_factory=dict)
     saved_status: str | None = None  # the status before the pmm-agent disconnected
+    version: str = ""  # pmm-agent only: what it reported on connect (agents.version)
+    created_at: str = field(default_factory=timestamp)
 
 
 @dataclass

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import _protocol as p
+from ._backups import BackupsMixin
 from ._http import JSON, Response, SimHTTPServer
 from ._model import (
     PMM_SERVER_ID,
@@ -77,7 +78,7 @@ class _Principal:
     grafana_admin: bool
 
 
-class SimPMMServer:
+class SimPMMServer(BackupsMixin):
     """A simulated PMM Server. Model changes and faults are thread-safe and visible to the next request.
 
         with SimPMMServer(version="2.44.0") as pmm:
@@ -147,9 +148,10 @@ class SimPMMServer:
         self.dashboards: dict[str, dict[str, Any]] = {}
         self._ports: dict[str, int] = {}
         self._faults: list[Fault] = []
-        self._routes = self._route_table()
+        self._init_backups()
+        self._routes = {**self._route_table(), **self._backup_routes()}
         #: path templates (regex with named groups for the path parameters) -> methods, tried after `_routes`
-        self._patterns: list[tuple[re.Pattern[str], dict[str, Handler]]] = []
+        self._patterns: list[tuple[re.Pattern[str], dict[str, Handler]]] = self._backup_patterns()
         self._httpd: SimHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
@@ -426,6 +428,11 @@ class SimPMMServer:
         with self.lock:
             self._services[service_id].cluster = cluster
 
+    def set_service_version(self, service_id: str, version: str) -> None:
+        """The service's MongoDB version: inventory `version`, and the mongod version backup compatibility compares."""
+        with self.lock:
+            self._services[service_id].version = version
+
     def set_service_replication_set(self, service_id: str, replication_set: str) -> None:
         with self.lock:
             self._services[service_id].replication_set = replication_set
@@ -436,9 +443,11 @@ class SimPMMServer:
             service.address, service.port = address, port
 
     def remove_service(self, service_id: str) -> None:
-        """The service and its agents (`pmm-admin remove mongodb`)."""
+        """The service and its agents (`pmm-admin remove mongodb`); its scheduled backups go too, its artifacts
+        stay, with service_id "" (models.RemoveService, RemoveCascade)."""
         with self.lock:
             del self._services[service_id]
+            self._forget_service_backups(service_id)
             for agent_id in [a.agent_id for a in self._agents.values() if a.service_id == service_id]:
                 del self._agents[agent_id]
 
