@@ -13,7 +13,7 @@ from prometheus_client.registry import Collector
 
 from exporter import __version__
 from exporter.checks import Status
-from exporter.checks.readiness import cluster_ready
+from exporter.checks.readiness import cluster_ready, schedules_ready
 from exporter.snapshot import SnapshotStore
 
 PREFIX = "pmm_backup_prereq"
@@ -31,8 +31,9 @@ class SnapshotCollector(Collector):
                                "it could not be evaluated (see probe_success).",
                                labels=["cluster", "check", "node", "replica_set"])
         ready = GaugeMetricFamily(f"{PREFIX}_cluster_ready", "1 when the backups PMM takes of the cluster will run "
-                                  "(its backup_mode's backup, and PITR when on), 0 when a failing check blocks them; "
-                                  "absent when that depends on a check that could not be evaluated.",
+                                  "(its backup_mode's backup, PITR when on, and its scheduled backups in PMM), 0 "
+                                  "when a failing check blocks them; absent when that depends on a check that could "
+                                  "not be evaluated.",
                                   labels=["cluster"])
         operation = GaugeMetricFamily(f"{PREFIX}_operation_ready", "1 when nothing blocks the operation, 0 when a "
                                       "failing check does; absent when a check that could block it is unknown.",
@@ -80,7 +81,8 @@ class SnapshotCollector(Collector):
             for op, state in operations.items():
                 if state is not None:
                     operation.add_metric([snap.cluster, op], 1.0 if state else 0.0)
-            backups_run = cluster_ready(operations, snap.backup_mode, snap.pitr_enabled)  # snap.ready, not recomputed
+            backups_run = cluster_ready(operations, snap.backup_mode, snap.pitr_enabled,
+                                        schedules_ready(snap.results))  # snap.ready, without recomputing operations
             if backups_run is not None:
                 ready.add_metric([snap.cluster], 1.0 if backups_run else 0.0)
             for agent in snap.agents:

@@ -7,7 +7,10 @@ can feed them any document, well-formed or not. Each fact is either a value or t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Generic, TypeVar
+
+from exporter.pmm_backups import BackupIndex
 
 T = TypeVar("T")
 
@@ -84,6 +87,12 @@ class PMMFacts:
 
     - version: the server version ("2.44.0", "3.4.0"); empty when even that could not be read.
     - error: why the read failed as a whole (unreachable, 401, ...); the other facts are then failed too.
+    - scheduled_backups / artifacts: PMM's backup schedules and artifacts (MongoDB and MySQL), cut down to what
+      names them; data_model, mode and status without their enum prefixes (LOGICAL, PITR, SUCCESS).
+    - agent_versions: {pmm-agent ID: version} of the pmm-agents serving MongoDB services that PMM told; an agent
+      missing from it has not been read yet.
+    - compatible_services: {artifact ID: the MongoDB services PMM would restore it to}, for each cluster's newest
+      successful artifact (PMM's own answer, which applies its version rule).
     """
 
     version: str = ""
@@ -95,10 +104,19 @@ class PMMFacts:
     exporters: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
     qan_agents: Observed[list[dict[str, Any]]] = field(default_factory=Observed)  # qan_mongodb_profiler_agent
     nodes: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    scheduled_backups: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    artifacts: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    agent_versions: Observed[dict[str, str]] = field(default_factory=Observed)
+    compatible_services: dict[str, Observed[list[dict[str, Any]]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @cached_property
+    def backups(self) -> BackupIndex:
+        """Services, schedules and artifacts by cluster, built once per read for every cluster's checks."""
+        return BackupIndex(self.services.value or [], self.scheduled_backups.value or [], self.artifacts.value or [])
 
 
 @dataclass(frozen=True)

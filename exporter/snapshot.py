@@ -14,11 +14,12 @@ from exporter.checks import ClusterSettings, run_cluster_checks
 from exporter.checks.operations import OPERATIONS, PHYSICAL
 from exporter.checks.pbm_locks import running_operations
 from exporter.checks.pitr_running import pitr_enabled
-from exporter.checks.readiness import cluster_ready, readiness
+from exporter.checks.readiness import cluster_ready, readiness, schedules_ready
 from exporter.checks.results import CheckResult
 from exporter.checks.view import build_view
 from exporter.facts import ClusterFacts, PMMFacts, ReplicaSetFacts
 from exporter.probes.mongodb import ProbeOutcome
+from exporter.probes.pmm import BACKUP_API, DIALECTS
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,14 @@ class PMMStatus:
 
 
 def pmm_status(facts: PMMFacts, duration: float) -> PMMStatus:
-    """PMM's read succeeds when every endpoint answered; locations may fail only while Backup Management is off
-    (PMM disables the backup API then)."""
+    """PMM's read succeeds when every list answered; the backup API's may fail only while Backup Management is off
+    (PMM disables it then). The calls about single agents and artifacts tell their failures in the checks."""
     if facts.error is not None:
         return PMMStatus(facts.version, False, facts.error, duration)
     backup_off = facts.settings.ok and not (facts.settings.value or {}).get("backup_management_enabled")
-    for name in ("settings", "services", "pmm_agents", "exporters", "qan_agents", "nodes", "locations"):
+    for name in DIALECTS:
         fact = getattr(facts, name)
-        if fact.error is not None and not (name == "locations" and backup_off):
+        if fact.error is not None and not (name in BACKUP_API and backup_off):
             return PMMStatus(facts.version, False, fact.error, duration)
     return PMMStatus(facts.version, True, "", duration)
 
@@ -90,7 +91,7 @@ class ClusterSnapshot:
     def ready(self) -> bool | None:
         """Whether the backups PMM takes of the cluster will run: the backup_mode's backup, and PITR when it is on.
         Warnings, and what blocks only restores, do not lower it; None when it depends on what is unknown."""
-        return cluster_ready(self.operations, self.backup_mode, self.pitr_enabled)
+        return cluster_ready(self.operations, self.backup_mode, self.pitr_enabled, schedules_ready(self.results))
 
 
 def agent_observations(facts: ReplicaSetFacts) -> tuple[AgentObservation, ...]:

@@ -11,6 +11,7 @@ from exporter import mongodb_roles
 from exporter.checks import ClusterSettings, Status, run_checks
 from exporter.checks.pbm_agents import parse_version
 from exporter.checks.privileges import resource_covers
+from exporter.checks.readiness import readiness
 from exporter.facts import Observed, ReplicaSetFacts
 
 HOSTS = ["db1:27017", "db2:27017", "db3:27017"]
@@ -74,8 +75,11 @@ def test_healthy_replica_set_passes_everything() -> None:
     # without a pmm: section the PMM checks are skipped, with the reason, and never exported
     skipped = {r.check: r.reason for r in out if r.status is Status.SKIPPED and r.check != "pitr_running"}
     assert skipped == dict.fromkeys(
-        ["backup_management_enabled", "storage_location_configured", "pmm_client_connected", "service_cluster_name",
-         "pbm_config_managed_by_pmm"], "no pmm: section in the config, so PMM Server is not checked")
+        ["backup_management_enabled", "storage_location_configured", "pmm_client_connected",
+         "pmm_agent_version_supported", "pmm_agent_on_mongodb_node", "pmm_service_user_matches",
+         "pmm_cluster_services_connected", "service_cluster_name", "pmm_scheduled_backups_enabled",
+         "pmm_backup_folder_unique", "restore_version_compatible", "pbm_config_managed_by_pmm"],
+        "no pmm: section in the config, so PMM Server is not checked")
 
 
 def test_heartbeat_is_judged_by_cluster_time_at_pbm_threshold() -> None:
@@ -130,11 +134,25 @@ def test_malformed_agent_documents_fail_with_a_reason_never_raise(doc: Any) -> N
 
 @pytest.mark.parametrize(("version", "status"), [
     ("2.0.1", Status.PASS), ("2.0.0", Status.FAIL), ("1.8.1", Status.FAIL), ("v2.7.0", Status.PASS),
-    ("2.10.0-rc1", Status.PASS), ("2.15", Status.PASS), ("two", Status.FAIL), ("", Status.FAIL),
+    ("2.10.0-rc1", Status.PASS), ("2.13", Status.PASS), ("two", Status.FAIL), ("", Status.FAIL),
 ])
 def test_pbm_version_is_compared_on_the_core_version(version: str, status: Status) -> None:
     out = results(facts(agents=[agent(h, version=version) for h in HOSTS]), "pbm_version_supported")
     assert out[HOSTS[0]][0] is status
+
+
+def test_pbm_2_14_blocks_restores_from_pmm_unless_a_node_runs_an_older_pbm() -> None:
+    # percona/pmm#5877: PMM's restore job does not answer PBM 2.14's confirmation prompt
+    every = run_checks(facts(agents=[agent(h, version="2.14.0") for h in HOSTS]), ClusterSettings())
+    prompt = [r for r in every if r.check == "pbm_version_supported"]
+    assert {r.status for r in prompt} == {Status.FAIL}
+    assert prompt[0].blocks == ("logical_restore", "physical_restore")
+    assert "percona/pmm#5877" in prompt[0].reason and "--yes" in prompt[0].fix
+    assert readiness(every)["logical_restore"] is False and readiness(every)["logical_backup"] is True
+    mixed = results(facts(agents=[agent(HOSTS[0], version="2.15.1"), *(agent(h, version="2.13.0")
+                                                                        for h in HOSTS[1:])]), "pbm_version_supported")
+    assert mixed[HOSTS[0]][0] is Status.FAIL and f"restore through {HOSTS[1]}" in mixed[HOSTS[0]][1]
+    assert mixed[HOSTS[1]][0] is Status.PASS
 
 
 def test_parse_version() -> None:

@@ -28,21 +28,40 @@ def pmm_facts(services: list[dict[str, Any]] | None = None, version: str = "3.4.
     values: dict[str, Any] = {
         "version": version,
         "settings": Observed({"backup_management_enabled": True} if backup else {"telemetry_enabled": True}),
-        "locations": Observed([{"name": "s3-main", "type": "s3", "bucket": "b", "endpoint": "https://s3.example"}]
+        "locations": Observed([{"name": "s3-main", "location_id": "loc1", "type": "s3", "bucket": "b",
+                                "endpoint": "https://s3.example"}]
                               if locations is None else locations),
         "services": Observed(services),
         "pmm_agents": Observed([{"agent_id": f"pa{i}", "runs_on_node_id": f"n{i}",
                                  **({} if i in disconnected else {"connected": True})} for i in (1, 2, 3)]),
         "exporters": Observed([{"agent_id": f"e{i}", "pmm_agent_id": f"pa{i}", "service_id": f"s{i}",
-                                "status": (exporter_status or {}).get(i, "RUNNING")} for i in (1, 2, 3)]),
+                                "username": "pmm", "status": (exporter_status or {}).get(i, "RUNNING")}
+                               for i in (1, 2, 3)]),
         # pmm-admin add mongodb registers a QAN profiler agent beside the exporter (PMM takes the DSN from it first)
         "qan_agents": Observed([{"agent_id": f"q{i}", "pmm_agent_id": f"pa{i}", "service_id": f"s{i}",
-                                 "status": "RUNNING"} for i in qan]),
+                                 "username": "pmm", "status": "RUNNING"} for i in qan]),
         "nodes": Observed([{"node_id": f"n{i}", "node_name": f"db{i}", "address": HOST_IPS[f"db{i}"]}
                            for i in (1, 2, 3)]),
+        "scheduled_backups": Observed([schedule("daily")]),
+        "artifacts": Observed([artifact("a1", "2026-11-30T01:00:00Z")]),
+        "agent_versions": Observed({f"pa{i}": version for i in (1, 2, 3)}),
+        "compatible_services": {"a1": Observed([service(i) for i in (1, 2, 3)])},
     }
     values.update(over)
     return PMMFacts(**values)
+
+
+def schedule(name: str, service_id: str = "s1", **over: Any) -> dict[str, Any]:
+    """A ScheduledBackup as the prober keeps it (enums without their prefixes)."""
+    return {"scheduled_backup_id": f"sb-{name}", "name": name, "service_id": service_id, "location_id": "loc1",
+            "location_name": "s3-main", "enabled": True, "data_model": "LOGICAL", "mode": "SNAPSHOT",
+            "vendor": "mongodb", **over}
+
+
+def artifact(artifact_id: str, created_at: str, service_id: str = "s1", **over: Any) -> dict[str, Any]:
+    return {"artifact_id": artifact_id, "name": f"backup-{artifact_id}", "service_id": service_id,
+            "location_id": "loc1", "location_name": "s3-main", "data_model": "LOGICAL", "mode": "SNAPSHOT",
+            "status": "SUCCESS", "created_at": created_at, "vendor": "mongodb", **over}
 
 
 def check(pmm: PMMFacts | None, name: str, mode: str = "logical", mapping: tuple[tuple[str, str], ...] = (),
@@ -57,7 +76,11 @@ def test_healthy_pmm_passes_every_pmm_check() -> None:
                      ClusterSettings("logical", "prod-rs"), pmm_facts())
     assert {r.status for r in out if r.check != "pitr_running"} == {Status.PASS}  # PITR off: skipped
     assert {r.check for r in out} >= {"backup_management_enabled", "storage_location_configured",
-                                      "pmm_client_connected", "service_cluster_name", "pbm_config_managed_by_pmm"}
+                                      "pmm_client_connected", "service_cluster_name", "pbm_config_managed_by_pmm",
+                                      "pmm_agent_version_supported", "pmm_service_user_matches",
+                                      "pmm_cluster_services_connected", "pmm_agent_on_mongodb_node",
+                                      "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
+                                      "restore_version_compatible"}
 
 
 def test_backup_management_off_fails_and_locations_go_unknown() -> None:

@@ -16,9 +16,16 @@ from exporter.checks import (
     pbm_version_supported,
     pbm_versions_consistent,
     pitr_running,
+    pmm_agent_on_mongodb_node,
+    pmm_agent_version_supported,
+    pmm_backup_folder_unique,
     pmm_client_connected,
+    pmm_cluster_services_connected,
     pmm_inventory,
+    pmm_scheduled_backups_enabled,
+    pmm_service_user_matches,
     replica_set_member,
+    restore_version_compatible,
     service_cluster_name,
     storage_location_configured,
     supported_configuration,
@@ -35,7 +42,10 @@ Check = Callable[[CheckInput], list[CheckResult]]
 _MODULES = (replica_set_member, pbm_agent_running, pbm_version_supported, pbm_versions_consistent,
             pbm_storage_reachable, backup_candidate_available, pitr_running, pbm_no_stale_lock,
             mongodb_user_permissions, supported_configuration, backup_management_enabled,
-            storage_location_configured, pmm_client_connected, service_cluster_name, pbm_config_managed_by_pmm)
+            storage_location_configured, pmm_client_connected, pmm_agent_version_supported, pmm_agent_on_mongodb_node,
+            pmm_service_user_matches, pmm_cluster_services_connected, service_cluster_name,
+            pmm_scheduled_backups_enabled, pmm_backup_folder_unique, restore_version_compatible,
+            pbm_config_managed_by_pmm)
 CHECKS: dict[str, Check] = {module.CHECK: module.evaluate for module in _MODULES}
 # The operations each check's failure may block at most: what its unknown results leave unknown
 MAY_BLOCK: dict[str, frozenset[str]] = {module.CHECK: module.MAY_BLOCK for module in _MODULES}
@@ -44,7 +54,8 @@ MAY_BLOCK: dict[str, frozenset[str]] = {module.CHECK: module.MAY_BLOCK for modul
 # Checks about the cluster as a whole, judged once: on the replica set, or on a sharded cluster's config servers.
 # The others are judged on every replica set (users, builds and members are per shard).
 CLUSTER_SCOPED = {backup_management_enabled.CHECK, storage_location_configured.CHECK, pbm_config_managed_by_pmm.CHECK,
-                  pbm_no_stale_lock.CHECK, pbm_versions_consistent.CHECK}
+                  pbm_no_stale_lock.CHECK, pbm_versions_consistent.CHECK, pmm_scheduled_backups_enabled.CHECK,
+                  pmm_backup_folder_unique.CHECK, restore_version_compatible.CHECK}
 
 
 def names_to_resolve(cluster: ClusterFacts, settings: ClusterSettings, pmm: PMMFacts | None) -> set[str]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from exporter.checks.agent_duties import without_agent
-from exporter.checks.operations import EVERYTHING
-from exporter.checks.pbm_agents import MIN_PBM_VERSION, parse_version
+from exporter.checks.operations import EVERYTHING, RESTORES
+from exporter.checks.pbm_agents import MIN_PBM_VERSION, AgentReport, parse_version
 from exporter.checks.pmm_inventory import pmm_version
 from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.topology import host_and_port
@@ -15,12 +15,20 @@ from exporter.checks.view import CheckInput, judged_members
 # compatibility_helpers.go mongoDBBackupSoftwareInstalledAndCompatible). PBM >= 2.10 with PMM < 3.9: no code refuses
 # it, but an older pmm-agent's polling of `pbm describe-backup` marks a backup PBM finished as failed (PMM-14576,
 # agent/runner/jobs/pbm_helpers.go waitForPBMBackup), as PMM's docs warn.
+# PBM >= 2.14.0 blocks logical_restore and physical_restore: `pbm restore` asks for confirmation unless given --yes
+# (percona-backup-mongodb v2.14.0 cmd/pbm/restore.go doRestore, askConfirmation), and PMM's restore job runs it
+# without (agent/runner/jobs/mongodb_restore_job.go startRestore, read in PMM 3.10), with stdin on /dev/null: pbm
+# prints the prompt, reads nothing and cancels, and PMM fails parsing its output ("pbm restore error: invalid
+# character 'R'"), percona/pmm#5877, open. A restore runs pbm on one service's pmm-agent host, so a node with an
+# older PBM leaves it a warning.
 CHECK = "pbm_version_supported"
 MAY_BLOCK = EVERYTHING
 MIN_TEXT = ".".join(map(str, MIN_PBM_VERSION))
 # PMM 3 docs, "PBM version compatibility": PBM 2.10.0 and later are supported only with PMM 3.9.0 or later
 PBM_NEEDING_NEWER_PMM = (2, 10, 0)
 MIN_PMM_FOR_NEW_PBM = (3, 9, 0)
+PBM_RESTORE_PROMPT = (2, 14, 0)
+PMM_PASSING_YES: tuple[int, int, int] | None = None  # the first PMM whose restore job passes --yes: none as of 3.10
 
 
 def upgrade_fix(node: str) -> str:
@@ -57,6 +65,20 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                 CHECK, f"PBM {agent.version} needs PMM 3.9.0 or later, and PMM Server is {server}",
                 "Upgrade PMM Server and PMM Clients to 3.9.0 or later, or install PBM 2.9.x on every node (PMM "
                 "docs: PBM version compatibility)", member.host, rs, EVERYTHING))
+        elif version >= PBM_RESTORE_PROMPT and (PMM_PASSING_YES is None or pmm is None or pmm < PMM_PASSING_YES):
+            older = [m.host for m in data_members if _older_than_prompt(view.agent(m.host))]
+            results.append(failed(
+                CHECK, f"PBM {agent.version} asks for confirmation before a restore, and PMM's restore job does not "
+                       f"answer it (percona/pmm#5877), so a restore from PMM through this node fails"
+                       + (f"; restore through {', '.join(older)}, whose PBM is older" if older else ""),
+                "Until a PMM release passes --yes: restore from a shell on a node, pbm restore <backup name> --yes "
+                "(PBM docs, Restore a backup), or keep PBM 2.13.x on the nodes PMM restores through",
+                member.host, rs, () if older else RESTORES))
         else:
             results.append(passed(CHECK, f"PBM {agent.version} (>= {MIN_TEXT})", member.host, rs))
     return results
+
+
+def _older_than_prompt(agent: AgentReport | None) -> bool:
+    version = parse_version(agent.version) if agent is not None else None
+    return version is not None and MIN_PBM_VERSION <= version < PBM_RESTORE_PROMPT

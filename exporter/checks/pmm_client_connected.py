@@ -10,8 +10,10 @@ pbm-agent through the pmm-agent of every service carrying the cluster name, and 
 reach (managed/services/agents/jobs.go runMongoPostRestore). PMM 2.32 to 2.37 needed PMM Client on one node for
 logical backups (pmm.md 1.1, 3.11).
 
-Blocks: a node without a connected pmm-agent and a DSN blocks physical_restore; backups, PITR and logical restores
-only when no node of its replica set has one (PMM could be asked to use another service).
+Blocks: a node without a connected pmm-agent and a DSN blocks physical_restore, and what enabled schedules run
+through its service (managed/services/scheduler/task.go: a schedule runs through its own service); backups, PITR
+and logical restores otherwise only when no node of its replica set has one (PMM could be asked to use another
+service).
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from exporter.checks.operations import (
     PHYSICAL_BACKUP,
     PHYSICAL_RESTORE,
     PITR,
+    ordered,
 )
 from exporter.checks.pmm_inventory import ServiceMatch, match_members, pmm_unavailable, pmm_version, split_host_port
+from exporter.checks.pmm_schedules import scheduled_operations
 from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.view import CheckInput
 
@@ -125,6 +129,10 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                                          f"logical backups, and {usable[0]} has it", member.host, rs))
         else:
             blocks = {PHYSICAL_RESTORE}
+            scheduled = scheduled_operations(inp, match.service.get("service_id")) if match.service else set()
+            if scheduled:
+                blocks |= scheduled
+                reason += f" (PMM runs the scheduled {', '.join(ordered(scheduled))} through this node's service)"
             if usable:
                 reason += (f" (a physical restore restarts mongod through every node's pmm-agent; backups can run "
                            f"through {', '.join(usable)})")

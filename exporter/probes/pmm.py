@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -25,17 +25,13 @@ import urllib3
 from exporter import __version__
 from exporter.config import PMMConfig
 from exporter.facts import Observed, PMMFacts
+from exporter.probes.pmm_agent_versions import AgentVersions
+from exporter.probes.pmm_api import Endpoint, PMMError
+from exporter.probes.pmm_compatibility import CompatibleServices
 from exporter.redact import redact
 
 log = logging.getLogger(__name__)
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # an inventory of thousands of services is a few MB
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    method: str
-    path: str
-    body_or_query: dict[str, str] | None = None
 
 
 # (what, PMM 2 endpoint, PMM 3 endpoint); PMM 2 list calls are POSTs with a JSON body, PMM 3 GETs with a query
@@ -53,15 +49,14 @@ DIALECTS: dict[str, tuple[Endpoint, Endpoint]] = {
     "nodes": (Endpoint("POST", "/v1/inventory/Nodes/List", {}), Endpoint("GET", "/v1/inventory/nodes")),
     "locations": (Endpoint("POST", "/v1/management/backup/Locations/List", {}),
                   Endpoint("GET", "/v1/backups/locations")),
+    # api/managementpb/backup/backups.proto, artifacts.proto; api/backup/v1/backup.proto (neither paginates)
+    "scheduled_backups": (Endpoint("POST", "/v1/management/backup/Backups/ListScheduled", {}),
+                          Endpoint("GET", "/v1/backups/scheduled")),
+    "artifacts": (Endpoint("POST", "/v1/management/backup/Artifacts/List", {}),
+                  Endpoint("GET", "/v1/backups/artifacts")),
 }
-
-
-class PMMError(Exception):
-    """A failed call, with a message meant for the user (no secrets, no response bodies beyond PMM's message)."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+# The backup API answers FailedPrecondition while Backup Management is off (UnaryServiceEnabledInterceptor)
+BACKUP_API = ("locations", "scheduled_backups", "artifacts")
 
 
 def major_version(version: str) -> int | None:
@@ -92,6 +87,8 @@ class PMMProber:
             log.warning("TLS certificate verification of PMM Server at %s is off (pmm.insecure_skip_verify)",
                         config.url)
         self.session.trust_env = False  # a proxy from the environment is not what the config says
+        self.agent_versions = AgentVersions()
+        self.compatible_services = CompatibleServices()
 
     async def probe(self) -> PMMFacts:
         """Read everything once; never raises. Runs the blocking HTTP calls in a worker thread."""
@@ -115,7 +112,28 @@ class PMMProber:
                 if exc.status == 401 or time.monotonic() >= deadline:
                     return _failed(self._clean(str(exc)), version)
                 facts[what] = Observed.failed(self._clean(str(exc)))
-        return PMMFacts(version, None, **facts)
+        try:
+            extra = self._read_backup_facts(dialect, version, facts, deadline)
+        except PMMError as exc:  # 401 from a call that needs what the lists did not
+            return _failed(self._clean(str(exc)), version)
+        return PMMFacts(version, None, **{**facts, **extra})
+
+    def _read_backup_facts(self, dialect: int, version: str, facts: dict[str, Observed[Any]], deadline: float
+                           ) -> dict[str, Any]:
+        """The pmm-agents' versions and PMM's compatible services for each cluster's newest artifact: calls that
+        depend on the lists, made within what is left of the deadline and kept across reads (see their modules)."""
+        agents, exporters, qan = facts["pmm_agents"].value, facts["exporters"].value, facts["qan_agents"].value
+        versions: Observed[dict[str, str]]
+        if agents is None or exporters is None:
+            versions = Observed.failed(facts["pmm_agents"].error or facts["exporters"].error or "not read")
+        else:
+            versions = self.agent_versions.read(self._call, dialect, version, agents, [*exporters, *(qan or [])],
+                                                deadline)
+        services, artifacts = facts["services"].value, facts["artifacts"].value
+        compatible = ({} if services is None or artifacts is None else
+                      self.compatible_services.read(self._call, dialect, services, artifacts, deadline))
+        return {"agent_versions": _cleaned(versions, self._clean),
+                "compatible_services": {a: _cleaned(o, self._clean) for a, o in compatible.items()}}
 
     def _version(self, deadline: float) -> tuple[str, int]:
         """The server version and the dialect index (0: PMM 2, 1: PMM 3)."""
@@ -226,22 +244,31 @@ def _pmm_message(body: bytes) -> str:
 
 def _failed(error: str, version: str = "") -> PMMFacts:
     failed: Observed[Any] = Observed.failed(error)
-    return PMMFacts(version, error, **{name: failed for name in DIALECTS})
+    facts: dict[str, Any] = {name: failed for name in DIALECTS}
+    return PMMFacts(version, error, **facts, agent_versions=failed)
 
 
-_ENUM_PREFIXES = ("AGENT_STATUS_",)
+def _cleaned(observed: Observed[Any], clean: Callable[[str], str]) -> Observed[Any]:
+    return observed if observed.error is None else Observed.failed(clean(observed.error))
 
 
-def _normalized(doc: Any) -> Any:
-    """PMM 3's prefixed enum values reduced to PMM 2's names, so checks see one vocabulary."""
+# Prefixes of enum values, stripped so that checks see one vocabulary: PMM 3 prefixes every enum value
+# (AGENT_STATUS_RUNNING, DATA_MODEL_LOGICAL, BACKUP_MODE_PITR), PMM 2 only the backup status (BACKUP_STATUS_SUCCESS;
+# api/managementpb/backup/common.proto). The zero values (..._INVALID, ..._UNSPECIFIED) become "".
+_ENUM_PREFIXES = {"status": ("AGENT_STATUS_", "BACKUP_STATUS_"), "data_model": ("DATA_MODEL_",),
+                  "mode": ("BACKUP_MODE_",)}
+_ZERO_ENUMS = {"INVALID", "UNSPECIFIED", "DATA_MODEL_INVALID", "BACKUP_MODE_INVALID"}
+
+
+def _normalized(doc: Any, key: str = "") -> Any:
     if isinstance(doc, dict):
-        return {k: _normalized(v) for k, v in doc.items()}
+        return {k: _normalized(v, k) for k, v in doc.items()}
     if isinstance(doc, list):
         return [_normalized(v) for v in doc]
-    if isinstance(doc, str):
-        for prefix in _ENUM_PREFIXES:
-            if doc.startswith(prefix):
-                return doc.removeprefix(prefix)
+    if isinstance(doc, str) and key in _ENUM_PREFIXES:
+        for prefix in _ENUM_PREFIXES[key]:
+            doc = doc.removeprefix(prefix)
+        return "" if doc in _ZERO_ENUMS and key != "status" else doc
     return doc
 
 
@@ -274,7 +301,23 @@ def _extract(what: str, reply: Any, dialect: int) -> Any:
     if what == "nodes":
         _list(reply, "generic", required)
         return [node for key, value in reply.items() if isinstance(value, list) for node in _list(reply, key)]
+    if what == "scheduled_backups":
+        return [_cut(doc, SCHEDULE_FIELDS) for doc in _list(reply, "scheduled_backups", required)]
+    if what == "artifacts":
+        return [_cut(doc, ARTIFACT_FIELDS) for doc in _list(reply, "artifacts", required)]
     return [location_summary(doc) for doc in _list(reply, "locations", required)]
+
+
+# What the checks use of a ScheduledBackup and an Artifact (api/backup/v1/backup.proto, artifacts.proto): an
+# artifact's metadata_list (a physical backup's file list) is dropped on arrival
+SCHEDULE_FIELDS = ("scheduled_backup_id", "service_id", "service_name", "location_id", "location_name", "folder",
+                   "name", "enabled", "data_model", "mode", "vendor")
+ARTIFACT_FIELDS = ("artifact_id", "name", "vendor", "location_id", "location_name", "service_id", "service_name",
+                   "data_model", "status", "created_at", "mode", "is_sharded_cluster", "folder")
+
+
+def _cut(doc: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {k: doc[k] for k in fields if doc.get(k) not in (None, "", False)}  # PMM 2 omits them anyway
 
 
 def location_summary(doc: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,154 @@
+"""pmm_agent_version_supported: the pmm-agent PMM runs each node's backups and restores through is new enough
+for what the cluster uses.
+
+pmm-managed refuses a job on a pmm-agent older than (managed/services/agents/jobs.go, models.PMMAgentSupported,
+FailedPrecondition): 2.19 for MongoDB logical backups and restores
+(pmmAgentMinVersionForMongoLogicalBackupAndRestore), 2.31.0 for physical ones
+(pmmAgentMinVersionForMongoPhysicalBackupAndRestore), 2.32.0 for a backup to or restore from a filesystem
+location (pmmAgentMinVersionForMongoDBUseFilesystemStorage) and for a point-in-time restore
+(pmmAgentMinVersionForMongoPITRRestore). Below 2.35.0 (compatibility_service.go
+pmmAgentMinVersionForMongoBackupSoftwareCheck) PMM skips its mongod and pbm check with a warning, and the artifact
+gets no MongoDB version, so PMM restores it only to the service it was taken from.
+
+Blocks: an operation the node's pmm-agent is too old for, when PMM runs it through this node's service on a
+schedule, or when no other data-bearing node's pmm-agent could run it (PMM runs a backup or restore through the
+pmm-agent of the service it is started on). What only the version notes say is a warning.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exporter.checks.operations import (
+    EVERYTHING,
+    LOGICAL_BACKUP,
+    LOGICAL_RESTORE,
+    OPERATIONS,
+    PHYSICAL_BACKUP,
+    PHYSICAL_RESTORE,
+    PITR,
+    ordered,
+)
+from exporter.checks.pbm_agents import parse_version
+from exporter.checks.pitr_running import pitr_enabled
+from exporter.checks.pmm_inventory import ServiceMatch, match_members, pmm_unavailable
+from exporter.checks.pmm_schedules import (
+    location_type,
+    our_artifacts,
+    our_schedules,
+    our_services,
+    scheduled_operations,
+)
+from exporter.checks.pmm_service_agents import node_name, serving_pmm_agent
+from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
+from exporter.checks.view import CheckInput
+from exporter.facts import Observed
+from exporter.pmm_backups import newest_restorable
+
+CHECK = "pmm_agent_version_supported"
+MAY_BLOCK = EVERYTHING
+LOGICAL_MIN = (2, 19, 0)
+PHYSICAL_MIN = (2, 31, 0)
+FILESYSTEM_MIN = (2, 32, 0)
+PITR_RESTORE_MIN = (2, 32, 0)
+SOFTWARE_CHECK_MIN = (2, 35, 0)
+NEEDS = {LOGICAL_BACKUP: LOGICAL_MIN, PITR: LOGICAL_MIN, LOGICAL_RESTORE: LOGICAL_MIN,
+         PHYSICAL_BACKUP: PHYSICAL_MIN, PHYSICAL_RESTORE: PHYSICAL_MIN}
+
+
+def text(version: tuple[int, int, int]) -> str:
+    return ".".join(map(str, version))
+
+
+def uses_filesystem(inp: CheckInput) -> bool:
+    """The cluster's backups go to a filesystem location: its schedules' or newest artifact's location, or, before
+    it has either, every location PMM has."""
+    assert inp.pmm is not None
+    ids = [s.get("service_id") for s in our_services(inp)]
+    newest = newest_restorable(our_artifacts(inp), ids)
+    used = {s.get("location_id") for s in our_schedules(inp)} | ({newest.get("location_id")} if newest else set())
+    if used:
+        return any(location_type(inp, loc) == "filesystem" for loc in used)
+    locations = inp.pmm.locations.value or []
+    return bool(locations) and all(loc.get("type") == "filesystem" for loc in locations)
+
+
+def too_old_for(version: tuple[int, int, int], filesystem: bool) -> set[str]:
+    return {op for op, minimum in NEEDS.items()
+            if version < minimum or (filesystem and version < FILESYSTEM_MIN)}
+
+
+def upgrade_fix(host: str) -> str:
+    return (f"On the host of that pmm-agent ({host}): upgrade PMM Client to the PMM Server's version "
+            f"(sudo percona-release enable pmm3-client, then sudo apt-get install --only-upgrade pmm-client or "
+            f"sudo yum update pmm-client), then sudo systemctl restart pmm-agent")
+
+
+def evaluate(inp: CheckInput) -> list[CheckResult]:
+    rs = inp.view.replica_set
+    pmm = inp.pmm
+    needed: list[Observed[Any]] = [pmm.services, pmm.pmm_agents, pmm.exporters, pmm.agent_versions] if pmm else []
+    unavailable = pmm_unavailable(CHECK, inp, *needed)
+    if unavailable is not None:
+        return unavailable
+    assert pmm is not None
+    if inp.view.members is None:
+        return [unknown(CHECK, inp.view.members_error, node, rs) for node in inp.mongo.seeds]
+    versions = pmm.agent_versions.value or {}
+    filesystem = uses_filesystem(inp)
+    pitr = pitr_enabled(inp.mongo.pbm_config.value)
+    matches = match_members(inp)
+    data_members = [m for m in inp.view.members if m.data_bearing]
+    # per node: (its service, its pmm-agent's ID, that agent's version or None)
+    judged: dict[str, tuple[dict[str, object], str, tuple[int, int, int] | None]] = {}
+    results = []
+    for member in data_members:
+        service = matches.get(member.host, ServiceMatch(None)).service
+        agent_id = serving_pmm_agent(pmm, service.get("service_id"))[0] if service else ""
+        if service is None or not agent_id:
+            results.append(skipped(CHECK, "no PMM service with a pmm-agent matches this node (see "
+                                          "pmm_client_connected)", member.host, rs))
+        elif agent_id not in versions:
+            results.append(unknown(CHECK, f"PMM has not told the version of pmm-agent {agent_id} yet",
+                                   member.host, rs))
+        else:
+            judged[member.host] = (service, agent_id, parse_version(versions[agent_id]))
+    can_run = {op for _, _, version in judged.values() if version is not None
+               for op in set(OPERATIONS) - too_old_for(version, filesystem)}
+    for host, (service, agent_id, version) in judged.items():
+        shown = versions[agent_id]
+        if version is None:
+            results.append(unknown(CHECK, f"pmm-agent {agent_id} reports an unparsable version {shown!r}", host,
+                                   rs))
+            continue
+        old_for = too_old_for(version, filesystem)
+        notes = []
+        if version < SOFTWARE_CHECK_MIN:
+            notes.append(f"below {text(SOFTWARE_CHECK_MIN)} PMM skips its check of mongod and pbm on this host, and "
+                         f"its artifacts carry no MongoDB version, so PMM restores them only to the service they "
+                         f"were taken from")
+        if pitr and version < PITR_RESTORE_MIN:
+            notes.append(f"PITR is on, and PMM restores to a point in time only through pmm-agent "
+                         f"{text(PITR_RESTORE_MIN)} or newer")
+        if not old_for and not notes:
+            results.append(passed(CHECK, f"pmm-agent {shown} serves service {service.get('service_name')}", host, rs))
+            continue
+        scheduled = scheduled_operations(inp, service.get("service_id"))
+        blocks = {op for op in old_for if op in scheduled or op not in can_run}
+        reasons = []
+        if old_for:
+            minimum = max(NEEDS[op] for op in old_for)
+            where = ""
+            if filesystem and version < FILESYSTEM_MIN:
+                minimum, where = max(minimum, FILESYSTEM_MIN), " (the cluster's backups go to a filesystem location)"
+            reasons.append(f"pmm-agent {shown} of service {service.get('service_name')} is too old for "
+                           f"{', '.join(ordered(old_for))}, which need {text(minimum)}{where}")
+            others = ordered(old_for - blocks)
+            if others:
+                reasons.append(f"PMM would refuse {', '.join(others)} through this service, and can run "
+                               f"{'it' if len(others) == 1 else 'them'} through another node's")
+        reasons += notes
+        agent = serving_pmm_agent(pmm, service.get("service_id"))[1] or {}
+        results.append(failed(CHECK, "; ".join(reasons), upgrade_fix(node_name(pmm, agent.get("runs_on_node_id"))),
+                              host, rs, blocks))
+    return results

@@ -1,0 +1,74 @@
+"""pmm_cluster_services_connected: every MongoDB service in PMM carrying the cluster's name has a connected
+pmm-agent, members or not.
+
+After a physical restore pmm-managed finds every MongoDB service with the restored service's cluster label
+(models.FindServices), takes each one's pmm-agent (FindPMMAgentsForService()[0]) and asks all of them to restart
+mongod, then pbm-agent; the first it cannot find or reach fails the restore, "cannot find pmm agent for service
+%s" (managed/services/agents/jobs.go runMongoPostRestore). A service left behind by a re-registration under
+another name or address, whose node is gone, is such a service.
+
+Judged per replica set, on the services whose replication_set is that set's name; the control replica set (the
+only one, or the config servers) also judges those whose replication_set names no shard (mongos, or none given).
+
+Blocks physical_restore.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exporter.checks.operations import PHYSICAL_RESTORE
+from exporter.checks.pmm_inventory import match_members, pmm_unavailable
+from exporter.checks.pmm_schedules import our_services
+from exporter.checks.pmm_service_agents import node_name, serving_pmm_agent
+from exporter.checks.results import CheckResult, failed, passed, skipped
+from exporter.checks.view import CheckInput
+from exporter.facts import Observed
+
+CHECK = "pmm_cluster_services_connected"
+MAY_BLOCK = frozenset({PHYSICAL_RESTORE})
+
+
+def judged_services(inp: CheckInput) -> list[dict[str, Any]]:
+    rs = inp.view.replica_set
+    shards = {str(s.get("_id")) for s in inp.sharding.shards} if inp.sharding else set()
+    return [s for s in our_services(inp) if s.get("replication_set") == rs or
+            (inp.control and str(s.get("replication_set") or "") not in shards | {rs})]
+
+
+def evaluate(inp: CheckInput) -> list[CheckResult]:
+    rs = inp.view.replica_set
+    pmm = inp.pmm
+    needed: list[Observed[Any]] = [pmm.services, pmm.pmm_agents, pmm.exporters, pmm.qan_agents, pmm.nodes] \
+        if pmm else []
+    unavailable = pmm_unavailable(CHECK, inp, *needed)
+    if unavailable is not None:
+        return unavailable
+    assert pmm is not None
+    services = judged_services(inp)
+    if not services:
+        return [skipped(CHECK, f"no MongoDB service in PMM carries cluster name {inp.settings.name!r} and "
+                               f"replication set {rs} (see service_cluster_name)", "", rs)]
+    members = {str(m.service.get("service_id")) for m in match_members(inp).values() if m.service is not None}
+    problems, fixes = [], []
+    for service in services:
+        name = service.get("service_name")
+        agent_id, agent = serving_pmm_agent(pmm, service.get("service_id"))
+        stale = str(service.get("service_id")) not in members
+        if agent is not None and agent.get("connected"):
+            continue
+        state = ("has no agent in PMM" if not agent_id else f"has pmm-agent {agent_id}, which PMM's inventory lacks"
+                 if agent is None else f"has its pmm-agent on {node_name(pmm, agent.get('runs_on_node_id'))} "
+                                       f"disconnected")
+        if stale:
+            state += " and matches no member of the replica set now (left behind by a re-registration?)"
+            fixes.append(f"pmm-admin remove mongodb {name} (or PMM: Inventory > Services > {name} > Delete)")
+        else:
+            fixes.append(f"on the node of {name}: sudo systemctl restart pmm-agent, then pmm-admin status")
+        problems.append(f"service {name} {state}")
+    if not problems:
+        return [passed(CHECK, f"{len(services)} service{'s' if len(services) != 1 else ''} of cluster "
+                              f"{inp.settings.name!r} in PMM, each with a connected pmm-agent", "", rs)]
+    return [failed(CHECK, "; ".join(problems) + ": after a physical restore PMM restarts mongod and pbm-agent "
+                                                 "through every service carrying the cluster's name, and fails at it",
+                   "; ".join(fixes), "", rs, {PHYSICAL_RESTORE})]

@@ -1,0 +1,81 @@
+"""pmm_service_user_matches: PMM runs pbm for each node's service as the MongoDB user the exporter connects as,
+so that mongodb_user_permissions judged the user PMM really uses.
+
+PMM builds the DSN pbm runs with from the service's QAN MongoDB profiler agent, else its mongodb_exporter, both
+of the pmm-agent it runs the job through (managed/models/dsn_helpers.go FindDSNByServiceIDandPMMAgentID; the
+agent's `username`, api/inventory/v1/agents.proto). A service added with another user than the exporter's gets a
+verdict on roles it may not hold.
+
+Blocks nothing: a warning that the role check looked at the wrong user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exporter.checks.operations import NOTHING
+from exporter.checks.pmm_inventory import ServiceMatch, match_members, pmm_unavailable
+from exporter.checks.pmm_service_agents import dsn_agent, serving_pmm_agent
+from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
+from exporter.checks.view import CheckInput
+from exporter.facts import Observed
+
+CHECK = "pmm_service_user_matches"
+MAY_BLOCK = NOTHING
+
+
+def exporter_user(inp: CheckInput) -> str | None:
+    """The user the exporter authenticated as (connectionStatus authInfo.authenticatedUsers[0].user); "" without
+    access control or authentication; None when connectionStatus was not read."""
+    reply = inp.mongo.connection_status.value
+    auth = reply.get("authInfo") if isinstance(reply, dict) else None
+    users = auth.get("authenticatedUsers") if isinstance(auth, dict) else None
+    if not isinstance(users, list):
+        return None
+    first = users[0] if users and isinstance(users[0], dict) else {}
+    return str(first.get("user") or "")
+
+
+def evaluate(inp: CheckInput) -> list[CheckResult]:
+    rs = inp.view.replica_set
+    pmm = inp.pmm
+    needed: list[Observed[Any]] = [pmm.services, pmm.exporters, pmm.qan_agents] if pmm else []
+    unavailable = pmm_unavailable(CHECK, inp, *needed)
+    if unavailable is not None:
+        return unavailable
+    assert pmm is not None
+    if inp.view.members is None:
+        return [unknown(CHECK, inp.view.members_error, node, rs) for node in inp.mongo.seeds]
+    ours = exporter_user(inp)
+    if ours is None:
+        return [unknown(CHECK, f"cannot read connectionStatus: {inp.mongo.connection_status.error or 'no reply'}",
+                        "", rs)]
+    if not ours:
+        return [skipped(CHECK, "the exporter connects without a MongoDB user, so there is none to compare", "", rs)]
+    matches = match_members(inp)
+    results = []
+    for member in (m for m in inp.view.members if m.data_bearing):
+        service = matches.get(member.host, ServiceMatch(None)).service
+        found = dsn_agent(pmm, service.get("service_id"), serving_pmm_agent(pmm, service.get("service_id"))[0]) \
+            if service else None
+        if service is None or found is None:
+            results.append(skipped(CHECK, "no PMM service with an agent to take a DSN from matches this node (see "
+                                          "pmm_client_connected)", member.host, rs))
+            continue
+        kind, agent = found
+        name, theirs = service.get("service_name"), str(agent.get("username") or "")
+        if not theirs:
+            results.append(skipped(CHECK, f"the {kind} of service {name} has no MongoDB user (X.509 or no "
+                                          f"authentication)", member.host, rs))
+        elif theirs == ours:
+            results.append(passed(CHECK, f"PMM runs pbm for service {name} as {theirs} (from its {kind}), the user "
+                                         f"the exporter connects as", member.host, rs))
+        else:
+            results.append(failed(
+                CHECK, f"PMM runs pbm for service {name} as MongoDB user {theirs} (from its {kind}), but the "
+                       f"exporter connects as {ours}: mongodb_user_permissions judged {ours}'s roles, not {theirs}'s",
+                f"Connect the exporter as {theirs} (the username in the cluster's uri or credentials in the "
+                f"exporter's config), or re-add the service with the exporter's user: pmm-admin remove mongodb "
+                f"{name}, then pmm-admin add mongodb --username={ours} --password=<password> ... {name}",
+                member.host, rs))
+    return results

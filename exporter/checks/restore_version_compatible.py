@@ -1,0 +1,74 @@
+"""restore_version_compatible: PMM would restore the cluster's newest successful artifact onto the cluster.
+
+PMM is asked itself, for the services it would restore that artifact to (PMM 3 GET /v1/backups/{artifact_id}/
+compatible-services, PMM 2 Backups/ListArtifactCompatibleServices), so its own rule applies: the artifact's mongod
+version must equal the service's exactly, and the service's pmm-agent must report mongod and pbm >= 2.0.1; an
+artifact of unknown version (taken through a pmm-agent older than 2.35) only to its own service
+(managed/services/backup/compatibility_service.go FindArtifactCompatibleServices, findCompatibleServiceIDs). A
+restore onto any other service is refused, "backup artifact db version %q does not match the target db version
+%q" (artifactCompatibility, ErrIncompatibleTargetMongoDB). A MongoDB upgrade after the last backup is the common
+cause; a fresh backup is the fix.
+
+Blocks the restore of the artifact's data model (logical_restore or physical_restore). Artifacts of sharded
+clusters are left to supported_configuration: PMM restores none of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exporter.checks.operations import LOGICAL_RESTORE, PHYSICAL_RESTORE, RESTORES
+from exporter.checks.pmm_inventory import pmm_unavailable
+from exporter.checks.pmm_schedules import our_artifacts, our_services
+from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
+from exporter.checks.view import CheckInput
+from exporter.facts import Observed
+from exporter.pmm_backups import newest_restorable
+
+CHECK = "restore_version_compatible"
+MAY_BLOCK = RESTORES
+FRESH_BACKUP_FIX = (
+    "Take a fresh backup from PMM (Backup > All backups > Create backup) so that an artifact of the MongoDB version "
+    "the cluster runs now exists; keep the old artifact for a restore onto a cluster of its own version"
+)
+
+
+def describe(artifact: dict[str, Any]) -> str:
+    model = str(artifact.get("data_model") or "LOGICAL").lower()
+    mode = " PITR" if artifact.get("mode") == "PITR" else ""
+    return f"{artifact.get('name') or artifact.get('artifact_id')!r} ({model}{mode}, {artifact.get('created_at', '?')})"
+
+
+def evaluate(inp: CheckInput) -> list[CheckResult]:
+    rs = inp.view.replica_set
+    pmm = inp.pmm
+    needed: list[Observed[Any]] = [pmm.services] if pmm else []
+    unavailable = pmm_unavailable(CHECK, inp, *needed)
+    if unavailable is not None:
+        return unavailable
+    assert pmm is not None
+    if pmm.artifacts.value is None:
+        return [unknown(CHECK, f"cannot read PMM's artifacts: {pmm.artifacts.error or 'no answer'}", "", rs)]
+    services = our_services(inp)
+    artifact = newest_restorable(our_artifacts(inp), (s.get("service_id") for s in services))
+    if artifact is None:
+        return [skipped(CHECK, f"PMM has no successful backup of cluster {inp.settings.name!r} to restore", "", rs)]
+    restore = PHYSICAL_RESTORE if artifact.get("data_model") == "PHYSICAL" else LOGICAL_RESTORE
+    if artifact.get("is_sharded_cluster"):
+        return [skipped(CHECK, f"the newest artifact {describe(artifact)} is of a sharded cluster, which PMM does "
+                               f"not restore (see supported_configuration)", "", rs)]
+    answer = pmm.compatible_services.get(str(artifact.get("artifact_id")))
+    if answer is None or answer.value is None:
+        why = answer.error if answer is not None else "not asked yet (PMM is asked about a bounded number a cycle)"
+        return [unknown(CHECK, f"which services PMM would restore {describe(artifact)} to: {why}", "", rs, {restore})]
+    ids = {s.get("service_id") for s in services}
+    onto = [s for s in answer.value if s.get("service_id") in ids]
+    if onto:
+        names = ", ".join(str(s.get("service_name")) for s in onto)
+        return [passed(CHECK, f"PMM would restore the newest artifact {describe(artifact)} to {names}", "", rs)]
+    others = ", ".join(f"{s.get('service_name')}" for s in answer.value[:5]) or "no service at all"
+    running = sorted({str(s.get("version")) for s in services if s.get("version")})
+    versions = f"; the cluster's services run MongoDB {', '.join(running)}" if running else ""
+    return [failed(CHECK, f"PMM would restore the newest artifact {describe(artifact)} to none of this cluster's "
+                          f"services: it names {others} as compatible, as it restores only onto the MongoDB version "
+                          f"the artifact was taken with{versions}", FRESH_BACKUP_FIX, "", rs, {restore})]

@@ -1,0 +1,234 @@
+"""PMM's own pre-backup and pre-restore rules (issue 18) as pure checks: PMM's facts in, verdicts and what they
+block out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from exporter.checks import ClusterSettings, Status, run_checks
+from exporter.checks.readiness import cluster_ready, readiness, schedules_ready
+from exporter.checks.results import CheckResult
+from exporter.facts import Observed, PMMFacts
+from tests.test_checks import HOSTS, agent, facts
+from tests.test_pmm_checks import artifact, pmm_facts, schedule, service
+
+S3 = {"name": "s3-main", "location_id": "loc1", "type": "s3", "bucket": "b", "endpoint": "https://s3.example"}
+DISK = {"name": "nfs", "location_id": "loc2", "type": "filesystem", "path": "/mnt/backups"}
+
+
+def run(pmm: PMMFacts, mode: str = "logical", **fact_over: Any) -> list[CheckResult]:
+    fact_over.setdefault("pbm_config", {"storage": {"type": "s3", "s3": {"bucket": "b"}}})
+    return run_checks(facts(**fact_over), ClusterSettings(mode, "prod-rs"), pmm)
+
+
+def of(results: list[CheckResult], check: str) -> dict[str, CheckResult]:
+    return {r.node: r for r in results if r.check == check}
+
+
+# --- pmm_agent_version_supported --------------------------------------------------------------------------------
+
+def test_pmm_agents_too_old_for_logical_backups_block_them() -> None:
+    out = run(pmm_facts(agent_versions=Observed({f"pa{i}": "2.18.0" for i in (1, 2, 3)})))
+    result = of(out, "pmm_agent_version_supported")[HOSTS[0]]
+    assert result.status is Status.FAIL
+    assert result.blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+    assert "pmm-agent 2.18.0 of service db1-mongodb is too old" in result.reason and "need 2.31.0" in result.reason
+    assert "upgrade PMM Client" in result.fix and "db1" in result.fix
+    assert readiness(out)["logical_backup"] is False
+
+
+def test_one_old_pmm_agent_is_a_warning_unless_a_schedule_runs_through_it() -> None:
+    versions = Observed({"pa1": "2.30.0", "pa2": "3.4.0", "pa3": "3.4.0"})
+    result = of(run(pmm_facts(agent_versions=versions), "physical"), "pmm_agent_version_supported")[HOSTS[0]]
+    assert result.status is Status.FAIL and result.blocks == ()
+    assert "can run them through another node's" in result.reason
+    physical = Observed([schedule("nightly", "s1", data_model="PHYSICAL")])
+    scheduled = run(pmm_facts(agent_versions=versions, scheduled_backups=physical), "physical")
+    assert of(scheduled, "pmm_agent_version_supported")[HOSTS[0]].blocks == ("physical_backup",)
+    assert of(scheduled, "pmm_agent_version_supported")[HOSTS[1]].status is Status.PASS
+
+
+def test_a_filesystem_location_needs_pmm_agent_2_32() -> None:
+    versions = Observed({f"pa{i}": "2.31.2" for i in (1, 2, 3)})
+    on_disk = Observed([schedule("daily", location_id="loc2", location_name="nfs")])
+    result = of(run(pmm_facts(agent_versions=versions, locations=[S3, DISK], scheduled_backups=on_disk)),
+                "pmm_agent_version_supported")[HOSTS[0]]
+    assert result.status is Status.FAIL and "need 2.32.0 (the cluster's backups go to a filesystem location)" in \
+        result.reason
+    on_s3 = run(pmm_facts(agent_versions=versions, locations=[S3, DISK]))
+    assert of(on_s3, "pmm_agent_version_supported")[HOSTS[0]].blocks == ()  # only the software-check note
+
+
+def test_below_2_35_pmm_skips_its_software_check_a_warning() -> None:
+    result = of(run(pmm_facts(agent_versions=Observed({f"pa{i}": "2.34.0" for i in (1, 2, 3)}))),
+                "pmm_agent_version_supported")[HOSTS[0]]
+    assert result.status is Status.FAIL and result.warning
+    assert "PMM skips its check of mongod and pbm" in result.reason
+
+
+def test_a_pmm_agent_version_not_read_yet_is_unknown() -> None:
+    partial = run(pmm_facts(agent_versions=Observed({"pa2": "3.4.0", "pa3": "3.4.0"})))
+    assert of(partial, "pmm_agent_version_supported")[HOSTS[0]].status is Status.UNKNOWN
+    failed = run(pmm_facts(agent_versions=Observed.failed("PMM 2.30.0 cannot tell pmm-agent versions")))
+    assert of(failed, "pmm_agent_version_supported")[""].status is Status.UNKNOWN
+
+
+# --- pmm_service_user_matches ---------------------------------------------------------------------------------------
+
+def test_pmm_taking_the_dsn_of_another_user_is_a_warning_with_the_fix() -> None:
+    pmm = pmm_facts()
+    assert pmm.qan_agents.value is not None
+    qan = [{**q, "username": "backup_admin"} if q["service_id"] == "s1" else q for q in pmm.qan_agents.value]
+    result = of(run(replace(pmm, qan_agents=Observed(qan))), "pmm_service_user_matches")[HOSTS[0]]
+    assert result.status is Status.FAIL and result.warning
+    assert "as MongoDB user backup_admin (from its QAN MongoDB profiler agent)" in result.reason
+    assert "exporter connects as pmm" in result.reason and "--username=pmm" in result.fix
+    # without a QAN agent PMM takes the exporter's DSN, whose user is the exporter's own
+    without_qan = run(replace(pmm, qan_agents=Observed([q for q in qan if q["service_id"] != "s1"])))
+    assert of(without_qan, "pmm_service_user_matches")[HOSTS[0]].status is Status.PASS
+
+
+# --- pmm_cluster_services_connected ---------------------------------------------------------------------------------
+
+def test_a_stale_service_with_the_cluster_name_blocks_physical_restores() -> None:
+    pmm = pmm_facts()
+    assert pmm.services.value is not None and pmm.exporters.value is not None and pmm.pmm_agents.value is not None
+    old = service(4, address="old-db1")  # the node re-registered under a new name; its old service stayed
+    pmm = replace(pmm, services=Observed([*pmm.services.value, old]),
+                  exporters=Observed([*pmm.exporters.value, {"agent_id": "e4", "pmm_agent_id": "pa4",
+                                                             "service_id": "s4", "status": "DONE"}]),
+                  pmm_agents=Observed([*pmm.pmm_agents.value, {"agent_id": "pa4", "runs_on_node_id": "n4"}]))
+    out = run(pmm)
+    result = of(out, "pmm_cluster_services_connected")[""]
+    assert result.status is Status.FAIL and result.blocks == ("physical_restore",)
+    assert "service db4-mongodb has its pmm-agent on n4 disconnected and matches no member" in result.reason
+    assert "pmm-admin remove mongodb db4-mongodb" in result.fix
+    assert of(run(pmm_facts()), "pmm_cluster_services_connected")[""].status is Status.PASS
+
+
+# --- pmm_agent_on_mongodb_node --------------------------------------------------------------------------------------
+
+def test_remote_monitoring_blocks_physical_restores() -> None:
+    pmm = pmm_facts()
+    assert pmm.pmm_agents.value is not None
+    remote = [{**a, "runs_on_node_id": "pmm-server"} if a["agent_id"] == "pa2" else a for a in pmm.pmm_agents.value]
+    result = of(run(replace(pmm, pmm_agents=Observed(remote))), "pmm_agent_on_mongodb_node")
+    assert result[HOSTS[0]].status is Status.PASS
+    assert result[HOSTS[1]].status is Status.FAIL and result[HOSTS[1]].blocks == ("physical_restore",)
+    assert "its pmm-agent runs on pmm-server, not on its node db2" in result[HOSTS[1]].reason
+    assert "Install PMM Client on db2" in result[HOSTS[1]].fix
+
+
+# --- pmm_scheduled_backups_enabled ----------------------------------------------------------------------------------
+
+def test_schedules_all_disabled_fail_and_lower_cluster_ready_without_blocking_operations() -> None:
+    off = Observed([schedule("daily", enabled=False), schedule("weekly", "s2", enabled=False)])
+    out = run(pmm_facts(scheduled_backups=off))
+    result = of(out, "pmm_scheduled_backups_enabled")[""]
+    assert result.status is Status.FAIL and result.blocks == ()
+    assert "none of the cluster's 2 scheduled backups ('daily', 'weekly') is enabled" in result.reason
+    assert "enable 'daily', 'weekly'" in result.fix
+    operations = readiness(out)
+    assert operations["logical_backup"] is True  # a backup started by hand still runs
+    assert cluster_ready(operations, "logical", False, schedules_ready(out)) is False
+    ok = run(pmm_facts())
+    assert cluster_ready(readiness(ok), "logical", False, schedules_ready(ok)) is True
+
+
+def test_no_schedule_is_skipped_with_the_reason() -> None:
+    result = of(run(pmm_facts(scheduled_backups=Observed([]))), "pmm_scheduled_backups_enabled")[""]
+    assert (result.status, result.reason) == (Status.SKIPPED, "PMM has no scheduled backup of cluster 'prod-rs'")
+
+
+def test_an_enabled_pitr_schedule_with_snapshot_schedules_blocks_snapshots() -> None:
+    both = Observed([schedule("pitr", mode="PITR"), schedule("daily")])
+    result = of(run(pmm_facts(scheduled_backups=both)), "pmm_scheduled_backups_enabled")[""]
+    assert result.status is Status.FAIL and result.blocks == ("logical_backup", "physical_backup")
+    assert "PMM refuses every snapshot while a PITR schedule of the cluster is enabled" in result.reason
+
+
+def test_pitr_on_a_filesystem_location_fails() -> None:
+    pitr = Observed([schedule("pitr", mode="PITR", location_id="loc2")])
+    result = of(run(pmm_facts(scheduled_backups=pitr, locations=[S3, DISK])), "pmm_scheduled_backups_enabled")[""]
+    assert result.status is Status.FAIL and "PMM restores to a point in time only from S3" in result.reason
+
+
+# --- pmm_backup_folder_unique ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("other_cluster", "folder", "clash"), [
+    ("billing", "", True), ("billing", "billing", False), ("prod-rs", "", False),
+])
+def test_a_location_and_folder_another_cluster_uses_blocks_backups(other_cluster: str, folder: str,
+                                                                   clash: bool) -> None:
+    pmm = pmm_facts()
+    assert pmm.services.value is not None and pmm.artifacts.value is not None
+    theirs = service(9, cluster=other_cluster, address="bill1")
+    foreign = artifact("b1", "2026-11-29T01:00:00Z", "s9", folder=folder)
+    result = of(run(replace(pmm, services=Observed([*pmm.services.value, theirs]),
+                            artifacts=Observed([*pmm.artifacts.value, foreign]))), "pmm_backup_folder_unique")[""]
+    if clash:
+        assert result.status is Status.FAIL and result.blocks == ("logical_backup", "physical_backup", "pitr")
+        assert "location 's3-main' (no folder) is also used by artifact 'backup-b1' of service db9-mongodb of " \
+               "cluster 'billing'" in result.reason
+    else:
+        assert result.status is Status.PASS
+
+
+# --- restore_version_compatible -------------------------------------------------------------------------------------
+
+def test_an_artifact_pmm_would_restore_nowhere_blocks_the_restore_of_its_data_model() -> None:
+    upgraded = [service(i, version="8.0.4") for i in (1, 2, 3)]
+    out = run(pmm_facts(services=upgraded, compatible_services={"a1": Observed([])}))
+    result = of(out, "restore_version_compatible")[""]
+    assert result.status is Status.FAIL and result.blocks == ("logical_restore",)
+    assert "'backup-a1' (logical, 2026-11-30T01:00:00Z)" in result.reason and "no service at all" in result.reason
+    assert "run MongoDB 8.0.4" in result.reason and "fresh backup" in result.fix
+    assert readiness(out)["logical_restore"] is False and readiness(out)["logical_backup"] is True
+    physical = Observed([artifact("a1", "2026-11-30T01:00:00Z", data_model="PHYSICAL")])
+    out = run(pmm_facts(artifacts=physical, compatible_services={"a1": Observed([])}), "physical")
+    assert of(out, "restore_version_compatible")[""].blocks == ("physical_restore",)
+
+
+def test_the_newest_successful_artifact_is_the_one_judged() -> None:
+    history = Observed([artifact("a0", "2026-11-28T01:00:00Z"), artifact("a1", "2026-11-30T01:00:00Z"),
+                        artifact("a2", "2026-12-01T01:00:00Z", status="ERROR")])
+    result = of(run(pmm_facts(artifacts=history)), "restore_version_compatible")[""]
+    assert result.status is Status.PASS and "'backup-a1'" in result.reason
+    assert "db1-mongodb, db2-mongodb, db3-mongodb" in result.reason
+
+
+def test_no_artifact_is_skipped_and_one_not_asked_about_is_unknown() -> None:
+    assert of(run(pmm_facts(artifacts=Observed([]))), "restore_version_compatible")[""].status is Status.SKIPPED
+    unasked = of(run(pmm_facts(compatible_services={})), "restore_version_compatible")[""]
+    assert unasked.status is Status.UNKNOWN and unasked.blocks == ("logical_restore",)
+    refused = of(run(pmm_facts(compatible_services={"a1": Observed.failed("PMM answered 500")})),
+                 "restore_version_compatible")[""]
+    assert refused.status is Status.UNKNOWN and "PMM answered 500" in refused.reason
+
+
+# --- pmm_client_connected and the service PMM will use --------------------------------------------------------------
+
+def test_a_disconnected_node_blocks_what_a_schedule_runs_through_it() -> None:
+    plain = of(run(pmm_facts(disconnected=(1,), scheduled_backups=Observed([]))), "pmm_client_connected")[HOSTS[0]]
+    assert plain.blocks == ("physical_restore",)  # backups can run through db2 and db3
+    daily = of(run(pmm_facts(disconnected=(1,))), "pmm_client_connected")[HOSTS[0]]  # 'daily' runs through s1
+    assert daily.blocks == ("logical_backup", "physical_restore")
+    pitr = Observed([schedule("pitr", "s1", mode="PITR")])
+    scheduled = of(run(pmm_facts(disconnected=(1,), scheduled_backups=pitr)), "pmm_client_connected")[HOSTS[0]]
+    assert scheduled.blocks == ("pitr", "physical_restore")
+    assert "PMM runs the scheduled pitr through this node's service" in scheduled.reason
+
+
+def test_the_new_checks_are_unknown_when_pmm_cannot_be_read() -> None:
+    failed: Observed[Any] = Observed.failed("cannot connect to PMM")
+    down = PMMFacts("3.4.0", "cannot connect to PMM", failed, failed, failed, failed, failed, failed, failed,
+                    failed, failed, failed)
+    out = run(down, agents=[agent(h) for h in HOSTS])
+    new = {"pmm_agent_version_supported", "pmm_service_user_matches", "pmm_cluster_services_connected",
+           "pmm_agent_on_mongodb_node", "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
+           "restore_version_compatible"}
+    assert {r.status for r in out if r.check in new} == {Status.UNKNOWN}
+    assert {r.check for r in out if r.check in new} == new
