@@ -771,3 +771,141 @@ def test_backup_paths_get_faults_and_are_logged(pmm: SimPMMServer) -> None:
     started = time.monotonic()
     assert compatible_call(pmm, "nope").status_code == 404
     assert time.monotonic() - started >= 0.2
+
+
+# --- management API: agents with versions ----------------------------------------------------------------------------
+
+
+def management_agents(pmm: SimPMMServer, **params: str) -> requests.Response:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    if pmm.major == 2:
+        return requests.post(pmm.url + "/v1/management/Agent/List", json=params, headers=headers, timeout=5)
+    return requests.get(pmm.url + "/v1/management/agents", params=params, headers=headers, timeout=5)
+
+
+def test_management_agents_by_node_and_by_service(pmm: SimPMMServer) -> None:
+    node = pmm.add_node("db1", "10.0.0.1")
+    svc = pmm.add_mongodb_service(node, "db1-mongodb", cluster="prod-rs")
+    pmm_agent = pmm.pmm_agent_id(node)
+    r = management_agents(pmm, node_id=node)
+    assert r.status_code == 200
+    by_node = {a["agent_type"]: a for a in r.json()["agents"]}
+    assert sorted(by_node) == ["node_exporter", "pmm-agent", "vmagent"]  # node_id or runs_on_node_id == node
+    assert [a["agent_id"] for a in r.json()["agents"]] == sorted(a["agent_id"] for a in r.json()["agents"])
+    agent = by_node["pmm-agent"]
+    assert (agent["agent_id"], agent["runs_on_node_id"], agent["version"]) == (pmm_agent, node, pmm.version)
+    assert agent["is_connected"] is True
+    assert by_node["node_exporter"]["node_id"] == node and by_node["vmagent"]["node_id"] == node
+    assert by_node["node_exporter"]["version"] == pmm.version and by_node["node_exporter"]["pmm_agent_id"] == pmm_agent
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", agent["created_at"])
+
+    by_service = {a["agent_type"]: a for a in management_agents(pmm, service_id=svc).json()["agents"]}
+    assert sorted(by_service) == ["mongodb_exporter", "pmm-agent", "qan-mongodb-profiler-agent", "vmagent"]
+    exporter = by_service["mongodb_exporter"]
+    assert (exporter["service_id"], exporter["pmm_agent_id"], exporter["version"]) == (svc, pmm_agent, pmm.version)
+    assert exporter["status"] == pmm.status_name("RUNNING") and exporter["username"] == "pmm"
+    assert exporter["listen_port"] >= 42000 and exporter["push_metrics"] is True and exporter["is_password_set"]
+    assert exporter.get("is_connected", False) is False  # the registry knows pmm-agents only
+    if pmm.major == 2:
+        assert "is_connected" not in exporter and "log_level" not in exporter and "node_id" not in exporter
+        assert "max_query_log_size" not in exporter and "status" not in by_service["pmm-agent"]
+        assert_no_empty_values(management_agents(pmm, service_id=svc).json())
+    else:
+        assert exporter["is_connected"] is False and exporter["log_level"] == "LOG_LEVEL_UNSPECIFIED"
+        assert exporter["max_query_log_size"] == "0" and exporter["azure_options"] is None
+        assert exporter["mongo_db_options"]["stats_collections"] == [] and by_node["pmm-agent"]["status"] == ""
+        assert list(exporter)[:3] == ["agent_id", "is_agent_password_set", "agent_type"]
+        assert list(exporter)[-4:] == ["updated_at", "version", "is_connected", "expose_exporter"]
+
+    pmm.set_pmm_agent_version(svc, "2.41.0")
+    pmm.set_agent_connected(node, False)
+    by_service = {a["agent_type"]: a for a in management_agents(pmm, service_id=svc).json()["agents"]}
+    assert by_service["pmm-agent"]["version"] == by_service["mongodb_exporter"]["version"] == "2.41.0"
+    assert by_service["pmm-agent"].get("is_connected", False) is False
+    assert by_service["mongodb_exporter"]["status"] == pmm.status_name("DONE")
+
+    # validateListAgentRequest, then FindServiceByID; an unknown node is just empty
+    for params, message in (({}, "Either service_id or node_id is expected."),
+                            ({"service_id": svc, "node_id": node},
+                             "Either service_id or node_id is expected, not both.")):
+        r = management_agents(pmm, **params)
+        assert (r.status_code, r.json()["code"], r.json()["message"]) == (400, 3, message)
+    r = management_agents(pmm, service_id=svc + "0")
+    assert r.status_code == 404 and r.json()["message"] == f'Service with ID "{svc}0" not found.'
+    assert not management_agents(pmm, node_id=node + "0").json().get("agents")
+
+
+def test_management_agents_of_a_remotely_monitored_service(pmm: SimPMMServer) -> None:
+    monitor = pmm.add_node("monitor", "10.0.0.100")
+    db = pmm.add_node("db1", "10.0.0.1")
+    svc = pmm.add_mongodb_service(db, "db1-mongodb", "10.0.0.1", cluster="prod-rs", pmm_agent_node_id=monitor)
+    remote_agent = pmm.pmm_agent_id(monitor)
+    pmm.set_pmm_agent_version(monitor, "3.1.0" if pmm.major == 3 else "2.40.0")
+    agents = management_agents(pmm, service_id=svc).json()["agents"]
+    by_type = {a["agent_type"]: a for a in agents}
+    # the db node's own pmm-agent and vmagent (IsNodeAgent, IsVMAgent), and the service's agents run remotely
+    assert by_type["pmm-agent"]["agent_id"] == pmm.pmm_agent_id(db) != remote_agent
+    assert by_type["mongodb_exporter"]["pmm_agent_id"] == remote_agent
+    assert by_type["qan-mongodb-profiler-agent"]["pmm_agent_id"] == remote_agent
+    assert by_type["mongodb_exporter"]["version"] == ("3.1.0" if pmm.major == 3 else "2.40.0")
+    assert by_type["pmm-agent"]["version"] == pmm.version
+    monitor_agents = management_agents(pmm, node_id=monitor).json()["agents"]
+    assert {a["agent_type"] for a in monitor_agents} == {"pmm-agent", "node_exporter", "vmagent"}
+    exporter = call(pmm, "agents", {"service_id": svc}).json()["mongodb_exporter"][0]
+    assert exporter["pmm_agent_id"] == remote_agent  # the inventory agrees
+    with pytest.raises(KeyError):
+        pmm.add_mongodb_service(db, "db1-mongodb-2", pmm_agent_node_id="nope")
+
+
+def test_pmm3_agent_versions() -> None:
+    with SimPMMServer(version=V3) as pmm:
+        nodes = {name: pmm.add_node(name, f"10.0.0.{i}") for i, name in enumerate(["same", "old", "major", "new",
+                                                                                    "dev", "bad"], 1)}
+        pmm.set_pmm_agent_version(nodes["old"], "3.2.1")
+        pmm.set_pmm_agent_version(nodes["major"], "2.44.0")
+        pmm.set_pmm_agent_version(nodes["new"], "3.5.0")
+        pmm.set_pmm_agent_version(nodes["dev"], "3.4.0-rc1")
+        pmm.set_pmm_agent_version(nodes["bad"], "")  # unparsable: skipped
+        pmm.set_agent_connected(nodes["same"], False)  # connection does not matter
+        r = requests.get(pmm.url + "/v1/management/agents/versions", headers={"Authorization": f"Bearer {TOKEN}"},
+                         timeout=5)
+        assert r.status_code == 200
+        rows = r.json()["agent_versions"]
+        assert [row["agent_id"] for row in rows] == sorted(row["agent_id"] for row in rows)
+        by_node = {row["node_name"]: row for row in rows}
+        assert set(by_node) == {"same", "old", "major", "new", "dev", "pmm-server"}
+        assert by_node["same"] == {"agent_id": pmm.pmm_agent_id(nodes["same"]), "version": "3.4.0",
+                                   "node_name": "same", "severity": "UPDATE_SEVERITY_UP_TO_DATE"}
+        assert by_node["pmm-server"]["agent_id"] == "pmm-server"
+        assert by_node["pmm-server"]["severity"] == "UPDATE_SEVERITY_UP_TO_DATE"
+        assert by_node["old"]["severity"] == "UPDATE_SEVERITY_REQUIRED"
+        assert by_node["major"]["severity"] == "UPDATE_SEVERITY_CRITICAL"
+        assert by_node["new"]["severity"] == "UPDATE_SEVERITY_UNSUPPORTED"
+        assert by_node["dev"]["severity"] == "UPDATE_SEVERITY_REQUIRED"  # 3.4.0-rc1 < 3.4.0
+
+
+def test_pmm2_has_no_agent_versions_and_pmm3_no_agent_list_post() -> None:
+    with SimPMMServer(version=V2) as pmm2, SimPMMServer(version=V3) as pmm3:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        r = requests.get(pmm2.url + "/v1/management/agents/versions", headers=headers, timeout=5)
+        assert r.status_code == 404 and r.json() == {"error": "Not Found", "code": 5, "message": "Not Found"}
+        r = requests.post(pmm3.url + "/v1/management/Agent/List", json={"node_id": "pmm-server"}, headers=headers,
+                          timeout=5)
+        assert r.status_code == 404 and r.json()["message"].startswith("Endpoint not found")
+
+
+def test_management_paths_need_admin_and_get_faults(pmm: SimPMMServer) -> None:
+    viewer = "glsa_viewer"
+    pmm.add_token(viewer, "Viewer")
+    path = "/v1/management/Agent/List" if pmm.major == 2 else "/v1/management/agents"
+    method = "POST" if pmm.major == 2 else "GET"
+    r = requests.request(method, pmm.url + path, json={"node_id": "pmm-server"} if pmm.major == 2 else None,
+                         params={"node_id": "pmm-server"} if pmm.major == 3 else None,
+                         headers={"Authorization": f"Bearer {viewer}"}, timeout=5)
+    assert r.status_code == 401 and r.json()["code"] == 7
+    pmm.fail_with(500, paths=[path])
+    assert management_agents(pmm, node_id="pmm-server").status_code == 500
+    pmm.clear_faults()
+    agents = management_agents(pmm, node_id="pmm-server").json()["agents"]
+    assert {a["agent_type"] for a in agents} == {"pmm-agent", "node_exporter"}  # no vmagent on PMM Server
+    assert pmm.requests_seen[-1][:2] == (method, path)

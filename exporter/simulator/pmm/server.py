@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from . import _protocol as p
 from ._backups import BackupsMixin
 from ._http import JSON, Response, SimHTTPServer
+from ._management import ManagementMixin
 from ._model import (
     PMM_SERVER_ID,
     Agent,
@@ -78,7 +79,7 @@ class _Principal:
     grafana_admin: bool
 
 
-class SimPMMServer(BackupsMixin):
+class SimPMMServer(BackupsMixin, ManagementMixin):
     """A simulated PMM Server. Model changes and faults are thread-safe and visible to the next request.
 
         with SimPMMServer(version="2.44.0") as pmm:
@@ -149,7 +150,7 @@ class SimPMMServer(BackupsMixin):
         self._ports: dict[str, int] = {}
         self._faults: list[Fault] = []
         self._init_backups()
-        self._routes = {**self._route_table(), **self._backup_routes()}
+        self._routes = {**self._route_table(), **self._backup_routes(), **self._management_routes()}
         #: path templates (regex with named groups for the path parameters) -> methods, tried after `_routes`
         self._patterns: list[tuple[re.Pattern[str], dict[str, Handler]]] = self._backup_patterns()
         self._httpd: SimHTTPServer | None = None
@@ -277,7 +278,7 @@ class SimPMMServer(BackupsMixin):
             mid = machine_id if machine_id is not None else "/machine_id/" + node_id.rsplit("/", 1)[-1].replace("-", "")
             self._nodes[node_id] = Node(node_id, node_name, address, machine_id=mid, distro=distro, region=region,
                                         az=az, custom_labels=dict(custom_labels or {}))  # fmt: skip
-            pmm_agent = self._new_agent("PMM_AGENT", runs_on_node_id=node_id, connected=connected,
+            pmm_agent = self._new_agent("PMM_AGENT", runs_on_node_id=node_id, connected=connected, version=self.version,
                                         process_exec_path=self._client_path("bin/pmm-agent"))  # fmt: skip
             self._new_agent("VM_AGENT", pmm_agent_id=pmm_agent.agent_id, status="RUNNING",
                             process_exec_path=self._client_path("exporters/vmagent"), port=True)  # fmt: skip
@@ -307,9 +308,13 @@ class SimPMMServer(BackupsMixin):
         username: str = "pmm",
         tls: bool = False,
         qan: bool = True,
+        pmm_agent_node_id: str | None = None,
     ) -> str:
         """A MongoDB Service as `pmm-admin add mongodb` registers it: with its mongodb_exporter (run by the node's
-        pmm-agent) and a QAN profiler agent. `exporter=False` registers the service alone."""
+        pmm-agent) and a QAN profiler agent. `exporter=False` registers the service alone.
+
+        `pmm_agent_node_id`: the agents are run by the pmm-agent of that node instead (remote monitoring,
+        `pmm-admin add mongodb` on another host: the pmm-agent's runs_on_node_id is not the service's node_id)."""
         status = p.canonical_status(exporter_status)
         with self.lock:
             node = self._nodes.get(node_id)
@@ -321,7 +326,9 @@ class SimPMMServer(BackupsMixin):
                               port if not socket else 0, socket, environment, cluster, replication_set,
                               dict(custom_labels or {}), version)  # fmt: skip
             self._services[service.service_id] = service
-            pmm_agent = self._pmm_agent_of_node(node_id)
+            if pmm_agent_node_id is not None and pmm_agent_node_id not in self._nodes:
+                raise KeyError(f"no node {pmm_agent_node_id!r}")
+            pmm_agent = self._pmm_agent_of_node(pmm_agent_node_id or node_id)
             if pmm_agent is None:
                 return service.service_id
             children_status = None if pmm_agent.connected else "UNKNOWN"
@@ -406,6 +413,12 @@ class SimPMMServer(BackupsMixin):
                         agent.status, agent.saved_status = agent.saved_status, None
             elif children_status is not None:
                 self._set_children_status(pmm_agent.agent_id, p.canonical_status(children_status))
+
+    def set_pmm_agent_version(self, node_or_service_id: str, version: str) -> None:
+        """The version a pmm-agent reported (agents.version; the agents it runs report the same). Every pmm-agent,
+        PMM Server's own included, starts with the server's version."""
+        with self.lock:
+            self._pmm_agent_for(node_or_service_id).version = version
 
     def set_exporter_status(self, service_id: str, status: str) -> None:
         """The mongodb_exporter's status: RUNNING, STARTING, WAITING, STOPPING, DONE, UNKNOWN, INITIALIZATION_ERROR
@@ -795,7 +808,7 @@ class SimPMMServer(BackupsMixin):
         node_exporter, and the `pmm-server-postgresql` service with its postgres_exporter."""
         self._nodes[PMM_SERVER_ID] = Node(PMM_SERVER_ID, PMM_SERVER_ID, "127.0.0.1")
         self._agents[PMM_SERVER_ID] = Agent(PMM_SERVER_ID, "PMM_AGENT", runs_on_node_id=PMM_SERVER_ID, connected=True,
-                                            process_exec_path="/usr/sbin/pmm-agent")  # fmt: skip
+                                            process_exec_path="/usr/sbin/pmm-agent", version=self.version)  # fmt: skip
         self._new_agent("NODE_EXPORTER", pmm_agent_id=PMM_SERVER_ID, node_id=PMM_SERVER_ID, status="RUNNING",
                         process_exec_path="/usr/local/percona/pmm/exporters/node_exporter", port=True)  # fmt: skip
         service = Service(new_id(self.major, "service"), "POSTGRESQL_SERVICE", "pmm-server-postgresql", PMM_SERVER_ID,
