@@ -130,9 +130,10 @@ def panels() -> list[dict[str, Any]]:
     out = [lay.row("Readiness")]
     out.append(lay.place({
         "type": "stat", "title": "Ready for backup", "datasource": DS,
-        "description": "Whether the backups PMM takes of the cluster will run: its backup_mode's backup, and PITR "
-                       "when on (pmm_backup_prereq_cluster_ready). Warnings and checks that block only restores do "
-                       "not lower it. No value: a check it depends on could not be evaluated; see Probe health.",
+        "description": "Whether the backups PMM takes of the cluster will run: its backup_mode's backup, PITR "
+                       "when on, and its scheduled backups in PMM (pmm_backup_prereq_cluster_ready). Warnings and "
+                       "checks that block only restores do not lower it. No value: a check it depends on could not "
+                       "be evaluated; see Probe health.",
         "targets": [target(f"min by (cluster) (pmm_backup_prereq_cluster_ready{{{SELECTOR}}})", "{{cluster}}",
                            instant=True)],
         "fieldConfig": {"defaults": {"mappings": READY, "color": {"mode": "thresholds"},
