@@ -44,4 +44,8 @@ def cluster_ready(operations: dict[str, bool | None], backup_mode: str, pitr_ena
 
 def describe_blocks(result: CheckResult) -> str:
     """What a failing result blocks, in words: "blocks physical_restore", or "warning: blocks nothing"."""
-    return f"blocks {', '.join(result.blocks)}" if result.blocks else "warning: blocks nothing"
+    if result.blocks:
+        return f"blocks {', '.join(result.blocks)}"
+    if result.check == SCHEDULES_CHECK:
+        return "blocks the scheduled backups: no operation, but cluster_ready"
+    return "warning: blocks nothing"
