@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
-from exporter.pmm_backups import BackupIndex
+from exporter.pmm_index import BackupIndex, InventoryIndex
 
 T = TypeVar("T")
 
@@ -112,6 +112,12 @@ class PMMFacts:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @cached_property
+    def inventory(self) -> InventoryIndex:
+        """Services by address, agents by service, pmm-agents and nodes by ID, built once per read."""
+        return InventoryIndex(self.services.value or [], self.nodes.value or [], self.pmm_agents.value or [],
+                              self.exporters.value or [], self.qan_agents.value or [])
 
     @cached_property
     def backups(self) -> BackupIndex:

@@ -43,7 +43,7 @@ from exporter.checks.pmm_service_agents import node_name, serving_pmm_agent
 from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.view import CheckInput
 from exporter.facts import Observed
-from exporter.pmm_backups import newest_restorable
+from exporter.pmm_index import newest_restorable
 
 CHECK = "pmm_agent_version_supported"
 MAY_BLOCK = EVERYTHING

@@ -21,7 +21,7 @@ from exporter.checks.pmm_schedules import name_of, our_artifacts, our_schedules,
 from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.view import CheckInput
 from exporter.facts import Observed
-from exporter.pmm_backups import location_and_folder
+from exporter.pmm_index import location_and_folder
 
 CHECK = "pmm_backup_folder_unique"
 MAY_BLOCK = BACKUPS | {PITR}

@@ -18,8 +18,6 @@ service).
 
 from __future__ import annotations
 
-from typing import Any
-
 from exporter.checks.operations import (
     BACKUPS,
     EVERYTHING,
@@ -34,6 +32,7 @@ from exporter.checks.pmm_inventory import ServiceMatch, match_members, pmm_unava
 from exporter.checks.pmm_schedules import scheduled_operations
 from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.view import CheckInput
+from exporter.pmm_index import InventoryIndex
 
 CHECK = "pmm_client_connected"
 MAY_BLOCK = EVERYTHING
@@ -50,15 +49,15 @@ def register_fix(member: str, cluster: str, replica_set: str) -> str:
     )
 
 
-def _problem(match: ServiceMatch, agents: dict[str, dict[str, Any]], exporters: list[dict[str, Any]],
-             qan_agents: list[dict[str, Any]]) -> tuple[str, str, bool]:
+def _problem(match: ServiceMatch, index: InventoryIndex) -> tuple[str, str, bool]:
     """(problem, fix, usable) for a matched service: usable when PMM could run pbm through it (its pmm-agent
     connected, and a QAN profiler agent or mongodb_exporter to take the DSN from). ("", "", True) when all is well;
     a problem with usable True is a warning (the exporter not RUNNING)."""
     service = match.service or {}
     name, service_id = service.get("service_name", "?"), service.get("service_id")
-    exporter = next((e for e in exporters if e.get("service_id") == service_id), None)
-    qan = next((q for q in qan_agents if q.get("service_id") == service_id), None)
+    exporter = next(iter(index.exporters.get(service_id, [])), None)
+    qan = next(iter(index.qan_agents.get(service_id, [])), None)
+    agents = index.pmm_agents
     dsn_agents = [a for a in (qan, exporter) if a is not None]
     if not dsn_agents:
         return (f"service {name} has neither a mongodb_exporter nor a QAN MongoDB profiler agent in PMM, so PMM has "
@@ -93,9 +92,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     assert pmm is not None
     if inp.view.members is None:
         return [unknown(CHECK, inp.view.members_error, node, rs) for node in inp.mongo.seeds]
-    agents = {str(a.get("agent_id")): a for a in pmm.pmm_agents.value or []}
-    exporters = list(pmm.exporters.value or [])
-    qan_agents = list(pmm.qan_agents.value or [])
+    index = pmm.inventory
     matches = match_members(inp)
     data_members = [m for m in inp.view.members if m.data_bearing]
     problems: dict[str, tuple[str, str, bool]] = {}
@@ -105,7 +102,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
             problems[member.host] = (f"no PMM Client monitors this node: {match.problem}",
                                      register_fix(member.host, inp.settings.name, rs), False)
         else:
-            problem = _problem(match, agents, exporters, qan_agents)
+            problem = _problem(match, index)
             if problem[0]:
                 problems[member.host] = problem
     version = pmm_version(inp)
@@ -116,7 +113,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         match = matches[member.host] if member.host in matches else ServiceMatch(None)
         if member.host not in problems:
             service = match.service or {}
-            has_exporter = any(e.get("service_id") == service.get("service_id") for e in exporters)
+            has_exporter = bool(index.exporters.get(service.get("service_id")))
             dsn = "mongodb_exporter RUNNING" if has_exporter else "DSN from its QAN MongoDB profiler agent"
             results.append(passed(CHECK, f"service {service.get('service_name')} ({match.how}): pmm-agent "
                                          f"connected, {dsn}", member.host, rs))

@@ -8,39 +8,16 @@ resolves to a shared IP. An explicit `pmm_services` mapping in the config wins o
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
 from exporter.checks.results import CheckResult, skipped, unknown
 from exporter.checks.view import CheckInput
 from exporter.facts import Observed
+from exporter.pmm_index import is_ip, is_loopback, split_host_port
 
-LOOPBACK_NAMES = {"", "localhost", "localhost.localdomain", "ip6-localhost"}
-
-
-def split_host_port(member: str) -> tuple[str, int]:
-    host, _, port = member.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    try:
-        return (host or member).lower(), int(port)
-    except ValueError:
-        return member.lower(), 27017
-
-
-def is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
-
-
-def is_loopback(name: str) -> bool:
-    if name.lower() in LOOPBACK_NAMES:
-        return True
-    return is_ip(name) and ipaddress.ip_address(name).is_loopback
+__all__ = ["ServiceMatch", "is_ip", "is_loopback", "match_members", "names_to_resolve", "pmm_unavailable",
+           "pmm_version", "split_host_port"]
 
 
 @dataclass(frozen=True)
@@ -50,34 +27,32 @@ class ServiceMatch:
     problem: str = ""  # why none matched
 
 
-def _nodes_by_id(inp: CheckInput) -> dict[str, dict[str, Any]]:
-    nodes = inp.pmm.nodes.value if inp.pmm is not None else None
-    return {str(n.get("node_id")): n for n in nodes or [] if isinstance(n, dict)}
+def _how(via_node: bool, what: str) -> str:
+    return f"by its node's {what}" if via_node else f"by its {what}"
 
 
-def _service_names(service: dict[str, Any], nodes: dict[str, dict[str, Any]]) -> tuple[int, set[str], bool]:
-    """The service's port, the names it may go by, and whether those are its node's: its address, or its node's
-    address and name when the service was added with a loopback address."""
-    port = service.get("port")
-    port = port if isinstance(port, int) and not isinstance(port, bool) else 0
-    address = str(service.get("address") or "").lower()  # PMM 3 may send null where PMM 2 omits the field
-    if not is_loopback(address):
-        return port, {address}, False
-    node = nodes.get(str(service.get("node_id")), {})
-    names = {str(node.get(k) or "").lower() for k in ("address", "node_name")} - {""}
-    return port, names or {address}, bool(names)
+def _named(inp: CheckInput, port: int, name: str, how: str) -> list[tuple[dict[str, Any], str]]:
+    assert inp.pmm is not None
+    return [(service, _how(via_node, how)) for service, via_node in inp.pmm.inventory.named.get((port, name), [])]
+
+
+def _settled(inp: CheckInput, candidates: list[tuple[dict[str, Any], str]]) -> bool:
+    """A candidate carries the cluster's label: an exact match that needs no IP address lookups."""
+    return any(c[0].get("cluster") == inp.settings.name for c in candidates)
 
 
 def names_to_resolve(inp: CheckInput) -> set[str]:
-    """Host names whose IP addresses the matching may need (IP addresses need no lookup)."""
+    """Host names whose IP addresses the matching may need (IP addresses need no lookup): none for a member a
+    service of the cluster is registered under by name."""
     if inp.pmm is None or inp.view.members is None or inp.pmm.services.value is None:
         return set()
-    nodes = _nodes_by_id(inp)
-    ports = {split_host_port(m.host)[1] for m in inp.view.members}
-    names = {split_host_port(m.host)[0] for m in inp.view.members}
-    for service in inp.pmm.services.value:
-        port, service_names, _ = _service_names(service, nodes)
-        if port in ports:
+    names: set[str] = set()
+    for member in inp.view.members:
+        host, port = split_host_port(member.host)
+        if _settled(inp, _named(inp, port, host, "address")):
+            continue
+        names.add(host)
+        for _, service_names, _ in inp.pmm.inventory.on_port.get(port, []):
             names |= service_names
     return {n for n in names if n and not is_ip(n)}
 
@@ -87,35 +62,36 @@ def _ips(name: str, addresses: dict[str, frozenset[str]]) -> frozenset[str]:
 
 
 def match_members(inp: CheckInput) -> dict[str, ServiceMatch]:
-    """For every member of the replica set, its PMM service (or why there is none)."""
+    """For every member of the replica set, its PMM service (or why there is none); worked out once per input."""
+    if "matches" not in inp.memo:
+        inp.memo["matches"] = _match_members(inp)
+    matches: dict[str, ServiceMatch] = inp.memo["matches"]
+    return matches
+
+
+def _match_members(inp: CheckInput) -> dict[str, ServiceMatch]:
     if inp.pmm is None or inp.view.members is None or inp.pmm.services.value is None:
         return {}
-    services = [s for s in inp.pmm.services.value if isinstance(s, dict)]
-    by_name = {str(s.get("service_name")): s for s in services}
-    nodes = _nodes_by_id(inp)
+    index = inp.pmm.inventory
     mapping = dict(inp.settings.pmm_services)
     out: dict[str, ServiceMatch] = {}
     for member in inp.view.members:
         if member.host in mapping:
             name = mapping[member.host]
-            service = by_name.get(name)
+            service = index.by_name.get(name)
             out[member.host] = (
                 ServiceMatch(service, f"named {name!r} in the config's pmm_services") if service
                 else ServiceMatch(None, problem=f"the config's pmm_services maps it to service {name!r}, which "
                                                 f"PMM's inventory does not have"))
             continue
         host, port = split_host_port(member.host)
+        candidates = _named(inp, port, host, "address")
         member_ips = _ips(host, inp.addresses)
-        candidates = []
-        for service in services:
-            service_port, names, via_node = _service_names(service, nodes)
-            if service_port != port:
-                continue
-            whose = "its node's" if via_node else "its"
-            if host in names:
-                candidates.append((service, f"by {whose} address"))
-            elif member_ips and any(member_ips & _ips(n, inp.addresses) for n in names):
-                candidates.append((service, f"by {whose} resolved IP address"))
+        if not _settled(inp, candidates) and member_ips:
+            seen = {id(c[0]) for c in candidates}
+            for service, names, via_node in index.on_port.get(port, []):
+                if id(service) not in seen and any(member_ips & _ips(n, inp.addresses) for n in names):
+                    candidates.append((service, _how(via_node, "resolved IP address")))
         preferred = [c for c in candidates if c[0].get("cluster") == inp.settings.name] or candidates
         if preferred:
             service, how = preferred[0]

@@ -17,8 +17,8 @@ from exporter.facts import PMMFacts
 
 def service_agents(pmm: PMMFacts, service_id: Any) -> list[dict[str, Any]]:
     """The service's mongodb_exporter and QAN MongoDB profiler agents."""
-    return [a for a in (*(pmm.exporters.value or []), *(pmm.qan_agents.value or []))
-            if a.get("service_id") == service_id]
+    index = pmm.inventory
+    return [*index.exporters.get(service_id, []), *index.qan_agents.get(service_id, [])]
 
 
 def serving_pmm_agent(pmm: PMMFacts, service_id: Any) -> tuple[str, dict[str, Any] | None]:
@@ -27,19 +27,19 @@ def serving_pmm_agent(pmm: PMMFacts, service_id: Any) -> tuple[str, dict[str, An
     ids = sorted({str(a.get("pmm_agent_id")) for a in service_agents(pmm, service_id) if a.get("pmm_agent_id")})
     if not ids:
         return "", None
-    return ids[0], next((a for a in pmm.pmm_agents.value or [] if str(a.get("agent_id")) == ids[0]), None)
+    return ids[0], pmm.inventory.pmm_agents.get(ids[0])
 
 
 def dsn_agent(pmm: PMMFacts, service_id: Any, pmm_agent_id: str) -> tuple[str, dict[str, Any]] | None:
     """(kind, agent) PMM takes the service's DSN from: "QAN MongoDB profiler agent" or "mongodb_exporter"."""
-    for kind, agents in (("QAN MongoDB profiler agent", pmm.qan_agents.value), ("mongodb_exporter",
-                                                                               pmm.exporters.value)):
-        for agent in agents or []:
-            if agent.get("service_id") == service_id and str(agent.get("pmm_agent_id")) == pmm_agent_id:
+    index = pmm.inventory
+    for kind, agents in (("QAN MongoDB profiler agent", index.qan_agents), ("mongodb_exporter", index.exporters)):
+        for agent in agents.get(service_id, []):
+            if str(agent.get("pmm_agent_id")) == pmm_agent_id:
                 return kind, agent
     return None
 
 
 def node_name(pmm: PMMFacts, node_id: Any) -> str:
-    node = next((n for n in pmm.nodes.value or [] if n.get("node_id") == node_id), None)
+    node = pmm.inventory.nodes.get(node_id)
     return str(node.get("node_name") or node_id) if node else str(node_id or "?")

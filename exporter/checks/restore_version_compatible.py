@@ -23,7 +23,7 @@ from exporter.checks.pmm_schedules import our_artifacts, our_services
 from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.view import CheckInput
 from exporter.facts import Observed
-from exporter.pmm_backups import newest_restorable
+from exporter.pmm_index import newest_restorable
 
 CHECK = "restore_version_compatible"
 MAY_BLOCK = RESTORES

@@ -54,6 +54,8 @@ class CheckInput:
     addresses: dict[str, frozenset[str]] = field(default_factory=dict)
     sharding: ShardingFacts | None = None  # set when judging the config servers of a sharded cluster
     control: bool = True  # the replica set whose primary's agent leads PBM: the only one, or the config servers
+    # what several checks derive from the same input (its members' PMM services), worked out once
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _parse(fact: Observed[Any], parse: Callable[[Any], T], what: str) -> tuple[T | None, str]:

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from exporter.facts import Observed
-from exporter.pmm_backups import BackupIndex, newest_restorable
+from exporter.pmm_index import BackupIndex, newest_restorable
 from exporter.probes.pmm_api import Call, Endpoint, PMMError
 
 REFRESH_READS = 30
