@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from exporter.checks import ClusterSettings, run_cluster_checks  # noqa: E402
 from exporter.config import ClusterConfig, PMMConfig  # noqa: E402
-from exporter.facts import ClusterFacts, Observed  # noqa: E402
+from exporter.facts import ClusterFacts  # noqa: E402
 from exporter.probes.mongodb import MongoDBProber  # noqa: E402
 from exporter.probes.pmm import PMMProber  # noqa: E402
 from exporter.simulator import DEFAULT_PASSWORD, DEFAULT_USER, SimReplicaSet  # noqa: E402

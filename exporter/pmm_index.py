@@ -12,9 +12,32 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
+
+V = TypeVar("V")
 
 LOOPBACK_NAMES = {"", "localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def key(value: Any) -> Any:
+    """An ID as a dict key: PMM sends strings, but a malformed answer must not make a lookup raise."""
+    return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
+
+
+class ByKey(dict[Any, V]):
+    """A dict whose lookups take any ID, hashable or not (see key)."""
+
+    def get(self, k: Any, default: Any = None) -> Any:
+        return super().get(key(k), default)
+
+    def __contains__(self, k: object) -> bool:
+        return super().__contains__(key(k))
+
+    def __getitem__(self, k: Any) -> V:
+        return super().__getitem__(key(k))
+
+    def setdefault(self, k: Any, default: Any = None) -> Any:
+        return super().setdefault(key(k), default)
 
 
 @cache
@@ -61,15 +84,16 @@ class InventoryIndex:
     def __init__(self, services: Iterable[dict[str, Any]], nodes: Iterable[dict[str, Any]],
                  pmm_agents: Iterable[dict[str, Any]], exporters: Iterable[dict[str, Any]],
                  qan_agents: Iterable[dict[str, Any]]) -> None:
-        self.nodes = {n.get("node_id"): n for n in nodes if isinstance(n, dict)}
+        self.nodes: ByKey[dict[str, Any]] = ByKey((key(n.get("node_id")), n) for n in nodes if isinstance(n, dict))
         self.pmm_agents = {str(a.get("agent_id")): a for a in pmm_agents}
-        self.exporters: dict[Any, list[dict[str, Any]]] = {}
-        self.qan_agents: dict[Any, list[dict[str, Any]]] = {}
+        self.exporters: ByKey[list[dict[str, Any]]] = ByKey()
+        self.qan_agents: ByKey[list[dict[str, Any]]] = ByKey()
         for agents, by_service in ((exporters, self.exporters), (qan_agents, self.qan_agents)):
             for agent in agents:
                 by_service.setdefault(agent.get("service_id"), []).append(agent)
         self.services = [s for s in services if isinstance(s, dict)]
         self.by_name = {str(s.get("service_name")): s for s in self.services}
+        self.by_id: ByKey[dict[str, Any]] = ByKey((key(s.get("service_id")), s) for s in self.services)
         # port -> [(service, its names, named by its node)], and (port, name) -> the same, for the exact lookups
         self.on_port: dict[int, list[tuple[dict[str, Any], frozenset[str], bool]]] = {}
         self.named: dict[tuple[int, str], list[tuple[dict[str, Any], bool]]] = {}
@@ -92,8 +116,8 @@ def services_by_cluster(services: Iterable[dict[str, Any]]) -> dict[str, list[di
 
 def of_services(docs: Iterable[dict[str, Any]], service_ids: Iterable[Any]) -> list[dict[str, Any]]:
     """The schedules or artifacts of these services."""
-    wanted = set(service_ids)
-    return [d for d in docs if d.get("service_id") in wanted]
+    wanted = {key(i) for i in service_ids}
+    return [d for d in docs if key(d.get("service_id")) in wanted]
 
 
 def newest_restorable(artifacts: Iterable[dict[str, Any]], service_ids: Iterable[Any]) -> dict[str, Any] | None:
@@ -111,8 +135,8 @@ class BackupIndex:
     def __init__(self, services: Iterable[dict[str, Any]], schedules: Iterable[dict[str, Any]],
                  artifacts: Iterable[dict[str, Any]]) -> None:
         self.services = services_by_cluster(services)
-        self.schedules: dict[Any, list[dict[str, Any]]] = {}
-        self.artifacts: dict[Any, list[dict[str, Any]]] = {}
+        self.schedules: ByKey[list[dict[str, Any]]] = ByKey()
+        self.artifacts: ByKey[list[dict[str, Any]]] = ByKey()
         # (location ID, folder) -> [(kind, document)] of every schedule and artifact
         self.users: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
         for kind, docs, by_service in (("scheduled backup", schedules, self.schedules),

@@ -226,6 +226,20 @@ NODE = document({"node_id": maybe(st.sampled_from(["n1", "n2"]) | TEXT),
 LOCATION = document({"name": maybe(TEXT), "type": maybe(st.sampled_from(["s3", "filesystem", "unknown"]) | TEXT),
                      "bucket": maybe(TEXT), "endpoint": maybe(TEXT), "path": maybe(TEXT)})
 SETTINGS = document({"backup_management_enabled": maybe(st.booleans()), "telemetry_enabled": maybe(st.booleans())})
+QAN_AGENT = document({"agent_id": maybe(TEXT), "pmm_agent_id": maybe(st.sampled_from(["pa1", "pa2"]) | TEXT),
+                      "service_id": maybe(st.sampled_from(["s1", "s2"]) | TEXT), "username": maybe(TEXT)})
+BACKUP_DOC = {"service_id": maybe(st.sampled_from(["s1", "s2", "s3"]) | TEXT),
+              "location_id": maybe(st.sampled_from(["loc1", "loc2"]) | TEXT), "folder": maybe(TEXT),
+              "name": maybe(TEXT), "data_model": maybe(st.sampled_from(["LOGICAL", "PHYSICAL", ""]) | TEXT),
+              "mode": maybe(st.sampled_from(["SNAPSHOT", "PITR"]) | TEXT), "vendor": maybe(st.sampled_from(
+                  ["mongodb", "mysql"]) | TEXT)}
+SCHEDULE = document({**BACKUP_DOC, "scheduled_backup_id": maybe(TEXT), "enabled": maybe(st.booleans())})
+ARTIFACT = document({**BACKUP_DOC, "artifact_id": maybe(st.sampled_from(["a1", "a2"]) | TEXT),
+                     "status": maybe(st.sampled_from(["SUCCESS", "ERROR"]) | TEXT),
+                     "created_at": maybe(st.sampled_from(["2026-11-30T01:00:00Z", ""]) | TEXT),
+                     "is_sharded_cluster": maybe(st.booleans())})
+AGENT_VERSIONS = st.dictionaries(st.sampled_from(["pa1", "pa2"]) | TEXT,
+                                 st.sampled_from(["2.18.0", "2.31.0", "2.34.0", "3.4.0", "", "x"]) | TEXT, max_size=3)
 
 
 @st.composite
@@ -238,7 +252,10 @@ def pmm_facts(draw: st.DrawFn) -> PMMFacts:
         error=draw(st.none() | st.none() | TEXT),
         settings=draw(observed(SETTINGS)),
         locations=fact(LOCATION), services=fact(SERVICE), pmm_agents=fact(PMM_AGENT), exporters=fact(EXPORTER),
-        nodes=fact(NODE),
+        qan_agents=fact(QAN_AGENT), nodes=fact(NODE), scheduled_backups=fact(SCHEDULE), artifacts=fact(ARTIFACT),
+        agent_versions=draw(observed(AGENT_VERSIONS)),
+        compatible_services=draw(st.dictionaries(st.sampled_from(["a1", "a2"]) | TEXT,
+                                                 observed(st.lists(SERVICE, max_size=3)), max_size=2)),
     )
 
 

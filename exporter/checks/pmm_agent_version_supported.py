@@ -43,7 +43,7 @@ from exporter.checks.pmm_service_agents import node_name, serving_pmm_agent
 from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.view import CheckInput
 from exporter.facts import Observed
-from exporter.pmm_index import newest_restorable
+from exporter.pmm_index import key, newest_restorable
 
 CHECK = "pmm_agent_version_supported"
 MAY_BLOCK = EVERYTHING
@@ -66,7 +66,8 @@ def uses_filesystem(inp: CheckInput) -> bool:
     assert inp.pmm is not None
     ids = [s.get("service_id") for s in our_services(inp)]
     newest = newest_restorable(our_artifacts(inp), ids)
-    used = {s.get("location_id") for s in our_schedules(inp)} | ({newest.get("location_id")} if newest else set())
+    used = {key(s.get("location_id")) for s in our_schedules(inp)} | ({key(newest.get("location_id"))} if newest
+                                                                       else set())
     if used:
         return any(location_type(inp, loc) == "filesystem" for loc in used)
     locations = inp.pmm.locations.value or []

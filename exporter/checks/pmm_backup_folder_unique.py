@@ -21,7 +21,7 @@ from exporter.checks.pmm_schedules import name_of, our_artifacts, our_schedules,
 from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.view import CheckInput
 from exporter.facts import Observed
-from exporter.pmm_index import location_and_folder
+from exporter.pmm_index import key, location_and_folder
 
 CHECK = "pmm_backup_folder_unique"
 MAY_BLOCK = BACKUPS | {PITR}
@@ -44,24 +44,23 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     for fact, what in ((pmm.scheduled_backups, "scheduled backups"), (pmm.artifacts, "artifacts")):
         if fact.value is None:
             return [unknown(CHECK, f"cannot read PMM's {what}: {fact.error or 'no answer'}", "", rs)]
-    ours = {s.get("service_id") for s in our_services(inp)}
+    ours = {key(s.get("service_id")) for s in our_services(inp)}
     used = {location_and_folder(d) for d in (*our_schedules(inp), *our_artifacts(inp))}
     if not used:
         return [skipped(CHECK, f"cluster {inp.settings.name!r} has no scheduled backup or artifact in PMM yet",
                         "", rs)]
-    cluster_of = {s.get("service_id"): str(s.get("cluster") or "") for s in pmm.services.value or []}
-    name_of_service = {s.get("service_id"): s.get("service_name") for s in pmm.services.value or []}
+    services = pmm.inventory.by_id
     clashes: list[str] = []
     for pair in sorted(used):
         for kind, doc in pmm.backups.users.get(pair, []):
-            service = doc.get("service_id")
+            service = key(doc.get("service_id"))
             if service in ours:
                 continue
             if doc.get("vendor") not in (None, "", "mongodb"):
                 owner = f"{doc.get('vendor')} service {doc.get('service_name') or service}"
-            elif service in cluster_of and cluster_of[service] != inp.settings.name:
-                other = cluster_of[service]
-                owner = f"service {doc.get('service_name') or name_of_service.get(service) or service} of " + \
+            elif service in services and services[service].get("cluster") != inp.settings.name:
+                other = str(services[service].get("cluster") or "")
+                owner = f"service {doc.get('service_name') or services[service].get('service_name')} of " + \
                         (f"cluster {other!r}" if other else "no cluster")
             else:
                 continue  # a service PMM no longer lists: its artifacts are not attributed

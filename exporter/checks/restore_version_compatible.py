@@ -23,7 +23,7 @@ from exporter.checks.pmm_schedules import our_artifacts, our_services
 from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.view import CheckInput
 from exporter.facts import Observed
-from exporter.pmm_index import newest_restorable
+from exporter.pmm_index import key, newest_restorable
 
 CHECK = "restore_version_compatible"
 MAY_BLOCK = RESTORES
@@ -61,8 +61,8 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     if answer is None or answer.value is None:
         why = answer.error if answer is not None else "not asked yet (PMM is asked about a bounded number a cycle)"
         return [unknown(CHECK, f"which services PMM would restore {describe(artifact)} to: {why}", "", rs, {restore})]
-    ids = {s.get("service_id") for s in services}
-    onto = [s for s in answer.value if s.get("service_id") in ids]
+    ids = {key(s.get("service_id")) for s in services}
+    onto = [s for s in answer.value if key(s.get("service_id")) in ids]
     if onto:
         names = ", ".join(str(s.get("service_name")) for s in onto)
         return [passed(CHECK, f"PMM would restore the newest artifact {describe(artifact)} to {names}", "", rs)]

@@ -55,6 +55,8 @@ DIALECTS: dict[str, tuple[Endpoint, Endpoint]] = {
     "artifacts": (Endpoint("POST", "/v1/management/backup/Artifacts/List", {}),
                   Endpoint("GET", "/v1/backups/artifacts")),
 }
+# Seconds a read spends at most, beyond the lists, on the calls about single nodes and artifacts (half each)
+EXTRA_BUDGET = 0.5
 # The backup API answers FailedPrecondition while Backup Management is off (UnaryServiceEnabledInterceptor)
 BACKUP_API = ("locations", "scheduled_backups", "artifacts")
 
@@ -128,10 +130,11 @@ class PMMProber:
             versions = Observed.failed(facts["pmm_agents"].error or facts["exporters"].error or "not read")
         else:
             versions = self.agent_versions.read(self._call, dialect, version, agents, [*exporters, *(qan or [])],
-                                                deadline)
+                                                deadline, time.monotonic() + EXTRA_BUDGET / 2)
         services, artifacts = facts["services"].value, facts["artifacts"].value
         compatible = ({} if services is None or artifacts is None else
-                      self.compatible_services.read(self._call, dialect, services, artifacts, deadline))
+                      self.compatible_services.read(self._call, dialect, services, artifacts, deadline,
+                                                    time.monotonic() + EXTRA_BUDGET / 2))
         return {"agent_versions": _cleaned(versions, self._clean),
                 "compatible_services": {a: _cleaned(o, self._clean) for a, o in compatible.items()}}
 
@@ -260,15 +263,14 @@ _ENUM_PREFIXES = {"status": ("AGENT_STATUS_", "BACKUP_STATUS_"), "data_model": (
 _ZERO_ENUMS = {"INVALID", "UNSPECIFIED", "DATA_MODEL_INVALID", "BACKUP_MODE_INVALID"}
 
 
-def _normalized(doc: Any, key: str = "") -> Any:
-    if isinstance(doc, dict):
-        return {k: _normalized(v, k) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [_normalized(v) for v in doc]
-    if isinstance(doc, str) and key in _ENUM_PREFIXES:
-        for prefix in _ENUM_PREFIXES[key]:
-            doc = doc.removeprefix(prefix)
-        return "" if doc in _ZERO_ENUMS and key != "status" else doc
+def _normalized(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document with its enum fields (all top-level) reduced, in place: thousands a read, each parsed anew."""
+    for key, prefixes in _ENUM_PREFIXES.items():
+        value = doc.get(key)
+        if isinstance(value, str):
+            for prefix in prefixes:
+                value = value.removeprefix(prefix)
+            doc[key] = "" if value in _ZERO_ENUMS and key != "status" else value
     return doc
 
 

@@ -3,10 +3,12 @@ api/inventory/v1/agents.proto), only the management API does (UniversalAgent.ver
 
 PMM 3 lists every pmm-agent's version in one call (GET /v1/management/agents/versions, ManagementService
 ListAgentVersions). PMM 2, and a PMM 3 without that call, answer only per node (POST /v1/management/Agent/List or
-GET /v1/management/agents with node_id, which lists the agents running on that node; managed/services/management
-agent.go listAgentsByNodeID). Versions change only on an upgrade, so those per-node answers are kept and asked
-again after REFRESH_READS reads of PMM, at most MAX_CALLS calls a read: a fleet of thousands of nodes costs PMM a
-hundred calls a cycle, and a new node waits at most a few cycles for its version.
+GET /v1/management/agents with node_id: the agents running on that node, managed/services/management/agent.go
+listAgentsByNodeID; PMM 2's Service/List gives no versions, services/management/service_mgmt.go agentToAPI).
+Those per-node answers are kept: a version is asked again after RECHECK_READS reads while it is below what a
+check needs (so that an upgrade shows within minutes), after REFRESH_READS otherwise, never-read ones first, and
+each read asks at most MAX_CALLS nodes within its time budget, at least one: PMM is never flooded, and a fleet of
+thousands of nodes is read in a bounded number of cycles.
 """
 
 from __future__ import annotations
@@ -18,9 +20,19 @@ from typing import Any
 from exporter.facts import Observed
 from exporter.probes.pmm_api import Call, Endpoint, PMMError
 
-REFRESH_READS = 30
+RECHECK_BELOW = (2, 35, 0)  # the newest pmm-agent version a check asks for (pmm_agent_version_supported)
+RECHECK_READS = 5
+REFRESH_READS = 360
 MAX_CALLS = 100
 PMM_AGENT_TYPES = ("pmm-agent", "PMM_AGENT", "AGENT_TYPE_PMM_AGENT")  # models string; enum names just in case
+
+
+def _below(version: str, wanted: tuple[int, int, int]) -> bool:
+    try:
+        parts = tuple(int(p) for p in version.removeprefix("v").split("-")[0].split(".")[:3])
+    except ValueError:
+        return True
+    return parts < wanted
 
 
 class AgentVersions:
@@ -32,8 +44,10 @@ class AgentVersions:
         self._no_version_list = False  # a PMM 3 that predates ListAgentVersions
 
     def read(self, call: Call, dialect: int, server: str, pmm_agents: Iterable[dict[str, Any]],
-             service_agents: Iterable[dict[str, Any]], deadline: float) -> Observed[dict[str, str]]:
-        """{pmm-agent ID: version} for the pmm-agents running some MongoDB service's agents."""
+             service_agents: Iterable[dict[str, Any]], deadline: float, budget: float
+             ) -> Observed[dict[str, str]]:
+        """{pmm-agent ID: version} for the pmm-agents running some MongoDB service's agents; per-node calls stop
+        at `budget` (a monotonic time), the whole read at `deadline`."""
         self._reads += 1
         wanted = {str(a.get("pmm_agent_id")) for a in service_agents if a.get("pmm_agent_id")}
         if dialect == 1 and not self._no_version_list:
@@ -49,19 +63,26 @@ class AgentVersions:
                     return Observed.failed("PMM's agent versions answer has no agent_versions list")
                 return Observed({str(a.get("agent_id")): str(a.get("version") or "") for a in listed
                                  if isinstance(a, dict) and str(a.get("agent_id")) in wanted})
-        return self._read_per_node(call, dialect, server, pmm_agents, wanted, deadline)
+        return self._read_per_node(call, dialect, server, pmm_agents, wanted, deadline, budget)
+
+    def _priority(self, agent_id: str) -> tuple[int, int] | None:
+        """Sort key of an agent whose version is due, None when it is not: never read first, then oldest."""
+        if agent_id not in self._known:
+            return 0, 0
+        version, read = self._known[agent_id]
+        age = self._reads - read
+        return (1, -age) if age >= (RECHECK_READS if _below(version, RECHECK_BELOW) else REFRESH_READS) else None
 
     def _read_per_node(self, call: Call, dialect: int, server: str, pmm_agents: Iterable[dict[str, Any]],
-                       wanted: set[str], deadline: float) -> Observed[dict[str, str]]:
+                       wanted: set[str], deadline: float, budget: float) -> Observed[dict[str, str]]:
         node_of = {str(a.get("agent_id")): str(a.get("runs_on_node_id") or "") for a in pmm_agents}
-        due = sorted((a for a in wanted if node_of.get(a) and
-                      (a not in self._known or self._reads - self._known[a][1] >= REFRESH_READS)),
-                     key=lambda a: (a in self._known, self._known.get(a, ("", 0))[1], a))
+        due = sorted((a for a in wanted if node_of.get(a) and self._priority(a) is not None),
+                     key=lambda a: (self._priority(a), a))
         calls, error = 0, ""
         for agent_id in due:
             if agent_id in self._known and self._known[agent_id][1] == self._reads:
                 continue  # told by an earlier call of this read (one node runs several)
-            if calls >= MAX_CALLS or time.monotonic() >= deadline:
+            if calls >= MAX_CALLS or (calls and time.monotonic() >= budget):
                 break
             calls += 1
             node = node_of[agent_id]

@@ -4,8 +4,11 @@ ListArtifactCompatibleServices), so that its version rule (managed/services/back
 FindArtifactCompatibleServices: the artifact's mongod version equals the service's, exactly; an artifact of unknown
 version only to its own service) is applied by PMM itself, not re-derived here.
 
-One call per artifact: an answer is kept until the artifact is no longer its cluster's newest, the versions of the
-cluster's services change in the inventory, or REFRESH_READS reads have passed; at most MAX_CALLS calls a read.
+PMM's answer lists every service it would restore to, fleet-wide, so one costs PMM and the exporter in
+proportion to the fleet: an answer is kept until the artifact is no longer its cluster's newest or the versions of
+the cluster's services change in the inventory, and asked again after RECHECK_READS reads while it names none of
+the cluster's services, after REFRESH_READS otherwise. Unasked artifacts go first, then the oldest answers; a
+read asks at most MAX_CALLS within its time budget, at least one.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from exporter.facts import Observed
 from exporter.pmm_index import BackupIndex, newest_restorable
 from exporter.probes.pmm_api import Call, Endpoint, PMMError
 
-REFRESH_READS = 30
+RECHECK_READS = 5
+REFRESH_READS = 360
 MAX_CALLS = 100
+OTHERS_KEPT = 5
 SERVICE_FIELDS = ("service_id", "service_name", "node_id", "cluster", "replication_set", "version")
 
 
@@ -39,31 +44,42 @@ class CompatibleServices:
         self._reads = 0
 
     def read(self, call: Call, dialect: int, services: list[dict[str, Any]], artifacts: list[dict[str, Any]],
-             deadline: float) -> dict[str, Observed[list[dict[str, Any]]]]:
+             deadline: float, budget: float) -> dict[str, Observed[list[dict[str, Any]]]]:
+        """{artifact ID: PMM's answer} for each cluster's newest successful artifact that has one; calls stop at
+        `budget` (a monotonic time), the whole read at `deadline`."""
         self._reads += 1
-        calls = 0
-        out: dict[str, Observed[list[dict[str, Any]]]] = {}
+        due: list[tuple[tuple[int, int], str, tuple[tuple[str, str], ...]]] = []
+        newest: set[str] = set()
         index = BackupIndex(services, (), artifacts)
-        for cluster in sorted(index.services):
+        for cluster in index.services:
             members, _, theirs = index.of_cluster(cluster)
             artifact = newest_restorable(theirs, (s.get("service_id") for s in members))
             if artifact is None or not artifact.get("artifact_id"):
                 continue
             artifact_id = str(artifact["artifact_id"])
+            newest.add(artifact_id)
             versions = tuple(sorted((str(s.get("service_id")), str(s.get("version") or "")) for s in members))
             kept = self._answers.get(artifact_id)
-            fresh = kept is not None and kept[0] == versions and self._reads - kept[1] < REFRESH_READS
-            if not fresh and calls < MAX_CALLS and time.monotonic() < deadline:
-                calls += 1
-                kept = (versions, self._reads, self._ask(call, dialect, artifact_id, deadline))
-                self._answers[artifact_id] = kept
-            if kept is not None:
-                out[artifact_id] = kept[2]
-        self._answers = {a: kept for a, kept in self._answers.items() if a in out}
-        return out
+            if kept is None or kept[0] != versions:
+                due.append(((0, 0), artifact_id, versions))
+                continue
+            age = self._reads - kept[1]
+            ours = {s for s, _ in versions}
+            names_ours = kept[2].value is not None and any(s.get("service_id") in ours for s in kept[2].value)
+            if age >= (REFRESH_READS if names_ours else RECHECK_READS):
+                due.append(((1, -age), artifact_id, versions))
+        for calls, (_, artifact_id, versions) in enumerate(sorted(due)):
+            if calls >= MAX_CALLS or (calls and time.monotonic() >= budget):
+                break
+            ours = {s for s, _ in versions}
+            self._answers[artifact_id] = (versions, self._reads, self._ask(call, dialect, artifact_id, ours, deadline))
+        self._answers = {a: kept for a, kept in self._answers.items() if a in newest}
+        return {a: kept[2] for a, kept in self._answers.items()}
 
     @staticmethod
-    def _ask(call: Call, dialect: int, artifact_id: str, deadline: float) -> Observed[list[dict[str, Any]]]:
+    def _ask(call: Call, dialect: int, artifact_id: str, ours: set[str], deadline: float
+             ) -> Observed[list[dict[str, Any]]]:
+        """PMM's answer, kept short: the cluster's own services, and the first others PMM names, for the reason."""
         try:
             reply = call(endpoint(dialect, artifact_id), deadline)
         except PMMError as exc:
@@ -73,4 +89,7 @@ class CompatibleServices:
         listed = reply.get("mongodb", []) if isinstance(reply, dict) else None  # an empty list is omitted
         if not isinstance(listed, list):
             return Observed.failed("PMM's compatible-services answer has no mongodb list")
-        return Observed([{k: s.get(k) for k in SERVICE_FIELDS if k in s} for s in listed if isinstance(s, dict)])
+        services = [s for s in listed if isinstance(s, dict)]
+        kept = [s for s in services if str(s.get("service_id")) in ours] + \
+            [s for s in services if str(s.get("service_id")) not in ours][:OTHERS_KEPT]
+        return Observed([{k: s.get(k) for k in SERVICE_FIELDS if k in s} for s in kept])

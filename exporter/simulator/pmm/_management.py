@@ -154,9 +154,10 @@ class ManagementMixin:
         if service_id and node_id:
             raise APIError(p.INVALID_ARGUMENT, "Either service_id or node_id is expected, not both.")
         with self.lock:
-            agents = sorted(self._agents.values(), key=lambda a: a.agent_id)
+            agents = self._agents.values()
             if node_id:
-                chosen = [a for a in agents if node_id in (self._model_node_id(a), a.runs_on_node_id)]
+                chosen = [a for a in agents if node_id in (a.runs_on_node_id, a.node_id)
+                          or (a.agent_type == "VM_AGENT" and self._model_node_id(a) == node_id)]
             else:
                 service = self._services.get(service_id)
                 if service is None:
@@ -167,7 +168,7 @@ class ManagementMixin:
                     or (a.agent_type == "VM_AGENT" and self._model_node_id(a) == service.node_id)
                     or a.service_id == service.service_id
                 ]  # fmt: skip
-            return {"agents": [self._render_universal(a) for a in chosen]}
+            return {"agents": [self._render_universal(a) for a in sorted(chosen, key=lambda a: a.agent_id)]}
 
     def _management_agent_versions(self, _: Any) -> dict[str, Any]:
         """ListAgentVersions: every pmm-agent not disabled, whose node exists and whose version parses."""
