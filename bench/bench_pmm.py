@@ -105,7 +105,8 @@ def run(clusters: int, version: str, reads: int) -> dict[str, Any]:
             wall, cpu = time.monotonic(), time.process_time()
             facts = prober.read()
             per_read.append({"wall_s": time.monotonic() - wall, "cpu_s": time.process_time() - cpu,
-                             "calls": calls[0], "ok": facts.ok})
+                             "calls": calls[0], "ok": facts.ok, "versions_known": len(facts.agent_versions.value or {}),
+                             "artifacts_answered": len(facts.compatible_services)})
         prober.close()
         assert facts.ok, facts.error
         template, hosts, set_name = real_facts()
@@ -138,6 +139,8 @@ def run(clusters: int, version: str, reads: int) -> dict[str, Any]:
         "checks_cpu_with_pmm_s": round(checks_pmm, 3), "checks_cpu_without_pmm_s": round(checks_none, 3),
         "failing_results": failing,
         "pmm_cpu_per_cycle_s": round(added, 3),
+        "artifacts_answered_per_read": round(per_read[-1]["artifacts_answered"] / len(per_read), 1),
+        "versions_known_after": per_read[-1]["versions_known"],
         "pmm_share_of_baseline_cycle": round(added / (BASELINE_MS / 1000 * clusters), 3),
     }
 
@@ -157,7 +160,9 @@ def main() -> int:
               f"{report['max_read_wall_s']} s, steady {report['steady_read_wall_s']} s wall and "
               f"{report['steady_read_cpu_s']} s CPU; checks {report['checks_cpu_without_pmm_s']} s CPU without "
               f"PMM, {report['checks_cpu_with_pmm_s']} s with; PMM adds {report['pmm_cpu_per_cycle_s']} s CPU a "
-              f"cycle, {report['pmm_share_of_baseline_cycle']:.1%} of a {BASELINE_MS} ms/cluster cycle",
+              f"cycle, {report['pmm_share_of_baseline_cycle']:.1%} of a {BASELINE_MS} ms/cluster cycle; "
+              f"{report['artifacts_answered_per_read']} artifacts answered a read, "
+              f"{report['versions_known_after']} pmm-agent versions known after {len(report['reads'])} reads",
               flush=True)
     return 0
 

@@ -92,7 +92,8 @@ class PMMFacts:
     - agent_versions: {pmm-agent ID: version} of the pmm-agents serving MongoDB services that PMM told; an agent
       missing from it has not been read yet.
     - compatible_services: {artifact ID: the MongoDB services PMM would restore it to}, for each cluster's newest
-      successful artifact (PMM's own answer, which applies its version rule).
+      successful artifact (PMM's own answer, which applies its version rule); compatible_carried: {artifact ID:
+      the previous artifact of its cluster} for answers carried from it until PMM is asked (same MongoDB versions).
     """
 
     version: str = ""
@@ -108,6 +109,7 @@ class PMMFacts:
     artifacts: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
     agent_versions: Observed[dict[str, str]] = field(default_factory=Observed)
     compatible_services: dict[str, Observed[list[dict[str, Any]]]] = field(default_factory=dict)
+    compatible_carried: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -232,3 +232,9 @@ def test_the_new_checks_are_unknown_when_pmm_cannot_be_read() -> None:
            "restore_version_compatible"}
     assert {r.status for r in out if r.check in new} == {Status.UNKNOWN}
     assert {r.check for r in out if r.check in new} == new
+
+
+def test_a_carried_answer_says_so() -> None:
+    result = of(run(pmm_facts(compatible_carried={"a1": "a0"})), "restore_version_compatible")[""]
+    assert result.status is Status.PASS
+    assert "(PMM's answer for the previous artifact, a0, taken at the same MongoDB versions" in result.reason

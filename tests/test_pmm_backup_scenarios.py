@@ -209,3 +209,31 @@ def test_compatible_services_are_asked_a_bounded_number_a_read_and_kept(setup: S
             assert not [r for r in setup.pmm.requests_seen if "ompatible" in r[1]]  # answers kept
         finally:
             prober.close()
+
+
+def test_a_nightly_artifact_carries_the_last_answer_until_pmm_is_asked(setup: Setup,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pmm_compatibility, "MAX_CALLS", 1)
+    with SimReplicaSet(name="rs1") as second:
+        theirs = next(iter(setup.pmm.register_replica_set(second, cluster="second").values()))
+        setup.pmm.add_artifact(theirs, setup.location, folder="second")
+        prober = PMMProber(PMMConfig(setup.pmm.url, TOKEN), 5.0)
+        try:
+            prober.read()
+            assert len(prober.read().compatible_services) == 2  # both answered, one a read
+            # the nightly backups of both clusters land at once; one is asked, the other carries its answer
+            new = [setup.pmm.add_artifact(setup.service(0), setup.location, folder="prod-rs"),
+                   setup.pmm.add_artifact(theirs, setup.location, folder="second")]
+            facts = prober.read()
+            assert set(facts.compatible_services) == set(new)
+            assert len(facts.compatible_carried) == 1
+            assert len(prober.read().compatible_carried) == 0  # asked at the next read
+            # after an upgrade the old answer proves nothing: a new artifact waits for PMM's own
+            for service in (setup.service(0), setup.service(1), setup.service(2)):
+                setup.pmm.set_service_version(service, "8.0.4")
+            setup.pmm.add_artifact(setup.service(0), setup.location, folder="prod-rs")
+            setup.pmm.set_service_version(theirs, "7.0.15")
+            setup.pmm.add_artifact(theirs, setup.location, folder="second")
+            assert len(prober.read().compatible_services) == 1 and not prober.read().compatible_carried
+        finally:
+            prober.close()

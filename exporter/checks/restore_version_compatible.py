@@ -65,7 +65,11 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     onto = [s for s in answer.value if key(s.get("service_id")) in ids]
     if onto:
         names = ", ".join(str(s.get("service_name")) for s in onto)
-        return [passed(CHECK, f"PMM would restore the newest artifact {describe(artifact)} to {names}", "", rs)]
+        carried = pmm.compatible_carried.get(str(artifact.get("artifact_id")))
+        note = (f" (PMM's answer for the previous artifact, {carried}, taken at the same MongoDB versions, until PMM "
+                f"is asked about this one)" if carried else "")
+        return [passed(CHECK, f"PMM would restore the newest artifact {describe(artifact)} to {names}{note}", "",
+                       rs)]
     others = ", ".join(f"{s.get('service_name')}" for s in answer.value[:5]) or "no service at all"
     running = sorted({str(s.get("version")) for s in services if s.get("version")})
     versions = f"; the cluster's services run MongoDB {', '.join(running)}" if running else ""

@@ -136,7 +136,8 @@ class PMMProber:
                       self.compatible_services.read(self._call, dialect, services, artifacts, deadline,
                                                     time.monotonic() + EXTRA_BUDGET / 2))
         return {"agent_versions": _cleaned(versions, self._clean),
-                "compatible_services": {a: _cleaned(o, self._clean) for a, o in compatible.items()}}
+                "compatible_services": {a: _cleaned(o, self._clean) for a, o in compatible.items()},
+                "compatible_carried": dict(self.compatible_services.carried)}
 
     def _version(self, deadline: float) -> tuple[str, int]:
         """The server version and the dialect index (0: PMM 2, 1: PMM 3)."""

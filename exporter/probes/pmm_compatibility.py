@@ -8,7 +8,8 @@ PMM's answer lists every service it would restore to, fleet-wide, so one costs P
 proportion to the fleet: an answer is kept until the artifact is no longer its cluster's newest or the versions of
 the cluster's services change in the inventory, and asked again after RECHECK_READS reads while it names none of
 the cluster's services, after REFRESH_READS otherwise. Unasked artifacts go first, then the oldest answers; a
-read asks at most MAX_CALLS within its time budget, at least one.
+read asks at most MAX_CALLS within its time budget, at least one: first the new artifacts of clusters already
+answered (a nightly backup, the usual change), then the clusters never answered, then the oldest answers.
 """
 
 from __future__ import annotations
@@ -35,12 +36,27 @@ def endpoint(dialect: int, artifact_id: str) -> Endpoint:
     return Endpoint("GET", f"/v1/backups/{quote(artifact_id, safe='')}/compatible-services")
 
 
+Answer = tuple[tuple[tuple[str, str], ...], int, Observed[list[dict[str, Any]]]]  # (versions when asked, read, answer)
+
+
+def names_any(answer: Answer) -> bool:
+    """Whether PMM's answer names one of the cluster's own services (those it was asked for)."""
+    ours = {s for s, _ in answer[0]}
+    return answer[2].value is not None and any(str(s.get("service_id")) in ours for s in answer[2].value)
+
+
 class CompatibleServices:
-    """Asks and keeps PMM's compatible-services answers across reads of PMM (one instance per PMM prober)."""
+    """Asks and keeps PMM's compatible-services answers across reads of PMM (one instance per PMM prober).
+
+    A cluster's new artifact taken while its services ran the same MongoDB versions as when PMM named them for the
+    previous one carries that answer until PMM is asked (a whole fleet's nightly backups land at once): `carried`
+    says so, {new artifact ID: the one whose answer it carries}.
+    """
 
     def __init__(self) -> None:
-        # artifact ID -> (the cluster's service versions when asked, read number, answer)
-        self._answers: dict[str, tuple[tuple[tuple[str, str], ...], int, Observed[list[dict[str, Any]]]]] = {}
+        self._answers: dict[str, Answer] = {}  # artifact ID -> PMM's answer about it
+        self._latest: dict[str, str] = {}  # cluster -> the artifact PMM was last asked about
+        self.carried: dict[str, str] = {}
         self._reads = 0
 
     def read(self, call: Call, dialect: int, services: list[dict[str, Any]], artifacts: list[dict[str, Any]],
@@ -48,7 +64,7 @@ class CompatibleServices:
         """{artifact ID: PMM's answer} for each cluster's newest successful artifact that has one; calls stop at
         `budget` (a monotonic time), the whole read at `deadline`."""
         self._reads += 1
-        due: list[tuple[tuple[int, int], str, tuple[tuple[str, str], ...]]] = []
+        due: list[tuple[tuple[int, int], str, tuple[tuple[str, str], ...], str]] = []
         newest: set[str] = set()
         index = BackupIndex(services, (), artifacts)
         for cluster in index.services:
@@ -60,21 +76,27 @@ class CompatibleServices:
             newest.add(artifact_id)
             versions = tuple(sorted((str(s.get("service_id")), str(s.get("version") or "")) for s in members))
             kept = self._answers.get(artifact_id)
-            if kept is None or kept[0] != versions:
-                due.append(((0, 0), artifact_id, versions))
-                continue
-            age = self._reads - kept[1]
-            ours = {s for s, _ in versions}
-            names_ours = kept[2].value is not None and any(s.get("service_id") in ours for s in kept[2].value)
-            if age >= (REFRESH_READS if names_ours else RECHECK_READS):
-                due.append(((1, -age), artifact_id, versions))
-        for calls, (_, artifact_id, versions) in enumerate(sorted(due)):
+            previous = self._answers.get(self._latest.get(cluster, ""))
+            if kept is None and previous is not None and previous[0] == versions and names_any(previous):
+                self._answers[artifact_id] = kept = previous
+                self.carried[artifact_id] = self._latest[cluster]
+            if artifact_id in self.carried:
+                due.append(((0, 0), artifact_id, versions, cluster))
+            elif kept is None or kept[0] != versions:
+                due.append(((1, 0), artifact_id, versions, cluster))
+            elif self._reads - kept[1] >= (REFRESH_READS if names_any(kept) else RECHECK_READS):
+                due.append(((2, kept[1] - self._reads), artifact_id, versions, cluster))
+        for calls, (_, artifact_id, versions, cluster) in enumerate(sorted(due)):
             if calls >= MAX_CALLS or (calls and time.monotonic() >= budget):
                 break
             ours = {s for s, _ in versions}
             self._answers[artifact_id] = (versions, self._reads, self._ask(call, dialect, artifact_id, ours, deadline))
-        self._answers = {a: kept for a, kept in self._answers.items() if a in newest}
-        return {a: kept[2] for a, kept in self._answers.items()}
+            self._latest[cluster] = artifact_id
+            self.carried.pop(artifact_id, None)
+        kept_ids = newest | set(self._latest.values())
+        self._answers = {a: kept for a, kept in self._answers.items() if a in kept_ids}
+        self.carried = {a: old for a, old in self.carried.items() if a in newest}
+        return {a: kept[2] for a, kept in self._answers.items() if a in newest}
 
     @staticmethod
     def _ask(call: Call, dialect: int, artifact_id: str, ours: set[str], deadline: float

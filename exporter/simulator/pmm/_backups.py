@@ -24,6 +24,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, Final
 
 from . import _protocol as p
@@ -173,6 +174,7 @@ def go_version(text: str) -> tuple[tuple[int, ...], int, str] | None:
     return segments, 0 if match[2] else 1, match[2] or ""
 
 
+@cache  # asked for every service of the fleet on each compatible-services request
 def backup_software_compatible(mongod_version: str, pbm_version: str | None) -> bool:
     """compatibility_helpers.go `mongoDBBackupSoftwareInstalledAndCompatible`: mongod and pbm both reported, pbm
     at least `pbmMinSupportedVersion` (2.0.1)."""
