@@ -1,8 +1,9 @@
 """`demo`: the real exporter against a simulated 3-member replica set and a simulated PMM Server on loopback, so a
 newcomer sees real output with no MongoDB or PMM installed.
 
-Two prerequisites are broken on purpose, to show failing checks and their fixes: the pbm-agent of one member is
-stopped, and PMM knows another member's service without a cluster name.
+Three prerequisites are broken on purpose, to show failing checks and their fixes: the pbm-agent of one member is
+stopped, PMM knows another member's service without a cluster name, and the cluster's newest backup in PMM was
+taken before an upgrade of MongoDB, so PMM would restore it nowhere.
 """
 
 from __future__ import annotations
@@ -33,9 +34,13 @@ def run_demo(listen_address: str, interval: float, external_url: str | None = No
     try:
         stopped, unlabelled = replica_set.members[2], replica_set.members[1]
         stopped.stop_agent(at=replica_set.cluster_time().time - STOPPED_AGENT_AGE)
-        pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.us-east-1.amazonaws.com", "AKIADEMO", "demo/secret")
+        location = pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.us-east-1.amazonaws.com", "AKIADEMO",
+                                       "demo/secret")
         services = pmm.register_replica_set(replica_set, cluster=DEMO_CLUSTER)
         pmm.set_service_cluster(services[unlabelled.host], "")
+        first = services[replica_set.hosts[0]]
+        pmm.add_scheduled_backup(first, location, name="nightly", folder=DEMO_CLUSTER)
+        pmm.add_artifact(first, location, name="nightly-before-upgrade", folder=DEMO_CLUSTER, db_version="6.0.18")
         cluster = ClusterConfig(DEMO_CLUSTER, replica_set.uri(), "logical", tuple(replica_set.hosts),
                                 DEFAULT_USER, DEFAULT_PASSWORD)
         config = Config("(demo)", interval, min(5.0, interval), (cluster,), PMMConfig(pmm.url, DEMO_TOKEN))

@@ -151,6 +151,8 @@ def test_demo_serves_real_output() -> None:
         # the demo's broken agent is a secondary's: logical backups run, a physical restore would not
         assert 'pmm_backup_prereq_cluster_ready{cluster="demo-rs"} 1.0' in text
         assert 'pmm_backup_prereq_operation_ready{cluster="demo-rs",operation="physical_restore"} 0.0' in text
+        # its newest backup in PMM predates an upgrade: PMM would restore it nowhere, before any emergency says so
+        assert 'pmm_backup_prereq_operation_ready{cluster="demo-rs",operation="logical_restore"} 0.0' in text
         assert 'pmm_backup_prereq_probe_success{cluster="demo-rs",target="pmm"} 1.0' in text
         assert 'pmm_backup_prereq_pmm_server_info{version="3.4.0"} 1.0' in text
         assert re.search(r'^pmm_backup_prereq_ok\{check="pbm_agent_running",cluster="demo-rs",node="[^"]+",'
@@ -162,6 +164,7 @@ def test_demo_serves_real_output() -> None:
     assert ("was stopped 120 s ago (pbm_agent_running fails: a\n    secondary's agent, so PBM still takes the logical "
             "backup") in log
     assert "FAIL     pbm_agent_running" in log and "FAIL     service_cluster_name" in log  # the check table
+    assert "FAIL     restore_version_compatible" in log
     assert "demo/secret" not in log and "glsa_demoToken" not in log
 
 
