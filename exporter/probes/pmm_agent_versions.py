@@ -7,8 +7,8 @@ GET /v1/management/agents with node_id: the agents running on that node, managed
 listAgentsByNodeID; PMM 2's Service/List gives no versions, services/management/service_mgmt.go agentToAPI).
 Those per-node answers are kept: a version is asked again after RECHECK_READS reads while it is below what a
 check needs (so that an upgrade shows within minutes), after REFRESH_READS otherwise, never-read ones first, and
-each read asks at most MAX_CALLS nodes within its time budget, at least one: PMM is never flooded, and a fleet of
-thousands of nodes is read in a bounded number of cycles.
+each read asks at most MAX_CALLS nodes within its time budget, and at least MIN_CALLS: PMM is never flooded, a
+small fleet is read at once, and one of thousands of nodes in a bounded number of cycles.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ RECHECK_BELOW = (2, 35, 0)  # the newest pmm-agent version a check asks for (pmm
 RECHECK_READS = 5
 REFRESH_READS = 360
 MAX_CALLS = 100
+MIN_CALLS = 10  # made whatever the time budget says: a small fleet is read at once, even on a loaded machine
 PMM_AGENT_TYPES = ("pmm-agent", "PMM_AGENT", "AGENT_TYPE_PMM_AGENT")  # models string; enum names just in case
 
 
@@ -82,7 +83,7 @@ class AgentVersions:
         for agent_id in due:
             if agent_id in self._known and self._known[agent_id][1] == self._reads:
                 continue  # told by an earlier call of this read (one node runs several)
-            if calls >= MAX_CALLS or (calls and time.monotonic() >= budget):
+            if calls >= MAX_CALLS or (calls >= MIN_CALLS and time.monotonic() >= budget):
                 break
             calls += 1
             node = node_of[agent_id]

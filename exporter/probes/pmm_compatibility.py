@@ -8,7 +8,7 @@ PMM's answer lists every service it would restore to, fleet-wide, so one costs P
 proportion to the fleet: an answer is kept until the artifact is no longer its cluster's newest or the versions of
 the cluster's services change in the inventory, and asked again after RECHECK_READS reads while it names none of
 the cluster's services, after REFRESH_READS otherwise. Unasked artifacts go first, then the oldest answers; a
-read asks at most MAX_CALLS within its time budget, at least one: first the new artifacts of clusters already
+read asks at most MAX_CALLS within its time budget, and at least MIN_CALLS: first the new artifacts of clusters already
 answered (a nightly backup, the usual change), then the clusters never answered, then the oldest answers.
 """
 
@@ -25,6 +25,7 @@ from exporter.probes.pmm_api import Call, Endpoint, PMMError
 RECHECK_READS = 5
 REFRESH_READS = 360
 MAX_CALLS = 100
+MIN_CALLS = 3  # made whatever the time budget says: a small fleet is answered at once, even on a loaded machine
 OTHERS_KEPT = 5
 SERVICE_FIELDS = ("service_id", "service_name", "node_id", "cluster", "replication_set", "version")
 
@@ -87,7 +88,7 @@ class CompatibleServices:
             elif self._reads - kept[1] >= (REFRESH_READS if names_any(kept) else RECHECK_READS):
                 due.append(((2, kept[1] - self._reads), artifact_id, versions, cluster))
         for calls, (_, artifact_id, versions, cluster) in enumerate(sorted(due)):
-            if calls >= MAX_CALLS or (calls and time.monotonic() >= budget):
+            if calls >= MAX_CALLS or (calls >= MIN_CALLS and time.monotonic() >= budget):
                 break
             ours = {s for s, _ in versions}
             self._answers[artifact_id] = (versions, self._reads, self._ask(call, dialect, artifact_id, ours, deadline))
