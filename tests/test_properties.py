@@ -320,7 +320,7 @@ def malformed(doc: dict[str, Any]) -> bool:
 
     return (not isinstance(doc.get("hb"), Timestamp) or not isinstance(doc.get("v"), str)
             or not sub_status(doc.get("pbms")) or not sub_status(doc.get("nodes"))
-            or not isinstance(doc.get("mv", ""), str) or not isinstance(doc.get("pv", ""), str))
+            or any(doc.get(k) is not None and not isinstance(doc[k], str) for k in ("mv", "pv")))  # null: absent
 
 
 @FEW

@@ -13,15 +13,12 @@ are installed there and reach the cluster, so for them it is a warning in the re
 
 from __future__ import annotations
 
-from typing import Any
-
 from exporter.checks.operations import PHYSICAL_RESTORE
-from exporter.checks.pmm_inventory import ServiceMatch, match_members, pmm_unavailable
+from exporter.checks.pmm_inventory import ServiceMatch, match_members, usable_pmm
 from exporter.checks.pmm_service_agents import node_name, serving_pmm_agent
-from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
+from exporter.checks.results import CheckResult, failed, passed, skipped
 from exporter.checks.topology import host_and_port
 from exporter.checks.view import CheckInput
-from exporter.facts import Observed
 
 CHECK = "pmm_agent_on_mongodb_node"
 MAY_BLOCK = frozenset({PHYSICAL_RESTORE})
@@ -29,18 +26,12 @@ MAY_BLOCK = frozenset({PHYSICAL_RESTORE})
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = inp.view.replica_set
-    pmm = inp.pmm
-    needed: list[Observed[Any]] = [pmm.services, pmm.pmm_agents, pmm.exporters, pmm.qan_agents, pmm.nodes] \
-        if pmm else []
-    unavailable = pmm_unavailable(CHECK, inp, *needed)
-    if unavailable is not None:
-        return unavailable
-    assert pmm is not None
-    if inp.view.members is None:
-        return [unknown(CHECK, inp.view.members_error, node, rs) for node in inp.mongo.seeds]
+    pmm = usable_pmm(CHECK, inp, "services", "pmm_agents", "exporters", "qan_agents", "nodes", members=True)
+    if isinstance(pmm, list):
+        return pmm
     matches = match_members(inp)
     results = []
-    for member in (m for m in inp.view.members if m.data_bearing):
+    for member in (m for m in inp.view.members or () if m.data_bearing):  # read: usable_pmm(members=True)
         service = matches.get(member.host, ServiceMatch(None)).service
         agent = serving_pmm_agent(pmm, service.get("service_id"))[1] if service else None
         if service is None or agent is None:

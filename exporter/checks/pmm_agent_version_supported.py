@@ -17,8 +17,6 @@ pmm-agent of the service it is started on). What only the version notes say is a
 
 from __future__ import annotations
 
-from typing import Any
-
 from exporter.checks.operations import (
     EVERYTHING,
     LOGICAL_BACKUP,
@@ -31,7 +29,7 @@ from exporter.checks.operations import (
 )
 from exporter.checks.pbm_agents import parse_version
 from exporter.checks.pitr_running import pitr_enabled
-from exporter.checks.pmm_inventory import ServiceMatch, match_members, pmm_unavailable
+from exporter.checks.pmm_inventory import ServiceMatch, match_members, usable_pmm
 from exporter.checks.pmm_schedules import (
     location_type,
     our_artifacts,
@@ -42,7 +40,6 @@ from exporter.checks.pmm_schedules import (
 from exporter.checks.pmm_service_agents import node_name, serving_pmm_agent
 from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.view import CheckInput
-from exporter.facts import Observed
 from exporter.pmm_index import key, newest_restorable
 
 CHECK = "pmm_agent_version_supported"
@@ -87,19 +84,14 @@ def upgrade_fix(host: str) -> str:
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = inp.view.replica_set
-    pmm = inp.pmm
-    needed: list[Observed[Any]] = [pmm.services, pmm.pmm_agents, pmm.exporters, pmm.agent_versions] if pmm else []
-    unavailable = pmm_unavailable(CHECK, inp, *needed)
-    if unavailable is not None:
-        return unavailable
-    assert pmm is not None
-    if inp.view.members is None:
-        return [unknown(CHECK, inp.view.members_error, node, rs) for node in inp.mongo.seeds]
+    pmm = usable_pmm(CHECK, inp, "services", "pmm_agents", "exporters", "agent_versions", members=True)
+    if isinstance(pmm, list):
+        return pmm
     versions = pmm.agent_versions.value or {}
     filesystem = uses_filesystem(inp)
     pitr = pitr_enabled(inp.mongo.pbm_config.value)
     matches = match_members(inp)
-    data_members = [m for m in inp.view.members if m.data_bearing]
+    data_members = [m for m in inp.view.members or () if m.data_bearing]  # read: usable_pmm(members=True)
     # per node: (its service, its pmm-agent's ID, that agent's version or None)
     judged: dict[str, tuple[dict[str, object], str, tuple[int, int, int] | None]] = {}
     results = []

@@ -16,11 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 from exporter.checks.operations import BACKUPS, PITR
-from exporter.checks.pmm_inventory import pmm_unavailable
+from exporter.checks.pmm_inventory import usable_pmm
 from exporter.checks.pmm_schedules import name_of, our_artifacts, our_schedules, our_services
-from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
+from exporter.checks.results import CheckResult, failed, passed, skipped
 from exporter.checks.view import CheckInput
-from exporter.facts import Observed
 from exporter.pmm_index import key, location_and_folder
 
 CHECK = "pmm_backup_folder_unique"
@@ -35,15 +34,9 @@ def _where(doc: dict[str, Any]) -> str:
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = inp.view.replica_set
-    pmm = inp.pmm
-    needed: list[Observed[Any]] = [pmm.services] if pmm else []
-    unavailable = pmm_unavailable(CHECK, inp, *needed)
-    if unavailable is not None:
-        return unavailable
-    assert pmm is not None
-    for fact, what in ((pmm.scheduled_backups, "scheduled backups"), (pmm.artifacts, "artifacts")):
-        if fact.value is None:
-            return [unknown(CHECK, f"cannot read PMM's {what}: {fact.error or 'no answer'}", "", rs)]
+    pmm = usable_pmm(CHECK, inp, "services", "scheduled_backups", "artifacts")
+    if isinstance(pmm, list):
+        return pmm
     ours = {key(s.get("service_id")) for s in our_services(inp)}
     used = {location_and_folder(d) for d in (*our_schedules(inp), *our_artifacts(inp))}
     if not used:

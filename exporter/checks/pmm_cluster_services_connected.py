@@ -18,12 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from exporter.checks.operations import PHYSICAL_RESTORE
-from exporter.checks.pmm_inventory import match_members, pmm_unavailable
+from exporter.checks.pmm_inventory import match_members, usable_pmm
 from exporter.checks.pmm_schedules import our_services
 from exporter.checks.pmm_service_agents import node_name, serving_pmm_agent
 from exporter.checks.results import CheckResult, failed, passed, skipped
 from exporter.checks.view import CheckInput
-from exporter.facts import Observed
 
 CHECK = "pmm_cluster_services_connected"
 MAY_BLOCK = frozenset({PHYSICAL_RESTORE})
@@ -38,13 +37,9 @@ def judged_services(inp: CheckInput) -> list[dict[str, Any]]:
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = inp.view.replica_set
-    pmm = inp.pmm
-    needed: list[Observed[Any]] = [pmm.services, pmm.pmm_agents, pmm.exporters, pmm.qan_agents, pmm.nodes] \
-        if pmm else []
-    unavailable = pmm_unavailable(CHECK, inp, *needed)
-    if unavailable is not None:
-        return unavailable
-    assert pmm is not None
+    pmm = usable_pmm(CHECK, inp, "services", "pmm_agents", "exporters", "qan_agents", "nodes")
+    if isinstance(pmm, list):
+        return pmm
     services = judged_services(inp)
     if not services:
         return [skipped(CHECK, f"no MongoDB service in PMM carries cluster name {inp.settings.name!r} and "

@@ -13,11 +13,11 @@ from typing import Any
 
 from exporter.checks.results import CheckResult, skipped, unknown
 from exporter.checks.view import CheckInput
-from exporter.facts import Observed
+from exporter.facts import Observed, PMMFacts
 from exporter.pmm_index import is_ip, is_loopback, split_host_port
 
 __all__ = ["ServiceMatch", "is_ip", "is_loopback", "match_members", "names_to_resolve", "pmm_unavailable",
-           "pmm_version", "split_host_port"]
+           "pmm_version", "split_host_port", "usable_pmm"]
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,24 @@ def pmm_unavailable(check: str, inp: CheckInput, *needed: Observed[Any]) -> list
         if fact.error is not None or fact.value is None:
             return [unknown(check, f"cannot read from PMM Server: {fact.error or 'no answer'}", "", rs)]
     return None
+
+
+def usable_pmm(check: str, inp: CheckInput, *needed: str, members: bool = False) -> PMMFacts | list[CheckResult]:
+    """PMM's facts when PMM and the `needed` facts (PMMFacts field names) were read, and the replica set's members
+    if `members`; else the results that say why the check cannot judge."""
+    pmm = inp.pmm
+    unavailable = pmm_unavailable(check, inp)
+    if unavailable is not None:
+        return unavailable
+    assert pmm is not None
+    for name in needed:
+        fact: Observed[Any] = getattr(pmm, name)
+        if fact.error is not None or fact.value is None:
+            what = name.replace("_", " ")
+            return [unknown(check, f"cannot read PMM's {what}: {fact.error or 'no answer'}", "", inp.view.replica_set)]
+    if members and inp.view.members is None:
+        return [unknown(check, inp.view.members_error, node, inp.view.replica_set) for node in inp.mongo.seeds]
+    return pmm
 
 
 def pmm_version(inp: CheckInput) -> tuple[int, int, int] | None:

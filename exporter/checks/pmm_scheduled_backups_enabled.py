@@ -20,11 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 from exporter.checks.operations import BACKUPS, NOTHING
-from exporter.checks.pmm_inventory import pmm_unavailable
+from exporter.checks.pmm_inventory import usable_pmm
 from exporter.checks.pmm_schedules import location_type, name_of, our_schedules
-from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
+from exporter.checks.results import CheckResult, failed, passed, skipped
 from exporter.checks.view import CheckInput
-from exporter.facts import Observed
 
 CHECK = "pmm_scheduled_backups_enabled"
 MAY_BLOCK = BACKUPS
@@ -37,15 +36,9 @@ def _names(schedules: list[dict[str, Any]]) -> str:
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = inp.view.replica_set
-    pmm = inp.pmm
-    needed: list[Observed[Any]] = [pmm.services] if pmm else []
-    unavailable = pmm_unavailable(CHECK, inp, *needed)
-    if unavailable is not None:
-        return unavailable
-    assert pmm is not None
-    if pmm.scheduled_backups.value is None:
-        return [unknown(CHECK, f"cannot read PMM's scheduled backups: {pmm.scheduled_backups.error or 'no answer'}",
-                        "", rs)]
+    pmm = usable_pmm(CHECK, inp, "services", "scheduled_backups")
+    if isinstance(pmm, list):
+        return pmm
     schedules = our_schedules(inp)
     if not schedules:
         return [skipped(CHECK, f"PMM has no scheduled backup of cluster {inp.settings.name!r}", "", rs)]

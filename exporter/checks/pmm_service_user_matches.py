@@ -11,14 +11,11 @@ Blocks nothing: a warning that the role check looked at the wrong user.
 
 from __future__ import annotations
 
-from typing import Any
-
 from exporter.checks.operations import NOTHING
-from exporter.checks.pmm_inventory import ServiceMatch, match_members, pmm_unavailable
+from exporter.checks.pmm_inventory import ServiceMatch, match_members, usable_pmm
 from exporter.checks.pmm_service_agents import dsn_agent, serving_pmm_agent
 from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.view import CheckInput
-from exporter.facts import Observed
 
 CHECK = "pmm_service_user_matches"
 MAY_BLOCK = NOTHING
@@ -38,14 +35,9 @@ def exporter_user(inp: CheckInput) -> str | None:
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = inp.view.replica_set
-    pmm = inp.pmm
-    needed: list[Observed[Any]] = [pmm.services, pmm.exporters, pmm.qan_agents] if pmm else []
-    unavailable = pmm_unavailable(CHECK, inp, *needed)
-    if unavailable is not None:
-        return unavailable
-    assert pmm is not None
-    if inp.view.members is None:
-        return [unknown(CHECK, inp.view.members_error, node, rs) for node in inp.mongo.seeds]
+    pmm = usable_pmm(CHECK, inp, "services", "exporters", "qan_agents", members=True)
+    if isinstance(pmm, list):
+        return pmm
     ours = exporter_user(inp)
     if ours is None:
         return [unknown(CHECK, f"cannot read connectionStatus: {inp.mongo.connection_status.error or 'no reply'}",
@@ -54,7 +46,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         return [skipped(CHECK, "the exporter connects without a MongoDB user, so there is none to compare", "", rs)]
     matches = match_members(inp)
     results = []
-    for member in (m for m in inp.view.members if m.data_bearing):
+    for member in (m for m in inp.view.members or () if m.data_bearing):  # read: usable_pmm(members=True)
         service = matches.get(member.host, ServiceMatch(None)).service
         found = dsn_agent(pmm, service.get("service_id"), serving_pmm_agent(pmm, service.get("service_id"))[0]) \
             if service else None

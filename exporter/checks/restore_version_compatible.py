@@ -18,11 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from exporter.checks.operations import LOGICAL_RESTORE, PHYSICAL_RESTORE, RESTORES
-from exporter.checks.pmm_inventory import pmm_unavailable
+from exporter.checks.pmm_inventory import usable_pmm
 from exporter.checks.pmm_schedules import our_artifacts, our_services
 from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.view import CheckInput
-from exporter.facts import Observed
 from exporter.pmm_index import key, newest_restorable
 
 CHECK = "restore_version_compatible"
@@ -41,14 +40,9 @@ def describe(artifact: dict[str, Any]) -> str:
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = inp.view.replica_set
-    pmm = inp.pmm
-    needed: list[Observed[Any]] = [pmm.services] if pmm else []
-    unavailable = pmm_unavailable(CHECK, inp, *needed)
-    if unavailable is not None:
-        return unavailable
-    assert pmm is not None
-    if pmm.artifacts.value is None:
-        return [unknown(CHECK, f"cannot read PMM's artifacts: {pmm.artifacts.error or 'no answer'}", "", rs)]
+    pmm = usable_pmm(CHECK, inp, "services", "artifacts")
+    if isinstance(pmm, list):
+        return pmm
     services = our_services(inp)
     artifact = newest_restorable(our_artifacts(inp), (s.get("service_id") for s in services))
     if artifact is None:
