@@ -139,6 +139,7 @@ class BackupIndex:
         self.artifacts: ByKey[list[dict[str, Any]]] = ByKey()
         # (location ID, folder) -> [(kind, document)] of every schedule and artifact
         self.users: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+        self._clusters: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]] = {}
         for kind, docs, by_service in (("scheduled backup", schedules, self.schedules),
                                        ("artifact", artifacts, self.artifacts)):
             for doc in docs:
@@ -146,11 +147,13 @@ class BackupIndex:
                 self.users.setdefault(location_and_folder(doc), []).append((kind, doc))
 
     def of_cluster(self, cluster: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-        """The cluster's services, their schedules and their artifacts."""
-        services = self.services.get(cluster, []) if cluster else []
-        ids = [s.get("service_id") for s in services]
-        return (services, [d for i in ids for d in self.schedules.get(i, [])],
-                [d for i in ids for d in self.artifacts.get(i, [])])
+        """The cluster's services, their schedules and their artifacts (worked out once: several checks ask)."""
+        if cluster not in self._clusters:
+            services = self.services.get(cluster, []) if cluster else []
+            ids = [s.get("service_id") for s in services]
+            self._clusters[cluster] = (services, [d for i in ids for d in self.schedules.get(i, [])],
+                                       [d for i in ids for d in self.artifacts.get(i, [])])
+        return self._clusters[cluster]
 
 
 def location_and_folder(doc: dict[str, Any]) -> tuple[str, str]:
