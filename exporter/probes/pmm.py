@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import queue
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
@@ -32,6 +34,7 @@ from exporter.redact import redact
 
 log = logging.getLogger(__name__)
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # an inventory of thousands of services is a few MB
+PARALLEL = 4  # calls in flight at once
 
 
 # (what, PMM 2 endpoint, PMM 3 endpoint); PMM 2 list calls are POSTs with a JSON body, PMM 3 GETs with a query
@@ -69,35 +72,49 @@ def major_version(version: str) -> int | None:
 
 
 class PMMProber:
-    """One requests.Session to one PMM Server, kept for the exporter's lifetime."""
+    """A few requests.Sessions to one PMM Server, kept for the exporter's lifetime: a read asks for PMM's lists
+    PARALLEL at a time, so that PMM renders one while the exporter parses another (a fleet's are megabytes)."""
 
     def __init__(self, config: PMMConfig, timeout: float) -> None:
         self.config = config
         self.timeout = timeout
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = f"pmm-backup-prereq-exporter/{__version__}"
-        if config.token is not None:
-            self.session.headers["Authorization"] = f"Bearer {config.token}"
-        elif config.username is not None and config.password is not None:
-            self.session.auth = (config.username, config.password)
-        self.session.verify = config.ca_file or not config.insecure_skip_verify
-        if config.cert_file and config.key_file:
-            self.session.cert = (config.cert_file, config.key_file)
         if config.insecure_skip_verify:
             # said once here rather than by urllib3 on every request
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
             log.warning("TLS certificate verification of PMM Server at %s is off (pmm.insecure_skip_verify)",
                         config.url)
-        self.session.trust_env = False  # a proxy from the environment is not what the config says
+        self._sessions: queue.SimpleQueue[requests.Session] = queue.SimpleQueue()
+        for _ in range(PARALLEL):
+            self._sessions.put(self._new_session())
+        self._pool: ThreadPoolExecutor | None = None  # made by the first read, in the process that reads
         self.agent_versions = AgentVersions()
         self.compatible_services = CompatibleServices()
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        session.headers["User-Agent"] = f"pmm-backup-prereq-exporter/{__version__}"
+        if self.config.token is not None:
+            session.headers["Authorization"] = f"Bearer {self.config.token}"
+        elif self.config.username is not None and self.config.password is not None:
+            session.auth = (self.config.username, self.config.password)
+        session.verify = self.config.ca_file or not self.config.insecure_skip_verify
+        if self.config.cert_file and self.config.key_file:
+            session.cert = (self.config.cert_file, self.config.key_file)
+        session.trust_env = False  # a proxy from the environment is not what the config says
+        return session
 
     async def probe(self) -> PMMFacts:
         """Read everything once; never raises. Runs the blocking HTTP calls in a worker thread."""
         return await asyncio.to_thread(self.read)
 
     def close(self) -> None:
-        self.session.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        while True:  # the sessions not in use now; one in use is closed with its pool when the process ends
+            try:
+                self._sessions.get_nowait().close()
+            except queue.Empty:
+                return
 
     def read(self) -> PMMFacts:
         deadline = time.monotonic() + self.timeout
@@ -106,10 +123,13 @@ class PMMProber:
         except PMMError as exc:
             return _failed(self._clean(str(exc)))
         facts: dict[str, Observed[Any]] = {}
-        for what, endpoints in DIALECTS.items():
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="pmm-read")
+        replies = {what: self._pool.submit(self._list, what, endpoints[dialect], dialect, deadline)
+                   for what, endpoints in DIALECTS.items()}
+        for what, reply in replies.items():
             try:
-                reply = self._call(endpoints[dialect], deadline)
-                facts[what] = Observed(_extract(what, reply, dialect))
+                facts[what] = Observed(reply.result())
             except PMMError as exc:
                 if exc.status == 401 or time.monotonic() >= deadline:
                     return _failed(self._clean(str(exc)), version)
@@ -119,6 +139,9 @@ class PMMProber:
         except PMMError as exc:  # 401 from a call that needs what the lists did not
             return _failed(self._clean(str(exc)), version)
         return PMMFacts(version, None, **{**facts, **extra})
+
+    def _list(self, what: str, endpoint: Endpoint, dialect: int, deadline: float) -> Any:
+        return _extract(what, self._call(endpoint, deadline), dialect)
 
     def _read_backup_facts(self, dialect: int, version: str, facts: dict[str, Observed[Any]], deadline: float
                            ) -> dict[str, Any]:
@@ -161,11 +184,12 @@ class PMMProber:
         if remaining <= 0:
             raise PMMError(f"PMM did not answer within {self.timeout:g} s (at {where})")
         url = self.config.url + endpoint.path
+        session = self._sessions.get()  # one per call in flight: a Session is not shared between threads
         try:
             if endpoint.method == "GET":
-                response = self.session.get(url, params=endpoint.body_or_query, timeout=remaining, stream=True)
+                response = session.get(url, params=endpoint.body_or_query, timeout=remaining, stream=True)
             else:
-                response = self.session.post(url, json=endpoint.body_or_query or {}, timeout=remaining, stream=True)
+                response = session.post(url, json=endpoint.body_or_query or {}, timeout=remaining, stream=True)
             with response:
                 body = _read_body(response, deadline, where, self.timeout)
         except requests.exceptions.SSLError as exc:
@@ -177,6 +201,8 @@ class PMMProber:
             raise PMMError(f"cannot connect to PMM at {self.config.url}: {_reason(exc)}") from None
         except requests.exceptions.RequestException as exc:
             raise PMMError(f"request to PMM failed at {where}: {_reason(exc)}") from None
+        finally:
+            self._sessions.put(session)
         status = response.status_code
         code = _pmm_code(body)
         # PMM's auth server answers 401 with gRPC code 7 (PermissionDenied) when the role is too low and code 16
