@@ -236,3 +236,13 @@ def test_a_nightly_artifact_carries_the_last_answer_until_pmm_is_asked(setup: Se
             assert len(prober.read().compatible_services) == 1 and not prober.read().compatible_carried
         finally:
             prober.close()
+
+
+@pytest.mark.parametrize("setup", ["2.44.0"], indirect=True)
+def test_a_pmm_2_without_the_management_agent_list_leaves_versions_unknown(setup: Setup) -> None:
+    setup.pmm.fail_with(404, paths=["/v1/management/Agent/List"])  # PMM 2 releases before the management API
+    snap = setup.probe()
+    status, reason, _ = result(snap, "pmm_agent_version_supported")
+    assert status is Status.UNKNOWN and "PMM 2.44.0 cannot tell pmm-agent versions" in reason
+    assert snap.pmm is not None and snap.pmm.success  # the lists answered: PMM is read
+    assert result(snap, "restore_version_compatible")[0] is Status.PASS
