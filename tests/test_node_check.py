@@ -127,12 +127,14 @@ def test_pbm_missing_and_agent_not_running(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("uri", "expected"), [
-    ("", "pbm-agent has no PBM_MONGODB_URI: the service cannot start"),
+    ("", "pbm-agent has no MongoDB URI (looked at --mongodb-uri on its ExecStart, PBM_MONGODB_URI in its "
+         "environment, or a -f config file): the service cannot start"),
     ("mongodb://pbmuser:Sup3rS3cret@db1:27017,db2:27017/?replicaSet=rs0",
-     "it is a replica-set URI; PBM's docs ask for a direct connection to the local mongod"),
-    ("mongodb://pbmuser:Sup3rS3cret@db2.example.com:27017/", "it points at db2.example.com:27017, not at this node"),
-    ("mongodb://pbmuser:Sup3rS3cret@localhost:27018/", "it points at localhost:27018, not at this node's mongod"),
-    ("mongodb://pbmuser:Sup3rS3cret@localhost:notaport/", "PBM_MONGODB_URI does not parse as a MongoDB URI"),
+     "names 2 hosts: pbm-agent connects directly to one, its local mongod, and refuses a multi-host URI"),
+    ("mongodb+srv://pbmuser:Sup3rS3cret@cluster.example.com/", "is a mongodb+srv:// URI, which pbm-agent refuses"),
+    ("mongodb://pbmuser:Sup3rS3cret@db2.example.com:27017/", "points at db2.example.com:27017, not at this node"),
+    ("mongodb://pbmuser:Sup3rS3cret@localhost:27018/", "points at localhost:27018, not at this node's mongod"),
+    ("mongodb://pbmuser:Sup3rS3cret@localhost:notaport/", "does not parse as a MongoDB URI"),
     ("mongodb://pbmuser:Sup3rS3cret@db1.example.com:27017/?authSource=admin", None),
 ])
 def test_pbm_agent_uri(tmp_path: Path, uri: str, expected: str | None) -> None:
@@ -146,6 +148,66 @@ def test_pbm_agent_uri(tmp_path: Path, uri: str, expected: str | None) -> None:
         assert 'PBM_MONGODB_URI="mongodb://<pbm-user>:<password>@localhost:27017/?authSource=admin"' in fix
         assert "/etc/default/pbm-agent" in fix
     assert "Sup3rS3cret" not in reason + fix
+
+
+def test_a_single_host_uri_with_a_replica_set_passes_with_a_note(tmp_path: Path) -> None:
+    # pbm-agent connects directly whatever the URI says (cmd/pbm-agent/agent.go, connect.Direct(true))
+    root = healthy_node(tmp_path)
+    write(root, "etc/default/pbm-agent", 'PBM_MONGODB_URI="mongodb://pbmuser:Sup3rS3cret@localhost:27017/'
+                                         '?replicaSet=rs0&authSource=admin"\n')
+    status, reason, _ = results(root)["pbm_agent_uri_configured"]
+    assert status is Status.PASS and "replicaSet=rs0, which pbm-agent's direct connection ignores" in reason
+
+
+def test_the_uri_on_exec_start_wins_over_the_environment(tmp_path: Path) -> None:
+    root = healthy_node(tmp_path)
+    write(root, "etc/systemd/system/pbm-agent.service.d/uri.conf",
+          "[Service]\nExecStart=\nExecStart=/usr/bin/pbm-agent --mongodb-uri=mongodb://pbmuser:Sup3rS3cret@"
+          "db2:27017/\n")
+    status, reason, fix = results(root)["pbm_agent_uri_configured"]
+    assert status is Status.FAIL and "(--mongodb-uri on the ExecStart of pbm-agent.service) points at db2:27017" \
+        in reason
+    assert "Set the URI in --mongodb-uri on the ExecStart of pbm-agent.service" in fix
+    assert "Sup3rS3cret" not in reason + fix
+
+
+@pytest.mark.parametrize(("config", "expected"), [
+    ("mongodb-uri: mongodb://pbmuser:Sup3rS3cret@localhost:27017/\nlog:\n  level: I\n", None),
+    ("log:\n  level: I\n", "pbm-agent has no MongoDB URI (looked at mongodb-uri in /etc/pbm-agent.yaml"),
+    ("mongodb-uri: [unclosed\n", "/etc/pbm-agent.yaml is not valid YAML (line 2)"),
+    ("\0\0binary", "/etc/pbm-agent.yaml is not a text file"),
+    (None, "cannot read /etc/pbm-agent.yaml"),
+])
+def test_the_uri_in_pbm_agents_config_file(tmp_path: Path, config: str | None, expected: str | None) -> None:
+    # PBM 2.9+: pbm-agent -f <yaml> with mongodb-uri: (cmd/pbm-agent/main.go setRootFlags)
+    root = healthy_node(tmp_path)
+    write(root, "etc/default/pbm-agent", "# the URI moved to the config file\n")
+    write(root, "etc/systemd/system/pbm-agent.service.d/config.conf",
+          "[Service]\nExecStart=\nExecStart=/usr/bin/pbm-agent -f /etc/pbm-agent.yaml\n")
+    if config is not None:
+        write(root, "etc/pbm-agent.yaml", config, 0o640)
+    status, reason, _ = results(root)["pbm_agent_uri_configured"]
+    if expected is None:
+        assert status is Status.PASS and "(mongodb-uri in /etc/pbm-agent.yaml" in reason
+    else:
+        assert status in (Status.FAIL, Status.UNKNOWN) and expected in reason, reason
+    assert "Sup3rS3cret" not in reason
+
+
+def test_a_mongodb_service_without_a_mongod_name_fails(tmp_path: Path) -> None:
+    # after a physical restore pmm-agent runs `systemctl restart mongod`, hard-coded (agent/client/client.go)
+    root = healthy_node(tmp_path)
+    unit = root / "usr/lib/systemd/system/mongod.service"
+    unit.rename(root / "usr/lib/systemd/system/mongodb.service")
+    (root / "etc/systemd/system/multi-user.target.wants/mongod.service").unlink()
+    (root / "etc/systemd/system/multi-user.target.wants/mongodb.service").symlink_to(
+        "/usr/lib/systemd/system/mongodb.service")
+    write(root, "proc/812/cgroup", "0::/system.slice/mongodb.service\n")
+    status, reason, fix = results(root)["mongod_systemd_service"]
+    assert status is Status.FAIL and "PMM restarts it as `systemctl restart mongod`" in reason
+    assert "ln -s /usr/lib/systemd/system/mongodb.service /etc/systemd/system/mongod.service" in fix
+    (root / "etc/systemd/system/mongod.service").symlink_to("/usr/lib/systemd/system/mongodb.service")  # an alias
+    assert results(root)["mongod_systemd_service"][0] is Status.PASS
 
 
 def test_storage_path(tmp_path: Path) -> None:

@@ -77,6 +77,14 @@ def mongod_systemd_service(facts: NodeFacts, me: NodeIdentity) -> list[CheckResu
     if not unit.enabled:
         return [failed(check, f"{unit.name} is not enabled", f"sudo systemctl enable {unit.name}", me.node,
                        me.replica_set)]
+    if not facts.mongod_name_resolves:
+        # after a physical restore pmm-agent runs `systemctl restart mongod`, the name hard-coded
+        # (percona/pmm agent/client/client.go, the RestartSysService action)
+        return [failed(check, f"mongod runs as {unit.name}, but after a physical restore PMM restarts it as "
+                              f"`systemctl restart mongod`, and no mongod.service unit or alias exists",
+                       f"Give the unit that name too: sudo ln -s {unit.path} /etc/systemd/system/mongod.service && "
+                       f"sudo systemctl daemon-reload (or add Alias=mongod.service under [Install] in {unit.name} "
+                       f"and run sudo systemctl reenable {unit.name})", me.node, me.replica_set)]
     outside = [p for p in facts.processes if p.name == "mongod" and ".service" not in p.cgroup]
     if outside:
         pids = ", ".join(str(p.pid) for p in outside)
@@ -134,36 +142,47 @@ def pbm_agent_service_enabled(facts: NodeFacts, me: NodeIdentity) -> list[CheckR
 
 
 def pbm_agent_uri_configured(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+    """pbm-agent's URI points at this node's mongod. pbm-agent connects to it directly whatever the URI says
+    (cmd/pbm-agent/agent.go, connect.Direct(true)), so a single host with replicaSet= works, while several hosts
+    or mongodb+srv:// (refused since 2.14.0) do not; PBM's docs ask for the standalone form."""
     check = "pbm_agent_uri_configured"
     unit = facts.units.get(PBM_AGENT_UNIT)
+    found = facts.pbm_agent_uri
     named = unit.service.get("EnvironmentFile", []) if unit else []
     env_files = ", ".join(f.removeprefix("-") for f in named) or "/etc/default/pbm-agent or /etc/sysconfig/pbm-agent"
-    fix = (f'Set PBM_MONGODB_URI="mongodb://<pbm-user>:<password>@localhost:{facts.mongod_port}/?authSource=admin" '
-           f"in {env_files}, then sudo systemctl restart pbm-agent")
-    uri = facts.pbm_agent_env.get("PBM_MONGODB_URI", "")
-    if not uri:
-        return [failed(check, "pbm-agent has no PBM_MONGODB_URI: the service cannot start", fix, me.node,
-                       me.replica_set)]
-    if uri.startswith("mongodb+srv://"):
-        return [failed(check, "PBM_MONGODB_URI is a mongodb+srv:// URI, which pbm-agent rejects", fix, me.node,
-                       me.replica_set)]
+    where = found.source if found.uri and not found.source.startswith("PBM_MONGODB_URI") else env_files
+    example = f"mongodb://<pbm-user>:<password>@localhost:{facts.mongod_port}/?authSource=admin"
+    fix = (f"Set the URI in {where}: " + (f'PBM_MONGODB_URI="{example}"' if where == env_files else example)
+           + ", then sudo systemctl restart pbm-agent")
+    if found.error:
+        return [unknown(check, f"cannot read pbm-agent's URI from {found.source}: {found.error}", me.node,
+                        me.replica_set)]
+    if not found.uri:
+        looked = found.source or ("--mongodb-uri on its ExecStart, PBM_MONGODB_URI in its environment, or a -f "
+                                  "config file")
+        return [failed(check, f"pbm-agent has no MongoDB URI (looked at {looked}): the service cannot start", fix,
+                       me.node, me.replica_set)]
+    what = f"pbm-agent's URI ({found.source})"
+    if found.uri.startswith("mongodb+srv://"):
+        return [failed(check, f"{what} is a mongodb+srv:// URI, which pbm-agent refuses: it connects to its local "
+                              f"mongod directly", fix, me.node, me.replica_set)]
     try:
-        parsed = parse_uri(uri, validate=True)
+        parsed = parse_uri(found.uri if "://" in found.uri else "mongodb://" + found.uri, validate=True)
     except (InvalidURI, ConfigurationError, ValueError):
-        return [failed(check, "PBM_MONGODB_URI does not parse as a MongoDB URI", fix, me.node, me.replica_set)]
+        return [failed(check, f"{what} does not parse as a MongoDB URI", fix, me.node, me.replica_set)]
     hosts = [(h.lower(), p) for h, p in parsed["nodelist"]]
     local = LOCAL_HOSTS | set(facts.local_names)
     options = {k.lower(): v for k, v in parsed["options"].items()}
-    problems = []
-    if len(hosts) != 1 or options.get("replicaset"):
-        problems.append("it is a replica-set URI; PBM's docs ask for a direct connection to the local mongod")
-    if hosts and (hosts[0][0] not in local or hosts[0][1] != facts.mongod_port):
-        problems.append(f"it points at {hosts[0][0]}:{hosts[0][1]}, not at this node's mongod (port "
-                        f"{facts.mongod_port})")
-    if problems:
-        return [failed(check, f"PBM_MONGODB_URI is wrong: {'; '.join(problems)}", fix, me.node, me.replica_set)]
-    return [passed(check, f"PBM_MONGODB_URI points at {hosts[0][0]}:{hosts[0][1]} directly", me.node,
-                   me.replica_set)]
+    if len(hosts) != 1:
+        return [failed(check, f"{what} names {len(hosts)} hosts: pbm-agent connects directly to one, its local "
+                              f"mongod, and refuses a multi-host URI", fix, me.node, me.replica_set)]
+    host, port = hosts[0]
+    if host not in local or port != facts.mongod_port:
+        return [failed(check, f"{what} points at {host}:{port}, not at this node's mongod (port {facts.mongod_port})",
+                       fix, me.node, me.replica_set)]
+    note = (f"; it names replicaSet={options['replicaset']}, which pbm-agent's direct connection ignores: the "
+            f"standalone form, without it, is what PBM's docs show" if options.get("replicaset") else "")
+    return [passed(check, f"{what} points at {host}:{port} directly{note}", me.node, me.replica_set)]
 
 
 def pbm_storage_path_writable(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:

@@ -8,6 +8,7 @@ the backup directory, removed at once, and only when running as PBM's own user.
 from __future__ import annotations
 
 import os
+import shlex
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from exporter.node.systemd import DEFAULT_PATH, Unit, find_unit
+from exporter.node.systemd import DEFAULT_PATH, UNIT_DIRS, Unit, find_unit
 
 MONGOD_UNITS = ("mongod.service", "mongodb.service")
 PBM_AGENT_UNIT = "pbm-agent.service"
@@ -56,6 +57,17 @@ class StorageFacts:
 
 
 @dataclass(frozen=True)
+class AgentURI:
+    """pbm-agent's MongoDB URI and where it came from: the first of --mongodb-uri on its ExecStart, PBM_MONGODB_URI
+    in its environment, and (PBM 2.9+) mongodb-uri in the YAML file of -f/--config, as pbm-agent's flags, viper's
+    environment binding and its config file rank them (cmd/pbm-agent/main.go setRootFlags, v2.9.0)."""
+
+    uri: str = field(repr=False)  # with its password: never print it
+    source: str = ""  # in words, for reasons and fixes
+    error: str = ""  # why the config file that should hold it could not be read
+
+
+@dataclass(frozen=True)
 class NodeFacts:
     units: dict[str, Unit | None]
     pmm_agent_user_name: str
@@ -69,6 +81,8 @@ class NodeFacts:
     pbm_user: Account | None = None
     storage: StorageFacts | None = None
     local_names: frozenset[str] = frozenset()
+    pbm_agent_uri: AgentURI = AgentURI("")
+    mongod_name_resolves: bool = True  # `systemctl restart mongod` finds a unit: mongod.service, or an alias of it
 
     @property
     def mongod_unit(self) -> Unit | None:
@@ -149,6 +163,53 @@ def _mongod_settings(root: Path, processes: tuple[Process, ...]) -> tuple[int, s
     return (int(port_text) if port_text.isdigit() else 27017), replica_set
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+def _read_yaml(root: Path, path: str) -> tuple[dict[str, Any] | None, str]:
+    """A YAML mapping from a small text file, or None and why not (never the file's content)."""
+    file = root / path.lstrip("/")
+    try:
+        if file.stat().st_size > MAX_CONFIG_BYTES:
+            return None, f"{path} is larger than {MAX_CONFIG_BYTES // 1024} KiB"
+        data = file.read_bytes()
+    except OSError as exc:
+        return None, f"cannot read {path}: {exc.strerror or exc}"
+    if b"\0" in data:
+        return None, f"{path} is not a text file"
+    try:
+        loaded = yaml.safe_load(data.decode(errors="replace"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        return None, f"{path} is not valid YAML{where}"
+    return (loaded, "") if isinstance(loaded, dict) else (None, f"{path} is not a YAML mapping")
+
+
+def _pbm_agent_uri(root: Path, unit: Unit | None) -> AgentURI:
+    if unit is None:
+        return AgentURI("", "", "")
+    try:
+        args = tuple(shlex.split(unit.last("ExecStart").lstrip("-@:+!")))
+    except ValueError:
+        args = ()
+    flag = _option(args, "--mongodb-uri")
+    if flag:
+        return AgentURI(flag, f"--mongodb-uri on the ExecStart of {unit.name}")
+    env = unit.environment(root).get("PBM_MONGODB_URI", "")
+    if env:
+        return AgentURI(env, f"PBM_MONGODB_URI in the environment of {unit.name}")
+    config = _option(args, "--config", "-f")
+    if config:
+        loaded, error = _read_yaml(root, config)
+        if loaded is None:
+            return AgentURI("", f"{config} (-f on the ExecStart of {unit.name})", error)
+        uri = loaded.get("mongodb-uri")
+        return AgentURI(uri if isinstance(uri, str) else "", f"mongodb-uri in {config} (-f on the ExecStart of "
+                                                             f"{unit.name})")
+    return AgentURI("", "", "")
+
+
 def _mount_point(root: Path, path: str) -> str | None:
     mounts_file = root / "proc/mounts"
     if not mounts_file.is_file():
@@ -196,4 +257,5 @@ def inspect_node(root: str = "/", storage_path: str | None = None, pmm_agent_use
         storage = StorageFacts(storage_path, info, _mount_point(base, storage_path), write)
     return NodeFacts(units, user_name, accounts.get(user_name), path, lookups, processes, port, replica_set,
                      pbm_unit.environment(base) if pbm_unit else {}, pbm_user, storage,
-                     frozenset(h.lower() for h in hostnames))
+                     frozenset(h.lower() for h in hostnames), _pbm_agent_uri(base, pbm_unit),
+                     any(os.path.lexists(base / d / "mongod.service") for d in UNIT_DIRS))
