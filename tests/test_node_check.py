@@ -56,7 +56,12 @@ def healthy_node(root: Path) -> Path:
     for unit in ("mongod.service", "pbm-agent.service", "pmm-agent.service"):
         (wants / unit).symlink_to(f"/usr/lib/systemd/system/{unit}")
     write(root, "etc/default/pbm-agent", f'PBM_MONGODB_URI="{PBM_URI}"\n')
-    write(root, "etc/mongod.conf", "net:\n  port: 27017\n  bindIp: 0.0.0.0\nreplication:\n  replSetName: rs0\n")
+    write(root, "etc/mongod.conf", "storage:\n  dbPath: /var/lib/mongo\nnet:\n  port: 27017\n  bindIp: 0.0.0.0\n"
+                                   "replication:\n  replSetName: rs0\n")
+    data = root / "var/lib/mongo"
+    data.mkdir(parents=True)
+    os.chown(data, 998, 998)
+    data.chmod(0o750)
     process(root, 812, "mongod", ["/usr/bin/mongod", "-f", "/etc/mongod.conf"], "0::/system.slice/mongod.service\n")
     process(root, 901, "pbm-agent", ["/usr/bin/pbm-agent"], "0::/system.slice/pbm-agent.service\n")
     process(root, 1, "systemd", ["/sbin/init"], "0::/init.scope\n")
@@ -78,7 +83,8 @@ def test_a_healthy_node_passes_every_check(tmp_path: Path) -> None:
     assert {k: v[0] for k, v in out.items()} == dict.fromkeys(
         ["mongod_on_pmm_agent_path", "mongod_systemd_service", "single_mongod_per_node", "pbm_installed",
          "pbm_agent_service_enabled", "pbm_agent_uri_configured", "pbm_storage_path_writable",
-         "systemd_restart_policy_safe"], Status.PASS)
+         "systemd_restart_policy_safe", "mongod_on_pbm_agent_path", "dbpath_accessible_by_pbm_agent",
+         "containerized_node"], Status.PASS)
     assert out["pbm_storage_path_writable"][1] == "/mnt/pbm is mounted (/mnt/pbm) and writable by mongod"
     assert "Sup3rS3cret" not in repr(out)
 
@@ -272,7 +278,7 @@ def test_node_check_command(tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stderr
     # Restart=always breaks a physical restore only: PBM stops mongod, and systemd would start it again
-    assert done.stdout.startswith("prod-rs, node db1:27017: READY for logical backups (7 pass, 1 fail, 0 unknown)\n"
+    assert done.stdout.startswith("prod-rs, node db1:27017: READY for logical backups (10 pass, 1 fail, 0 unknown)\n"
                                   "  operations: logical_backup READY · physical_backup UNKNOWN · pitr READY · "
                                   "logical_restore READY · physical_restore BLOCKED\n")
     assert "FAIL     systemd_restart_policy_safe" in done.stdout and "blocks physical_restore" in done.stdout
@@ -303,3 +309,52 @@ def test_shipped_systemd_units_verify(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     service = (units / "pmm-backup-prereq-node-check.service").read_text()
     assert "node-check --output none --cluster" in service  # flags the command really has
+
+
+def test_mongod_missing_from_pbm_agents_path(tmp_path: Path) -> None:
+    # a physical restore starts mongod from pbm-agent's PATH (pbm/restore/physical.go startMongo)
+    root = healthy_node(tmp_path)
+    (root / "usr/bin/mongod").rename(root / "opt-mongod")
+    write(root, "usr/local/mongodb/bin/mongod", "", 0o755)
+    write(root, "etc/systemd/system/pmm-agent.service.d/path.conf",
+          "[Service]\nEnvironment=PATH=/usr/local/mongodb/bin:/usr/bin\n")
+    out = results(root)
+    assert out["mongod_on_pmm_agent_path"][0] is Status.PASS  # pmm-agent's PATH has it; pbm-agent's does not
+    status, reason, fix = out["mongod_on_pbm_agent_path"]
+    assert status is Status.FAIL and reason.startswith("mongod is not on pbm-agent's PATH (/usr/local/sbin:")
+    assert "sudo systemctl edit pbm-agent" in fix
+    write(root, "etc/systemd/system/pbm-agent.service.d/path.conf",
+          "[Service]\nEnvironment=PATH=/usr/local/mongodb/bin:/usr/bin\n")
+    assert results(root)["mongod_on_pbm_agent_path"][:2] == (
+        Status.PASS, "mongod at /usr/local/mongodb/bin/mongod on pbm-agent's PATH, executable by mongod")
+
+
+@pytest.mark.parametrize(("conf", "mode", "expected"), [
+    ("storage:\n  dbPath: /var/lib/mongo\n", 0o700, Status.PASS),
+    ("storage:\n  dbPath: /var/lib/mongo\n", 0o500, Status.FAIL),  # read-only: no physical restore
+    ("storage:\n  dbPath: /srv/none\n", 0o700, Status.FAIL),
+    ("storage: [unclosed\n", 0o700, Status.UNKNOWN),
+    ("net:\n  port: 27017\n", 0o700, Status.FAIL),  # mongod's default /data/db, absent here
+])
+def test_dbpath_accessible_by_pbm_agent(tmp_path: Path, conf: str, mode: int, expected: Status) -> None:
+    root = healthy_node(tmp_path)
+    write(root, "etc/mongod.conf", conf)
+    (root / "var/lib/mongo").chmod(mode)
+    status, reason, fix = results(root)["dbpath_accessible_by_pbm_agent"]
+    assert status is expected, reason
+    if expected is Status.FAIL and "cannot read and write" in reason:
+        assert "pbm-agent's user mongod cannot read and write mongod's dbPath /var/lib/mongo" in reason
+        assert "chown" in fix
+    if expected is Status.UNKNOWN:
+        assert "/etc/mongod.conf is not valid YAML" in reason
+
+
+def test_a_containerized_mongod_is_a_warning(tmp_path: Path) -> None:
+    root = healthy_node(tmp_path)
+    write(root, "proc/812/cgroup", "0::/kubepods/besteffort/pod1234/cri-containerd-abcd\n")
+    facts = inspect_node(str(root), "/mnt/pbm", hostnames=("db1",))
+    result = next(r for r in run_node_checks(facts, ME) if r.check == "containerized_node")
+    assert result.status is Status.FAIL and result.blocks == ()
+    assert "mongod (pid 812) has the cgroup 0::/kubepods" in result.reason and "percona/pmm#1552" in result.reason
+    write(root, ".dockerenv", "")
+    assert "/.dockerenv exists" in results(root)["containerized_node"][1]

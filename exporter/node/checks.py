@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pymongo.errors import ConfigurationError, InvalidURI
 from pymongo.uri_parser import parse_uri
 
-from exporter.checks.operations import EVERYTHING, NOTHING, PHYSICAL_RESTORE, ordered
+from exporter.checks.operations import EVERYTHING, NOTHING, PHYSICAL, PHYSICAL_RESTORE, ordered
 from exporter.checks.results import CheckResult, Status, failed, passed, skipped, unknown
 from exporter.node.inspect import PBM_AGENT_UNIT, Account, FileInfo, NodeFacts
 
@@ -47,6 +47,7 @@ def _allowed(info: FileInfo, account: Account | None, bits: tuple[int, int, int]
 
 EXECUTE = (stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH)
 WRITE_DIR = (stat.S_IWUSR | stat.S_IXUSR, stat.S_IWGRP | stat.S_IXGRP, stat.S_IWOTH | stat.S_IXOTH)
+READ_WRITE_DIR = (stat.S_IRWXU, stat.S_IRWXG, stat.S_IRWXO)
 
 
 def mongod_on_pmm_agent_path(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
@@ -185,6 +186,64 @@ def pbm_agent_uri_configured(facts: NodeFacts, me: NodeIdentity) -> list[CheckRe
     return [passed(check, f"{what} points at {host}:{port} directly{note}", me.node, me.replica_set)]
 
 
+def mongod_on_pbm_agent_path(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+    """A physical restore starts mongod itself, from pbm-agent's PATH unless PBM's restore.mongodLocation (or
+    mongodLocationMap) names it (percona-backup-mongodb pbm/restore/physical.go startMongo, PBM 2.0.4+); PMM
+    writes PBM's whole config before its restores (pbm config --file), so a location set by hand does not last."""
+    check = "mongod_on_pbm_agent_path"
+    if facts.units.get(PBM_AGENT_UNIT) is None:
+        return [skipped(check, "no pbm-agent.service (see pbm_agent_service_enabled)", me.node, me.replica_set)]
+    user = facts.pbm_user.name if facts.pbm_user else "pbm-agent's user"
+    found = facts.pbm_agent_mongod
+    if found is None:
+        return [failed(check, f"mongod is not on pbm-agent's PATH ({facts.pbm_agent_path}): a physical restore "
+                              f"starts mongod from there", "Link the mongod binary into a directory on that PATH "
+                       "(sudo ln -s /path/to/mongod /usr/bin/mongod), or add its directory to pbm-agent's PATH (sudo "
+                       "systemctl edit pbm-agent: [Service] Environment=PATH=...), then sudo systemctl restart "
+                       "pbm-agent", me.node, me.replica_set)]
+    if not _allowed(found, facts.pbm_user, EXECUTE):
+        return [failed(check, f"{found.path} is not executable by pbm-agent's user {user}",
+                       f"sudo chmod o+rx {found.path} (or add {user} to the file's group)", me.node, me.replica_set)]
+    return [passed(check, f"mongod at {found.path} on pbm-agent's PATH, executable by {user}", me.node,
+                   me.replica_set)]
+
+
+def dbpath_accessible_by_pbm_agent(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+    """A physical backup copies the dbPath's files and a physical restore writes them (PBM docs, "Make a physical
+    backup": PBM copies the contents of the dbpath directory; "Start the pbm-agent process": pbm-agent needs write
+    access to the data directory for physical restores, so it runs as the mongod user)."""
+    check = "dbpath_accessible_by_pbm_agent"
+    data = facts.data_dir
+    if data is None or data.error:
+        return [unknown(check, f"cannot read mongod's dbPath from {data.source if data else 'its config'}: "
+                               f"{data.error if data else 'not read'}", me.node, me.replica_set)]
+    user = facts.pbm_user.name if facts.pbm_user else "pbm-agent's user"
+    if data.info is None or not data.info.is_dir:
+        return [failed(check, f"mongod's dbPath {data.path} ({data.source}) is not a directory on this node",
+                       "Check mongod's storage.dbPath, and that the data directory is mounted", me.node,
+                       me.replica_set)]
+    if not _allowed(data.info, facts.pbm_user, READ_WRITE_DIR):
+        return [failed(check, f"pbm-agent's user {user} cannot read and write mongod's dbPath {data.path} "
+                              f"({data.source})", f"Run pbm-agent as mongod's user (User= in pbm-agent.service, as "
+                       f"Percona's package does), or sudo chown -R {user} {data.path}", me.node, me.replica_set)]
+    return [passed(check, f"{user} can read and write mongod's dbPath {data.path} ({data.source})", me.node,
+                   me.replica_set)]
+
+
+def containerized_node(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+    """PMM backs up MongoDB on VMs and bare metal only: "backup feature in PMM doesn't support k8s or other
+    containerized DB installations" (a maintainer in percona/pmm#1552); PMM's docs: MongoDB instances running in
+    Docker containers are not supported for backup operations."""
+    check = "containerized_node"
+    if not facts.container:
+        return [passed(check, "no sign of a container (no /.dockerenv or /run/.containerenv, mongod's cgroup is "
+                              "not a container's)", me.node, me.replica_set)]
+    return [failed(check, f"mongod runs in a container ({'; '.join(facts.container)}): PMM does not support backups "
+                          f"of containerized MongoDB (percona/pmm#1552, PMM's backup docs)",
+                   "Back this cluster up with PBM directly (pbm backup), or with Percona Operator for MongoDB on "
+                   "Kubernetes; PMM's backups need mongod on a VM or bare metal", me.node, me.replica_set)]
+
+
 def pbm_storage_path_writable(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
     check = "pbm_storage_path_writable"
     storage = facts.storage
@@ -234,6 +293,9 @@ NODE_CHECKS: dict[str, Callable[[NodeFacts, NodeIdentity], list[CheckResult]]] =
     "pbm_agent_uri_configured": pbm_agent_uri_configured,
     "pbm_storage_path_writable": pbm_storage_path_writable,
     "systemd_restart_policy_safe": systemd_restart_policy_safe,
+    "mongod_on_pbm_agent_path": mongod_on_pbm_agent_path,
+    "dbpath_accessible_by_pbm_agent": dbpath_accessible_by_pbm_agent,
+    "containerized_node": containerized_node,
 }
 
 
@@ -254,6 +316,9 @@ NODE_BLOCKS: dict[str, frozenset[str]] = {
     "pbm_agent_uri_configured": frozenset({PHYSICAL_RESTORE}),
     "pbm_storage_path_writable": EVERYTHING,
     "systemd_restart_policy_safe": frozenset({PHYSICAL_RESTORE}),
+    "mongod_on_pbm_agent_path": frozenset({PHYSICAL_RESTORE}),
+    "dbpath_accessible_by_pbm_agent": PHYSICAL,
+    "containerized_node": NOTHING,  # a warning: PMM refuses nothing by it, its docs just do not support it
 }
 
 

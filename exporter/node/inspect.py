@@ -68,6 +68,22 @@ class AgentURI:
 
 
 @dataclass(frozen=True)
+class DataDir:
+    """mongod's dbPath: --dbpath on its command line, else storage.dbPath in its config file, else mongod's own
+    default /data/db."""
+
+    path: str
+    source: str
+    info: FileInfo | None = None
+    error: str = ""  # why the config file could not be read
+
+
+# What says a process runs in a container: the runtime's marker files, and its cgroup path
+CONTAINER_FILES = ("/.dockerenv", "/run/.containerenv")
+CONTAINER_CGROUPS = ("docker", "kubepods", "containerd", "libpod", "lxc")
+
+
+@dataclass(frozen=True)
 class NodeFacts:
     units: dict[str, Unit | None]
     pmm_agent_user_name: str
@@ -83,6 +99,10 @@ class NodeFacts:
     local_names: frozenset[str] = frozenset()
     pbm_agent_uri: AgentURI = AgentURI("")
     mongod_name_resolves: bool = True  # `systemctl restart mongod` finds a unit: mongod.service, or an alias of it
+    pbm_agent_path: str = DEFAULT_PATH
+    pbm_agent_mongod: FileInfo | None = None  # mongod, first on pbm-agent's PATH
+    data_dir: DataDir | None = None
+    container: tuple[str, ...] = ()  # what says mongod runs in a container
 
     @property
     def mongod_unit(self) -> Unit | None:
@@ -143,24 +163,40 @@ def _option(cmdline: tuple[str, ...], *names: str) -> str | None:
     return None
 
 
-def _mongod_settings(root: Path, processes: tuple[Process, ...]) -> tuple[int, str]:
-    """Port and replica set name of the node's mongod: its command line, else its YAML config file."""
+def _mongod_settings(root: Path, processes: tuple[Process, ...]) -> tuple[int, str, DataDir]:
+    """Port, replica set name and dbPath of the node's mongod: its command line, else its YAML config file."""
     mongod = next((p for p in processes if p.name == "mongod"), None)
     cmdline = mongod.cmdline if mongod else ()
     config_path = _option(cmdline, "--config", "-f") or "/etc/mongod.conf"
     conf: dict[str, Any] = {}
-    config_file = root / config_path.lstrip("/")
-    if config_file.is_file():
-        try:
-            loaded = yaml.safe_load(config_file.read_text(errors="replace"))
-            conf = loaded if isinstance(loaded, dict) else {}
-        except yaml.YAMLError:
-            conf = {}
-    net, replication = conf.get("net") or {}, conf.get("replication") or {}
+    error = ""
+    if (root / config_path.lstrip("/")).exists():
+        loaded, error = _read_yaml(root, config_path)
+        conf = loaded or {}
+    net, replication, storage = (conf.get(k) or {} for k in ("net", "replication", "storage"))
     port_text = _option(cmdline, "--port") or str(net.get("port", 27017) if isinstance(net, dict) else 27017)
     replica_set = _option(cmdline, "--replSet") or (
         str(replication.get("replSetName", "")) if isinstance(replication, dict) else "")
-    return (int(port_text) if port_text.isdigit() else 27017), replica_set
+    dbpath = _option(cmdline, "--dbpath")
+    if dbpath:
+        data_dir = DataDir(dbpath, "--dbpath on mongod's command line")
+    elif error:
+        data_dir = DataDir("", config_path, error=error)
+    elif isinstance(storage, dict) and isinstance(storage.get("dbPath"), str):
+        data_dir = DataDir(storage["dbPath"], f"storage.dbPath in {config_path}")
+    else:
+        data_dir = DataDir("/data/db", "mongod's default (no storage.dbPath in its config)")
+    if data_dir.path:
+        data_dir = DataDir(data_dir.path, data_dir.source, _info(root, data_dir.path))
+    return (int(port_text) if port_text.isdigit() else 27017), replica_set, data_dir
+
+
+def _container(root: Path, processes: tuple[Process, ...]) -> tuple[str, ...]:
+    found = [f"{name} exists" for name in CONTAINER_FILES if (root / name.lstrip("/")).exists()]
+    for process in processes:
+        if process.name == "mongod" and any(word in process.cgroup for word in CONTAINER_CGROUPS):
+            found.append(f"mongod (pid {process.pid}) has the cgroup {process.cgroup.strip().splitlines()[-1]}")
+    return tuple(found)
 
 
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -247,8 +283,11 @@ def inspect_node(root: str = "/", storage_path: str | None = None, pmm_agent_use
         lookups[binary] = next((info for d in path.split(":") if d
                                 if (info := _info(base, f"{d.rstrip('/')}/{binary}")) and not info.is_dir), None)
     processes = _processes(base)
-    port, replica_set = _mongod_settings(base, processes)
+    port, replica_set, data_dir = _mongod_settings(base, processes)
     pbm_unit = units[PBM_AGENT_UNIT]
+    pbm_path = (pbm_unit.environment(base).get("PATH") if pbm_unit else None) or DEFAULT_PATH
+    pbm_mongod = next((info for d in pbm_path.split(":") if d
+                       if (info := _info(base, f"{d.rstrip('/')}/mongod")) and not info.is_dir), None)
     pbm_user = accounts.get((pbm_unit.last("User") if pbm_unit else "") or "mongod")
     storage = None
     if storage_path:
@@ -258,4 +297,5 @@ def inspect_node(root: str = "/", storage_path: str | None = None, pmm_agent_use
     return NodeFacts(units, user_name, accounts.get(user_name), path, lookups, processes, port, replica_set,
                      pbm_unit.environment(base) if pbm_unit else {}, pbm_user, storage,
                      frozenset(h.lower() for h in hostnames), _pbm_agent_uri(base, pbm_unit),
-                     any(os.path.lexists(base / d / "mongod.service") for d in UNIT_DIRS))
+                     any(os.path.lexists(base / d / "mongod.service") for d in UNIT_DIRS), pbm_path, pbm_mongod,
+                     data_dir, _container(base, processes))
