@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from exporter.checks.results import Status
+from exporter.node import inspect as node_inspect
 from exporter.node.checks import NodeIdentity, run_node_checks
 from exporter.node.inspect import inspect_node
 from exporter.node.textfile import FILE_NAME, write_results
@@ -41,8 +42,10 @@ def healthy_node(root: Path) -> Path:
     write(root, "etc/passwd", "root:x:0:0::/root:/bin/bash\nmongod:x:998:998::/var/lib/mongo:/bin/false\n"
                               "pmm-agent:x:997:997::/usr/local/percona:/bin/false\n")
     write(root, "etc/group", "root:x:0:\nmongod:x:998:\npmm-agent:x:997:\n")
-    for binary in ("mongod", "pbm", "pbm-agent"):
-        write(root, f"usr/bin/{binary}", "#!/bin/sh\n", 0o755)
+    write(root, "usr/bin/mongod", "#!/bin/sh\n", 0o755)
+    # `pbm version` prints to stdout, `pbm-agent version` to stderr from 2.9.0 (cmd/pbm-agent/main.go)
+    write(root, "usr/bin/pbm", "#!/bin/sh\necho 'Version:   2.7.0'\necho 'Platform:  linux/amd64'\n", 0o755)
+    write(root, "usr/bin/pbm-agent", "#!/bin/sh\necho 'Version:   2.7.0' >&2\n", 0o755)
     write(root, "usr/lib/systemd/system/mongod.service",
           "[Unit]\nDescription=MongoDB\n[Service]\nUser=mongod\nExecStart=/usr/bin/mongod -f /etc/mongod.conf\n"
           "Restart=on-failure\n[Install]\nWantedBy=multi-user.target\n")
@@ -84,7 +87,7 @@ def test_a_healthy_node_passes_every_check(tmp_path: Path) -> None:
         ["mongod_on_pmm_agent_path", "mongod_systemd_service", "single_mongod_per_node", "pbm_installed",
          "pbm_agent_service_enabled", "pbm_agent_uri_configured", "pbm_storage_path_writable",
          "systemd_restart_policy_safe", "mongod_on_pbm_agent_path", "dbpath_accessible_by_pbm_agent",
-         "containerized_node"], Status.PASS)
+         "pbm_cli_matches_agent", "containerized_node"], Status.PASS)
     assert out["pbm_storage_path_writable"][1] == "/mnt/pbm is mounted (/mnt/pbm) and writable by mongod"
     assert "Sup3rS3cret" not in repr(out)
 
@@ -278,7 +281,7 @@ def test_node_check_command(tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stderr
     # Restart=always breaks a physical restore only: PBM stops mongod, and systemd would start it again
-    assert done.stdout.startswith("prod-rs, node db1:27017: READY for logical backups (10 pass, 1 fail, 0 unknown)\n"
+    assert done.stdout.startswith("prod-rs, node db1:27017: READY for logical backups (11 pass, 1 fail, 0 unknown)\n"
                                   "  operations: logical_backup READY · physical_backup UNKNOWN · pitr READY · "
                                   "logical_restore READY · physical_restore BLOCKED\n")
     assert "FAIL     systemd_restart_policy_safe" in done.stdout and "blocks physical_restore" in done.stdout
@@ -358,3 +361,19 @@ def test_a_containerized_mongod_is_a_warning(tmp_path: Path) -> None:
     assert "mongod (pid 812) has the cgroup 0::/kubepods" in result.reason and "percona/pmm#1552" in result.reason
     write(root, ".dockerenv", "")
     assert "/.dockerenv exists" in results(root)["containerized_node"][1]
+
+
+def test_a_pbm_cli_of_another_version_than_the_agent_is_a_warning(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    root = healthy_node(tmp_path)
+    write(root, "usr/bin/pbm", "#!/bin/sh\necho 'Version:   2.3.1'\n", 0o755)
+    facts = inspect_node(str(root), "/mnt/pbm", hostnames=("db1",))
+    result = next(r for r in run_node_checks(facts, ME) if r.check == "pbm_cli_matches_agent")
+    assert result.status is Status.FAIL and result.blocks == ()
+    assert result.reason.startswith("pbm at /usr/bin/pbm is 2.3.1, and pbm-agent (/usr/bin/pbm-agent) 2.7.0")
+    write(root, "usr/bin/pbm", "#!/bin/sh\nexec sleep 30\n", 0o755)  # hangs: far past the timeout below
+    monkeypatch.setattr(node_inspect, "VERSION_TIMEOUT", 0.5)
+    status, reason, _ = results(root)["pbm_cli_matches_agent"]
+    assert status is Status.UNKNOWN and reason == "`/usr/bin/pbm version` did not answer within 0.5 s"
+    write(root, "usr/bin/pbm", "#!/bin/sh\necho oops\nexit 3\n", 0o755)
+    assert results(root)["pbm_cli_matches_agent"][1] == "`/usr/bin/pbm version` printed no version (exit 3)"

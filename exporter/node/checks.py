@@ -230,6 +230,25 @@ def dbpath_accessible_by_pbm_agent(facts: NodeFacts, me: NodeIdentity) -> list[C
                    me.replica_set)]
 
 
+def pbm_cli_matches_agent(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+    """The pbm that PMM runs (the first on pmm-agent's PATH) is this node's pbm-agent's version: PBM's docs ask for
+    the same version of every agent and the CLI ("Make a physical backup", Before you start). A warning."""
+    check = "pbm_cli_matches_agent"
+    pbm, agent = facts.versions.get("pbm"), facts.versions.get("pbm-agent")
+    if pbm is None or agent is None:
+        return [skipped(check, "pbm or pbm-agent.service is missing (see pbm_installed, pbm_agent_service_enabled)",
+                        me.node, me.replica_set)]
+    problems = [problem for _, _, problem in (pbm, agent) if problem]
+    if problems:
+        return [unknown(check, "; ".join(problems), me.node, me.replica_set)]
+    if pbm[1] != agent[1]:
+        return [failed(check, f"pbm at {pbm[0]} is {pbm[1]}, and pbm-agent ({agent[0]}) {agent[1]}: PMM runs that pbm "
+                              f"for its backups and restores, and PBM asks for one version of both",
+                       "Install one version of percona-backup-mongodb on every node, and remove other pbm binaries "
+                       "from pmm-agent's PATH, then sudo systemctl restart pbm-agent", me.node, me.replica_set)]
+    return [passed(check, f"pbm and pbm-agent are both {pbm[1]}", me.node, me.replica_set)]
+
+
 def containerized_node(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
     """PMM backs up MongoDB on VMs and bare metal only: "backup feature in PMM doesn't support k8s or other
     containerized DB installations" (a maintainer in percona/pmm#1552); PMM's docs: MongoDB instances running in
@@ -295,6 +314,7 @@ NODE_CHECKS: dict[str, Callable[[NodeFacts, NodeIdentity], list[CheckResult]]] =
     "systemd_restart_policy_safe": systemd_restart_policy_safe,
     "mongod_on_pbm_agent_path": mongod_on_pbm_agent_path,
     "dbpath_accessible_by_pbm_agent": dbpath_accessible_by_pbm_agent,
+    "pbm_cli_matches_agent": pbm_cli_matches_agent,
     "containerized_node": containerized_node,
 }
 
@@ -318,6 +338,7 @@ NODE_BLOCKS: dict[str, frozenset[str]] = {
     "systemd_restart_policy_safe": frozenset({PHYSICAL_RESTORE}),
     "mongod_on_pbm_agent_path": frozenset({PHYSICAL_RESTORE}),
     "dbpath_accessible_by_pbm_agent": PHYSICAL,
+    "pbm_cli_matches_agent": NOTHING,  # a warning: PBM's docs ask for it, no code refuses it
     "containerized_node": NOTHING,  # a warning: PMM refuses nothing by it, its docs just do not support it
 }
 

@@ -2,13 +2,16 @@
 
 It reads /etc/passwd and /etc/group, systemd units, pbm-agent's environment file, /proc (processes, their
 cgroups, mounts) and stats files. The only thing it ever writes is the storage write test: a temporary file in
-the backup directory, removed at once, and only when running as PBM's own user.
+the backup directory, removed at once, and only when running as PBM's own user. The only programs it runs are
+`pbm version` and `pbm-agent version`, which print their versions, each with a timeout.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +106,9 @@ class NodeFacts:
     pbm_agent_mongod: FileInfo | None = None  # mongod, first on pbm-agent's PATH
     data_dir: DataDir | None = None
     container: tuple[str, ...] = ()  # what says mongod runs in a container
+    # binary -> (its path, its version or "", why it could not be told): pbm on pmm-agent's PATH, and pbm-agent
+    # as its unit starts it
+    versions: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
     @property
     def mongod_unit(self) -> Unit | None:
@@ -189,6 +195,40 @@ def _mongod_settings(root: Path, processes: tuple[Process, ...]) -> tuple[int, s
     if data_dir.path:
         data_dir = DataDir(data_dir.path, data_dir.source, _info(root, data_dir.path))
     return (int(port_text) if port_text.isdigit() else 27017), replica_set, data_dir
+
+
+VERSION_TIMEOUT = 5.0  # seconds, as pmm-agent's own versioner gives `pbm version` (agent/versioner)
+
+
+def _version(root: Path, path: str, run_path: str) -> tuple[str, str, str]:
+    """(path, version, problem) of `<path> version`: PBM prints "Version:   2.7.0" first, pbm-agent to stderr from
+    2.9.0 (cmd/pbm/main.go, cmd/pbm-agent/main.go)."""
+    try:
+        done = subprocess.run([str(root / path.lstrip("/")), "version"], stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=VERSION_TIMEOUT, env={"PATH": run_path}, check=False)
+    except subprocess.TimeoutExpired:
+        return path, "", f"`{path} version` did not answer within {VERSION_TIMEOUT:g} s"
+    except OSError as exc:
+        return path, "", f"cannot run `{path} version`: {exc.strerror or exc}"
+    output = (done.stdout + done.stderr)[:65536].decode(errors="replace")
+    match = re.search(r"^Version:\s*v?(\S+)", output, re.MULTILINE)
+    if match is None:
+        return path, "", f"`{path} version` printed no version (exit {done.returncode})"
+    return path, match.group(1), ""
+
+
+def _versions(root: Path, pmm_path: str, pbm: FileInfo | None, pbm_unit: Unit | None
+              ) -> dict[str, tuple[str, str, str]]:
+    out = {}
+    if pbm is not None:
+        out["pbm"] = _version(root, pbm.path, pmm_path)
+    try:
+        start = shlex.split(pbm_unit.last("ExecStart").lstrip("-@:+!")) if pbm_unit else []
+    except ValueError:
+        start = []
+    if start and start[0].startswith("/"):
+        out["pbm-agent"] = _version(root, start[0], DEFAULT_PATH)
+    return out
 
 
 def _container(root: Path, processes: tuple[Process, ...]) -> tuple[str, ...]:
@@ -298,4 +338,4 @@ def inspect_node(root: str = "/", storage_path: str | None = None, pmm_agent_use
                      pbm_unit.environment(base) if pbm_unit else {}, pbm_user, storage,
                      frozenset(h.lower() for h in hostnames), _pbm_agent_uri(base, pbm_unit),
                      any(os.path.lexists(base / d / "mongod.service") for d in UNIT_DIRS), pbm_path, pbm_mongod,
-                     data_dir, _container(base, processes))
+                     data_dir, _container(base, processes), _versions(base, path, lookups["pbm"], pbm_unit))
