@@ -11,10 +11,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from exporter.checks.results import Status
 from exporter.node import inspect as node_inspect
-from exporter.node.checks import NodeIdentity, run_node_checks
+from exporter.node.checks import NODE_CHECKS, NodeIdentity, run_node_checks
 from exporter.node.inspect import inspect_node
 from exporter.node.textfile import FILE_NAME, write_results
 from tests.promtool import promtool_check
@@ -377,3 +379,33 @@ def test_a_pbm_cli_of_another_version_than_the_agent_is_a_warning(tmp_path: Path
     assert status is Status.UNKNOWN and reason == "`/usr/bin/pbm version` did not answer within 0.5 s"
     write(root, "usr/bin/pbm", "#!/bin/sh\necho oops\nexit 3\n", 0o755)
     assert results(root)["pbm_cli_matches_agent"][1] == "`/usr/bin/pbm version` printed no version (exit 3)"
+
+
+NODE_FILES = ["etc/pbm-agent.yaml", "etc/mongod.conf", "etc/default/pbm-agent",
+              "etc/systemd/system/pbm-agent.service.d/fuzz.conf", "etc/systemd/system/mongod.service.d/fuzz.conf"]
+FILE_TEXT = (st.binary(max_size=300) | st.text(max_size=300).map(str.encode)
+             | st.sampled_from([b"mongodb-uri: [", b"storage:\n  dbPath: 7\n", b"storage: x\n", b"- a\n- b\n",
+                                b"[Service]\nExecStart=/usr/bin/pbm-agent -f /etc/pbm-agent.yaml\n",
+                                b"[Service]\nExecStart=/usr/bin/pbm-agent --mongodb-uri='unbalanced\n",
+                                b"PBM_MONGODB_URI=mongodb://u:Sup3rS3cret@[::1/\n", b"\xff\xfe\x00"]))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=st.dictionaries(st.sampled_from(NODE_FILES), FILE_TEXT, max_size=4))
+def test_any_node_files_give_sound_results(tmp_path_factory: pytest.TempPathFactory,
+                                           files: dict[str, bytes]) -> None:
+    """Configs that are malformed, binary or odd give reasons, never a traceback, and never print the password."""
+    root = healthy_node(tmp_path_factory.mktemp("node"))
+    write(root, "etc/systemd/system/pbm-agent.service.d/config.conf",
+          "[Service]\nExecStart=\nExecStart=/usr/bin/pbm-agent -f /etc/pbm-agent.yaml\n")
+    for path, data in files.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    facts = inspect_node(str(root), "/mnt/pbm", hostnames=("db1",))
+    out = run_node_checks(facts, ME)
+    assert {r.check for r in out} == set(NODE_CHECKS)
+    for r in out:
+        assert "internal error" not in r.reason, r
+        assert r.reason.strip() and "Sup3rS3cret" not in r.reason + r.fix, r
