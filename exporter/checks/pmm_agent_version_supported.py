@@ -17,6 +17,8 @@ pmm-agent of the service it is started on). What only the version notes say is a
 
 from __future__ import annotations
 
+from typing import Any
+
 from exporter.checks.operations import (
     EVERYTHING,
     LOGICAL_BACKUP,
@@ -71,9 +73,13 @@ def uses_filesystem(inp: CheckInput) -> bool:
     return bool(locations) and all(loc.get("type") == "filesystem" for loc in locations)
 
 
+def needed(operation: str, filesystem: bool) -> tuple[int, int, int]:
+    """The oldest pmm-agent PMM runs the operation through, with the cluster's location."""
+    return max(NEEDS[operation], FILESYSTEM_MIN) if filesystem else NEEDS[operation]
+
+
 def too_old_for(version: tuple[int, int, int], filesystem: bool) -> set[str]:
-    return {op for op, minimum in NEEDS.items()
-            if version < minimum or (filesystem and version < FILESYSTEM_MIN)}
+    return {op for op in NEEDS if version < needed(op, filesystem)}
 
 
 def upgrade_fix(host: str) -> str:
@@ -92,12 +98,12 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     pitr = pitr_enabled(inp.mongo.pbm_config.value)
     matches = match_members(inp)
     data_members = [m for m in inp.view.members or () if m.data_bearing]  # read: usable_pmm(members=True)
-    # per node: (its service, its pmm-agent's ID, that agent's version or None)
-    judged: dict[str, tuple[dict[str, object], str, tuple[int, int, int] | None]] = {}
+    # per node: (its service, its pmm-agent's ID and inventory document, that agent's version or None)
+    judged: dict[str, tuple[dict[str, Any], str, dict[str, Any], tuple[int, int, int] | None]] = {}
     results = []
     for member in data_members:
         service = matches.get(member.host, ServiceMatch(None)).service
-        agent_id = serving_pmm_agent(pmm, service.get("service_id"))[0] if service else ""
+        agent_id, agent = serving_pmm_agent(pmm, service.get("service_id")) if service else ("", None)
         if service is None or not agent_id:
             results.append(skipped(CHECK, "no PMM service with a pmm-agent matches this node (see "
                                           "pmm_client_connected)", member.host, rs))
@@ -105,10 +111,10 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
             results.append(unknown(CHECK, f"PMM has not told the version of pmm-agent {agent_id} yet",
                                    member.host, rs))
         else:
-            judged[member.host] = (service, agent_id, parse_version(versions[agent_id]))
-    can_run = {op for _, _, version in judged.values() if version is not None
+            judged[member.host] = (service, agent_id, agent or {}, parse_version(versions[agent_id]))
+    can_run = {op for _, _, _, version in judged.values() if version is not None
                for op in set(OPERATIONS) - too_old_for(version, filesystem)}
-    for host, (service, agent_id, version) in judged.items():
+    for host, (service, agent_id, agent, version) in judged.items():
         shown = versions[agent_id]
         if version is None:
             results.append(unknown(CHECK, f"pmm-agent {agent_id} reports an unparsable version {shown!r}", host,
@@ -130,10 +136,9 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         blocks = {op for op in old_for if op in scheduled or op not in can_run}
         reasons = []
         if old_for:
-            minimum = max(NEEDS[op] for op in old_for)
-            where = ""
-            if filesystem and version < FILESYSTEM_MIN:
-                minimum, where = max(minimum, FILESYSTEM_MIN), " (the cluster's backups go to a filesystem location)"
+            minimum = max(needed(op, filesystem) for op in old_for)
+            where = " (the cluster's backups go to a filesystem location)" if filesystem and version < FILESYSTEM_MIN \
+                else ""
             reasons.append(f"pmm-agent {shown} of service {service.get('service_name')} is too old for "
                            f"{', '.join(ordered(old_for))}, which need {text(minimum)}{where}")
             others = ordered(old_for - blocks)
@@ -141,7 +146,6 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                 reasons.append(f"PMM would refuse {', '.join(others)} through this service, and can run "
                                f"{'it' if len(others) == 1 else 'them'} through another node's")
         reasons += notes
-        agent = serving_pmm_agent(pmm, service.get("service_id"))[1] or {}
         results.append(failed(CHECK, "; ".join(reasons), upgrade_fix(node_name(pmm, agent.get("runs_on_node_id"))),
                               host, rs, blocks))
     return results

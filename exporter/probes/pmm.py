@@ -287,7 +287,7 @@ def _cleaned(observed: Observed[Any], clean: Callable[[str], str]) -> Observed[A
 # api/managementpb/backup/common.proto). The zero values (..._INVALID, ..._UNSPECIFIED) become "".
 _ENUM_PREFIXES = {"status": ("AGENT_STATUS_", "BACKUP_STATUS_"), "data_model": ("DATA_MODEL_",),
                   "mode": ("BACKUP_MODE_",)}
-_ZERO_ENUMS = {"INVALID", "UNSPECIFIED", "DATA_MODEL_INVALID", "BACKUP_MODE_INVALID"}
+_ZERO_ENUMS = {"INVALID", "UNSPECIFIED"}  # DATA_MODEL_INVALID, BACKUP_MODE_UNSPECIFIED, ... once stripped
 
 
 def _normalized(doc: dict[str, Any]) -> dict[str, Any]:
