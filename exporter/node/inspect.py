@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -222,10 +221,7 @@ def _versions(root: Path, pmm_path: str, pbm: FileInfo | None, pbm_unit: Unit | 
     out = {}
     if pbm is not None:
         out["pbm"] = _version(root, pbm.path, pmm_path)
-    try:
-        start = shlex.split(pbm_unit.last("ExecStart").lstrip("-@:+!")) if pbm_unit else []
-    except ValueError:
-        start = []
+    start = pbm_unit.exec_start() if pbm_unit else ()
     if start and start[0].startswith("/"):
         out["pbm-agent"] = _version(root, start[0], DEFAULT_PATH)
     return out
@@ -265,10 +261,7 @@ def _read_yaml(root: Path, path: str) -> tuple[dict[str, Any] | None, str]:
 def _pbm_agent_uri(root: Path, unit: Unit | None) -> AgentURI:
     if unit is None:
         return AgentURI("", "", "")
-    try:
-        args = tuple(shlex.split(unit.last("ExecStart").lstrip("-@:+!")))
-    except ValueError:
-        args = ()
+    args = unit.exec_start()
     flag = _option(args, "--mongodb-uri")
     if flag:
         return AgentURI(flag, f"--mongodb-uri on the ExecStart of {unit.name}")

@@ -28,6 +28,13 @@ class Unit:
         values = self.service.get(key)
         return values[-1] if values else default
 
+    def exec_start(self) -> tuple[str, ...]:
+        """The last ExecStart= as arguments, without systemd's prefixes (-@:+!); () when it does not split."""
+        try:
+            return tuple(shlex.split(self.last("ExecStart").lstrip("-@:+!")))
+        except ValueError:  # unbalanced quotes
+            return ()
+
     def environment(self, root: Path) -> dict[str, str]:
         """Environment= and EnvironmentFile= (missing '-' files ignored), later settings winning."""
         env: dict[str, str] = {}
