@@ -142,6 +142,12 @@ def _info(root: Path, path: str) -> FileInfo | None:
     return FileInfo(path, os.path.isdir(root / path.lstrip("/")), st.st_mode, st.st_uid, st.st_gid)
 
 
+def _which(root: Path, path: str, binary: str) -> FileInfo | None:
+    """The first file named `binary` in the directories of `path`, as exec's PATH lookup finds it."""
+    return next((info for d in path.split(":") if d
+                 if (info := _info(root, f"{d.rstrip('/')}/{binary}")) and not info.is_dir), None)
+
+
 def _processes(root: Path) -> tuple[Process, ...]:
     out = []
     proc = root / "proc"
@@ -311,16 +317,12 @@ def inspect_node(root: str = "/", storage_path: str | None = None, pmm_agent_use
     pmm_unit = units[PMM_AGENT_UNIT]
     user_name = pmm_agent_user or (pmm_unit.last("User") if pmm_unit else "") or "pmm-agent"
     path = (pmm_unit.environment(base).get("PATH") if pmm_unit else None) or DEFAULT_PATH
-    lookups: dict[str, FileInfo | None] = {}
-    for binary in ("mongod", "pbm", "pbm-agent"):
-        lookups[binary] = next((info for d in path.split(":") if d
-                                if (info := _info(base, f"{d.rstrip('/')}/{binary}")) and not info.is_dir), None)
+    lookups = {binary: _which(base, path, binary) for binary in ("mongod", "pbm", "pbm-agent")}
     processes = _processes(base)
     port, replica_set, data_dir = _mongod_settings(base, processes)
     pbm_unit = units[PBM_AGENT_UNIT]
     pbm_path = (pbm_unit.environment(base).get("PATH") if pbm_unit else None) or DEFAULT_PATH
-    pbm_mongod = next((info for d in pbm_path.split(":") if d
-                       if (info := _info(base, f"{d.rstrip('/')}/mongod")) and not info.is_dir), None)
+    pbm_mongod = _which(base, pbm_path, "mongod")
     pbm_user = accounts.get((pbm_unit.last("User") if pbm_unit else "") or "mongod")
     storage = None
     if storage_path:
