@@ -10,14 +10,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from exporter.check_result import CheckResult, readiness
 from exporter.checks import ClusterSettings, run_cluster_checks
-from exporter.checks.operations import OPERATIONS, PHYSICAL
 from exporter.checks.pbm_locks import running_operations
 from exporter.checks.pitr_running import pitr_enabled
-from exporter.checks.readiness import cluster_ready, readiness, schedules_ready
-from exporter.checks.results import CheckResult
+from exporter.checks.readiness import cluster_ready, schedules_ready
 from exporter.checks.view import build_view
 from exporter.facts import ClusterFacts, PMMFacts, ReplicaSetFacts
+from exporter.operations import OPERATIONS, PHYSICAL
 from exporter.probes.mongodb import ProbeOutcome
 from exporter.probes.pmm import BACKUP_API, DIALECTS
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import html
 import time
 
+from exporter.check_result import CheckResult
 from exporter.checks import Status
 from exporter.checks.readiness import describe_blocks
-from exporter.checks.results import CheckResult
 from exporter.runbooks import has_runbook
 from exporter.snapshot import ClusterSnapshot, DiscoveryStatus
 from exporter.webpage import document

@@ -8,10 +8,10 @@ import pytest
 from bson.timestamp import Timestamp
 
 from exporter import mongodb_roles
+from exporter.check_result import readiness
 from exporter.checks import ClusterSettings, Status, run_checks
 from exporter.checks.pbm_agents import parse_version
 from exporter.checks.privileges import resource_covers
-from exporter.checks.readiness import readiness
 from exporter.facts import Observed, ReplicaSetFacts
 
 HOSTS = ["db1:27017", "db2:27017", "db3:27017"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Metric, generate_latest
 
-from exporter.checks.results import CheckResult, Status
+from exporter.check_result import CheckResult, Status
 from exporter.collector import SnapshotCollector
 from exporter.exposition import Exposition
 from exporter.snapshot import AgentObservation, ClusterSnapshot, DiscoveryStatus, PMMStatus, SnapshotStore

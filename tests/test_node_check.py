@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exporter.checks.results import Status
+from exporter.check_result import Status
 from exporter.node import inspect as node_inspect
 from exporter.node.checks import NODE_CHECKS, NodeIdentity, run_node_checks
 from exporter.node.inspect import inspect_node

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from exporter.check_result import CheckResult, failed, passed, readiness, unknown
 from exporter.checks import ClusterSettings, Status, run_checks
-from exporter.checks.operations import EVERYTHING, OPERATIONS
-from exporter.checks.readiness import cluster_ready, readiness
-from exporter.checks.results import CheckResult, failed, passed, unknown
+from exporter.checks.readiness import cluster_ready
 from exporter.facts import Observed, ReplicaSetFacts
+from exporter.operations import EVERYTHING, OPERATIONS
 from exporter.snapshot import ClusterSnapshot
 from tests.test_checks import HOSTS, agent, facts
 from tests.test_pmm_checks import pmm_facts

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from exporter.check_result import CheckResult, readiness
 from exporter.checks import ClusterSettings, Status, run_checks
-from exporter.checks.readiness import cluster_ready, readiness, schedules_ready
-from exporter.checks.results import CheckResult
+from exporter.checks.readiness import cluster_ready, schedules_ready
 from exporter.facts import Observed, PMMFacts
 from tests.test_checks import HOSTS, agent, facts
 from tests.test_pmm_checks import artifact, pmm_facts, schedule, service

@@ -24,9 +24,9 @@ from bson.timestamp import Timestamp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from exporter.check_result import CheckResult
 from exporter.checks import CHECKS, ClusterSettings, Status, names_to_resolve, run_checks, run_cluster_checks
 from exporter.checks.pbm_agents import parse_agent, parse_version
-from exporter.checks.results import CheckResult
 from exporter.config import ClusterOverride, DiscoveryConfig, MongoDBCredentials
 from exporter.discovery import discover
 from exporter.facts import ClusterFacts, Observed, PMMFacts, ReplicaSetFacts, ShardingFacts

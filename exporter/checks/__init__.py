@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
+from exporter.check_result import CheckResult, Status
 from exporter.checks import (
     backup_candidate_available,
     backup_management_enabled,
@@ -31,10 +31,10 @@ from exporter.checks import (
     supported_configuration,
 )
 from exporter.checks.during_operations import while_operations_run
-from exporter.checks.operations import ordered
-from exporter.checks.results import CheckResult, ClusterSettings, Status
+from exporter.checks.settings import ClusterSettings
 from exporter.checks.view import CheckInput, build_view
 from exporter.facts import ClusterFacts, PMMFacts, ReplicaSetFacts, ShardingFacts
+from exporter.operations import ordered
 
 Check = Callable[[CheckInput], list[CheckResult]]
 
@@ -92,7 +92,7 @@ def run_checks(facts: ReplicaSetFacts, settings: ClusterSettings, pmm: PMMFacts 
             found = [CheckResult(name, Status.UNKNOWN, f"internal error while checking: {exc!r}",
                                  replica_set=view.replica_set)]
         # an unknown result leaves unknown what the check could block
-        results += [replace(r, blocks=ordered(MAY_BLOCK[name])) if r.status is Status.UNKNOWN and not r.blocks
+        results += [r._replace(blocks=ordered(MAY_BLOCK[name])) if r.status is Status.UNKNOWN and not r.blocks
                     else r for r in found]
     return results
 

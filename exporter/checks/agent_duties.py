@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from exporter.checks.operations import BACKUPS, LOGICAL_RESTORE, PHYSICAL_RESTORE, PITR
 from exporter.checks.pbm_agents import AgentReport
 from exporter.checks.topology import PRIMARY, SECONDARY, Member
 from exporter.checks.view import ClusterView
+from exporter.operations import BACKUPS, LOGICAL_RESTORE, PHYSICAL_RESTORE, PITR
 
 MAX_REPLICATION_LAG_SEC = 21  # pbm/defs/defs.go MaxReplicationLagTimeSec: ListSteadyAgents skips lag >= 21 s
 PRIORITY_PRIMARY, PRIORITY_SECONDARY, PRIORITY_HIDDEN = 0.5, 1.0, 2.0  # pbm/prio/priority.go implicitPrioCalc

@@ -16,11 +16,11 @@ Percona Server candidate, physical_backup; the leader's agent not there to nomin
 
 from __future__ import annotations
 
+from exporter.check_result import CheckResult, failed, passed, unknown
 from exporter.checks.agent_duties import failing_self_checks, not_a_candidate, priority
-from exporter.checks.operations import BACKUPS, PHYSICAL_BACKUP, PITR
-from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.topology import PRIMARY
 from exporter.checks.view import CheckInput
+from exporter.operations import BACKUPS, PHYSICAL_BACKUP, PITR
 
 CHECK = "backup_candidate_available"
 MAY_BLOCK = BACKUPS | {PITR}

@@ -6,10 +6,10 @@ schedules alike, with FailedPrecondition (shared/reference/real-behaviour.md sec
 
 from __future__ import annotations
 
-from exporter.checks.operations import EVERYTHING
+from exporter.check_result import CheckResult, failed, passed
 from exporter.checks.pmm_inventory import pmm_unavailable, pmm_version
-from exporter.checks.results import CheckResult, failed, passed
 from exporter.checks.view import CheckInput
+from exporter.operations import EVERYTHING
 
 CHECK = "backup_management_enabled"
 MAY_BLOCK = EVERYTHING

@@ -8,10 +8,8 @@ admin.pbmRestores document (checks/pbm_locks.py).
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+from exporter.check_result import CheckResult, Status
 from exporter.checks.pbm_locks import running_physical_restore
-from exporter.checks.results import CheckResult, Status
 from exporter.facts import ReplicaSetFacts
 
 DISTURBED_BY_PHYSICAL_RESTORE = {"replica_set_member", "pbm_agent_running", "pbm_version_supported",
@@ -26,5 +24,5 @@ def while_operations_run(results: list[CheckResult], control: ReplicaSetFacts) -
         return results
     what = (f"a physical restore ({restore.get('name') or restore.get('opid') or '?'}) is running, which pauses the "
             f"agents' heartbeats and restarts mongod")
-    return [replace(r, status=Status.UNKNOWN, reason=f"{what}: {r.reason}", fix="")
+    return [r._replace(status=Status.UNKNOWN, reason=f"{what}: {r.reason}", fix="")
             if r.status is Status.FAIL and r.check in DISTURBED_BY_PHYSICAL_RESTORE else r for r in results]

@@ -13,12 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from exporter import mongodb_roles
-from exporter.checks.operations import EVERYTHING
+from exporter.check_result import CheckResult, failed, passed, unknown
 from exporter.checks.privileges import describe_resource, missing_actions
-from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.topology import major_minor
 from exporter.checks.view import CheckInput
 from exporter.facts import ReplicaSetFacts
+from exporter.operations import EVERYTHING
 
 CHECK = "mongodb_user_permissions"
 MAY_BLOCK = EVERYTHING

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from functools import partial
 
+from exporter.check_result import CheckResult, failed, passed
 from exporter.checks.agent_duties import Duties, without_agent
-from exporter.checks.operations import EVERYTHING
 from exporter.checks.pbm_agents import STALE_FRAME_SEC
-from exporter.checks.results import CheckResult, failed, passed
 from exporter.checks.topology import host_and_port
 from exporter.checks.view import CheckInput, judged_members
+from exporter.operations import EVERYTHING
 
 CHECK = "pbm_agent_running"
 MAY_BLOCK = EVERYTHING

@@ -10,10 +10,10 @@ A fresh lock passes, and the reason names the operation running.
 
 from __future__ import annotations
 
-from exporter.checks.operations import EVERYTHING
+from exporter.check_result import CheckResult, failed, passed, unknown
 from exporter.checks.pbm_locks import locks
-from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.view import CheckInput
+from exporter.operations import EVERYTHING
 
 CHECK = "pbm_no_stale_lock"
 MAY_BLOCK = EVERYTHING

@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from exporter.check_result import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.agent_duties import without_agent
-from exporter.checks.operations import BACKUPS, EVERYTHING, PITR
-from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.topology import host_and_port
 from exporter.checks.view import CheckInput, judged_members
+from exporter.operations import BACKUPS, EVERYTHING, PITR
 
 CHECK = "pbm_storage_reachable"
 MAY_BLOCK = EVERYTHING

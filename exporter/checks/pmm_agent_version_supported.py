@@ -19,16 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.checks.operations import (
-    EVERYTHING,
-    LOGICAL_BACKUP,
-    LOGICAL_RESTORE,
-    OPERATIONS,
-    PHYSICAL_BACKUP,
-    PHYSICAL_RESTORE,
-    PITR,
-    ordered,
-)
+from exporter.check_result import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.pbm_agents import parse_version
 from exporter.checks.pitr_running import pitr_enabled
 from exporter.checks.pmm_inventory import ServiceMatch, match_members, usable_pmm
@@ -40,8 +31,17 @@ from exporter.checks.pmm_schedules import (
     scheduled_operations,
 )
 from exporter.checks.pmm_service_agents import node_name, serving_pmm_agent
-from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.view import CheckInput
+from exporter.operations import (
+    EVERYTHING,
+    LOGICAL_BACKUP,
+    LOGICAL_RESTORE,
+    OPERATIONS,
+    PHYSICAL_BACKUP,
+    PHYSICAL_RESTORE,
+    PITR,
+    ordered,
+)
 from exporter.pmm_index import key, newest_restorable
 
 CHECK = "pmm_agent_version_supported"

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.checks.operations import BACKUPS, PITR
+from exporter.check_result import CheckResult, failed, passed, skipped
 from exporter.checks.pmm_inventory import usable_pmm
 from exporter.checks.pmm_schedules import name_of, our_artifacts, our_schedules, our_services
-from exporter.checks.results import CheckResult, failed, passed, skipped
 from exporter.checks.view import CheckInput
+from exporter.operations import BACKUPS, PITR
 from exporter.pmm_index import key, location_and_folder
 
 CHECK = "pmm_backup_folder_unique"

@@ -18,7 +18,11 @@ service).
 
 from __future__ import annotations
 
-from exporter.checks.operations import (
+from exporter.check_result import CheckResult, failed, passed, unknown
+from exporter.checks.pmm_inventory import ServiceMatch, match_members, pmm_unavailable, pmm_version, split_host_port
+from exporter.checks.pmm_schedules import scheduled_operations
+from exporter.checks.view import CheckInput
+from exporter.operations import (
     BACKUPS,
     EVERYTHING,
     LOGICAL_RESTORE,
@@ -28,10 +32,6 @@ from exporter.checks.operations import (
     PITR,
     ordered,
 )
-from exporter.checks.pmm_inventory import ServiceMatch, match_members, pmm_unavailable, pmm_version, split_host_port
-from exporter.checks.pmm_schedules import scheduled_operations
-from exporter.checks.results import CheckResult, failed, passed, unknown
-from exporter.checks.view import CheckInput
 from exporter.pmm_index import InventoryIndex
 
 CHECK = "pmm_client_connected"

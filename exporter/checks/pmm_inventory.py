@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from exporter.checks.results import CheckResult, skipped, unknown
+from exporter.check_result import CheckResult, skipped, unknown
 from exporter.checks.view import CheckInput
 from exporter.facts import Observed, PMMFacts
 from exporter.pmm_index import is_ip, is_loopback, split_host_port

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.checks.operations import LOGICAL_BACKUP, PHYSICAL_BACKUP, PITR
 from exporter.checks.view import CheckInput
+from exporter.operations import LOGICAL_BACKUP, PHYSICAL_BACKUP, PITR
 
 
 def our_services(inp: CheckInput) -> list[dict[str, Any]]:

@@ -1,25 +1,12 @@
-"""Readiness per operation: whether PMM would run each operation now, from a cluster's check results."""
+"""A cluster's readiness: whether PMM's backups of it will run, from its readiness per operation
+(check_result.readiness) and its scheduled backups."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from exporter.checks.operations import OPERATIONS, PITR, backup_operation
-from exporter.checks.results import CheckResult, Status
-
-
-def readiness(results: Iterable[CheckResult], unjudged: Iterable[str] = ()) -> dict[str, bool | None]:
-    """{operation: True (nothing blocks it), False (a failing result does), None (a result that could block it
-    is unknown, or the exporter does not judge it for this cluster, and nothing blocks it)}."""
-    blocked: set[str] = set()
-    uncertain = set(unjudged)
-    for result in results:
-        if result.status is Status.FAIL:
-            blocked.update(result.blocks)
-        elif result.status is Status.UNKNOWN:
-            uncertain.update(result.blocks)
-    return {op: False if op in blocked else None if op in uncertain else True for op in OPERATIONS}
-
+from exporter.check_result import CheckResult, Status, blocks_in_words
+from exporter.operations import PITR, backup_operation
 
 # Its failures count against cluster_ready whatever they block: the scheduled backups will not run (or not usefully)
 SCHEDULES_CHECK = "pmm_scheduled_backups_enabled"
@@ -44,8 +31,6 @@ def cluster_ready(operations: dict[str, bool | None], backup_mode: str, pitr_ena
 
 def describe_blocks(result: CheckResult) -> str:
     """What a failing result blocks, in words: "blocks physical_restore", or "warning: blocks nothing"."""
-    if result.blocks:
-        return f"blocks {', '.join(result.blocks)}"
-    if result.check == SCHEDULES_CHECK:
+    if result.check == SCHEDULES_CHECK and not result.blocks:
         return "blocks the scheduled backups: no operation, but cluster_ready"
-    return "warning: blocks nothing"
+    return blocks_in_words(result)

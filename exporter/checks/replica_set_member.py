@@ -9,11 +9,11 @@ down, nothing: PBM does not use arbiters.
 
 from __future__ import annotations
 
-from exporter.checks.operations import EVERYTHING, PHYSICAL_RESTORE
-from exporter.checks.results import CheckResult, failed, passed, unknown
+from exporter.check_result import CheckResult, failed, passed, unknown
 from exporter.checks.topology import ARBITER, PRIMARY, SECONDARY
 from exporter.checks.view import CheckInput
 from exporter.facts import ReplicaSetFacts
+from exporter.operations import EVERYTHING, PHYSICAL_RESTORE
 
 CHECK = "replica_set_member"
 MAY_BLOCK = EVERYTHING

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.checks.operations import LOGICAL_RESTORE, PHYSICAL_RESTORE, RESTORES
+from exporter.check_result import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.pmm_inventory import usable_pmm
 from exporter.checks.pmm_schedules import our_artifacts, our_services
-from exporter.checks.results import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.view import CheckInput
+from exporter.operations import LOGICAL_RESTORE, PHYSICAL_RESTORE, RESTORES
 from exporter.pmm_index import key, newest_restorable
 
 CHECK = "restore_version_compatible"

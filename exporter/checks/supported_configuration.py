@@ -20,14 +20,14 @@ checked only then); for others they are unknown.
 
 from __future__ import annotations
 
-from exporter.checks.operations import BACKUPS, EVERYTHING, NOTHING, PHYSICAL, PHYSICAL_RESTORE, PITR, RESTORES
+from exporter.check_result import CheckResult, failed, passed, unknown
 from exporter.checks.pbm_agents import AgentReport, parse_version
 from exporter.checks.pbm_locks import Lock, locks
 from exporter.checks.pmm_inventory import pmm_version
-from exporter.checks.results import CheckResult, failed, passed, unknown
 from exporter.checks.topology import major_minor
 from exporter.checks.view import CheckInput
 from exporter.facts import ReplicaSetFacts
+from exporter.operations import BACKUPS, EVERYTHING, NOTHING, PHYSICAL, PHYSICAL_RESTORE, PITR, RESTORES
 
 CHECK = "supported_configuration"
 MAY_BLOCK = EVERYTHING

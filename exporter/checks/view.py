@@ -6,8 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from exporter.check_result import CheckResult, unknown
 from exporter.checks.pbm_agents import AgentReport, index_agents
-from exporter.checks.results import CheckResult, ClusterSettings, unknown
+from exporter.checks.settings import ClusterSettings
 from exporter.checks.topology import (
     MalformedReply,
     Member,

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from pymongo.errors import ConfigurationError, InvalidURI
 from pymongo.uri_parser import parse_uri
 
-from exporter.checks.operations import EVERYTHING, NOTHING, PHYSICAL, PHYSICAL_RESTORE, ordered
-from exporter.checks.results import CheckResult, Status, failed, passed, skipped, unknown
+from exporter.check_result import CheckResult, Status, failed, passed, skipped, unknown
 from exporter.node.inspect import PBM_AGENT_UNIT, Account, FileInfo, NodeFacts
+from exporter.operations import EVERYTHING, NOTHING, PHYSICAL, PHYSICAL_RESTORE, ordered
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "localhost.localdomain"}
 UNSAFE_RESTART = ("always", "on-success")
@@ -352,6 +352,6 @@ def run_node_checks(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
             found = [CheckResult(name, Status.UNKNOWN, f"internal error while checking: {exc!r}", "", me.node,
                                  me.replica_set)]
         blocks = ordered(NODE_BLOCKS[name])
-        results += [replace(r, blocks=blocks) if r.status in (Status.FAIL, Status.UNKNOWN) and not r.blocks else r
+        results += [r._replace(blocks=blocks) if r.status in (Status.FAIL, Status.UNKNOWN) and not r.blocks else r
                     for r in found]
     return results

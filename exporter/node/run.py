@@ -7,7 +7,7 @@ import socket
 import sys
 import time
 
-from exporter.checks.results import Status
+from exporter.check_result import Status
 from exporter.node.checks import NodeIdentity, run_node_checks
 from exporter.node.inspect import inspect_node
 from exporter.node.textfile import default_textfile_dir, write_results

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, write_to_textfile
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from exporter.checks.results import CheckResult, Status
+from exporter.check_result import CheckResult, Status
 from exporter.node.checks import NodeIdentity
 
 # pmm-agent's textfile collector directories (PMM 3, then PMM 2); medium resolution is scraped every 10 s

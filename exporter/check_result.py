@@ -1,12 +1,14 @@
-"""The outcome of a check: what the exporter exports, the `check` command prints and the status page shows."""
+"""The outcome of a check, the exporter's and node-check's alike: what is exported, what `check` and node-check
+print, what the status page shows, and readiness per operation added up from it.
 
-from __future__ import annotations
+Shared with node-check, which runs on the MongoDB hosts' own Pythons: Python 3.6 and the standard library only
+(a NamedTuple, not a dataclass; typing's generics, not the builtins').
+"""
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import Enum
+from typing import Dict, Iterable, NamedTuple, Optional, Set, Tuple
 
-from exporter.checks.operations import ordered
+from exporter.operations import OPERATIONS, ordered
 
 
 class Status(Enum):
@@ -16,17 +18,16 @@ class Status(Enum):
     SKIPPED = "skipped"  # does not apply (e.g. no PBM storage configured yet): shown, never exported
 
 
-@dataclass(frozen=True, slots=True)
-class CheckResult:
+class CheckResult(NamedTuple):
     check: str
     status: Status
     reason: str
     fix: str = ""
     node: str = ""  # host:port as in the replica-set config; "" for cluster-wide checks
     replica_set: str = ""
-    # FAIL: the operations (checks/operations.py) this failure blocks; none makes it a warning.
+    # FAIL: the operations (exporter/operations.py) this failure blocks; none makes it a warning.
     # UNKNOWN: the operations it would block if it failed, which are unknown while it is.
-    blocks: tuple[str, ...] = ()
+    blocks: Tuple[str, ...] = ()
 
     @property
     def warning(self) -> bool:
@@ -36,16 +37,6 @@ class CheckResult:
     @property
     def exported(self) -> bool:
         return self.status in (Status.PASS, Status.FAIL)
-
-
-@dataclass(frozen=True)
-class ClusterSettings:
-    """What a check needs to know about the cluster's configuration, besides what it observed."""
-
-    backup_mode: str = "logical"
-    name: str = ""
-    pmm_services: tuple[tuple[str, str], ...] = ()  # member host:port -> PMM service name, from the config
-    restore_from_pmm: bool = False  # sharded clusters: restores are expected from PMM, which cannot do them
 
 
 def passed(check: str, reason: str, node: str = "", replica_set: str = "") -> CheckResult:
@@ -63,3 +54,21 @@ def unknown(check: str, reason: str, node: str = "", replica_set: str = "", bloc
 
 def skipped(check: str, reason: str, node: str = "", replica_set: str = "") -> CheckResult:
     return CheckResult(check, Status.SKIPPED, reason, "", node, replica_set)
+
+
+def readiness(results: Iterable[CheckResult], unjudged: Iterable[str] = ()) -> Dict[str, Optional[bool]]:
+    """{operation: True (nothing blocks it), False (a failing result does), None (a result that could block it
+    is unknown, or it is not judged here, and nothing blocks it)}."""
+    blocked: Set[str] = set()
+    uncertain = set(unjudged)
+    for result in results:
+        if result.status is Status.FAIL:
+            blocked.update(result.blocks)
+        elif result.status is Status.UNKNOWN:
+            uncertain.update(result.blocks)
+    return {op: False if op in blocked else None if op in uncertain else True for op in OPERATIONS}
+
+
+def blocks_in_words(result: CheckResult) -> str:
+    """What a failing result blocks: "blocks physical_restore", or "warning: blocks nothing"."""
+    return "blocks " + ", ".join(result.blocks) if result.blocks else "warning: blocks nothing"

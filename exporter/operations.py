@@ -3,13 +3,13 @@
 A failing result names the operations it blocks (CheckResult.blocks); one that blocks none is a warning: the
 prerequisite as PMM's docs state it does not hold, but PBM and PMM would still run everything. An unknown result
 names the operations it would block if it failed. Which check blocks what is decided in each check's file, next
-to the rule and its upstream source; checks/readiness.py adds them up per operation.
+to the rule and its upstream source; check_result.readiness adds them up per operation.
+
+Shared with node-check, which runs on the MongoDB hosts' own Pythons: Python 3.6 and the standard library only.
 """
 
-from __future__ import annotations
-
-from collections.abc import Iterable
-from functools import cache
+from functools import lru_cache
+from typing import FrozenSet, Iterable, Tuple
 
 LOGICAL_BACKUP = "logical_backup"
 PHYSICAL_BACKUP = "physical_backup"
@@ -22,17 +22,17 @@ BACKUPS = frozenset({LOGICAL_BACKUP, PHYSICAL_BACKUP})
 RESTORES = frozenset({LOGICAL_RESTORE, PHYSICAL_RESTORE})
 PHYSICAL = frozenset({PHYSICAL_BACKUP, PHYSICAL_RESTORE})
 EVERYTHING = frozenset(OPERATIONS)
-NOTHING: frozenset[str] = frozenset()
+NOTHING: FrozenSet[str] = frozenset()
 
 
-def ordered(operations: Iterable[str]) -> tuple[str, ...]:
+def ordered(operations: Iterable[str]) -> Tuple[str, ...]:
     """Operations in the contract's order, for labels and for people; a name that is none is a bug. The same set
     gives the same tuple object, so that a fleet's results share a few (pickled once between the processes)."""
     return _ordered(frozenset(operations))
 
 
-@cache
-def _ordered(wanted: frozenset[str]) -> tuple[str, ...]:
+@lru_cache(maxsize=None)
+def _ordered(wanted: FrozenSet[str]) -> Tuple[str, ...]:
     if wanted - EVERYTHING:
         raise ValueError(f"not operations: {sorted(wanted - EVERYTHING)}")
     return tuple(op for op in OPERATIONS if op in wanted)
