@@ -19,6 +19,8 @@ from exporter.config import Config, ConfigError, Shard, load_config
 from exporter.exposition import Exposition
 from exporter.http import AddressError, HTTPEndpoint, parse_external_url, parse_listen_address
 from exporter.logs import set_secrets, setup_logging
+from exporter.node.cli import add_arguments as add_node_check_arguments
+from exporter.node.cli import run_node_check
 from exporter.prober_process import ProberProcess
 from exporter.report import exit_code, render_json, render_table
 from exporter.scheduler import ProbeCycle
@@ -57,17 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output", choices=["table", "json"], default="table", help="default %(default)s")
     node = commands.add_parser("node-check", help="check this MongoDB node locally and write the results for PMM's "
                                                   "textfile collector")
-    node.add_argument("--cluster", required=True, help="the cluster name, as PMM's inventory and the exporter use it")
-    node.add_argument("--node", help="this member's host:port as in the replica-set config (default: "
-                                     "<this host's FQDN>:<mongod's port>)")
-    node.add_argument("--replica-set", help="the replica set name (default: from mongod's configuration)")
-    node.add_argument("--storage-path", help="PBM's filesystem storage path, to check it is mounted and writable")
-    node.add_argument("--pmm-agent-user", help="the user pmm-agent runs as (default: from pmm-agent.service)")
-    node.add_argument("--textfile-dir", help="where to write pmm_backup_prereq.prom (default: PMM's "
-                                             "medium-resolution textfile collector directory)")
-    node.add_argument("--no-textfile", action="store_true", help="only print, write no .prom file")
-    node.add_argument("--output", choices=["table", "json", "none"], default="table", help="default %(default)s")
-    node.add_argument("--root", default="/", help=argparse.SUPPRESS)  # for tests: a fake node's root directory
+    add_node_check_arguments(node)
     demo = commands.add_parser("demo", help="serve the exporter against a simulated replica set on loopback")
     demo.add_argument("--web.listen-address", dest="listen_address", default=DEFAULT_LISTEN_ADDRESS,
                       help="address to serve /metrics on (default %(default)s)")
@@ -83,8 +75,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.log_level, args.log_format)
     if args.command == "node-check":
-        from exporter.node.run import run_node_check
-
         return run_node_check(args)
     if args.command == "demo":
         from exporter.demo import run_demo  # the simulator is only loaded when asked for

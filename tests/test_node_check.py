@@ -185,7 +185,8 @@ def test_the_uri_on_exec_start_wins_over_the_environment(tmp_path: Path) -> None
 @pytest.mark.parametrize(("config", "expected"), [
     ("mongodb-uri: mongodb://pbmuser:Sup3rS3cret@localhost:27017/\nlog:\n  level: I\n", None),
     ("log:\n  level: I\n", "pbm-agent has no MongoDB URI (looked at mongodb-uri in /etc/pbm-agent.yaml"),
-    ("mongodb-uri: [unclosed\n", "/etc/pbm-agent.yaml is not valid YAML (line 2)"),
+    ("mongodb-uri: [unclosed\n", "/etc/pbm-agent.yaml line 1: mongodb-uri is written in YAML node-check does not read"),
+    ("log:\n  level: I\n mongodb-uri: x\n", "/etc/pbm-agent.yaml is not YAML node-check can read (line 3: "),
     ("\0\0binary", "/etc/pbm-agent.yaml is not a text file"),
     (None, "cannot read /etc/pbm-agent.yaml"),
 ])
@@ -351,7 +352,7 @@ def test_dbpath_accessible_by_pbm_agent(tmp_path: Path, conf: str, mode: int, ex
         assert "pbm-agent's user mongod cannot read and write mongod's dbPath /var/lib/mongo" in reason
         assert "chown" in fix
     if expected is Status.UNKNOWN:
-        assert "/etc/mongod.conf is not valid YAML" in reason
+        assert "/etc/mongod.conf line 1: storage.dbPath is written in YAML node-check does not read" in reason
 
 
 def test_a_containerized_mongod_is_a_warning(tmp_path: Path) -> None:

@@ -5,27 +5,24 @@ service, one mongod per node, pbm-agent with its URI on every node), pmm-agent's
 `exec.LookPath("mongod")`, `pbm version`), PBM's docs (pbm.md 4: the agent URI points at the local mongod with a
 direct connection; filesystem storage mounted on every node, writable by pbm-agent's user) and pbm-docs PR #306
 (no Restart=always or on-success for mongod and pbm-agent, since PBM's physical restore stops them).
+
+Like all of node-check: Python 3.6 and the standard library only; the results are the exporter's CheckResult.
 """
 
-from __future__ import annotations
-
 import stat
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from pymongo.errors import ConfigurationError, InvalidURI
-from pymongo.uri_parser import parse_uri
+from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
 from exporter.check_result import CheckResult, Status, failed, passed, skipped, unknown
 from exporter.node.inspect import PBM_AGENT_UNIT, Account, FileInfo, NodeFacts
+from exporter.node.mongodb_uri import InvalidURI, parse_uri
+from exporter.node.systemd import strip_prefix
 from exporter.operations import EVERYTHING, NOTHING, PHYSICAL, PHYSICAL_RESTORE, ordered
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "localhost.localdomain"}
 UNSAFE_RESTART = ("always", "on-success")
 
 
-@dataclass(frozen=True)
-class NodeIdentity:
+class NodeIdentity(NamedTuple):
     """How the cluster exporter names this member, so node-side and cluster-side series line up."""
 
     cluster: str
@@ -33,7 +30,7 @@ class NodeIdentity:
     replica_set: str
 
 
-def _allowed(info: FileInfo, account: Account | None, bits: tuple[int, int, int]) -> bool:
+def _allowed(info: FileInfo, account: Optional[Account], bits: Tuple[int, int, int]) -> bool:
     """Whether `account` has the (owner, group, other) permission bits on the file; root has all."""
     if account is not None and account.uid == 0:
         return True
@@ -50,7 +47,7 @@ WRITE_DIR = (stat.S_IWUSR | stat.S_IXUSR, stat.S_IWGRP | stat.S_IXGRP, stat.S_IW
 READ_WRITE_DIR = (stat.S_IRWXU, stat.S_IRWXG, stat.S_IRWXO)
 
 
-def mongod_on_pmm_agent_path(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+def mongod_on_pmm_agent_path(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
     user = facts.pmm_agent_user_name
     found = facts.lookups.get("mongod")
     if found is None:
@@ -68,7 +65,7 @@ def mongod_on_pmm_agent_path(facts: NodeFacts, me: NodeIdentity) -> list[CheckRe
                    me.replica_set)]
 
 
-def mongod_systemd_service(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+def mongod_systemd_service(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
     check = "mongod_systemd_service"
     unit = facts.mongod_unit
     if unit is None:
@@ -95,7 +92,7 @@ def mongod_systemd_service(facts: NodeFacts, me: NodeIdentity) -> list[CheckResu
     return [passed(check, f"{unit.name} ({unit.path}) is enabled", me.node, me.replica_set)]
 
 
-def single_mongod_per_node(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+def single_mongod_per_node(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
     check = "single_mongod_per_node"
     mongods = [p for p in facts.processes if p.name == "mongod"]
     if len(mongods) == 1:
@@ -109,7 +106,7 @@ def single_mongod_per_node(facts: NodeFacts, me: NodeIdentity) -> list[CheckResu
                                                "up", me.node, me.replica_set)]
 
 
-def pbm_installed(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+def pbm_installed(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
     check = "pbm_installed"
     missing = [b for b in ("pbm", "pbm-agent") if facts.lookups.get(b) is None]
     if missing:
@@ -126,7 +123,7 @@ def pbm_installed(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
     return [passed(check, f"pbm at {pbm.path}", me.node, me.replica_set)]
 
 
-def pbm_agent_service_enabled(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+def pbm_agent_service_enabled(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
     check = "pbm_agent_service_enabled"
     unit = facts.units.get(PBM_AGENT_UNIT)
     if unit is None:
@@ -142,7 +139,7 @@ def pbm_agent_service_enabled(facts: NodeFacts, me: NodeIdentity) -> list[CheckR
     return [passed(check, "pbm-agent.service is enabled and pbm-agent runs", me.node, me.replica_set)]
 
 
-def pbm_agent_uri_configured(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+def pbm_agent_uri_configured(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
     """pbm-agent's URI points at this node's mongod. pbm-agent connects to it directly whatever the URI says
     (cmd/pbm-agent/agent.go, connect.Direct(true)), so a single host with replicaSet= works, while several hosts
     or mongodb+srv:// (refused since 2.14.0) do not; PBM's docs ask for the standalone form."""
@@ -150,7 +147,7 @@ def pbm_agent_uri_configured(facts: NodeFacts, me: NodeIdentity) -> list[CheckRe
     unit = facts.units.get(PBM_AGENT_UNIT)
     found = facts.pbm_agent_uri
     named = unit.service.get("EnvironmentFile", []) if unit else []
-    env_files = ", ".join(f.removeprefix("-") for f in named) or "/etc/default/pbm-agent or /etc/sysconfig/pbm-agent"
+    env_files = ", ".join(strip_prefix(f, "-") for f in named) or "/etc/default/pbm-agent or /etc/sysconfig/pbm-agent"
     where = found.source if found.uri and not found.source.startswith("PBM_MONGODB_URI") else env_files
     example = f"mongodb://<pbm-user>:<password>@localhost:{facts.mongod_port}/?authSource=admin"
     fix = (f"Set the URI in {where}: " + (f'PBM_MONGODB_URI="{example}"' if where == env_files else example)
@@ -168,12 +165,12 @@ def pbm_agent_uri_configured(facts: NodeFacts, me: NodeIdentity) -> list[CheckRe
         return [failed(check, f"{what} is a mongodb+srv:// URI, which pbm-agent refuses: it connects to its local "
                               f"mongod directly", fix, me.node, me.replica_set)]
     try:
-        parsed = parse_uri(found.uri if "://" in found.uri else "mongodb://" + found.uri, validate=True)
-    except (InvalidURI, ConfigurationError, ValueError):
-        return [failed(check, f"{what} does not parse as a MongoDB URI", fix, me.node, me.replica_set)]
-    hosts = [(h.lower(), p) for h, p in parsed["nodelist"]]
+        parsed = parse_uri(found.uri if "://" in found.uri else "mongodb://" + found.uri)
+    except InvalidURI as exc:
+        return [failed(check, f"{what} does not parse as a MongoDB URI: {exc}", fix, me.node, me.replica_set)]
+    hosts = parsed.hosts
     local = LOCAL_HOSTS | set(facts.local_names)
-    options = {k.lower(): v for k, v in parsed["options"].items()}
+    options = parsed.options
     if len(hosts) != 1:
         return [failed(check, f"{what} names {len(hosts)} hosts: pbm-agent connects directly to one, its local "
                               f"mongod, and refuses a multi-host URI", fix, me.node, me.replica_set)]
@@ -186,7 +183,7 @@ def pbm_agent_uri_configured(facts: NodeFacts, me: NodeIdentity) -> list[CheckRe
     return [passed(check, f"{what} points at {host}:{port} directly{note}", me.node, me.replica_set)]
 
 
-def mongod_on_pbm_agent_path(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+def mongod_on_pbm_agent_path(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
     """A physical restore starts mongod itself, from pbm-agent's PATH unless PBM's restore.mongodLocation (or
     mongodLocationMap) names it (percona-backup-mongodb pbm/restore/physical.go startMongo, PBM 2.0.4+); PMM
     writes PBM's whole config before its restores (pbm config --file), so a location set by hand does not last."""
@@ -208,7 +205,7 @@ def mongod_on_pbm_agent_path(facts: NodeFacts, me: NodeIdentity) -> list[CheckRe
                    me.replica_set)]
 
 
-def dbpath_accessible_by_pbm_agent(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+def dbpath_accessible_by_pbm_agent(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
     """A physical backup copies the dbPath's files and a physical restore writes them (PBM docs, "Make a physical
     backup": PBM copies the contents of the dbpath directory; "Start the pbm-agent process": pbm-agent needs write
     access to the data directory for physical restores, so it runs as the mongod user)."""
@@ -230,11 +227,12 @@ def dbpath_accessible_by_pbm_agent(facts: NodeFacts, me: NodeIdentity) -> list[C
                    me.replica_set)]
 
 
-def pbm_cli_matches_agent(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+def pbm_cli_matches_agent(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
     """The pbm that PMM runs (the first on pmm-agent's PATH) is this node's pbm-agent's version: PBM's docs ask for
     the same version of every agent and the CLI ("Make a physical backup", Before you start). A warning."""
     check = "pbm_cli_matches_agent"
-    pbm, agent = facts.versions.get("pbm"), facts.versions.get("pbm-agent")
+    versions = facts.versions or {}
+    pbm, agent = versions.get("pbm"), versions.get("pbm-agent")
     if pbm is None or agent is None:
         return [skipped(check, "pbm or pbm-agent.service is missing (see pbm_installed, pbm_agent_service_enabled)",
                         me.node, me.replica_set)]
@@ -249,7 +247,7 @@ def pbm_cli_matches_agent(facts: NodeFacts, me: NodeIdentity) -> list[CheckResul
     return [passed(check, f"pbm and pbm-agent are both {pbm[1]}", me.node, me.replica_set)]
 
 
-def containerized_node(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+def containerized_node(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
     """PMM backs up MongoDB on VMs and bare metal only: "backup feature in PMM doesn't support k8s or other
     containerized DB installations" (a maintainer in percona/pmm#1552); PMM's docs: MongoDB instances running in
     Docker containers are not supported for backup operations."""
@@ -263,7 +261,7 @@ def containerized_node(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
                    "Kubernetes; PMM's backups need mongod on a VM or bare metal", me.node, me.replica_set)]
 
 
-def pbm_storage_path_writable(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+def pbm_storage_path_writable(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
     check = "pbm_storage_path_writable"
     storage = facts.storage
     if storage is None:
@@ -288,14 +286,14 @@ def pbm_storage_path_writable(facts: NodeFacts, me: NodeIdentity) -> list[CheckR
                    me.node, me.replica_set)]
 
 
-def systemd_restart_policy_safe(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
+def systemd_restart_policy_safe(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
     check = "systemd_restart_policy_safe"
     units = [u for u in (facts.mongod_unit, facts.units.get(PBM_AGENT_UNIT)) if u is not None]
     if not units:
         return [unknown(check, "neither mongod's nor pbm-agent's systemd unit exists", me.node, me.replica_set)]
     unsafe = [f"{u.name} has Restart={u.last('Restart')}" for u in units if u.last("Restart") in UNSAFE_RESTART]
     if unsafe:
-        names = " ".join(u.name.removesuffix(".service") for u in units if u.last("Restart") in UNSAFE_RESTART)
+        names = " ".join(u.name[:-len(".service")] for u in units if u.last("Restart") in UNSAFE_RESTART)
         fix = f"sudo systemctl edit {names}: [Service] Restart=on-failure, then sudo systemctl daemon-reload"
         return [failed(check, f"{'; '.join(unsafe)}: PBM's physical restore stops these services, and systemd would "
                               f"restart them mid-restore", fix, me.node, me.replica_set)]
@@ -303,7 +301,7 @@ def systemd_restart_policy_safe(facts: NodeFacts, me: NodeIdentity) -> list[Chec
                    me.replica_set)]
 
 
-NODE_CHECKS: dict[str, Callable[[NodeFacts, NodeIdentity], list[CheckResult]]] = {
+NODE_CHECKS: Dict[str, Callable[[NodeFacts, NodeIdentity], List[CheckResult]]] = {
     "mongod_on_pmm_agent_path": mongod_on_pmm_agent_path,
     "mongod_systemd_service": mongod_systemd_service,
     "single_mongod_per_node": single_mongod_per_node,
@@ -327,7 +325,7 @@ NODE_CHECKS: dict[str, Callable[[NodeFacts, NodeIdentity], list[CheckResult]]] =
 #   hard-codes the unit names), and PBM's restore stops both services;
 # - a filesystem storage path this node's agent cannot write: PBM may pick it for a backup or restore;
 # - one mongod per node is in PMM's docs only: a warning.
-NODE_BLOCKS: dict[str, frozenset[str]] = {
+NODE_BLOCKS: Dict[str, FrozenSet[str]] = {
     "mongod_on_pmm_agent_path": EVERYTHING,
     "mongod_systemd_service": frozenset({PHYSICAL_RESTORE}),
     "single_mongod_per_node": NOTHING,
@@ -343,8 +341,8 @@ NODE_BLOCKS: dict[str, frozenset[str]] = {
 }
 
 
-def run_node_checks(facts: NodeFacts, me: NodeIdentity) -> list[CheckResult]:
-    results: list[CheckResult] = []
+def run_node_checks(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
+    results: List[CheckResult] = []
     for name, check in NODE_CHECKS.items():
         try:
             found = check(facts, me)

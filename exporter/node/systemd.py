@@ -3,43 +3,48 @@
 Unit search order (systemd.unit(5)): /etc/systemd/system, /run/systemd/system, /usr/lib/systemd/system,
 /lib/systemd/system; drop-ins in <dir>/<unit>.d/*.conf override the unit, later files winning; a unit is enabled
 when a *.wants/ or *.requires/ directory under /etc/systemd/system links to it.
-"""
 
-from __future__ import annotations
+Like all of node-check: Python 3.6 and the standard library only.
+"""
 
 import os
 import shlex
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Dict, List, Optional, Tuple
 
 UNIT_DIRS = ("etc/systemd/system", "run/systemd/system", "usr/lib/systemd/system", "lib/systemd/system")
 # systemd's default PATH for services (systemd.exec(5), "Environment variables in spawned processes")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-@dataclass
+def strip_prefix(text: str, prefix: str) -> str:
+    """str.removeprefix, which Python 3.9 brought."""
+    return text[len(prefix):] if text.startswith(prefix) else text
+
+
 class Unit:
-    name: str
-    path: str  # the unit file, as seen on the node (without the root prefix)
-    service: dict[str, list[str]] = field(default_factory=dict)  # [Service] key -> values in order
-    enabled: bool = False
+    def __init__(self, name: str, path: str) -> None:
+        self.name = name
+        self.path = path  # the unit file, as seen on the node (without the root prefix)
+        self.service: Dict[str, List[str]] = {}  # [Service] key -> values in order
+        self.enabled = False
 
     def last(self, key: str, default: str = "") -> str:
         values = self.service.get(key)
         return values[-1] if values else default
 
-    def exec_start(self) -> tuple[str, ...]:
+    def exec_start(self) -> Tuple[str, ...]:
         """The last ExecStart= as arguments, without systemd's prefixes (-@:+!); () when it does not split."""
         try:
             return tuple(shlex.split(self.last("ExecStart").lstrip("-@:+!")))
         except ValueError:  # unbalanced quotes
             return ()
 
-    def environment(self, root: Path) -> dict[str, str]:
+    def environment(self, root: Path) -> Dict[str, str]:
         """Environment= and EnvironmentFile= (missing '-' files ignored), later settings winning."""
-        env: dict[str, str] = {}
+        env: Dict[str, str] = {}
         for item in self.service.get("EnvironmentFile", []):
-            file = root / item.removeprefix("-").lstrip("/")
+            file = root / strip_prefix(item, "-").lstrip("/")
             if file.is_file():
                 env.update(parse_env_file(file.read_text(errors="replace")))
         for item in self.service.get("Environment", []):
@@ -50,9 +55,9 @@ class Unit:
         return env
 
 
-def parse_env_file(text: str) -> dict[str, str]:
+def parse_env_file(text: str) -> Dict[str, str]:
     """KEY=VALUE lines as systemd's EnvironmentFile reads them: # comments, optional quotes."""
-    env: dict[str, str] = {}
+    env: Dict[str, str] = {}
     for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith(("#", ";")):
@@ -63,11 +68,11 @@ def parse_env_file(text: str) -> dict[str, str]:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]
-        env[key.strip().removeprefix("export ").strip()] = value
+        env[strip_prefix(key.strip(), "export ").strip()] = value
     return env
 
 
-def _parse(text: str, into: dict[str, list[str]]) -> None:
+def _parse(text: str, into: Dict[str, List[str]]) -> None:
     section = ""
     for raw in text.splitlines():
         line = raw.strip()
@@ -88,7 +93,7 @@ def _parse(text: str, into: dict[str, list[str]]) -> None:
             into.setdefault(key, []).append(value)
 
 
-def find_unit(root: Path, name: str) -> Unit | None:
+def find_unit(root: Path, name: str) -> Optional[Unit]:
     for directory in UNIT_DIRS:
         path = root / directory / name
         if path.is_file():

@@ -1,14 +1,14 @@
 """Write node-check results for PMM's textfile collector: node_exporter ships every *.prom file of its textfile
-directory, so the series reach PMM with no new port or registration."""
+directory, so the series reach PMM with no new port or registration.
 
-from __future__ import annotations
+The text exposition format written by hand (node-check cannot count on prometheus_client on a database host):
+gauges only, labels escaped as the format says; tests/test_node_check.py reads it back with prometheus_client's
+parser and promtool. Like all of node-check: Python 3.6 and the standard library only.
+"""
 
-from collections.abc import Iterator
+import os
 from pathlib import Path
-
-from prometheus_client import CollectorRegistry, write_to_textfile
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+from typing import Optional, Sequence, Tuple
 
 from exporter.check_result import CheckResult, Status
 from exporter.node.checks import NodeIdentity
@@ -20,41 +20,53 @@ TEXTFILE_DIRS = (
 )
 FILE_NAME = "pmm_backup_prereq.prom"
 
-
-class _Results(Collector):
-    def __init__(self, results: list[CheckResult], me: NodeIdentity, now: float) -> None:
-        self.results, self.me, self.now = results, me, now
-
-    def collect(self) -> Iterator[Metric]:
-        ok = GaugeMetricFamily("pmm_backup_prereq_ok", "1 when the backup prerequisite passes, 0 when it fails; "
-                               "absent when it could not be evaluated (see probe_success).",
-                               labels=["cluster", "check", "node", "replica_set"])
-        for r in self.results:
-            if r.exported:
-                ok.add_metric([self.me.cluster, r.check, r.node, r.replica_set],
-                              1.0 if r.status is Status.PASS else 0.0)
-        # the exporter's series, so that the dashboard and the restore alert see node-side blocks too
-        blocking = GaugeMetricFamily("pmm_backup_prereq_blocking", "1 for each failing check result and each "
-                                     "operation it blocks.", labels=["cluster", "check", "node", "replica_set",
-                                                                     "operation"])
-        for r in self.results:
-            if r.status is Status.FAIL:
-                for op in r.blocks:
-                    blocking.add_metric([self.me.cluster, r.check, r.node, r.replica_set, op], 1.0)
-        when = GaugeMetricFamily("pmm_backup_prereq_node_check_timestamp_seconds", "Unix time of the node-side "
-                                 "check that wrote these results.", labels=["cluster", "node", "replica_set"])
-        when.add_metric([self.me.cluster, self.me.node, self.me.replica_set], self.now)
-        yield from (ok, blocking, when)
+Sample = Tuple[Sequence[Tuple[str, str]], float]  # (label name, value) pairs, value
 
 
-def default_textfile_dir() -> str | None:
+def _label_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def gauge(name: str, help_text: str, samples: Sequence[Sample]) -> str:
+    help_line = help_text.replace("\\", "\\\\").replace("\n", "\\n")
+    lines = [f"# HELP {name} {help_line}", f"# TYPE {name} gauge"]
+    for labels, value in samples:
+        pairs = ",".join(f'{k}="{_label_value(v)}"' for k, v in sorted(labels))
+        lines.append(f"{name}{{{pairs}}} {float(value)!r}")
+    return "\n".join(lines) + "\n"
+
+
+def exposition(results: Sequence[CheckResult], me: NodeIdentity, now: float) -> str:
+    ok = [((("cluster", me.cluster), ("check", r.check), ("node", r.node), ("replica_set", r.replica_set)),
+           1.0 if r.status is Status.PASS else 0.0) for r in results if r.exported]
+    # the exporter's series, so that the dashboard and the restore alert see node-side blocks too
+    blocking = [((("cluster", me.cluster), ("check", r.check), ("node", r.node), ("replica_set", r.replica_set),
+                  ("operation", op)), 1.0) for r in results if r.status is Status.FAIL for op in r.blocks]
+    when = [((("cluster", me.cluster), ("node", me.node), ("replica_set", me.replica_set)), now)]
+    return (gauge("pmm_backup_prereq_ok", "1 when the backup prerequisite passes, 0 when it fails; absent when it "
+                  "could not be evaluated (see probe_success).", ok)
+            + gauge("pmm_backup_prereq_blocking", "1 for each failing check result and each operation it blocks.",
+                    blocking)
+            + gauge("pmm_backup_prereq_node_check_timestamp_seconds", "Unix time of the node-side check that wrote "
+                    "these results.", when))
+
+
+def default_textfile_dir() -> Optional[str]:
     return next((d for d in TEXTFILE_DIRS if Path(d).is_dir()), None)
 
 
-def write_results(directory: str, results: list[CheckResult], me: NodeIdentity, now: float) -> str:
-    """Write the .prom file atomically (prometheus_client writes a temporary file, then renames it)."""
-    registry = CollectorRegistry()
-    registry.register(_Results(results, me, now))
-    path = str(Path(directory) / FILE_NAME)
-    write_to_textfile(path, registry)
+def write_results(directory: str, results: Sequence[CheckResult], me: NodeIdentity, now: float) -> str:
+    """Write the .prom file atomically: a temporary file node_exporter ignores (not *.prom), then a rename, so the
+    collector never reads half a file; readable by node_exporter's user whatever the umask."""
+    path = os.path.join(directory, FILE_NAME)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as out:
+            out.write(exposition(results, me, now))
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        raise
     return path
