@@ -314,7 +314,7 @@ def test_shipped_systemd_units_verify(tmp_path: Path) -> None:
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     service = (units / "pmm-backup-prereq-node-check.service").read_text()
-    assert "node-check --output none --cluster" in service  # flags the command really has
+    assert "pmm-backup-prereq-node-check --output none --cluster" in service  # flags the command really has
 
 
 def test_mongod_missing_from_pbm_agents_path(tmp_path: Path) -> None:
