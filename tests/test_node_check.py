@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -380,6 +381,25 @@ def test_a_pbm_cli_of_another_version_than_the_agent_is_a_warning(tmp_path: Path
     assert status is Status.UNKNOWN and reason == "`/usr/bin/pbm version` did not answer within 0.5 s"
     write(root, "usr/bin/pbm", "#!/bin/sh\necho oops\nexit 3\n", 0o755)
     assert results(root)["pbm_cli_matches_agent"][1] == "`/usr/bin/pbm version` printed no version (exit 3)"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root, as node-check's service has")
+def test_pbm_and_pbm_agent_report_their_versions_as_the_users_that_run_them() -> None:
+    """PMM runs pbm as pmm-agent's user, systemd runs pbm-agent as its unit's User=: a root node-check asks each
+    binary as that user (here the fake binaries print the uid they ran as in their version)."""
+    base = Path(tempfile.mkdtemp(prefix="node-as-users-"))
+    try:
+        base.chmod(0o755)  # the users switched to must reach the fake node's binaries
+        root = healthy_node(base / "node")
+        for binary in ("pbm", "pbm-agent"):
+            write(root, f"usr/bin/{binary}", "#!/bin/sh\necho \"Version:   2.7.$(id -u)\"\n", 0o755)
+        for as_users, expected in ((True, "pbm at /usr/bin/pbm is 2.7.997, and pbm-agent (/usr/bin/pbm-agent) 2.7.998"),
+                                   (False, "pbm and pbm-agent are both 2.7.0")):
+            facts = inspect_node(str(root), "/mnt/pbm", hostnames=("db1",), as_users=as_users)
+            result = next(r for r in run_node_checks(facts, ME) if r.check == "pbm_cli_matches_agent")
+            assert result.reason.startswith(expected), result
+    finally:
+        shutil.rmtree(base)
 
 
 NODE_FILES = ["etc/pbm-agent.yaml", "etc/mongod.conf", "etc/default/pbm-agent",
