@@ -100,6 +100,17 @@ def test_bad_arguments_get_usage_not_a_traceback(artefact: Path) -> None:
     done = subprocess.run([str(artefact), "--output", "xml"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "usage: pmm-backup-prereq-node-check" in done.stderr
     assert "Traceback" not in done.stderr
+    # what the timer runs before CLUSTER= is set in the environment file
+    empty = subprocess.run([str(artefact), "--cluster", "", "--no-textfile"], capture_output=True, text=True,
+                           timeout=60)
+    assert empty.returncode == 2 and "--cluster is empty" in empty.stderr and "CLUSTER=" in empty.stderr
+
+
+def test_the_artefact_is_the_same_whatever_the_umask(tmp_path: Path, artefact: Path) -> None:
+    done = subprocess.run(["sh", "-c", f"umask 077 && {sys.executable} {REPO / 'tools/build_node_check.py'} "
+                                       f"{tmp_path / 'strict'}"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "strict").read_bytes() == artefact.read_bytes()
 
 
 # --- the MongoDB URI as pymongo reads it -------------------------------------------------------------------

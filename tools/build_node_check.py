@@ -4,8 +4,8 @@ the result shape it shares with the exporter), run by the host's own python3 in 
 no PYTHON* variables, no script directory; -S: no site-packages), so that nothing installed on the host can change
 what it imports. Standard library only, like what it packs: `python3 tools/build_node_check.py [OUTPUT]`.
 
-The archive is reproducible: files in sorted order, each stamped with SOURCE_DATE_EPOCH (default: 1980-01-01,
-the oldest time a zip can hold), so that one commit always builds the same bytes.
+The archive is reproducible: files in sorted order, each with mode 644 and stamped with SOURCE_DATE_EPOCH
+(default: 1980-01-01, the oldest time a zip can hold), so that one commit always builds the same bytes.
 """
 
 import os
@@ -39,7 +39,8 @@ def build(output: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(REPO / source, target)
         (stage / "__main__.py").write_text(MAIN)
-        for path in [stage, *stage.rglob("*")]:
+        for path in [stage, *stage.rglob("*")]:  # the zip stores modes and times: fix both, whatever the umask
+            path.chmod(0o755 if path.is_dir() else 0o644)
             os.utime(path, (stamp, stamp))
         output.parent.mkdir(parents=True, exist_ok=True)
         zipapp.create_archive(stage, output, interpreter=INTERPRETER, compressed=True)

@@ -113,14 +113,12 @@ def tool(name: str, package: str) -> str:
 
 @contextmanager
 def reproducible(epoch: int) -> Iterator[None]:
-    """SOURCE_DATE_EPOCH in os.environ, where build_node_check.build() reads it, and umask 022 for the block: the
-    zipapp's entries take the modes of the files it copies, so that another umask would build other bytes."""
-    saved, mask = os.environ.get("SOURCE_DATE_EPOCH"), os.umask(0o022)
+    """SOURCE_DATE_EPOCH in os.environ for the block, where build_node_check.build() reads it."""
+    saved = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
     try:
         yield
     finally:
-        os.umask(mask)
         if saved is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
         else:

@@ -49,6 +49,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def run_node_check(args: argparse.Namespace) -> int:
+    if not args.cluster.strip():  # the shipped environment file leaves CLUSTER= empty until it is set
+        print(f"{PROGRAM}: error: --cluster is empty: name the cluster as PMM does (CLUSTER= in "
+              f"/etc/default/pmm-backup-prereq-node-check, or /etc/sysconfig/... on RPM systems)", file=sys.stderr)
+        return 2
     hostnames = (socket.gethostname(), socket.getfqdn())
     facts = inspect_node(args.root, args.storage_path, args.pmm_agent_user, hostnames)
     me = NodeIdentity(args.cluster, args.node or f"{socket.getfqdn()}:{facts.mongod_port}",
