@@ -122,6 +122,20 @@ def test_remote_monitoring_blocks_physical_restores() -> None:
     assert "Install PMM Client on db2" in result[HOSTS[1]].fix
 
 
+# --- containerized_node, from PMM's node type -----------------------------------------------------------------------
+
+def test_a_service_on_a_container_node_is_a_warning() -> None:
+    pmm = pmm_facts()
+    assert pmm.nodes.value is not None
+    nodes = [{**n, "kind": "container"} if n["node_id"] == "n2" else n for n in pmm.nodes.value]
+    result = of(run(replace(pmm, nodes=Observed(nodes))), "containerized_node")
+    assert result[HOSTS[0]].status is Status.PASS and "on db1, a generic node" in result[HOSTS[0]].reason
+    assert result[HOSTS[1]].status is Status.FAIL and result[HOSTS[1]].blocks == ()
+    assert "PMM registers service db2-mongodb on db2, a container node" in result[HOSTS[1]].reason
+    assert "percona/pmm#1552" in result[HOSTS[1]].reason and "--node-type=generic" in result[HOSTS[1]].fix
+    assert readiness(run(replace(pmm, nodes=Observed(nodes))))["physical_restore"] is True  # a warning only
+
+
 # --- pmm_scheduled_backups_enabled ----------------------------------------------------------------------------------
 
 def test_schedules_all_disabled_fail_and_lower_cluster_ready_without_blocking_operations() -> None:
@@ -229,7 +243,7 @@ def test_the_new_checks_are_unknown_when_pmm_cannot_be_read() -> None:
     out = run(down, agents=[agent(h) for h in HOSTS])
     new = {"pmm_agent_version_supported", "pmm_service_user_matches", "pmm_cluster_services_connected",
            "pmm_agent_on_mongodb_node", "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
-           "restore_version_compatible"}
+           "restore_version_compatible", "containerized_node"}
     assert {r.status for r in out if r.check in new} == {Status.UNKNOWN}
     assert {r.check for r in out if r.check in new} == new
 

@@ -25,7 +25,7 @@ from tests.probing import cluster_config, probe_clusters, result
 TOKEN = "glsa_simulatedToken_0123"
 NEW_CHECKS = {"pmm_agent_version_supported", "pmm_service_user_matches", "pmm_cluster_services_connected",
               "pmm_agent_on_mongodb_node", "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
-              "restore_version_compatible"}
+              "restore_version_compatible", "containerized_node"}
 
 
 @dataclass
@@ -246,3 +246,15 @@ def test_a_pmm_2_without_the_management_agent_list_leaves_versions_unknown(setup
     assert status is Status.UNKNOWN and "PMM 2.44.0 cannot tell pmm-agent versions" in reason
     assert snap.pmm is not None and snap.pmm.success  # the lists answered: PMM is read
     assert result(snap, "restore_version_compatible")[0] is Status.PASS
+
+
+@pytest.mark.parametrize("version", ["2.44.0", "3.4.0"], ids=["pmm2", "pmm3"])
+def test_nodes_registered_as_containers_are_a_warning(version: str) -> None:
+    with SimReplicaSet() as rs, SimPMMServer(version=version, token=TOKEN) as pmm:
+        pmm.register_replica_set(rs, cluster="prod-rs", node_type="CONTAINER_NODE")
+        store = probe_clusters([cluster_config(rs)], pmm=PMMConfig(pmm.url, TOKEN))
+        snap = store.get("prod-rs")
+        assert snap is not None
+        assert set(verdicts(snap, "containerized_node").values()) == {(Status.FAIL, ())}
+        assert "a container node: PMM does not support backups of containerized MongoDB" in \
+            result(snap, "containerized_node", rs.hosts[0])[1]

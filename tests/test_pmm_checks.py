@@ -40,8 +40,8 @@ def pmm_facts(services: list[dict[str, Any]] | None = None, version: str = "3.4.
         # pmm-admin add mongodb registers a QAN profiler agent beside the exporter (PMM takes the DSN from it first)
         "qan_agents": Observed([{"agent_id": f"q{i}", "pmm_agent_id": f"pa{i}", "service_id": f"s{i}",
                                  "username": "pmm", "status": "RUNNING"} for i in qan]),
-        "nodes": Observed([{"node_id": f"n{i}", "node_name": f"db{i}", "address": HOST_IPS[f"db{i}"]}
-                           for i in (1, 2, 3)]),
+        "nodes": Observed([{"node_id": f"n{i}", "node_name": f"db{i}", "address": HOST_IPS[f"db{i}"],
+                            "kind": "generic"} for i in (1, 2, 3)]),
         "scheduled_backups": Observed([schedule("daily")]),
         "artifacts": Observed([artifact("a1", "2026-11-30T01:00:00Z")]),
         "agent_versions": Observed({f"pa{i}": version for i in (1, 2, 3)}),

@@ -8,6 +8,7 @@ from exporter.check_result import CheckResult, Status
 from exporter.checks import (
     backup_candidate_available,
     backup_management_enabled,
+    containerized_node,
     mongodb_user_permissions,
     pbm_agent_running,
     pbm_config_managed_by_pmm,
@@ -43,7 +44,7 @@ _MODULES = (replica_set_member, pbm_agent_running, pbm_version_supported, pbm_ve
             pbm_storage_reachable, backup_candidate_available, pitr_running, pbm_no_stale_lock,
             mongodb_user_permissions, supported_configuration, backup_management_enabled,
             storage_location_configured, pmm_client_connected, pmm_agent_version_supported, pmm_agent_on_mongodb_node,
-            pmm_service_user_matches, pmm_cluster_services_connected, service_cluster_name,
+            pmm_service_user_matches, pmm_cluster_services_connected, containerized_node, service_cluster_name,
             pmm_scheduled_backups_enabled, pmm_backup_folder_unique, restore_version_compatible,
             pbm_config_managed_by_pmm)
 CHECKS: dict[str, Check] = {module.CHECK: module.evaluate for module in _MODULES}

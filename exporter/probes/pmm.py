@@ -329,7 +329,9 @@ def _extract(what: str, reply: Any, dialect: int) -> Any:
         return _list(reply, "qan_mongodb_profiler_agent", required)
     if what == "nodes":
         _list(reply, "generic", required)
-        return [node for key, value in reply.items() if isinstance(value, list) for node in _list(reply, key)]
+        # which list a node comes in is its type (generic, container, remote, ...): kept as "kind"
+        return [{**node, "kind": key} for key, value in reply.items() if isinstance(value, list)
+                for node in _list(reply, key)]
     if what == "scheduled_backups":
         return [_cut(doc, SCHEDULE_FIELDS) for doc in _list(reply, "scheduled_backups", required)]
     if what == "artifacts":

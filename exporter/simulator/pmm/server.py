@@ -268,8 +268,10 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
         region: str = "",
         az: str = "",
         custom_labels: Mapping[str, str] | None = None,
+        node_type: str = "GENERIC_NODE",
     ) -> str:
-        """A Generic Node as `pmm-admin config` registers it: with its pmm-agent, vmagent and node_exporter."""
+        """A Generic Node as `pmm-admin config` registers it: with its pmm-agent, vmagent and node_exporter
+        (`--node-type=container`: a Container Node, listed under "container")."""
         with self.lock:
             if any(n.node_name == node_name for n in self._nodes.values()):
                 raise ValueError(f"Node with name {node_name!r} already exists")
@@ -277,7 +279,8 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
             # pmm-agent reports `/machine_id/<hex>` (pmm-admin config)
             mid = machine_id if machine_id is not None else "/machine_id/" + node_id.rsplit("/", 1)[-1].replace("-", "")
             self._nodes[node_id] = Node(node_id, node_name, address, machine_id=mid, distro=distro, region=region,
-                                        az=az, custom_labels=dict(custom_labels or {}))  # fmt: skip
+                                        az=az, custom_labels=dict(custom_labels or {}),
+                                        node_type=node_type)  # fmt: skip
             pmm_agent = self._new_agent("PMM_AGENT", runs_on_node_id=node_id, connected=connected, version=self.version,
                                         process_exec_path=self._client_path("bin/pmm-agent"))  # fmt: skip
             self._new_agent("VM_AGENT", pmm_agent_id=pmm_agent.agent_id, status="RUNNING",
@@ -357,6 +360,7 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
         exporter_status: str = "RUNNING",
         username: str = "pmm",
         resolve: Callable[[str], str] | None = None,
+        node_type: str = "GENERIC_NODE",
     ) -> dict[str, str]:
         """One Node + MongoDB Service (+ agents) per member, arbiters included; returns {member host: service_id}.
 
@@ -364,7 +368,8 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
         to `pmm-admin add mongodb`: "host" -- the member's host and port as in the replica-set config (node address:
         the same host); "loopback" -- 127.0.0.1 and the member's port, PMM's default, node address = member host;
         "ip" -- the host resolved to an IP (`resolve`, default socket.gethostbyname) for both. `replication_set`
-        defaults to the set's name; "" registers the services without one.
+        defaults to the set's name; "" registers the services without one. `node_type="CONTAINER_NODE"`: the
+        nodes as `pmm-admin config --node-type=container` registers them.
         """
         if style not in ("host", "loopback", "ip"):
             raise ValueError(f"style must be 'host', 'loopback' or 'ip', not {style!r}")
@@ -387,7 +392,7 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
             node_address = ip if style == "ip" else host
             service_address = {"host": host, "loopback": "127.0.0.1", "ip": ip}[style]
             node_name = f"{host}-{port}"
-            node_id = self.add_node(node_name, node_address)
+            node_id = self.add_node(node_name, node_address, node_type=node_type)
             out[member_host] = self.add_mongodb_service(
                 node_id, f"{node_name}-mongodb", service_address, port, cluster=cluster, replication_set=set_name,
                 environment=environment, version=mongo_version, exporter_status=exporter_status, username=username,
