@@ -59,8 +59,17 @@ class SnapshotCollector(Collector):
                                          "it came from: static (the config file) or pmm (PMM's inventory); "
                                          "backup_mode, the backups PMM takes of it (logical or physical).",
                                          labels=["cluster", "source", "backup_mode"])
+        # pmm_ prefixed: PMM's scrape adds its own service_name, environment, ... to our series (a label of ours
+        # named like one of them would be renamed exported_...)
+        node_info = GaugeMetricFamily(f"{PREFIX}_node_info", "1 for every member of a cluster checked: the PMM "
+                                      "service it is monitored as and that service's environment (empty when no "
+                                      "PMM service matches it), to join with PMM's own series.",
+                                      labels=["cluster", "node", "replica_set", "pmm_service", "pmm_environment"])
         for snap in sorted(self.store.all(), key=lambda s: s.cluster):
             cluster_info.add_metric([snap.cluster, snap.source, snap.backup_mode], 1.0)
+            for member in snap.members:
+                node_info.add_metric([snap.cluster, member.node, member.replica_set, member.pmm_service,
+                                      member.pmm_environment], 1.0)
             success.add_metric([snap.cluster, "mongodb"], 1.0 if snap.probe_success else 0.0)
             if snap.pmm is not None:
                 success.add_metric([snap.cluster, "pmm"], 1.0 if snap.pmm.success else 0.0)
@@ -91,8 +100,8 @@ class SnapshotCollector(Collector):
                 info.add_metric([snap.cluster, agent.node, agent.replica_set, agent.version], 1.0)
         build = GaugeMetricFamily(f"{PREFIX}_exporter_build_info", "The exporter's version.", labels=["version"])
         build.add_metric([__version__], 1.0)
-        yield from (ok, ready, operation, blocking, running, cluster_info, success, duration, interval, last, age, info,
-                    build)
+        yield from (ok, ready, operation, blocking, running, cluster_info, node_info, success, duration, interval, last,
+                    age, info, build)
         cycles = CounterMetricFamily(f"{PREFIX}_cycles", "Probe cycles completed since the exporter started.")
         cycles.add_metric([], float(self.store.cycles))
         yield cycles

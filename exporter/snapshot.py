@@ -14,8 +14,9 @@ from exporter.check_result import CheckResult, readiness
 from exporter.checks import ClusterSettings, run_cluster_checks
 from exporter.checks.pbm_locks import running_operations
 from exporter.checks.pitr_running import pitr_enabled
+from exporter.checks.pmm_inventory import ServiceMatch, match_members
 from exporter.checks.readiness import cluster_ready, schedules_ready
-from exporter.checks.view import build_view
+from exporter.checks.view import CheckInput, build_view
 from exporter.facts import ClusterFacts, PMMFacts, ReplicaSetFacts
 from exporter.operations import OPERATIONS, PHYSICAL
 from exporter.probes.mongodb import ProbeOutcome
@@ -64,6 +65,17 @@ class AgentObservation:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberIdentity:
+    """A member as PMM knows it: the service PMM monitors it as, and that service's environment ("" when no PMM
+    service matches it), so that dashboards join our series to PMM's (node_info)."""
+
+    node: str
+    replica_set: str
+    pmm_service: str = ""
+    pmm_environment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterSnapshot:
     cluster: str
     probe_success: bool
@@ -78,6 +90,7 @@ class ClusterSnapshot:
     backup_mode: str = "logical"  # the backups PMM takes of it (the config's backup_mode)
     pitr_enabled: bool = False  # PBM's config has PITR on (pitr.enabled), so PMM's PITR must run too
     running: tuple[str, ...] = ()  # the types of PBM's operations running now (backup, restore, pitr, ...)
+    members: tuple[MemberIdentity, ...] = ()  # from the last successful probe
 
     @property
     def operations(self) -> dict[str, bool | None]:
@@ -122,12 +135,27 @@ def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome, 
         return ClusterSnapshot(name, False, outcome.error, outcome.duration,
                                previous.last_success_timestamp if previous else None, pmm=pmm_probe, source=source,
                                probe_cause=outcome.cause, backup_mode=settings.backup_mode,
-                               pitr_enabled=previous.pitr_enabled if previous else False)
+                               pitr_enabled=previous.pitr_enabled if previous else False,
+                               members=previous.members if previous else ())
     return ClusterSnapshot(
         name, True, "", outcome.duration, time.time() if now is None else now,
         tuple(run_cluster_checks(outcome.facts, settings, pmm, addresses)), cluster_agents(outcome.facts), pmm_probe,
         source, backup_mode=settings.backup_mode, pitr_enabled=cluster_pitr_enabled(outcome.facts),
-        running=running_now(outcome.facts))
+        running=running_now(outcome.facts), members=member_identities(outcome.facts, settings, pmm, addresses))
+
+
+def member_identities(cluster: ClusterFacts, settings: ClusterSettings, pmm: PMMFacts | None,
+                      addresses: dict[str, frozenset[str]] | None) -> tuple[MemberIdentity, ...]:
+    """Every member of every replica set, with the PMM service the checks matched it to."""
+    out = []
+    for facts in cluster.replica_sets:
+        view = build_view(facts)
+        matches = match_members(CheckInput(facts, view, settings, pmm, addresses or {}))
+        for member in view.members or ():
+            service = matches.get(member.host, ServiceMatch(None)).service or {}
+            out.append(MemberIdentity(member.host, view.replica_set, str(service.get("service_name") or ""),
+                                      str(service.get("environment") or "")))
+    return tuple(out)
 
 
 def running_now(cluster: ClusterFacts) -> tuple[str, ...]:

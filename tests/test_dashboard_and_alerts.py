@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import alerting
 from exporter.node.textfile import FILE_NAME
-from exporter.simulator import SimReplicaSet
+from exporter.simulator import SimReplicaSet, mongodb_exporter
 from exporter.simulator.pmm_server import SimPMMServer
 from tests.exporter_process import Exporter, write_config
 from tests.test_node_check import healthy_node
@@ -32,7 +32,8 @@ RULES = ROOT / "alerts" / "prometheus" / "pmm-backup-prereq.rules.yml"
 TEMPLATES = ROOT / "alerts" / "pmm" / "pmm-backup-prereq.templates.yml"
 RULE_TESTS = ROOT / "alerts" / "tests" / "pmm-backup-prereq.test.yml"
 # Grafana's variables as a query with "All" selected sends them
-GRAFANA_VARIABLES = {"$cluster": ".*", "$node": ".*", "$__rate_interval": "1m", "$__interval": "1m",
+GRAFANA_VARIABLES = {"$environment": ".*", "$cluster": ".*", "$replica_set": ".*", "$node": ".*",
+                     "$service_name": ".*", "$operation": ".*", "$__rate_interval": "1m", "$__interval": "1m",
                      "$__range": "12h"}
 
 
@@ -50,6 +51,9 @@ def promtool(*args: str) -> str:
     result = subprocess.run([path, *args], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
+
+
+DS = {"type": "prometheus", "uid": "${ds}"}
 
 
 def dashboard() -> dict[str, Any]:
@@ -187,24 +191,99 @@ def test_dashboard_follows_pmm_conventions() -> None:
     assert board["uid"] == "pmm-backup-prerequisites" and board["id"] is None
     assert set(board["tags"]) == {"Percona", "MongoDB", "Backup"}
     assert board["schemaVersion"] >= 39 and board["graphTooltip"] == 1
+    assert board["links"] == []  # PMM 3 has no top links bar: panels link onward
     variables = {v["name"]: v for v in board["templating"]["list"]}
+    # PMM's one data source, hidden as PMM's dashboards hide it
     assert variables["ds"]["type"] == "datasource" and variables["ds"]["query"] == "prometheus"
-    assert variables["ds"]["current"]["value"] == "Metrics"  # PMM's provisioned data source
-    assert {"cluster", "node"} <= set(variables)
-    assert all(v["includeAll"] and v["allValue"] == ".*" for n, v in variables.items() if n != "ds")
+    assert variables["ds"]["current"]["value"] == "Metrics" and variables["ds"]["hide"] == 2
+    # PMM's variables: the environment from PMM's own series, the clusters of that environment, a replica set,
+    # and a hidden node
+    assert list(variables)[:5] == ["ds", "environment", "cluster", "replica_set", "node"]
+    assert variables["environment"]["definition"] == (
+        'label_values({__name__=~"pg_up|mysql_up|mongodb_up|proxysql_mysql_status_active_transactions"}, '
+        "environment)")
+    assert "$environment" in variables["cluster"]["definition"] and "allValue" not in variables["cluster"]
+    assert variables["node"]["hide"] == 2 and variables["service_name"]["hide"] == 2
+    assert variables["replica_set"]["hide"] == 0
+    for name, v in variables.items():
+        if v["type"] == "query":
+            assert v["refresh"] == 2 and v["includeAll"] and v["datasource"] == DS, name
+    # PMM Annotations, so that `pmm-admin annotate` marks show
+    [pmm_annotations] = [a for a in board["annotations"]["list"] if a["name"] == "PMM Annotations"]
+    assert pmm_annotations["enable"] and pmm_annotations["tags"][0] == "pmm_annotation"
+    assert pmm_annotations["target"]["tags"] == ["pmm_annotation", "$service_name"]
     panels = all_panels()
     assert not {p["type"] for p in panels} & {"graph", "table-old", "singlestat"}  # deprecated in current Grafana
     assert {"stat", "table", "state-timeline", "timeseries"} <= {p["type"] for p in panels}
     for panel in panels:
-        assert panel["datasource"] == {"type": "prometheus", "uid": "${ds}"}, panel["title"]
+        assert panel["datasource"] == DS, panel["title"]
         assert all(t["datasource"] == panel["datasource"] for t in panel["targets"])
     ids = [p["id"] for p in board["panels"]]
     assert len(ids) == len(set(ids))
     for panel in board["panels"]:
         grid = panel["gridPos"]
         assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24
-    links = {link["title"]: link for link in board["links"]}
-    assert links["MongoDB Backup Details"]["url"].startswith("/graph/d/mongodb-backup-details/")
+
+
+def test_dashboard_value_texts_are_upper_case_as_pmms() -> None:
+    texts = {m["text"] for p in all_panels() for mapping in p["fieldConfig"]["defaults"].get("mappings", [])
+             for m in ([*mapping["options"].values()] if mapping["type"] == "value"
+                       else [mapping["options"]["result"]])}
+    assert texts >= {"READY", "BLOCKED", "UNKNOWN", "OK", "FAIL", "ON", "OFF", "LOST"}
+    assert all(text == text.upper() for text in texts), texts
+
+
+def rows() -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each row and the panels under it, as Grafana groups them (up to the next row)."""
+    out: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    for panel in dashboard()["panels"]:
+        if panel["type"] == "row":
+            out.append((panel, []))
+        else:
+            out[-1][1].append(panel)
+    return out
+
+
+def test_per_node_panels_see_one_cluster_each() -> None:
+    """A per-node matrix over several clusters would merge their nodes and checks: every panel grouped by node but
+    not by cluster is in the row Grafana repeats per selected cluster, and only those are."""
+    for row, panels in rows():
+        for panel in panels:
+            groupings = [set(re.split(r",\s*", g)) for t in panel["targets"]
+                         for g in re.findall(r"by \(([^)]*)\)", t["expr"])]
+            per_node = any(g & {"member", "node", "service_name"} and "cluster" not in g for g in groupings)
+            assert per_node == (row.get("repeat") == "cluster"), (row["title"], panel["title"])
+    [repeated] = [row for row, _ in rows() if row.get("repeat")]
+    assert "$cluster" in repeated["title"]
+
+
+def test_links_go_to_pmms_dashboards_with_the_time_range() -> None:
+    def panel_links(p: dict[str, Any]) -> list[dict[str, Any]]:
+        overrides = [link for o in p["fieldConfig"]["overrides"] for prop in o["properties"]
+                     if prop["id"] == "links" for link in prop["value"]]
+        return [*p.get("links", []), *p["fieldConfig"]["defaults"].get("links", []), *overrides]
+
+    links = [link for p in all_panels() for link in panel_links(p)]
+    urls = [link["url"] for link in links]
+    for prefix in ("/graph/d/mongodb-instance-summary/", "/graph/d/mongodb-replicaset-summary/",
+                   "/graph/d/mongodb-backup-details/", "/graph/d/pmm-backup-prerequisites/"):
+        assert any(url.startswith(prefix) for url in urls), prefix
+    assert all("${__url_time_range}" in url for url in urls), urls
+    # a readiness cell names its cluster (the matrix's row) and operation (its column)
+    [readiness] = [p for p in all_panels() if p["title"] == "Readiness by operation"]
+    [cell] = readiness["fieldConfig"]["defaults"]["links"]
+    assert "var-cluster=${__data.fields.cluster}" in cell["url"] and "var-operation=${__field.name}" in cell["url"]
+    renamed = [t["options"]["renameByName"] for t in readiness["transformations"] if t["id"] == "organize"]
+    assert renamed == [{"cluster\\operation": "cluster"}]
+    [blocks] = [p for p in all_panels() if p["title"] == "What blocks them"]
+    assert 'operation=~"$operation"' in blocks["targets"][0]["expr"]
+
+
+def test_pbm_panels_say_where_their_series_come_from() -> None:
+    for panel in all_panels():
+        if "mongodb_pbm_" in " ".join(t["expr"] for t in panel["targets"]):
+            assert "mongodb_exporter's PBM collector" in panel["description"], panel["title"]
+            assert "(PBM)" in panel["title"]
 
 
 def test_dashboard_loads_in_grafanas_schema_models() -> None:
@@ -250,22 +329,37 @@ def test_every_expression_parses_as_promql(where: str, expr: str) -> None:
     promql_parser.parse(expr)
 
 
+# The labels PMM gives a MongoDB service's exporter when it scrapes it (pmm-managed models.MergeLabels of node,
+# service and agent; services/victoriametrics/scrape_configs.go)
+PMM_TARGET_LABELS = {"node_id", "node_name", "node_type", "service_id", "service_name", "service_type", "cluster",
+                     "environment", "replication_set", "agent_id", "agent_type", "instance", "job"}
+
+
 class Labels:
     """What each metric of the exporter's real exposition carries."""
 
-    def __init__(self, exposition: str) -> None:
+    def __init__(self, exposition: str, pmm_scraped: str = "") -> None:
+        """`pmm_scraped`: what PMM's own exporters serve; PMM's scrape adds its target labels to those series."""
         self.by_metric: dict[str, set[str]] = {}
-        for family in text_string_to_metric_families(exposition):
-            for sample in family.samples:
-                self.by_metric.setdefault(sample.name, set()).update(sample.labels)
+        for text, added in ((exposition, set()), (pmm_scraped, PMM_TARGET_LABELS)):
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    self.by_metric.setdefault(sample.name, set()).update({*sample.labels, *added})
 
     def of(self, node: Any, where: str) -> set[str]:
         """The labels the expression's result carries, asserting every selector, matcher and `by` is real."""
         kind = type(node).__name__
         if kind == "VectorSelector":
-            assert node.name in self.by_metric, f"{where}: {node.name} is not in the exporter's output"
-            labels = self.by_metric[node.name]
-            for matcher in node.matchers.matchers:
+            matchers = [m for m in node.matchers.matchers if m.name != "__name__"]
+            if node.name is None:  # {__name__=~"a|b"}: the labels of those of the names that exist
+                [by_name] = [m for m in node.matchers.matchers if m.name == "__name__"]
+                names = [n for n in self.by_metric if re.fullmatch(by_name.value, n)]
+                assert names, f"{where}: no series named {by_name.value}"
+                labels = set().union(*(self.by_metric[n] for n in names))
+            else:
+                assert node.name in self.by_metric, f"{where}: {node.name} is not in the exporter's output"
+                labels = self.by_metric[node.name]
+            for matcher in matchers:
                 assert matcher.name in labels, f"{where}: {node.name} has no label {matcher.name}"
             return set(labels)
         if kind == "MatrixSelector":
@@ -295,6 +389,8 @@ def exposition() -> Iterator[Labels]:
     with SimReplicaSet() as rs, SimPMMServer(version="3.4.0", token="glsa_dashboardTest") as pmm:
         pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.example", "AK", "SK")
         pmm.register_replica_set(rs, cluster="prod-rs")
+        rs.pbm.start_backup()  # a finished backup, so that mongodb_exporter serves its backup series
+        rs.pbm.finish_backup()
         rs.members[2].stop_agent(at=rs.cluster_time().time - 120)  # a failing check, so that blocking has series
         directory = tmp / f"dashboard-test-{os.getpid()}"
         directory.mkdir(exist_ok=True)
@@ -311,7 +407,7 @@ def exposition() -> Iterator[Labels]:
         exporter = Exporter("--config", config)
         try:
             scraped = exporter.metrics_when(r"^pmm_backup_prereq_blocking\{")
-            yield Labels(scraped + (textfile / FILE_NAME).read_text())
+            yield Labels(scraped + (textfile / FILE_NAME).read_text(), mongodb_exporter.exposition(rs, 0).decode())
         finally:
             exporter.terminate()
             shutil.rmtree(directory, ignore_errors=True)
@@ -323,11 +419,19 @@ def test_every_dashboard_query_uses_real_metrics_and_labels(exposition: Labels) 
         for used in re.findall(r"\{\{\s*(\w+)\s*\}\}", legend):
             assert used in labels, f"{where}: legend uses {used}, which the query's result lacks"
     for variable in dashboard()["templating"]["list"]:
-        if variable["type"] == "query":
-            match = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", variable["definition"])
+        if variable["type"] != "query":
+            continue
+        match = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", variable["definition"])
+        if match is None:  # query_result(expr), its values picked by the variable's regex /label="(...)"/
+            match = re.fullmatch(r"query_result\((.*)\)()", variable["definition"])
             assert match, variable["definition"]
-            labels = exposition.of(promql_parser.parse(substitute(match.group(1))), variable["name"])
-            assert match.group(2) in labels
+            wanted = re.fullmatch(r'/(\w+)="\(\[\^"\]\+\)"/', variable["regex"])
+            assert wanted, variable["regex"]
+            label = wanted.group(1)
+        else:
+            label = match.group(2)
+        labels = exposition.of(promql_parser.parse(substitute(match.group(1))), variable["name"])
+        assert label in labels, (variable["name"], labels)
 
 
 def test_every_alert_uses_real_metrics_and_labels(exposition: Labels) -> None:

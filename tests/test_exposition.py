@@ -14,7 +14,14 @@ from prometheus_client import CollectorRegistry, Metric, generate_latest
 from exporter.check_result import CheckResult, Status
 from exporter.collector import SnapshotCollector
 from exporter.exposition import Exposition
-from exporter.snapshot import AgentObservation, ClusterSnapshot, DiscoveryStatus, PMMStatus, SnapshotStore
+from exporter.snapshot import (
+    AgentObservation,
+    ClusterSnapshot,
+    DiscoveryStatus,
+    MemberIdentity,
+    PMMStatus,
+    SnapshotStore,
+)
 from tests.promtool import promtool_check
 
 GOLDEN = Path(__file__).parent / "golden" / "metrics.prom"
@@ -39,6 +46,8 @@ def store() -> SnapshotStore:
         ),
         (AgentObservation("db1:27017", "rs0", "2.7.0", 3), AgentObservation("db2:27017", "rs0", "2.7.0", 95)),
         PMMStatus("3.4.0", True, "", 0.25),
+        # db2 matches no PMM service: its node_info says so with empty pmm_ labels
+        members=(MemberIdentity("db1:27017", "rs0", "db1-mongodb", "prod"), MemberIdentity("db2:27017", "rs0")),
     ))
     s.put(ClusterSnapshot("all-good", True, "", 0.125, 1_800_000_001.0,
                           (CheckResult("replica_set_member", Status.PASS, "PRIMARY", node="a:1", replica_set="rs1"),),

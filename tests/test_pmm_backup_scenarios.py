@@ -10,15 +10,16 @@ from dataclasses import dataclass
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from exporter.checks import Status
+from exporter.checks import ClusterSettings, Status
 from exporter.collector import SnapshotCollector
 from exporter.config import PMMConfig
 from exporter.probes import pmm_compatibility
+from exporter.probes.mongodb import ProbeOutcome
 from exporter.probes.pmm import PMMProber
 from exporter.report import render_table
 from exporter.simulator import SimReplicaSet
 from exporter.simulator.pmm_server import SimPMMServer
-from exporter.snapshot import ClusterSnapshot, SnapshotStore
+from exporter.snapshot import ClusterSnapshot, SnapshotStore, build_snapshot
 from exporter.statuspage import render_status_page
 from tests.probing import cluster_config, probe_clusters, result
 
@@ -258,3 +259,20 @@ def test_nodes_registered_as_containers_are_a_warning(version: str) -> None:
         assert set(verdicts(snap, "containerized_node").values()) == {(Status.FAIL, ())}
         assert "a container node: PMM does not support backups of containerized MongoDB" in \
             result(snap, "containerized_node", rs.hosts[0])[1]
+
+
+def test_members_carry_their_pmm_service_for_the_dashboard(setup: Setup) -> None:
+    snap = setup.probe()
+    names = {host: host.replace(":", "-") + "-mongodb" for host in setup.rs.hosts}  # as register_replica_set does
+    assert {(m.node, m.pmm_service) for m in snap.members} == set(names.items())
+    registry = CollectorRegistry()
+    store = SnapshotStore()
+    store.put(snap)
+    registry.register(SnapshotCollector(store))
+    text = generate_latest(registry).decode()
+    service = names[setup.rs.hosts[0]]
+    assert (f'pmm_backup_prereq_node_info{{cluster="prod-rs",node="{setup.rs.hosts[0]}",pmm_environment="",'
+            f'pmm_service="{service}",replica_set="rs0"}} 1.0') in text
+    # a probe that fails keeps the members it last saw, so that the dashboard still names them
+    failed = build_snapshot("prod-rs", ClusterSettings(), ProbeOutcome(None, "no usable member answered", 1.0), snap)
+    assert failed.members == snap.members and not failed.results

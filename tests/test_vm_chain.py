@@ -52,7 +52,7 @@ import yaml
 
 from exporter import alerting
 from exporter.node.textfile import FILE_NAME
-from exporter.simulator import SimReplicaSet
+from exporter.simulator import SimReplicaSet, mongodb_exporter
 from exporter.simulator.pmm_server import SimPMMServer
 from tests.exporter_process import COMMAND, env, write_config
 from tests.test_node_check import healthy_node
@@ -82,6 +82,7 @@ EXPORTER_LABELS = {
     "service_type": "external", "external_group": "backup-prereq",
     "agent_id": EXPORTER_AGENT, "agent_type": "external-exporter", "instance": EXPORTER_AGENT,
 }
+ENVIRONMENT = "prod"  # the PMM environment of the cluster's services
 # node_exporter on the MongoDB node, whose textfile collector ships node-check's results (job ..._mr: textfile.mr)
 NODE_AGENT = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
 NODE_JOB = f"node_exporter{NODE_AGENT}_mr"
@@ -96,13 +97,29 @@ COLLIDING_AGENT = "2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901"
 COLLIDING_JOB = f"external-exporter{COLLIDING_AGENT}_mr"
 
 
-def scrape_config(exporter_port: int, receiver_port: int) -> dict[str, Any]:
+def mongodb_exporter_labels(i: int, host: str) -> dict[str, str]:
+    """PMM's target labels of member i's mongodb_exporter: its node's and its MongoDB service's (as
+    register_replica_set names them), environment and cluster included (pmm-admin add mongodb --environment=prod
+    --cluster=prod-rs --replication-set=rs0)."""
+    node = host.replace(":", "-")
+    agent = f"6d5c4b3a-2f1e-4d0c-9b8a-7f6e5d4c3b{i:02d}"
+    return {"node_id": f"2a3b4c5d-6e7f-4081-92a3-b4c5d6e7f8{i:02d}", "node_name": node, "node_type": "generic",
+            "service_id": f"3b4c5d6e-7f80-4192-a3b4-c5d6e7f8a9{i:02d}", "service_name": f"{node}-mongodb",
+            "service_type": "mongodb", "cluster": "prod-rs", "environment": ENVIRONMENT, "replication_set": "rs0",
+            "agent_id": agent, "agent_type": "mongodb_exporter", "instance": agent}
+
+
+def scrape_config(exporter_port: int, receiver_port: int, hosts: list[str] | None = None) -> dict[str, Any]:
     def job(name: str, target: str, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
         # PMM: scrape_timeout = 1 s for intervals up to 2 s; honor_labels is never set, so it is false
         return {"job_name": name, "honor_labels": False, "scrape_interval": "1s", "scrape_timeout": "1s",
                 "static_configs": [{"targets": [target], "labels": labels}], **extra}
 
-    return {"scrape_configs": [
+    # each member's mongodb_exporter, its LR job (PMM asks for the pbm collector there, once a minute)
+    mongodb = [job(f"mongodb_exporter{labels['agent_id']}_lr", f"127.0.0.1:{receiver_port}", labels,
+                   metrics_path=f"/mongodb/{i}/metrics", params={"collect[]": ["fcv", "pbm"]})
+               for i, labels in ((i, mongodb_exporter_labels(i, h)) for i, h in enumerate(hosts or []))]
+    return {"scrape_configs": [*mongodb,
         job(EXPORTER_JOB, f"127.0.0.1:{exporter_port}", EXPORTER_LABELS, metrics_path="/metrics", scheme="http"),
         job(NODE_JOB, f"127.0.0.1:{receiver_port}", NODE_LABELS, metrics_path="/textfile/metrics",
             params={"collect[]": ["hwmon", "textfile.mr"]}),
@@ -215,7 +232,9 @@ def chain() -> Iterator[Chain]:
         rs = cleanup.enter_context(SimReplicaSet())
         pmm = cleanup.enter_context(SimPMMServer(version="3.4.0"))
         pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.us-east-1.amazonaws.com", "AKIA", "SECRET")
-        pmm.register_replica_set(rs, cluster="prod-rs")
+        pmm.register_replica_set(rs, cluster="prod-rs", environment=ENVIRONMENT)
+        rs.pbm.start_backup()  # a finished backup, for the panels over mongodb_exporter's PBM series
+        rs.pbm.finish_backup()
         config = write_config(workdir, rs, interval=PROBE_INTERVAL)
         with open(config, "a") as f:
             f.write(f"pmm:\n  url: {pmm.url}\n  token: glsa_simulatedToken_0123\n")
@@ -226,17 +245,18 @@ def chain() -> Iterator[Chain]:
         subprocess.run([*COMMAND, "node-check", "--root", str(healthy_node(workdir / "node")), "--cluster",
                         "prod-rs", "--node", rs.hosts[0], "--textfile-dir", str(textfile_dir), "--output", "none"],
                        check=True, timeout=60)
-        receiver = Receiver(textfile_dir / FILE_NAME)
+        receiver = Receiver(textfile_dir / FILE_NAME, lambda i: mongodb_exporter.exposition(rs, i))
         cleanup.callback(receiver.close)
 
         stack = Stack(workdir)
         cleanup.callback(stack.close)  # every process, the exporter's too, is stopped first
         chain = Chain(workdir, rs, pmm, config, receiver, stack, free_port())
         chain.start_exporter()
-        stack.start_victoria_metrics(scrape_config(chain.exporter_port, receiver.port))
+        stack.start_victoria_metrics(scrape_config(chain.exporter_port, receiver.port, rs.hosts))
         chain.wait(lambda: stack.query('pmm_backup_prereq_cluster_ready{cluster="prod-rs"} == 1')
                    and stack.query("pmm_backup_prereq_node_check_timestamp_seconds")
-                   and stack.query(f'pmm_backup_prereq_cluster_info{{job="{COLLIDING_JOB}"}}'),
+                   and stack.query(f'pmm_backup_prereq_cluster_info{{job="{COLLIDING_JOB}"}}')
+                   and len(stack.query('mongodb_pbm_agent_status{self="1"}')) == len(rs.hosts),
                    30, "VictoriaMetrics to hold the exporter's READY cluster and the node's textfile")
 
         stack.start_alertmanager(f"http://127.0.0.1:{receiver.port}/hook")
@@ -290,7 +310,8 @@ def test_scrape_keeps_our_labels_and_adds_pmms_target_labels(chain: Chain) -> No
 # dashboard
 
 # Grafana's variables with "All" selected, and its interval macros
-GRAFANA_VARIABLES = {"$cluster": ".*", "$node": ".*", "$__rate_interval": "1m", "$__interval": "2s",
+GRAFANA_VARIABLES = {"$environment": ".*", "$cluster": ".*", "$replica_set": ".*", "$node": ".*",
+                     "$service_name": ".*", "$operation": ".*", "$__rate_interval": "1m", "$__interval": "2s",
                      "$__range": "1m"}
 
 
@@ -310,6 +331,23 @@ def dashboard_expr(title: str) -> str:
 EMPTY_WHILE_HEALTHY = {"What blocks them"}  # failing checks only
 
 
+def variable_values(stack: Stack, variable: dict[str, Any], chosen: dict[str, str]) -> list[str]:
+    """A query variable's values as Grafana asks for them: label_values() through the label values API,
+    query_result() as an instant query whose series Grafana prints and the variable's regex picks from."""
+    definition = variable["definition"]
+    for name, value in sorted(chosen.items(), key=lambda kv: -len(kv[0])):
+        definition = definition.replace(name, value)
+    definition = substitute(definition)
+    labels = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", definition)
+    if labels:
+        return list(stack.api(f"/api/v1/label/{labels.group(2)}/values", **{"match[]": labels.group(1)}))
+    result = re.fullmatch(r"query_result\((.*)\)", definition)
+    assert result, definition
+    printed = ["{" + ",".join(f'{k}="{v}"' for k, v in s["metric"].items()) + "}" for s in stack.query(result.group(1))]
+    pick = re.compile(variable["regex"].strip("/"))
+    return sorted({m.group(1) for line in printed if (m := pick.search(line))})
+
+
 def test_every_dashboard_query_returns_data_on_victoriametrics(chain: Chain) -> None:
     stack, hosts = chain.stack, chain.rs.hosts
     board = json.loads(DASHBOARD.read_text())
@@ -317,7 +355,7 @@ def test_every_dashboard_query_returns_data_on_victoriametrics(chain: Chain) -> 
     for panel in board["panels"]:
         for target in panel.get("targets", []):
             expr = substitute(target["expr"])
-            assert "$" not in expr, (panel["title"], expr)
+            assert not re.search(r"\$[a-z_{]", expr), (panel["title"], expr)  # "$1" is label_replace's
             if target.get("instant"):
                 series = stack.query(expr)
             else:  # a range query as Grafana sends it for time series and state timelines
@@ -340,28 +378,34 @@ def test_every_dashboard_query_returns_data_on_victoriametrics(chain: Chain) -> 
     assert instant_values("Readiness by operation", "operation") == {
         "logical_backup": 1.0, "pitr": 1.0, "logical_restore": 1.0}
     assert instant_values("Failing checks", "") == {"": 0.0}
-    matrix = {(s["metric"]["check"], s["metric"]["node"]): float(s["value"][1])
-              for s in results["Checks by node ($cluster)"]}
+    services = {host: mongodb_exporter_labels(i, host)["service_name"] for i, host in enumerate(hosts)}
+    matrix = {(s["metric"]["check"], s["metric"]["member"]): float(s["value"][1])
+              for s in results["Checks by node"]}
     assert matrix[("mongodb_user_permissions", "(cluster-wide)")] == 1.0  # label_replace of node="" on MetricsQL
-    assert matrix[("pbm_agent_running", hosts[2])] == 1.0
-    assert matrix[("pbm_installed", hosts[0])] == 1.0  # node-side, from the textfile
-    assert set(matrix.values()) == {1.0}
-    assert 0 <= instant_values("Node-side checks age", "node")[hosts[0]] < 120
+    assert matrix[("pbm_agent_running", services[hosts[2]])] == 1.0  # named by its PMM service (node_info)
+    assert matrix[("pbm_installed", services[hosts[0]])] == 1.0  # node-side, from the textfile
+    assert set(matrix.values()) == {1.0} and not {m for _, m in matrix} & set(hosts)
+    assert 0 <= instant_values("Node-side checks age", "member")[services[hosts[0]]] < 120
     assert 0 <= instant_values("Data age", "cluster")["prod-rs"] < 30
-    versions = {(s["metric"]["node"], s["metric"]["version"]) for s in results["PBM agent versions"]}
-    assert versions == {(host, "2.7.0") for host in hosts}
+    versions = {(s["metric"]["member"], s["metric"]["version"]) for s in results["PBM agent versions"]}
+    assert versions == {(services[host], "2.7.0") for host in hosts}
+    members = {(s["metric"]["node"], s["metric"]["pmm_service"], s["metric"]["pmm_environment"])
+               for s in results["Members in PMM"]}
+    assert members == {(host, services[host], ENVIRONMENT) for host in hosts}
+    # PBM's own series, from each member's mongodb_exporter, beside ours
+    assert instant_values("pbm-agent status (PBM)", "service_name") == dict.fromkeys(services.values(), 0.0)
+    assert instant_values("PITR (PBM)", "cluster") == {"prod-rs": 0.0}
+    assert 0 <= instant_values("Last successful backup (PBM)", "cluster")["prod-rs"] < 600
 
-    # the variables, as Grafana's label_values() asks for them
-    values = {}
-    for variable in board["templating"]["list"]:
-        if variable["type"] == "query":
-            match = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", variable["definition"])
-            assert match, variable["definition"]
-            values[variable["name"]] = stack.api(f"/api/v1/label/{match.group(2)}/values",
-                                                 **{"match[]": substitute(match.group(1))})
-    assert values["cluster"] == ["prod-rs"]
-    assert set(values["node"]) == set(hosts)
-
+    # the variables, as Grafana asks for them: the cluster list follows the environment
+    variables = {v["name"]: v for v in board["templating"]["list"] if v["type"] == "query"}
+    assert variable_values(stack, variables["environment"], {}) == [ENVIRONMENT]
+    assert variable_values(stack, variables["cluster"], {"$environment": ENVIRONMENT}) == ["prod-rs"]
+    assert variable_values(stack, variables["cluster"], {"$environment": "staging"}) == []
+    assert variable_values(stack, variables["cluster"], {}) == ["prod-rs"]
+    assert set(variable_values(stack, variables["replica_set"], {})) == {"rs0"}
+    assert set(variable_values(stack, variables["node"], {})) == set(hosts)
+    assert set(variable_values(stack, variables["service_name"], {})) == set(services.values())
 
 # ---------------------------------------------------------------------------------------------------------------
 # the shipped rules, unchanged
@@ -488,28 +532,37 @@ def test_breaking_a_prerequisite_fires_its_alert_and_fixing_it_resolves(chain: C
     host = member.host
     restore = {(name, "prod-rs", "", "") for name in ("PMMBackupRestoreBlocked", "backup_prereq_restore_blocked")}
     failing = ("PMMBackupPrerequisiteFailing", "prod-rs", "pbm_agent_running", host)
+    service = mongodb_exporter_labels(0, host)["service_name"]
+
     def dashboard_shows_it() -> None:
         stack = chain.stack
         [ready] = stack.query(dashboard_expr("Ready for backup"))
         [count] = stack.query(dashboard_expr("Failing checks"))
         assert ready["value"][1] == "0" and count["value"][1] == "2", (ready, count)
-        matrix = {(s["metric"]["check"], s["metric"]["node"]): s["value"][1]
-                  for s in stack.query(dashboard_expr("Checks by node ($cluster)"))}
+        matrix = {(s["metric"]["check"], s["metric"]["member"]): s["value"][1]
+                  for s in stack.query(dashboard_expr("Checks by node"))}
         # the leader's agent, and so no backup can start (backup_candidate_available, cluster-wide)
         assert sorted(key for key, value in matrix.items() if value == "0") == [
-            ("backup_candidate_available", "(cluster-wide)"), ("pbm_agent_running", host)], matrix
-        ages = {s["metric"]["node"]: float(s["value"][1])
+            ("backup_candidate_available", "(cluster-wide)"), ("pbm_agent_running", service)], matrix
+        ages = {s["metric"]["member"]: float(s["value"][1])
                 for s in stack.query(dashboard_expr("pbm-agent heartbeat age (lost past 30 s)"))}
-        assert ages[host] >= 120 and ages[rs.hosts[1]] < 30, ages
+        assert ages[service] >= 120 and ages[mongodb_exporter_labels(1, rs.hosts[1])["service_name"]] < 30, ages
         operations = {s["metric"]["operation"]: s["value"][1]
                       for s in stack.query(dashboard_expr("Readiness by operation"))}
         assert operations == {"logical_backup": "0", "physical_backup": "0", "pitr": "0", "logical_restore": "0",
                               "physical_restore": "0"}, operations
-        blocks = {(s["metric"]["check"], s["metric"]["node"], s["metric"]["operation"])
+        blocks = {(s["metric"]["check"], s["metric"]["member"], s["metric"]["operation"])
                   for s in stack.query(dashboard_expr("What blocks them"))}
-        assert blocks == {("pbm_agent_running", host, op) for op in operations} | {
+        assert blocks == {("pbm_agent_running", service, op) for op in operations} | {
             ("backup_candidate_available", "(cluster-wide)", op) for op in ("logical_backup", "physical_backup", "pitr")
         }, blocks
+        # as a readiness cell's link opens it: the operation of that cell only
+        restore_only = dashboard_expr("What blocks them").replace('operation=~".*"', 'operation=~"logical_restore"')
+        assert {s["metric"]["check"] for s in stack.query(restore_only)} == {"pbm_agent_running"}
+        # PBM's own view, from mongodb_exporter, agrees: the agent is lost
+        statuses = {s["metric"]["service_name"]: s["value"][1]
+                    for s in stack.query(dashboard_expr("pbm-agent status (PBM)"))}
+        assert statuses[service] == "2", statuses
 
     notes = run_scenario(
         chain, "pbm-agent stopped", lambda: member.stop_agent(at=rs.cluster_time().time - 120), member.start_agent,

@@ -126,10 +126,12 @@ class Notification:
 
 class Receiver:
     """Loopback HTTP server: POST /hook collects Alertmanager's webhook payloads; POST /sink/api/v2/alerts takes
-    alerts from a vmalert that must not notify; GET /textfile/metrics serves `textfile` as node_exporter would."""
+    alerts from a vmalert that must not notify; GET /textfile/metrics serves `textfile` as node_exporter would, and
+    GET /mongodb/<i>/metrics what `mongodb(i)` returns, as member i's mongodb_exporter would."""
 
-    def __init__(self, textfile: Path) -> None:
+    def __init__(self, textfile: Path, mongodb: Callable[[int], bytes] | None = None) -> None:
         self.textfile = textfile
+        self.mongodb = mongodb
         self.notifications: list[Notification] = []
         self.payloads: list[dict[str, Any]] = []
         self.sunk: list[Any] = []
@@ -158,10 +160,14 @@ class Receiver:
                 self.end_headers()
 
             def do_GET(self) -> None:
-                if not self.path.startswith("/textfile/metrics"):
+                member = re.fullmatch(r"/mongodb/(\d+)/metrics(\?.*)?", self.path)
+                if member and receiver.mongodb is not None:
+                    data = receiver.mongodb(int(member.group(1)))
+                elif self.path.startswith("/textfile/metrics"):
+                    data = receiver.textfile.read_bytes()
+                else:
                     self.send_error(404)
                     return
-                data = receiver.textfile.read_bytes()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain; version=0.0.4")
                 self.send_header("Content-Length", str(len(data)))

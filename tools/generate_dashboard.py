@@ -3,9 +3,13 @@
 
     python tools/generate_dashboard.py [--check]
 
-PMM conventions followed (shared/reference/peers.md section 4, percona/grafana-dashboards): a stable uid, tags
-Percona/MongoDB/Backup, schemaVersion 41, graphTooltip 1, PMM's `Metrics` data source through a data-source
-variable, dependent cluster -> node variables with All, and timeseries/stat/state-timeline/table panels only.
+PMM conventions followed (shared/reference/peers.md and real-behaviour.md section 4, percona/grafana-dashboards
+dashboards/MongoDB): a stable uid, tags Percona/MongoDB/Backup, schemaVersion 41, graphTooltip 1, PMM's `Metrics`
+data source through a hidden data-source variable, the environment -> cluster -> replica set -> (hidden) node
+variables, PMM Annotations, no top links bar (panels link onward to PMM's dashboards with the time range kept),
+upper-case value texts, the per-node panels in a row repeated per cluster (one cluster each, as PMM's per-node
+views are single-select), nodes named by their PMM service (pmm_backup_prereq_node_info), and PBM's own series
+from mongodb_exporter beside our readiness. Panels: timeseries, stat, state-timeline and table only.
 """
 
 from __future__ import annotations
@@ -18,14 +22,22 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARD = ROOT / "dashboards" / "pmm-backup-prerequisites.json"
+UID = "pmm-backup-prerequisites"
+SELF_URL = f"/graph/d/{UID}/mongodb-backup-prerequisites"
 DS = {"type": "prometheus", "uid": "${ds}"}
 SELECTOR = 'cluster=~"$cluster"'
-NODE_SELECTOR = 'cluster=~"$cluster", node=~"$node"'
+NODE_SELECTOR = 'cluster=~"$cluster", replica_set=~"$replica_set", node=~"$node"'
+BLOCKS_SELECTOR = 'cluster=~"$cluster", operation=~"$operation"'
 # Cluster-wide checks have node=""; show them under a name in the matrix and the timeline
 CLUSTER_WIDE = "(cluster-wide)"
+# PMM's own dashboards (percona/grafana-dashboards dashboards/MongoDB), linked with the time range kept
+INSTANCE_SUMMARY = "/graph/d/mongodb-instance-summary/mongodb-instance-summary"
+REPLSET_SUMMARY = "/graph/d/mongodb-replicaset-summary/mongodb-replset-summary"
+BACKUP_DETAILS = "/graph/d/mongodb-backup-details/mongodb-backup-details"
+# Value texts upper case and colours as PMM's (MongoDB_Backup_Details.json: OK/FAIL, YES/NO, ON/OFF)
 PASS_FAIL = [{"type": "value", "options": {
     "0": {"text": "FAIL", "color": "red", "index": 0},
-    "1": {"text": "pass", "color": "green", "index": 1}}}]
+    "1": {"text": "OK", "color": "green", "index": 1}}}]
 READY = [{"type": "value", "options": {
     "0": {"text": "NOT READY", "color": "red", "index": 0},
     "1": {"text": "READY", "color": "green", "index": 1}}}]
@@ -35,8 +47,33 @@ OPERATION_STATE = [{"type": "value", "options": {
     {"type": "special", "options": {"match": "null", "result": {"text": "UNKNOWN", "color": "orange", "index": 2}}}]
 OPERATIONS = ["logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore"]
 UP_DOWN = [{"type": "value", "options": {
-    "0": {"text": "failing", "color": "red", "index": 0},
-    "1": {"text": "ok", "color": "green", "index": 1}}}]
+    "0": {"text": "FAIL", "color": "red", "index": 0},
+    "1": {"text": "OK", "color": "green", "index": 1}}}]
+ON_OFF = [{"type": "value", "options": {
+    "0": {"text": "OFF", "color": "red", "index": 0},
+    "1": {"text": "ON", "color": "green", "index": 1}}}]
+# mongodb_pbm_agent_status (mongodb_exporter's PBM collector): 0 ok, 1 error, 2 lost
+AGENT_STATUS = [{"type": "value", "options": {
+    "0": {"text": "OK", "color": "green", "index": 0},
+    "1": {"text": "ERROR", "color": "red", "index": 1},
+    "2": {"text": "LOST", "color": "semi-dark-red", "index": 2}}}]
+PBM_COLLECTOR = ("From mongodb_exporter's PBM collector, which PMM Client runs with each MongoDB service (on by "
+                 "default since PMM 2.43, scraped once a minute); empty when it is off or PBM has no config yet.")
+
+
+def by_member(metric: str, selector: str) -> str:
+    """A per-node series with a `member` label: the PMM service the node is monitored as (node_info), else its
+    host:port, else (cluster-wide). `or on (cluster, node)` keeps the series of nodes PMM does not know."""
+    joined = (f"({metric}{{{selector}}} * on (cluster, node) group_left (pmm_service) max by (cluster, node, "
+              f"pmm_service) (pmm_backup_prereq_node_info{{{SELECTOR}}}) or on (cluster, node) "
+              f"{metric}{{{selector}}})")
+    named = f'label_replace({joined}, "member", "$1", "node", "(.*)")'
+    named = f'label_replace({named}, "member", "$1", "pmm_service", "(.+)")'
+    return f'label_replace({named}, "member", "{CLUSTER_WIDE}", "member", "")'
+
+
+def link(title: str, url: str) -> dict[str, Any]:
+    return {"title": title, "url": url, "targetBlank": False}
 
 
 def thresholds(*steps: tuple[str, float | None]) -> dict[str, Any]:
@@ -75,20 +112,27 @@ def age_stat(title: str, description: str, by: str, timestamps: str, orange: flo
 
 
 def matrix_table(title: str, description: str, expr: str, row: str, column: str, mappings: list[dict[str, Any]],
-                 extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """A table of 0/1 series as a row x column matrix, cells coloured red/green and named by `mappings`."""
-    corner = f"{row}\\{column}"  # the name Grafana's groupingToMatrix gives the row headers' column
+                 order: list[str] | None = None, links: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A table of 0/1 series as a row x column matrix, cells coloured and named by `mappings`. The row headers'
+    column, which Grafana's groupingToMatrix names "row\\column", is renamed `row`, so that a cell's link can name
+    its row as ${__data.fields.<row>} and its column as ${__field.name}; that column itself links nowhere."""
+    corner = f"{row}\\{column}"
+    organize: dict[str, Any] = {"renameByName": {corner: row}}
+    if order:
+        organize["indexByName"] = {corner: 0, **{name: i + 1 for i, name in enumerate(order)}}
     return {
         "type": "table", "title": title, "datasource": DS, "description": description,
         "targets": [target(expr, instant=True, table=True)],
         "transformations": [{"id": "groupingToMatrix", "options": {
-            "columnField": column, "rowField": row, "valueField": "Value", "emptyValue": "null"}}, *(extra or [])],
-        "fieldConfig": {"defaults": {"mappings": mappings, "custom": {
+            "columnField": column, "rowField": row, "valueField": "Value", "emptyValue": "null"}},
+            {"id": "organize", "options": organize}],
+        "fieldConfig": {"defaults": {"mappings": mappings, "links": links or [], "custom": {
             "align": "center", "cellOptions": {"type": "color-background"}, "inspect": False},
             "color": {"mode": "thresholds"}, "thresholds": thresholds(("red", None), ("green", 1))},
-            "overrides": [{"matcher": {"id": "byName", "options": corner},
+            "overrides": [{"matcher": {"id": "byName", "options": row},
                            "properties": [{"id": "custom.align", "value": "left"},
-                                          {"id": "custom.cellOptions", "value": {"type": "auto"}}]}]},
+                                          {"id": "custom.cellOptions", "value": {"type": "auto"}},
+                                          {"id": "links", "value": []}]}]},
         "options": {"showHeader": True, "cellHeight": "sm", "footer": {"show": False}},
     }
 
@@ -116,10 +160,13 @@ class Layout:
         self.x, self.row_height = self.x + w, max(self.row_height, h)
         return panel
 
-    def row(self, title: str) -> dict[str, Any]:
+    def row(self, title: str, repeat: str = "") -> dict[str, Any]:
+        """A row; with `repeat`, Grafana repeats it and the panels up to the next row per selected value."""
         if self.x:
             self.y, self.x, self.row_height = self.y + self.row_height, 0, 0
-        panel = {"type": "row", "title": title, "collapsed": False, "panels": []}
+        panel: dict[str, Any] = {"type": "row", "title": title, "collapsed": False, "panels": []}
+        if repeat:
+            panel["repeat"] = repeat
         self.place(panel, 24, 1)
         self.y, self.x, self.row_height = self.y + 1, 0, 0
         return panel
@@ -137,7 +184,11 @@ def panels() -> list[dict[str, Any]]:
         "targets": [target(f"min by (cluster) (pmm_backup_prereq_cluster_ready{{{SELECTOR}}})", "{{cluster}}",
                            instant=True)],
         "fieldConfig": {"defaults": {"mappings": READY, "color": {"mode": "thresholds"},
-                                     "thresholds": thresholds(("red", None), ("green", 1))}, "overrides": []},
+                                     "thresholds": thresholds(("red", None), ("green", 1)),
+                                     "links": [link("Checks of ${__field.labels.cluster}",
+                                                    f"{SELF_URL}?var-cluster=${{__field.labels.cluster}}"
+                                                    f"&${{environment:queryparam}}&${{__url_time_range}}")]},
+                        "overrides": []},
         "options": stat_options("background", "value_and_name"),
     }, 16, 5))
     out.append(lay.place({
@@ -149,80 +200,121 @@ def panels() -> list[dict[str, Any]]:
                                      "thresholds": thresholds(("green", None), ("red", 1))}, "overrides": []},
         "options": stat_options("background", "value"),
     }, 8, 5))
-    out.append(lay.place(matrix_table(
+    readiness = matrix_table(
         "Readiness by operation",
         "Per cluster and operation, whether PMM would run it now, as PBM's and PMM's code decide it "
         "(pmm_backup_prereq_operation_ready). UNKNOWN: a check that could block it could not be evaluated, or "
-        "(physical operations of a logical cluster) it is not judged. What blocks each is listed in the next panel.",
+        "(physical operations of a logical cluster) it is not judged. A cell links to what blocks it.",
         f"min by (cluster, operation) (pmm_backup_prereq_operation_ready{{{SELECTOR}}})", "cluster", "operation",
-        OPERATION_STATE, [{"id": "organize", "options": {"indexByName": {
-            "cluster\\operation": 0, **{op: i + 1 for i, op in enumerate(OPERATIONS)}}}}]), 12, 7))
+        OPERATION_STATE, OPERATIONS,
+        [link("What blocks ${__field.name} of ${__data.fields.cluster}",
+              f"{SELF_URL}?var-cluster=${{__data.fields.cluster}}&var-operation=${{__field.name}}"
+              f"&${{environment:queryparam}}&${{__url_time_range}}")])
+    readiness["links"] = [link("MongoDB Backup Details (PMM): backup history, sizes, durations",
+                               f"{BACKUP_DETAILS}?${{cluster:queryparam}}&${{environment:queryparam}}"
+                               f"&${{__url_time_range}}")]
+    out.append(lay.place(readiness, 12, 7))
     out.append(lay.place({
         "type": "table", "title": "What blocks them", "datasource": DS,
         "description": "Each failing check and the operations it blocks (pmm_backup_prereq_blocking), node-side "
-                       "checks included. A failing check that blocks nothing is a warning, listed only in the "
-                       "matrix below.",
-        "targets": [target(f"max by (cluster, operation, check, node) (label_replace(pmm_backup_prereq_blocking"
-                           f'{{{SELECTOR}}}, "node", "{CLUSTER_WIDE}", "node", ""))', instant=True, table=True)],
+                       "checks included, nodes named by their PMM service. A failing check that blocks nothing is a "
+                       "warning, listed only in the matrix of checks by node. The operation filter comes from the "
+                       "readiness cell you followed.",
+        "targets": [target(f"max by (cluster, operation, check, member) "
+                           f"({by_member('pmm_backup_prereq_blocking', BLOCKS_SELECTOR)})", instant=True, table=True)],
         "transformations": [{"id": "organize", "options": {
             "excludeByName": {"Time": True, "Value": True},
-            "indexByName": {"cluster": 0, "operation": 1, "check": 2, "node": 3}}}],
+            "indexByName": {"cluster": 0, "operation": 1, "check": 2, "member": 3},
+            "renameByName": {"member": "node"}}}],
         "fieldConfig": {"defaults": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}}},
                         "overrides": []},
         "options": {"showHeader": True, "cellHeight": "sm", "footer": {"show": False},
                     "sortBy": [{"displayName": "cluster", "desc": False}]},
     }, 12, 7))
-    matrix_expr = (f'min by (check, node) (label_replace(pmm_backup_prereq_ok{{{NODE_SELECTOR}}}, "node", '
-                   f'"{CLUSTER_WIDE}", "node", ""))')
+    out.append(lay.place(age_stat(
+        "Last successful backup (PBM)",
+        "Time since the newest backup PBM finished (mongodb_pbm_backup_last_transition_ts{status=\"done\"}), per "
+        "cluster. " + PBM_COLLECTOR + " Its history: MongoDB Backup Details.",
+        "cluster", f'mongodb_pbm_backup_last_transition_ts{{{SELECTOR}, status="done"}}', 86400, 172800), 12, 5))
+    out.append(lay.place({
+        "type": "stat", "title": "PITR (PBM)", "datasource": DS,
+        "description": "Whether PBM's config has point-in-time recovery on (mongodb_pbm_cluster_pitr_backup_enabled),"
+                       " per cluster. " + PBM_COLLECTOR + " When it is ON, the exporter judges the pitr operation "
+                       "as part of Ready for backup.",
+        "targets": [target(f"max by (cluster) (mongodb_pbm_cluster_pitr_backup_enabled{{{SELECTOR}}})", "{{cluster}}",
+                           instant=True)],
+        "fieldConfig": {"defaults": {"mappings": ON_OFF, "color": {"mode": "thresholds"},
+                                     "thresholds": thresholds(("red", None), ("green", 1))}, "overrides": []},
+        "options": stat_options("background", "value_and_name"),
+    }, 12, 5))
+
+    # Per node: one cluster at a time (the row repeats per selected cluster), as PMM's per-node views are
+    out.append(lay.row("Nodes of $cluster", repeat="cluster"))
     out.append(lay.place(matrix_table(
-        "Checks by node ($cluster)",
-        "Each backup prerequisite per node. Absent: it could not be evaluated. The exporter's `check` command and "
-        "its /runbooks/<check> pages say what each check verifies and how to fix it.",
-        matrix_expr, "check", "node", PASS_FAIL), 24, 10))
+        "Checks by node",
+        "Each backup prerequisite per node of this cluster, nodes named by their PMM service "
+        "(pmm_backup_prereq_node_info). Absent: it could not be evaluated. The exporter's `check` command and its "
+        "/runbooks/<check> pages say what each check verifies and how to fix it.",
+        f"min by (check, member) ({by_member('pmm_backup_prereq_ok', NODE_SELECTOR)})", "check", "member",
+        PASS_FAIL), 24, 10))
     out.append(lay.place({
         "type": "state-timeline", "title": "Check history: how long each check has failed", "datasource": DS,
-        "targets": [target(matrix_expr, "{{check}} {{node}}")],
+        "targets": [target(f"min by (check, member) ({by_member('pmm_backup_prereq_ok', NODE_SELECTOR)})",
+                           "{{check}} {{member}}")],
         **state_timeline(PASS_FAIL),
     }, 24, 12))
-
-    out.append(lay.row("Probe health"))
     out.append(lay.place({
-        "type": "state-timeline", "title": "Probes", "datasource": DS,
-        "description": "Whether the exporter could read MongoDB and PMM Server for each cluster. While a probe "
-                       "fails, the cluster's checks are absent rather than stale.",
-        "targets": [target(f"min by (cluster, target) (pmm_backup_prereq_probe_success{{{SELECTOR}}})",
-                           "{{cluster}} {{target}}")],
-        **state_timeline(UP_DOWN),
-    }, 8, 8))
-    out.append(lay.place(age_stat(
-        "Data age", "Time since the last successful probe of each cluster; stale past 3 probe intervals.",
-        "cluster", f"pmm_backup_prereq_last_probe_timestamp_seconds{{{SELECTOR}}}", 120, 180), 5, 8))
-    out.append(lay.place(age_stat(
-        "Node-side checks age",
-        "Time since each node's node-check timer last wrote its results (stale past 5 minutes).",
-        "node", f"pmm_backup_prereq_node_check_timestamp_seconds{{{NODE_SELECTOR}}}", 180, 300), 6, 8))
+        "type": "table", "title": "Members in PMM", "datasource": DS,
+        "description": "Each member, the PMM service it is monitored as (pmm_backup_prereq_node_info), and links to "
+                       "PMM's MongoDB Instance Summary and ReplSet Summary. An empty service: no PMM service "
+                       "matches the member (see pmm_client_connected).",
+        "targets": [target(f'max by (replica_set, node, pmm_service, pmm_environment) '
+                           f'(pmm_backup_prereq_node_info{{{NODE_SELECTOR}}})', instant=True, table=True)],
+        "transformations": [{"id": "organize", "options": {
+            "excludeByName": {"Time": True, "Value": True},
+            "indexByName": {"replica_set": 0, "node": 1, "pmm_service": 2, "pmm_environment": 3},
+            "renameByName": {"replica_set": "replica set", "pmm_service": "PMM service",
+                             "pmm_environment": "environment"}}}],
+        "fieldConfig": {"defaults": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}}},
+                        "overrides": [
+                            {"matcher": {"id": "byName", "options": "PMM service"}, "properties": [
+                                {"id": "links", "value": [link(
+                                    "MongoDB Instance Summary of ${__value.raw}",
+                                    f"{INSTANCE_SUMMARY}?var-service_name=${{__value.raw}}&${{__url_time_range}}")]}]},
+                            {"matcher": {"id": "byName", "options": "replica set"}, "properties": [
+                                {"id": "links", "value": [link(
+                                    "MongoDB ReplSet Summary of ${__value.raw}",
+                                    f"{REPLSET_SUMMARY}?var-cluster=${{cluster}}&var-rs_nm=${{__value.raw}}"
+                                    f"&${{environment:queryparam}}&${{__url_time_range}}")]}]}]},
+        "options": {"showHeader": True, "cellHeight": "sm", "footer": {"show": False},
+                    "sortBy": [{"displayName": "node", "desc": False}]},
+    }, 10, 8))
     out.append(lay.place({
-        "type": "timeseries", "title": "Probe duration", "datasource": DS,
-        "targets": [target(f"max by (cluster) (pmm_backup_prereq_probe_duration_seconds{{{SELECTOR}}})",
-                           "{{cluster}}")],
-        "fieldConfig": {"defaults": {"unit": "s", "min": 0, "custom": {"drawStyle": "line", "lineWidth": 1,
-                                                                      "fillOpacity": 10, "showPoints": "never"}},
+        "type": "stat", "title": "pbm-agent status (PBM)", "datasource": DS,
+        "description": "Each member's pbm-agent as PBM itself reports it (mongodb_pbm_agent_status, self=\"1\": "
+                       "each service's own agent): OK, ERROR or LOST. " + PBM_COLLECTOR
+                       + " The exporter's own verdict is pbm_agent_running in Checks by node.",
+        "targets": [target(f'max by (service_name) (mongodb_pbm_agent_status{{{SELECTOR}, self="1"}})',
+                           "{{service_name}}", instant=True)],
+        "fieldConfig": {"defaults": {"mappings": AGENT_STATUS, "color": {"mode": "thresholds"},
+                                     "thresholds": thresholds(("green", None), ("red", 1), ("semi-dark-red", 2)),
+                                     "links": [link("MongoDB Instance Summary of ${__field.labels.service_name}",
+                                                    f"{INSTANCE_SUMMARY}?var-service_name="
+                                                    f"${{__field.labels.service_name}}&${{__url_time_range}}")]},
                         "overrides": []},
-        "options": {"legend": {"showLegend": True, "displayMode": "list", "placement": "bottom", "calcs": []},
-                    "tooltip": {"mode": "multi", "sort": "desc"}},
-    }, 5, 8))
-
-    out.append(lay.row("PBM agents"))
+        "options": stat_options("background", "value_and_name"),
+    }, 14, 8))
     out.append(lay.place({
         "type": "table", "title": "PBM agent versions", "datasource": DS,
         "description": "The PBM version each node's pbm-agent reports. PMM needs PBM 2.0.1 or newer, the same on "
                        "every node; PBM 2.10+ needs PMM 3.9+.",
-        "targets": [target(f"max by (cluster, replica_set, node, version) "
-                           f"(pmm_backup_prereq_pbm_agent_info{{{NODE_SELECTOR}}})", instant=True, table=True)],
+        "targets": [target(f"max by (replica_set, member, version) "
+                           f"({by_member('pmm_backup_prereq_pbm_agent_info', NODE_SELECTOR)})", instant=True,
+                           table=True)],
         "transformations": [{"id": "organize", "options": {
             "excludeByName": {"Time": True, "Value": True},
-            "indexByName": {"cluster": 0, "replica_set": 1, "node": 2, "version": 3},
-            "renameByName": {"replica_set": "replica set", "version": "PBM version"}}}],
+            "indexByName": {"replica_set": 0, "member": 1, "version": 2},
+            "renameByName": {"replica_set": "replica set", "member": "node", "version": "PBM version"}}}],
         "fieldConfig": {"defaults": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}}},
                         "overrides": []},
         "options": {"showHeader": True, "cellHeight": "sm", "footer": {"show": False},
@@ -232,8 +324,9 @@ def panels() -> list[dict[str, Any]]:
         "type": "timeseries", "title": "pbm-agent heartbeat age (lost past 30 s)", "datasource": DS,
         "description": "Age of each agent's last heartbeat by the cluster's clock. PBM calls an agent lost past "
                        "30 s.",
-        "targets": [target(f"max by (cluster, node) (pmm_backup_prereq_pbm_agent_heartbeat_age_seconds"
-                           f"{{{NODE_SELECTOR}}})", "{{node}}")],
+        "targets": [target(f"max by (member) "
+                           f"({by_member('pmm_backup_prereq_pbm_agent_heartbeat_age_seconds', NODE_SELECTOR)})",
+                           "{{member}}")],
         "fieldConfig": {"defaults": {
             "unit": "s", "min": 0, "color": {"mode": "palette-classic"},
             "thresholds": thresholds(("green", None), ("red", 30)),
@@ -243,44 +336,96 @@ def panels() -> list[dict[str, Any]]:
                                "calcs": ["lastNotNull", "max"]},
                     "tooltip": {"mode": "multi", "sort": "desc"}},
     }, 14, 8))
+    out.append(lay.place(age_stat(
+        "Node-side checks age",
+        "Time since each node's node-check timer last wrote its results (stale past 5 minutes).",
+        "member", by_member("pmm_backup_prereq_node_check_timestamp_seconds", NODE_SELECTOR), 180, 300), 24, 5))
+
+    out.append(lay.row("Probe health"))
+    out.append(lay.place({
+        "type": "state-timeline", "title": "Probes", "datasource": DS,
+        "description": "Whether the exporter could read MongoDB and PMM Server for each cluster. While a probe "
+                       "fails, the cluster's checks are absent rather than stale.",
+        "targets": [target(f"min by (cluster, target) (pmm_backup_prereq_probe_success{{{SELECTOR}}})",
+                           "{{cluster}} {{target}}")],
+        **state_timeline(UP_DOWN),
+    }, 10, 8))
+    out.append(lay.place(age_stat(
+        "Data age", "Time since the last successful probe of each cluster; stale past 3 probe intervals.",
+        "cluster", f"pmm_backup_prereq_last_probe_timestamp_seconds{{{SELECTOR}}}", 120, 180), 6, 8))
+    out.append(lay.place({
+        "type": "timeseries", "title": "Probe duration", "datasource": DS,
+        "targets": [target(f"max by (cluster) (pmm_backup_prereq_probe_duration_seconds{{{SELECTOR}}})",
+                           "{{cluster}}")],
+        "fieldConfig": {"defaults": {"unit": "s", "min": 0, "custom": {"drawStyle": "line", "lineWidth": 1,
+                                                                      "fillOpacity": 10, "showPoints": "never"}},
+                        "overrides": []},
+        "options": {"legend": {"showLegend": True, "displayMode": "list", "placement": "bottom", "calcs": []},
+                    "tooltip": {"mode": "multi", "sort": "desc"}},
+    }, 8, 8))
     return out
 
 
+# The metric names PMM's own dashboards take the environment list from (MongoDB_Backup_Details.json)
+PMM_UP = 'pg_up|mysql_up|mongodb_up|proxysql_mysql_status_active_transactions'
+# A cluster is listed under an environment when one of its members' PMM services is in it; a cluster none of
+# whose members PMM knows (or whose probe never succeeded) is listed under every environment, so it never hides
+CLUSTERS_OF_ENVIRONMENT = (
+    'group by (cluster) (pmm_backup_prereq_node_info{pmm_environment=~"$environment", pmm_environment!=""}) or '
+    '(group by (cluster) (pmm_backup_prereq_probe_success) unless on (cluster) '
+    'pmm_backup_prereq_node_info{pmm_environment!=""})')
+
+
 def variables() -> list[dict[str, Any]]:
-    def query(name: str, label: str, definition: str) -> dict[str, Any]:
-        return {"name": name, "label": label, "type": "query", "datasource": DS, "definition": definition,
-                "query": {"query": definition, "refId": f"Metrics-{name}-Variable-Query"},
-                "includeAll": True, "multi": True, "allValue": ".*", "current": {"text": "All", "value": "$__all"},
-                "refresh": 2, "sort": 5, "hide": 0, "regex": "", "options": []}
+    def query(name: str, label: str, definition: str, *, hide: int = 0, regex: str = "",
+              all_value: str | None = ".*") -> dict[str, Any]:
+        variable = {"name": name, "label": label, "type": "query", "datasource": DS, "definition": definition,
+                    "query": {"query": definition, "refId": f"Metrics-{name}-Variable-Query"},
+                    "includeAll": True, "multi": True, "current": {"text": "All", "value": "$__all"},
+                    "refresh": 2, "sort": 5, "hide": hide, "regex": regex, "options": []}
+        if all_value is not None:
+            variable["allValue"] = all_value
+        return variable
 
     return [
+        # PMM provisions one Prometheus data source named Metrics; hidden, as PMM's dashboards hide theirs
         {"name": "ds", "label": "Data source", "type": "datasource", "query": "prometheus",
-         "current": {"text": "Metrics", "value": "Metrics"}, "hide": 0, "includeAll": False, "multi": False,
+         "current": {"text": "Metrics", "value": "Metrics"}, "hide": 2, "includeAll": False, "multi": False,
          "options": [], "refresh": 1, "regex": ""},
-        query("cluster", "Cluster", "label_values(pmm_backup_prereq_probe_success, cluster)"),
-        query("node", "Node", 'label_values(pmm_backup_prereq_ok{cluster=~"$cluster", node!=""}, node)'),
+        query("environment", "Environment", f'label_values({{__name__=~"{PMM_UP}"}}, environment)'),
+        # All is the list itself (no allValue), so that the environment's filter holds with All selected
+        query("cluster", "Cluster", f"query_result({CLUSTERS_OF_ENVIRONMENT})", regex='/cluster="([^"]+)"/',
+              all_value=None),
+        query("replica_set", "Replica set",
+              'label_values(pmm_backup_prereq_node_info{cluster=~"$cluster"}, replica_set)'),
+        query("node", "Node", 'label_values(pmm_backup_prereq_node_info{cluster=~"$cluster", '
+                              'replica_set=~"$replica_set"}, node)', hide=2),
+        # for PMM's annotations (tagged with the service name) and links, as PMM's service_name variable
+        query("service_name", "Service", 'label_values(pmm_backup_prereq_node_info{cluster=~"$cluster", '
+                                         'replica_set=~"$replica_set"}, pmm_service)', hide=2),
+        {"name": "operation", "label": "Operation", "type": "custom", "query": ",".join(OPERATIONS),
+         "includeAll": True, "multi": True, "allValue": ".*", "current": {"text": "All", "value": "$__all"},
+         "hide": 2, "options": [], "regex": ""},
     ]
 
 
 def dashboard() -> dict[str, Any]:
     return {
-        "annotations": {"list": [{
-            "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
-            "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}]},
-        "description": "Whether PMM can back up each MongoDB cluster now, per check and node "
-                       "(pmm-backup-prereq-exporter).",
-        "editable": True,
+        "annotations": {"list": [
+            {"builtIn": 1, "datasource": {"type": "datasource", "uid": "grafana"}, "enable": True, "hide": False,
+             "iconColor": "#e0752d", "limit": 100, "matchAny": True, "name": "PMM Annotations", "showIn": 0,
+             "tags": ["pmm_annotation", "$service_name"],
+             "target": {"limit": 100, "matchAny": True, "tags": ["pmm_annotation", "$service_name"],
+                        "type": "tags"}, "type": "tags"},
+            {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True, "hide": True,
+             "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}]},
+        "description": "Whether PMM can back up and restore each MongoDB cluster now, per operation, check and node, "
+                       "and what blocks it (pmm-backup-prereq-exporter).",
+        "editable": False,
         "fiscalYearStartMonth": 0,
         "graphTooltip": 1,
         "id": None,
-        "links": [
-            {"title": "MongoDB Backup Details", "type": "link", "icon": "dashboard", "tooltip":
-             "PMM's own dashboard of PBM backups: history, sizes, durations, agent status",
-             "url": "/graph/d/mongodb-backup-details/mongodb-backup-details", "includeVars": True,
-             "keepTime": True, "targetBlank": False, "asDropdown": False, "tags": []},
-            {"title": "MongoDB", "type": "dashboards", "tags": ["MongoDB"], "asDropdown": True, "includeVars": True,
-             "keepTime": True, "icon": "external link", "targetBlank": False, "tooltip": "", "url": ""},
-        ],
+        "links": [],  # PMM 3 has no top links bar: panels link onward
         "panels": panels(),
         "refresh": "1m",
         "schemaVersion": 41,
@@ -290,7 +435,7 @@ def dashboard() -> dict[str, Any]:
         "timepicker": {},
         "timezone": "browser",
         "title": "MongoDB Backup Prerequisites",
-        "uid": "pmm-backup-prerequisites",
+        "uid": UID,
         "version": 1,
     }
 

@@ -6,7 +6,7 @@ Read from PBM's source (percona/percona-backup-mongodb, v2.15):
   "stalesec ... 35"). A stopped pbm-agent (it does not catch SIGTERM) so loses its document until it runs again.
   The agent that runs the backup holds the lock in admin.pbmLock (pbm/lock/lock.go LockData: type, replset, node,
   opid, epoch, hb; hb refreshed every 5 s) and the backup's metadata is in admin.pbmBackups (pbm/backup/types.go
-  BackupMeta: name, opid, type, status, start_ts, ...).
+  BackupMeta: name, opid, type, status, start_ts, last_transition_ts, size, replsets[{name, node, status}]).
 - A physical restore: the restore lock is released at once (cmd/pbm-agent/restore.go: "the lock gonna disappear
   after the restore"), every agent pauses its heartbeats (a.HbPause passed to PhysRestore.Snapshot) while mongod is
   stopped and restored, and admin.pbmRestores holds its metadata (pbm/restore/types.go RestoreMeta).
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .replset import SimReplicaSet
 
 AGENT_GC_SECS = 35  # pbm/topo/agent.go AgentStatusGC: max(3 * AgentsStatCheckRange, 35)
+BACKUP_SIZE = 64 * 1024 * 1024  # what a finished backup's metadata says it holds (BackupMeta.size)
 
 
 class PBMOperations:
@@ -135,8 +136,10 @@ class PBMOperations:
             opid = str(ObjectId())
             self._take_lock("backup", opid)
             backups = [d for d in self._rs.collections.get(("admin", "pbmBackups"), []) if d.get("opid") != opid]
+            node = self._lock["node"] if self._lock else ""
             backups.append({"_id": ObjectId(), "name": name or f"backup-{now}", "opid": opid, "type": kind,
-                            "status": "running", "start_ts": now, "last_transition_ts": now})
+                            "status": "running", "start_ts": now, "last_transition_ts": now, "size": 0,
+                            "replsets": [{"name": self._rs.name, "node": node, "status": "running"}]})
             self._rs.collections[("admin", "pbmBackups")] = backups
             return opid
 
@@ -149,6 +152,9 @@ class PBMOperations:
             for doc in self._rs.collections.get(("admin", "pbmBackups"), []):
                 if doc.get("opid") == opid:
                     doc.update(status=status, last_transition_ts=int(self._rs.now_secs()))
+                    doc["size"] = BACKUP_SIZE if status == "done" else 0
+                    for replset in doc.get("replsets") or []:
+                        replset["status"] = status
                     if error:
                         doc["error"] = error
             self._lock, self._lock_frozen_at = None, None
