@@ -9,32 +9,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import struct
-import subprocess
 from pathlib import Path
 
 from exporter.simulator import SimReplicaSet
 from exporter.simulator.pmm_server import SimPMMServer
+from tests.browser import chromium, png_size
 from tests.exporter_process import Exporter, write_config
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "status-page.png"
 PHONE = "390,1400"
-
-
-def chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert binary, "chromium is missing: install Debian's chromium package (make test does)"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={PHONE}"]
-    return subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=120)
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
 
 
 def test_the_status_page_in_a_browser(tmp_path: Path) -> None:
@@ -55,9 +38,9 @@ def test_the_status_page_in_a_browser(tmp_path: Path) -> None:
             exporter.metrics_when(r'^pmm_backup_prereq_cluster_ready\{cluster="billing-rs"\}')
             exporter.metrics_when(r'^pmm_backup_prereq_cluster_ready\{cluster="prod-rs"\}')
             url = f"http://127.0.0.1:{exporter.port}/"
-            dom = chromium("--dump-dom", url, profile=tmp_path / "profile-dom").stdout
+            dom = chromium("--dump-dom", url, profile=tmp_path / "profile-dom", size=PHONE).stdout
             shot = tmp_path / "status.png"
-            chromium(f"--screenshot={shot}", url, profile=tmp_path / "profile-shot")
+            chromium(f"--screenshot={shot}", url, profile=tmp_path / "profile-shot", size=PHONE)
         finally:
             exporter.terminate()
 

@@ -34,7 +34,9 @@ fails, so absent() turns true at the next scrape.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -54,6 +56,8 @@ from exporter import alerting
 from exporter.node.textfile import FILE_NAME
 from exporter.simulator import SimReplicaSet, mongodb_exporter
 from exporter.simulator.pmm_server import SimPMMServer
+from tests.browser import chromium, png_size
+from tests.dashboard_render import render_html
 from tests.exporter_process import COMMAND, env, write_config
 from tests.test_node_check import healthy_node
 from tests.vm_chain import Notification, Process, Receiver, Stack, VMAlert, free_port, seconds, wait_until
@@ -374,9 +378,9 @@ def test_every_dashboard_query_returns_data_on_victoriametrics(chain: Chain) -> 
         return {s["metric"].get(label, ""): float(s["value"][1]) for s in results[title]}
 
     assert instant_values("Ready for backup", "cluster") == {"prod-rs": 1.0}
-    # a logical cluster: its physical operations are not judged, so absent (UNKNOWN on the dashboard)
+    # a logical cluster: its physical operations are not judged, so absent, and -1 (UNKNOWN) on the dashboard
     assert instant_values("Readiness by operation", "operation") == {
-        "logical_backup": 1.0, "pitr": 1.0, "logical_restore": 1.0}
+        "logical_backup": 1.0, "physical_backup": -1.0, "pitr": 1.0, "logical_restore": 1.0, "physical_restore": -1.0}
     assert instant_values("Failing checks", "") == {"": 0.0}
     services = {host: mongodb_exporter_labels(i, host)["service_name"] for i, host in enumerate(hosts)}
     matrix = {(s["metric"]["check"], s["metric"]["member"]): float(s["value"][1])
@@ -685,3 +689,60 @@ def test_the_exporter_going_away_fires_absent_and_coming_back_resolves(chain: Ch
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-v"]))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the dashboard as a person sees it (last: it stops an agent, and the scenarios above want a healthy start)
+
+PICTURE = ROOT / "docs" / "dashboard.png"
+PICTURE_SOURCE = ROOT / "docs" / "dashboard.png.sha256"  # the dashboard JSON the picture was drawn from
+SCREEN = "1600,2700"
+
+
+def test_the_dashboard_drawn_from_victoriametrics_reads_as_it_should(chain: Chain, tmp_path: Path) -> None:
+    """Every panel drawn from its query's answer on VictoriaMetrics while a secondary's pbm-agent is down: the
+    readiness row says what is blocked, and the matrix names the node by its PMM service. UPDATE_SCREENSHOT=1
+    writes the README's picture, docs/dashboard.png."""
+    rs, stack = chain.rs, chain.stack
+    secondary = rs.members[1]
+    service = mongodb_exporter_labels(1, secondary.host)["service_name"]
+    secondary.stop_agent(at=rs.cluster_time().time - 120)  # only physical restores need every node's agent
+    try:
+        chain.wait(lambda: stack.query('pmm_backup_prereq_blocking{check="pbm_agent_running"}')
+                   and stack.query('mongodb_pbm_agent_status{self="1"} == 2'), 30, "the stopped agent to show")
+        board = json.loads(DASHBOARD.read_text())
+        end = time.time()
+        start = end - 120
+        answers = {}
+        for panel in board["panels"]:
+            for target in panel.get("targets", []):
+                expr = substitute(target["expr"])
+                answers[panel["id"]] = stack.query(expr) if target.get("instant") else \
+                    stack.query_range(expr, start, end, 2)
+    finally:
+        secondary.start_agent()
+    page = tmp_path / "dashboard.html"
+    page.write_text(render_html(board, answers, start, end, lambda title: title.replace("$cluster", "prod-rs")))
+    dom = chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile-dom", size=SCREEN).stdout
+    shot = tmp_path / "dashboard.png"
+    chromium(f"--screenshot={shot}", page.as_uri(), profile=tmp_path / "profile-shot", size=SCREEN)
+
+    def section(title: str) -> str:
+        at = dom.index(f"<h2>{title}</h2>")
+        return dom[at:dom.index("</section>", at)]
+
+    readiness = re.findall(r"<td[^>]*>([A-Z ]+)</td>", section("Readiness by operation"))
+    assert readiness == ["READY", "UNKNOWN", "READY", "READY", "BLOCKED"], readiness
+    assert ">READY<" in section("Ready for backup")  # a secondary's agent: the backups still run
+    matrix = section("Checks by node")
+    assert f">{service}<" in matrix and secondary.host not in matrix  # named as PMM names it
+    assert ">FAIL<" in matrix and ">OK<" in matrix
+    assert "pbm_agent_running" in section("What blocks them") and service in section("What blocks them")
+    assert ">LOST<" in section("pbm-agent status (PBM)") and ">OFF<" in section("PITR (PBM)")
+    assert png_size(shot) == tuple(int(v) for v in SCREEN.split(","))
+    source = hashlib.sha256(DASHBOARD.read_bytes()).hexdigest()
+    if os.environ.get("UPDATE_SCREENSHOT"):
+        shutil.copy(shot, PICTURE)
+        PICTURE_SOURCE.write_text(source + "\n")
+    assert PICTURE_SOURCE.read_text().strip() == source, (
+        "docs/dashboard.png shows an older dashboard: UPDATE_SCREENSHOT=1 pytest tests/test_vm_chain.py -k drawn")

@@ -43,7 +43,8 @@ READY = [{"type": "value", "options": {
     "1": {"text": "READY", "color": "green", "index": 1}}}]
 OPERATION_STATE = [{"type": "value", "options": {
     "0": {"text": "BLOCKED", "color": "red", "index": 0},
-    "1": {"text": "READY", "color": "green", "index": 1}}},
+    "1": {"text": "READY", "color": "green", "index": 1},
+    "-1": {"text": "UNKNOWN", "color": "orange", "index": 2}}},
     {"type": "special", "options": {"match": "null", "result": {"text": "UNKNOWN", "color": "orange", "index": 2}}}]
 OPERATIONS = ["logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore"]
 UP_DOWN = [{"type": "value", "options": {
@@ -70,6 +71,18 @@ def by_member(metric: str, selector: str) -> str:
     named = f'label_replace({joined}, "member", "$1", "node", "(.*)")'
     named = f'label_replace({named}, "member", "$1", "pmm_service", "(.+)")'
     return f'label_replace({named}, "member", "{CLUSTER_WIDE}", "member", "")'
+
+
+def every_operation(of: str) -> str:
+    """The series of `of`, once per operation, labelled with it."""
+    return " or ".join(f'label_replace({of}, "operation", "{op}", "", "")' for op in OPERATIONS)
+
+
+# One cell per operation per cluster: where operation_ready is absent (unknown, or not judged), -1, shown UNKNOWN,
+# for every cluster probed (probe_success is there even when the probe fails)
+PROBED = f"group by (cluster) (pmm_backup_prereq_probe_success{{{SELECTOR}}})"
+READINESS_EXPR = (f"min by (cluster, operation) (pmm_backup_prereq_operation_ready{{{SELECTOR}}}) or on (cluster, "
+                  f"operation) -({every_operation(PROBED)})")
 
 
 def link(title: str, url: str) -> dict[str, Any]:
@@ -205,7 +218,7 @@ def panels() -> list[dict[str, Any]]:
         "Per cluster and operation, whether PMM would run it now, as PBM's and PMM's code decide it "
         "(pmm_backup_prereq_operation_ready). UNKNOWN: a check that could block it could not be evaluated, or "
         "(physical operations of a logical cluster) it is not judged. A cell links to what blocks it.",
-        f"min by (cluster, operation) (pmm_backup_prereq_operation_ready{{{SELECTOR}}})", "cluster", "operation",
+        READINESS_EXPR, "cluster", "operation",
         OPERATION_STATE, OPERATIONS,
         [link("What blocks ${__field.name} of ${__data.fields.cluster}",
               f"{SELF_URL}?var-cluster=${{__data.fields.cluster}}&var-operation=${{__field.name}}"
