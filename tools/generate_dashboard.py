@@ -35,24 +35,23 @@ INSTANCE_SUMMARY = "/graph/d/mongodb-instance-summary/mongodb-instance-summary"
 REPLSET_SUMMARY = "/graph/d/mongodb-replicaset-summary/mongodb-replset-summary"
 BACKUP_DETAILS = "/graph/d/mongodb-backup-details/mongodb-backup-details"
 # Value texts upper case and colours as PMM's (MongoDB_Backup_Details.json: OK/FAIL, YES/NO, ON/OFF)
-PASS_FAIL = [{"type": "value", "options": {
-    "0": {"text": "FAIL", "color": "red", "index": 0},
-    "1": {"text": "OK", "color": "green", "index": 1}}}]
-READY = [{"type": "value", "options": {
-    "0": {"text": "NOT READY", "color": "red", "index": 0},
-    "1": {"text": "READY", "color": "green", "index": 1}}}]
-OPERATION_STATE = [{"type": "value", "options": {
-    "0": {"text": "BLOCKED", "color": "red", "index": 0},
-    "1": {"text": "READY", "color": "green", "index": 1},
-    "-1": {"text": "UNKNOWN", "color": "orange", "index": 2}}},
-    {"type": "special", "options": {"match": "null", "result": {"text": "UNKNOWN", "color": "orange", "index": 2}}}]
+
+
+def zero_one(zero: str, one: str, **more: str) -> list[dict[str, Any]]:
+    """A value mapping of 0 (red) and 1 (green), and of `more` values (orange), to their texts."""
+    options = {"0": {"text": zero, "color": "red", "index": 0}, "1": {"text": one, "color": "green", "index": 1}}
+    options.update({value: {"text": text, "color": "orange", "index": 2 + i}
+                    for i, (value, text) in enumerate(more.items())})
+    return [{"type": "value", "options": options}]
+
+
+PASS_FAIL = zero_one("FAIL", "OK")  # checks, and probes
+READY = zero_one("NOT READY", "READY")
+OPERATION_STATE = [*zero_one("BLOCKED", "READY", **{"-1": "UNKNOWN"}),
+                   {"type": "special", "options": {"match": "null",
+                                                   "result": {"text": "UNKNOWN", "color": "orange", "index": 3}}}]
+ON_OFF = zero_one("OFF", "ON")
 OPERATIONS = ["logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore"]
-UP_DOWN = [{"type": "value", "options": {
-    "0": {"text": "FAIL", "color": "red", "index": 0},
-    "1": {"text": "OK", "color": "green", "index": 1}}}]
-ON_OFF = [{"type": "value", "options": {
-    "0": {"text": "OFF", "color": "red", "index": 0},
-    "1": {"text": "ON", "color": "green", "index": 1}}}]
 # mongodb_pbm_agent_status (mongodb_exporter's PBM collector): 0 ok, 1 error, 2 lost
 AGENT_STATUS = [{"type": "value", "options": {
     "0": {"text": "OK", "color": "green", "index": 0},
@@ -361,7 +360,7 @@ def panels() -> list[dict[str, Any]]:
                        "fails, the cluster's checks are absent rather than stale.",
         "targets": [target(f"min by (cluster, target) (pmm_backup_prereq_probe_success{{{SELECTOR}}})",
                            "{{cluster}} {{target}}")],
-        **state_timeline(UP_DOWN),
+        **state_timeline(PASS_FAIL),
     }, 10, 8))
     out.append(lay.place(age_stat(
         "Data age", "Time since the last successful probe of each cluster; stale past 3 probe intervals.",
