@@ -39,6 +39,7 @@ from exporter.facts import ClusterFacts  # noqa: E402
 from exporter.probes.mongodb import MongoDBProber  # noqa: E402
 from exporter.probes.pmm import PMMProber  # noqa: E402
 from exporter.simulator import DEFAULT_PASSWORD, DEFAULT_USER, SimReplicaSet  # noqa: E402
+from exporter.snapshot import member_identities  # noqa: E402
 
 TOKEN = "glsa_simulatedToken_0123"
 BASELINE_MS = 14.3  # CPU per cluster per cycle of 0.2.0 at 1,000 clusters, without PMM (BENCHMARKS.md)
@@ -119,8 +120,12 @@ def run(clusters: int, version: str, reads: int) -> dict[str, Any]:
         with_pmm = [run_cluster_checks(f, s, fresh) for f, s in fleet]
         checks_pmm = time.process_time() - cpu
         cpu = time.process_time()
+        named = sum(1 for f, s in fleet for m in member_identities(f, s, fresh, None) if m.pmm_service)
+        members_pmm = time.process_time() - cpu  # each snapshot's node_info: the members matched once more
+        cpu = time.process_time()
         for f, s in fleet:
             run_cluster_checks(f, s, None)
+            member_identities(f, s, None, None)
         checks_none = time.process_time() - cpu
         failing = sum(1 for results in with_pmm for r in results if r.status.value == "fail")
     finally:
@@ -128,7 +133,7 @@ def run(clusters: int, version: str, reads: int) -> dict[str, Any]:
         proc.wait()
     steady = per_read[min(len(per_read) - 1, 11):] or per_read[-1:]
     read_cpu = statistics.mean(r["cpu_s"] for r in steady)
-    added = read_cpu + checks_pmm - checks_none
+    added = read_cpu + checks_pmm + members_pmm - checks_none
     return {
         "pmm": version, "clusters": clusters, "simulator_setup_s": round(setup, 1),
         "reads": [{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()} for r in per_read],
@@ -137,6 +142,7 @@ def run(clusters: int, version: str, reads: int) -> dict[str, Any]:
         "steady_read_wall_s": round(statistics.mean(r["wall_s"] for r in steady), 3),
         "steady_read_cpu_s": round(read_cpu, 3),
         "checks_cpu_with_pmm_s": round(checks_pmm, 3), "checks_cpu_without_pmm_s": round(checks_none, 3),
+        "node_info_cpu_s": round(members_pmm, 3), "members_named": named,
         "failing_results": failing,
         "pmm_cpu_per_cycle_s": round(added, 3),
         "artifacts_answered_per_read": round(per_read[-1]["artifacts_answered"] / len(per_read), 1),
