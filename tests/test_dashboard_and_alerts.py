@@ -279,11 +279,16 @@ def test_links_go_to_pmms_dashboards_with_the_time_range() -> None:
     assert 'operation=~"$operation"' in blocks["targets"][0]["expr"]
 
 
-def test_pbm_panels_say_where_their_series_come_from() -> None:
+def test_pbm_panels_say_where_their_series_come_from_and_stand_alone() -> None:
+    """PBM's own series (mongodb_exporter's, absent with an older PMM Client or before PBM has a config) are never
+    mixed into our panels' queries: where they are missing, their panels are empty, and ours are unchanged."""
     for panel in all_panels():
-        if "mongodb_pbm_" in " ".join(t["expr"] for t in panel["targets"]):
+        exprs = " ".join(t["expr"] for t in panel["targets"])
+        if "mongodb_pbm_" in exprs:
             assert "mongodb_exporter's PBM collector" in panel["description"], panel["title"]
-            assert "(PBM)" in panel["title"]
+            assert "(PBM)" in panel["title"] and "pmm_backup_prereq_" not in exprs, panel["title"]
+        else:
+            assert "mongodb_" not in exprs, panel["title"]
 
 
 def test_dashboard_loads_in_grafanas_schema_models() -> None:
