@@ -149,6 +149,25 @@ def matrix_table(title: str, description: str, expr: str, row: str, column: str,
     }
 
 
+def label_table(title: str, description: str, expr: str, columns: dict[str, str], sort_by: str,
+                overrides: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A table of the labels of an instant query's series: `columns` maps each label, in order, to its heading."""
+    organize: dict[str, Any] = {"excludeByName": {"Time": True, "Value": True},
+                                "indexByName": {label: i for i, label in enumerate(columns)}}
+    renamed = {label: shown for label, shown in columns.items() if label != shown}
+    if renamed:
+        organize["renameByName"] = renamed
+    return {
+        "type": "table", "title": title, "datasource": DS, "description": description,
+        "targets": [target(expr, instant=True, table=True)],
+        "transformations": [{"id": "organize", "options": organize}],
+        "fieldConfig": {"defaults": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}}},
+                        "overrides": overrides or []},
+        "options": {"showHeader": True, "cellHeight": "sm", "footer": {"show": False},
+                    "sortBy": [{"displayName": sort_by, "desc": False}]},
+    }
+
+
 def target(expr: str, legend: str = "", *, instant: bool = False, table: bool = False, ref: str = "A"
            ) -> dict[str, Any]:
     out: dict[str, Any] = {"datasource": DS, "expr": expr, "refId": ref, "legendFormat": legend or "__auto",
@@ -226,23 +245,13 @@ def panels() -> list[dict[str, Any]]:
                                f"{BACKUP_DETAILS}?${{cluster:queryparam}}&${{environment:queryparam}}"
                                f"&${{__url_time_range}}")]
     out.append(lay.place(readiness, 12, 7))
-    out.append(lay.place({
-        "type": "table", "title": "What blocks them", "datasource": DS,
-        "description": "Each failing check and the operations it blocks (pmm_backup_prereq_blocking), node-side "
-                       "checks included, nodes named by their PMM service. A failing check that blocks nothing is a "
-                       "warning, listed only in the matrix of checks by node. The operation filter comes from the "
-                       "readiness cell you followed.",
-        "targets": [target(f"max by (cluster, operation, check, member) "
-                           f"({by_member('pmm_backup_prereq_blocking', BLOCKS_SELECTOR)})", instant=True, table=True)],
-        "transformations": [{"id": "organize", "options": {
-            "excludeByName": {"Time": True, "Value": True},
-            "indexByName": {"cluster": 0, "operation": 1, "check": 2, "member": 3},
-            "renameByName": {"member": "node"}}}],
-        "fieldConfig": {"defaults": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}}},
-                        "overrides": []},
-        "options": {"showHeader": True, "cellHeight": "sm", "footer": {"show": False},
-                    "sortBy": [{"displayName": "cluster", "desc": False}]},
-    }, 12, 7))
+    out.append(lay.place(label_table(
+        "What blocks them",
+        "Each failing check and the operations it blocks (pmm_backup_prereq_blocking), node-side checks included, "
+        "nodes named by their PMM service. A failing check that blocks nothing is a warning, listed only in the "
+        "matrix of checks by node. The operation filter comes from the readiness cell you followed.",
+        f"max by (cluster, operation, check, member) ({by_member('pmm_backup_prereq_blocking', BLOCKS_SELECTOR)})",
+        {"cluster": "cluster", "operation": "operation", "check": "check", "member": "node"}, "cluster"), 12, 7))
     out.append(lay.place(age_stat(
         "Last successful backup (PBM)",
         "Time since the newest backup PBM finished (mongodb_pbm_backup_last_transition_ts{status=\"done\"}), per "
@@ -275,32 +284,22 @@ def panels() -> list[dict[str, Any]]:
                            "{{check}} {{member}}")],
         **state_timeline(PASS_FAIL),
     }, 24, 12))
-    out.append(lay.place({
-        "type": "table", "title": "Members in PMM", "datasource": DS,
-        "description": "Each member, the PMM service it is monitored as (pmm_backup_prereq_node_info), and links to "
-                       "PMM's MongoDB Instance Summary and ReplSet Summary. An empty service: no PMM service "
-                       "matches the member (see pmm_client_connected).",
-        "targets": [target(f'max by (replica_set, node, pmm_service, pmm_environment) '
-                           f'(pmm_backup_prereq_node_info{{{NODE_SELECTOR}}})', instant=True, table=True)],
-        "transformations": [{"id": "organize", "options": {
-            "excludeByName": {"Time": True, "Value": True},
-            "indexByName": {"replica_set": 0, "node": 1, "pmm_service": 2, "pmm_environment": 3},
-            "renameByName": {"replica_set": "replica set", "pmm_service": "PMM service",
-                             "pmm_environment": "environment"}}}],
-        "fieldConfig": {"defaults": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}}},
-                        "overrides": [
-                            {"matcher": {"id": "byName", "options": "PMM service"}, "properties": [
-                                {"id": "links", "value": [link(
-                                    "MongoDB Instance Summary of ${__value.raw}",
-                                    f"{INSTANCE_SUMMARY}?var-service_name=${{__value.raw}}&${{__url_time_range}}")]}]},
-                            {"matcher": {"id": "byName", "options": "replica set"}, "properties": [
-                                {"id": "links", "value": [link(
-                                    "MongoDB ReplSet Summary of ${__value.raw}",
-                                    f"{REPLSET_SUMMARY}?var-cluster=${{cluster}}&var-rs_nm=${{__value.raw}}"
-                                    f"&${{environment:queryparam}}&${{__url_time_range}}")]}]}]},
-        "options": {"showHeader": True, "cellHeight": "sm", "footer": {"show": False},
-                    "sortBy": [{"displayName": "node", "desc": False}]},
-    }, 10, 8))
+    out.append(lay.place(label_table(
+        "Members in PMM",
+        "Each member, the PMM service it is monitored as (pmm_backup_prereq_node_info), and links to PMM's MongoDB "
+        "Instance Summary and ReplSet Summary. An empty service: no PMM service matches the member (see "
+        "pmm_client_connected).",
+        f"max by (replica_set, node, pmm_service, pmm_environment) (pmm_backup_prereq_node_info{{{NODE_SELECTOR}}})",
+        {"replica_set": "replica set", "node": "node", "pmm_service": "PMM service", "pmm_environment": "environment"},
+        "node", [{"matcher": {"id": "byName", "options": "PMM service"}, "properties": [
+            {"id": "links", "value": [link(
+                "MongoDB Instance Summary of ${__value.raw}",
+                f"{INSTANCE_SUMMARY}?var-service_name=${{__value.raw}}&${{__url_time_range}}")]}]},
+                 {"matcher": {"id": "byName", "options": "replica set"}, "properties": [
+                     {"id": "links", "value": [link(
+                         "MongoDB ReplSet Summary of ${__value.raw}",
+                         f"{REPLSET_SUMMARY}?var-cluster=${{cluster}}&var-rs_nm=${{__value.raw}}"
+                         f"&${{environment:queryparam}}&${{__url_time_range}}")]}]}]), 10, 8))
     out.append(lay.place({
         "type": "stat", "title": "pbm-agent status (PBM)", "datasource": DS,
         "description": "Each member's pbm-agent as PBM itself reports it (mongodb_pbm_agent_status, self=\"1\": "
@@ -316,22 +315,12 @@ def panels() -> list[dict[str, Any]]:
                         "overrides": []},
         "options": stat_options("background", "value_and_name"),
     }, 14, 8))
-    out.append(lay.place({
-        "type": "table", "title": "PBM agent versions", "datasource": DS,
-        "description": "The PBM version each node's pbm-agent reports. PMM needs PBM 2.0.1 or newer, the same on "
-                       "every node; PBM 2.10+ needs PMM 3.9+.",
-        "targets": [target(f"max by (replica_set, member, version) "
-                           f"({by_member('pmm_backup_prereq_pbm_agent_info', NODE_SELECTOR)})", instant=True,
-                           table=True)],
-        "transformations": [{"id": "organize", "options": {
-            "excludeByName": {"Time": True, "Value": True},
-            "indexByName": {"replica_set": 0, "member": 1, "version": 2},
-            "renameByName": {"replica_set": "replica set", "member": "node", "version": "PBM version"}}}],
-        "fieldConfig": {"defaults": {"custom": {"align": "auto", "cellOptions": {"type": "auto"}}},
-                        "overrides": []},
-        "options": {"showHeader": True, "cellHeight": "sm", "footer": {"show": False},
-                    "sortBy": [{"displayName": "node", "desc": False}]},
-    }, 10, 8))
+    out.append(lay.place(label_table(
+        "PBM agent versions",
+        "The PBM version each node's pbm-agent reports. PMM needs PBM 2.0.1 or newer, the same on every node; PBM "
+        "2.10+ needs PMM 3.9+.",
+        f"max by (replica_set, member, version) ({by_member('pmm_backup_prereq_pbm_agent_info', NODE_SELECTOR)})",
+        {"replica_set": "replica set", "member": "node", "version": "PBM version"}, "node"), 10, 8))
     out.append(lay.place({
         "type": "timeseries", "title": "pbm-agent heartbeat age (lost past 30 s)", "datasource": DS,
         "description": "Age of each agent's last heartbeat by the cluster's clock. PBM calls an agent lost past "
