@@ -148,7 +148,7 @@ def _sequence(lines: List[_Line], at: int, indent: int) -> Tuple[List[Any], int]
 
 def _split_key(text: str) -> Optional[Tuple[str, str]]:
     """(key, rest) when the text is `key: rest` or `key:`; None when it is a scalar alone."""
-    if text[:1] in "\"'":
+    if _is_quoted(text):
         end = _quote_end(text)
         if end is None:
             return None
@@ -212,7 +212,7 @@ def _unescape(match: "re.Match[str]", number: int) -> str:
 
 
 def _scalar(text: str, number: int) -> Any:
-    if text[:1] in "\"'":
+    if _is_quoted(text):
         end = _quote_end(text)
         if end is None:
             raise ConfigError(number, "a quoted string that does not end on its line")

@@ -90,7 +90,6 @@ class NodeFacts(NamedTuple):
     processes: Tuple[Process, ...]
     mongod_port: int
     replica_set: str
-    pbm_agent_env: Dict[str, str]  # holds PBM_MONGODB_URI, with its password: never print it (repr leaves it out)
     pbm_user: Optional[Account] = None
     storage: Optional[StorageFacts] = None
     local_names: FrozenSet[str] = frozenset()
@@ -233,12 +232,13 @@ def _as(account: Optional[Account]) -> Optional[Callable[[], None]]:
 def _version(root: Path, path: str, run_path: str, account: Optional[Account]) -> Tuple[str, str, str]:
     """(path, version, problem) of `<path> version`, run as `account` when node-check is root: PBM prints
     "Version:   2.7.0" first, pbm-agent to stderr from 2.9.0 (cmd/pbm/main.go, cmd/pbm-agent/main.go)."""
-    who = f" as {account.name}" if _as(account) is not None and account is not None else ""
+    become = _as(account)
+    who = f" as {account.name}" if become is not None and account is not None else ""
     try:
         done = subprocess.run([str(root / path.lstrip("/")), "version"], stdin=subprocess.DEVNULL,  # noqa: UP022
                               # stdout and stderr, not capture_output, which is Python 3.7's
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=VERSION_TIMEOUT,
-                              env={"PATH": run_path}, preexec_fn=_as(account), check=False, cwd="/")
+                              env={"PATH": run_path}, preexec_fn=become, check=False, cwd="/")
     except subprocess.TimeoutExpired:
         return path, "", f"`{path} version` did not answer within {VERSION_TIMEOUT:g} s{who}"
     except (OSError, subprocess.SubprocessError) as exc:  # SubprocessError: the switch of user failed
@@ -294,16 +294,16 @@ def _read_yaml(root: Path, path: str) -> Tuple[Optional[Dict[str, Any]], str]:
     return (loaded, "") if isinstance(loaded, dict) else (None, f"{path} is not a YAML mapping")
 
 
-def _pbm_agent_uri(root: Path, unit: Optional[Unit]) -> AgentURI:
+def _pbm_agent_uri(root: Path, unit: Optional[Unit], env: Dict[str, str]) -> AgentURI:
+    """`env`: the unit's environment (Environment=, EnvironmentFile=), read once by inspect_node."""
     if unit is None:
         return AgentURI("", "", "")
     args = unit.exec_start()
     flag = _option(args, "--mongodb-uri")
     if flag:
         return AgentURI(flag, f"--mongodb-uri on the ExecStart of {unit.name}")
-    env = unit.environment(root).get("PBM_MONGODB_URI", "")
-    if env:
-        return AgentURI(env, f"PBM_MONGODB_URI in the environment of {unit.name}")
+    if env.get("PBM_MONGODB_URI"):
+        return AgentURI(env["PBM_MONGODB_URI"], f"PBM_MONGODB_URI in the environment of {unit.name}")
     config = _option(args, "--config", "-f")
     if config:
         loaded, error = _read_yaml(root, config)
@@ -356,7 +356,8 @@ def inspect_node(root: str = "/", storage_path: Optional[str] = None, pmm_agent_
     processes = _processes(base)
     port, replica_set, data_dir = _mongod_settings(base, processes)
     pbm_unit = units[PBM_AGENT_UNIT]
-    pbm_path = (pbm_unit.environment(base).get("PATH") if pbm_unit else None) or DEFAULT_PATH
+    pbm_env = pbm_unit.environment(base) if pbm_unit else {}  # holds PBM_MONGODB_URI, with its password
+    pbm_path = pbm_env.get("PATH") or DEFAULT_PATH
     pbm_mongod = _which(base, pbm_path, "mongod")
     pbm_user = accounts.get((pbm_unit.last("User") if pbm_unit else "") or "mongod")
     storage = None
@@ -365,9 +366,8 @@ def inspect_node(root: str = "/", storage_path: Optional[str] = None, pmm_agent_
         write = _write_test(base / storage_path.lstrip("/"), pbm_user) if info and info.is_dir else None
         storage = StorageFacts(storage_path, info, _mount_point(base, storage_path), write)
     pmm_user = accounts.get(user_name)
-    return NodeFacts(units, user_name, pmm_user, path, lookups, processes, port, replica_set,
-                     pbm_unit.environment(base) if pbm_unit else {}, pbm_user, storage,
-                     frozenset(h.lower() for h in hostnames), _pbm_agent_uri(base, pbm_unit),
+    return NodeFacts(units, user_name, pmm_user, path, lookups, processes, port, replica_set, pbm_user, storage,
+                     frozenset(h.lower() for h in hostnames), _pbm_agent_uri(base, pbm_unit, pbm_env),
                      any(os.path.lexists(str(base / d / "mongod.service")) for d in UNIT_DIRS), pbm_path, pbm_mongod,
                      data_dir, _container(base, processes),
                      _versions(base, path, lookups["pbm"], pmm_user, pbm_unit, pbm_user,
