@@ -9,6 +9,7 @@ from typing import Any
 from exporter import __version__
 from exporter.checks.readiness import describe_blocks
 from exporter.result_report import (
+    READY_WORDS,
     check_document,
     failing,
     operations_document,
@@ -18,8 +19,6 @@ from exporter.result_report import (
     wrap,
 )
 from exporter.snapshot import ClusterSnapshot, DiscoveryStatus
-
-_READY = {True: "READY", False: "NOT READY", None: "UNKNOWN"}
 
 
 def cluster_document(snap: ClusterSnapshot) -> dict[str, Any]:
@@ -68,7 +67,7 @@ def render_table(snapshots: list[ClusterSnapshot], width: int | None = None,
     for snap in snapshots:
         status = summary(snap.results) if snap.probe_success else f"probe failed: {snap.probe_error}"
         source = " (from PMM)" if snap.source == "pmm" else ""
-        out.append(f"{snap.cluster}{source}: {_READY[snap.ready]} for {snap.backup_mode} backups"
+        out.append(f"{snap.cluster}{source}: {READY_WORDS[snap.ready]} for {snap.backup_mode} backups"
                    f"{' and PITR' if snap.pitr_enabled else ''} ({status})")
         out.append(f"  operations: {operations_line(snap.operations)}")  # one line, so that it greps whole
         if not snap.probe_success:

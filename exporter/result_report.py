@@ -11,6 +11,7 @@ from exporter.check_result import CheckResult, Status, blocks_in_words
 
 ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.PASS: 2, Status.SKIPPED: 3}
 OPERATION_STATES = {True: "ready", False: "blocked", None: "unknown"}  # the JSON's words, upper case in the table
+READY_WORDS = {True: "READY", False: "NOT READY", None: "UNKNOWN"}  # a cluster's (or node's) backups will run
 
 
 def operations_line(operations: Dict[str, Optional[bool]]) -> str:

@@ -19,10 +19,17 @@ from exporter.node.checks import NodeIdentity, run_node_checks
 from exporter.node.inspect import inspect_node
 from exporter.node.textfile import default_textfile_dir, write_results
 from exporter.operations import LOGICAL_BACKUP, PHYSICAL
-from exporter.result_report import check_document, failing, operations_document, operations_line, result_rows, summary
+from exporter.result_report import (
+    READY_WORDS,
+    check_document,
+    failing,
+    operations_document,
+    operations_line,
+    result_rows,
+    summary,
+)
 
 PROGRAM = "pmm-backup-prereq-node-check"
-_READY = {True: "READY", False: "NOT READY", None: "UNKNOWN"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,7 +92,7 @@ def _operations(results: List[CheckResult]) -> Dict[str, Optional[bool]]:
 def render_table(results: List[CheckResult], me: NodeIdentity) -> str:
     width = max(80, min(shutil.get_terminal_size((120, 24)).columns, 160))
     operations = _operations(results)
-    out = [f"{me.cluster}, node {me.node}: {_READY[operations[LOGICAL_BACKUP]]} for logical backups "
+    out = [f"{me.cluster}, node {me.node}: {READY_WORDS[operations[LOGICAL_BACKUP]]} for logical backups "
            f"({summary(results)})", f"  operations: {operations_line(operations)}"]
     return "\n".join(out + result_rows(results, width) + [""])
 
