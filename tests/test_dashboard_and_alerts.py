@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -11,7 +10,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import promql_parser
@@ -24,6 +22,7 @@ from exporter.node.textfile import FILE_NAME
 from exporter.simulator import SimReplicaSet, mongodb_exporter
 from exporter.simulator.pmm_server import SimPMMServer
 from tests.exporter_process import Exporter, write_config
+from tests.repo_tools import tool
 from tests.test_node_check import healthy_node
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,14 +34,6 @@ RULE_TESTS = ROOT / "alerts" / "tests" / "pmm-backup-prereq.test.yml"
 GRAFANA_VARIABLES = {"$environment": ".*", "$cluster": ".*", "$replica_set": ".*", "$node": ".*",
                      "$service_name": ".*", "$operation": ".*", "$__rate_interval": "1m", "$__interval": "1m",
                      "$__range": "12h"}
-
-
-def tool(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def promtool(*args: str) -> str:

@@ -27,11 +27,11 @@ from exporter.node.mongodb_uri import InvalidURI as NodeInvalidURI
 from exporter.node.mongodb_uri import parse_uri
 from exporter.node.textfile import exposition
 from tests.promtool import promtool_check
+from tests.repo_tools import tool
 from tests.test_node_check import healthy_node
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools"))
-import build_node_check  # noqa: E402
+build_node_check = tool("build_node_check")
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # the host's interpreter, as the artefact's shebang names it
 
