@@ -15,9 +15,10 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
 RUN python -m venv /opt/venv
-# What pyproject.toml's build needs: the metadata, the readme it names, and the package.
+# What pyproject.toml's build needs: the metadata, the readme it names, and the packages (the simulator for `demo`).
 COPY pyproject.toml README.md ./
 COPY exporter/ exporter/
+COPY pbm_pmm_simulator/ pbm_pmm_simulator/
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
  && /opt/venv/bin/pip install --no-cache-dir /wheels/*.whl
 

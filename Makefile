@@ -43,7 +43,7 @@ system-deps:
 	fi
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check exporter tests tools
+	$(BIN)/ruff check exporter pbm_pmm_simulator tests tools bench
 	$(BIN)/mypy
 
 unit: $(VENV)/.installed-test system-deps

@@ -33,13 +33,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from exporter.checks import ClusterSettings, run_cluster_checks  # noqa: E402
-from exporter.config import ClusterConfig, PMMConfig  # noqa: E402
-from exporter.facts import ClusterFacts  # noqa: E402
+from exporter.checks.registry import run_cluster_checks  # noqa: E402
+from exporter.config.config_file import ClusterConfig, PMMConfig  # noqa: E402
+from exporter.facts.observed import ClusterFacts  # noqa: E402
+from exporter.model.cluster_settings import ClusterSettings  # noqa: E402
 from exporter.probes.mongodb import MongoDBProber  # noqa: E402
 from exporter.probes.pmm import PMMProber  # noqa: E402
-from exporter.simulator import DEFAULT_PASSWORD, DEFAULT_USER, SimReplicaSet  # noqa: E402
-from exporter.snapshot import member_identities  # noqa: E402
+from exporter.snapshots.cluster_snapshot import member_identities  # noqa: E402
+from pbm_pmm_simulator import DEFAULT_PASSWORD, DEFAULT_USER, SimReplicaSet  # noqa: E402
 
 TOKEN = "glsa_simulatedToken_0123"
 BASELINE_MS = 14.3  # CPU per cluster per cycle of 0.2.0 at 1,000 clusters, without PMM (BENCHMARKS.md)

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 
-from exporter.simulator import SimReplicaSet
+from pbm_pmm_simulator import SimReplicaSet
 
 
 def main() -> int:

@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 
-from exporter.simulator.pmm_server import SimPMMServer
+from pbm_pmm_simulator.pmm_server import SimPMMServer
 
 TOKEN = "glsa_simulatedToken_0123"
 

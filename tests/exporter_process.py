@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-from exporter.simulator import SimReplicaSet
+from pbm_pmm_simulator import SimReplicaSet
 
 COMMAND = [sys.executable, "-m", "exporter"]
 # Bounds on waiting for what must happen (a start, a metric, a log line): generous, since they only cost time when a

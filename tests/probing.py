@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from exporter.checks import Status
-from exporter.config import ClusterConfig, Config, DiscoveryConfig, PMMConfig
-from exporter.scheduler import ProbeCycle
-from exporter.simulator import DEFAULT_PASSWORD, DEFAULT_USER, SimReplicaSet
-from exporter.snapshot import ClusterSnapshot, SnapshotStore
+from exporter.config.config_file import ClusterConfig, Config, DiscoveryConfig, PMMConfig
+from exporter.results.check_result import Status
+from exporter.run.scheduler import ProbeCycle
+from exporter.snapshots.cluster_snapshot import ClusterSnapshot, SnapshotStore
+from pbm_pmm_simulator import DEFAULT_PASSWORD, DEFAULT_USER, SimReplicaSet
 
 
 def cluster_config(rs: SimReplicaSet, name: str = "prod-rs", mode: str = "logical", user: str = DEFAULT_USER,

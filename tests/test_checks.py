@@ -7,12 +7,13 @@ from typing import Any
 import pytest
 from bson.timestamp import Timestamp
 
-from exporter import mongodb_roles
-from exporter.check_result import readiness
-from exporter.checks import ClusterSettings, Status, run_checks
-from exporter.checks.pbm_agents import parse_version
-from exporter.checks.privileges import resource_covers
-from exporter.facts import Observed, ReplicaSetFacts
+from exporter.checks.registry import run_checks
+from exporter.facts.observed import Observed, ReplicaSetFacts
+from exporter.model import mongodb_roles
+from exporter.model.cluster_settings import ClusterSettings
+from exporter.model.pbm_agents import parse_version
+from exporter.model.privileges import resource_covers
+from exporter.results.check_result import Status, readiness
 
 HOSTS = ["db1:27017", "db2:27017", "db3:27017"]
 NOW = 1_800_000_000  # cluster time; deliberately far from the test machine's clock

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from exporter.simulator import SimReplicaSet
-from exporter.simulator.pmm_server import SimPMMServer
+from pbm_pmm_simulator import SimReplicaSet
+from pbm_pmm_simulator.pmm_server import SimPMMServer
 from tests.exporter_process import COMMAND, Exporter, env, write_config
 from tests.promtool import promtool_check
 from tests.test_simulator import wait_for

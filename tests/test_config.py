@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.config import ConfigError, load_config, parse_duration
+from exporter.config.config_file import ConfigError, load_config, parse_duration
 
 
 def write(tmp_path: Path, text: str, name: str = "exporter.yml") -> str:

@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from exporter.cli import DEFAULT_LISTEN_ADDRESS
-from exporter.config import load_config
-from exporter.http import parse_listen_address
+from exporter.cli.main import DEFAULT_LISTEN_ADDRESS
+from exporter.config.config_file import load_config
+from exporter.web.server import parse_listen_address
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -169,8 +169,8 @@ def default_port() -> int:
 
 def console_script() -> str:
     scripts = PYPROJECT["project"]["scripts"]
-    names = [name for name, target in scripts.items() if target == "exporter.cli:main"]
-    assert len(names) == 1, f"[project.scripts] should name exactly one exporter.cli:main script: {scripts}"
+    names = [name for name, target in scripts.items() if target == "exporter.cli.main:main"]
+    assert len(names) == 1, f"[project.scripts] should name exactly one exporter.cli.main:main script: {scripts}"
     return names[0]
 
 
@@ -410,17 +410,20 @@ def test_the_wheel_built_from_the_image_context_has_the_entrypoint(stages: list[
     wheel = build_wheel(stages, tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
-        assert "exporter/cli.py" in names
+        assert "exporter/cli/main.py" in names
         # the code and the data it reads at run time: the alerts' source, the runbook pages
-        sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "exporter").rglob("*")
+        # and the simulator, for `demo`
+        sources = {p.relative_to(ROOT).as_posix() for package in ("exporter", "pbm_pmm_simulator")
+                   for p in (ROOT / package).rglob("*")
                    if p.suffix in (".py", ".yml", ".json") and "__pycache__" not in p.parts}
-        assert {"exporter/alerting/source.yml", "exporter/runbooks/pages.json"} <= sources
+        assert {"exporter/alerting/source.yml", "exporter/web/runbooks/pages.json",
+                "pbm_pmm_simulator/replset.py"} <= sources
         assert sources <= set(names), f"missing from the wheel: {sorted(sources - set(names))[:5]}"
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         text = archive.read(entry_points).decode()
     section = text.split("[console_scripts]", 1)[1].split("\n[", 1)[0]
     scripts = dict(line.replace(" ", "").split("=", 1) for line in section.strip().splitlines())
-    assert scripts.get(console_script()) == "exporter.cli:main", text
+    assert scripts.get(console_script()) == "exporter.cli.main:main", text
 
 
 # ---------------------------------------------------------------- deploy/docker-compose.yml

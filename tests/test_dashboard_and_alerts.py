@@ -19,8 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter import alerting
 from exporter.node.textfile import FILE_NAME
-from exporter.simulator import SimReplicaSet, mongodb_exporter
-from exporter.simulator.pmm_server import SimPMMServer
+from pbm_pmm_simulator import SimReplicaSet, mongodb_exporter
+from pbm_pmm_simulator.pmm_server import SimPMMServer
 from tests.exporter_process import Exporter, write_config
 from tests.repo_tools import tool
 from tests.test_node_check import healthy_node

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from exporter.checks import Status
-from exporter.config import Config, DiscoveryConfig, MongoDBCredentials, PMMConfig
-from exporter.scheduler import ProbeCycle
-from exporter.simulator import SimReplicaSet, SimShardedCluster
-from exporter.simulator.pmm_server import SimPMMServer
-from exporter.snapshot import SnapshotStore
+from exporter.config.config_file import Config, DiscoveryConfig, MongoDBCredentials, PMMConfig
+from exporter.results.check_result import Status
+from exporter.run.scheduler import ProbeCycle
+from exporter.snapshots.cluster_snapshot import SnapshotStore
+from pbm_pmm_simulator import SimReplicaSet, SimShardedCluster
+from pbm_pmm_simulator.pmm_server import SimPMMServer
 from tests.probing import cluster_config, probe_clusters
 
 TOKEN = "glsa_discovery_0001"
@@ -116,7 +116,7 @@ def test_clusters_added_and_removed_between_cycles(pmm: SimPMMServer, caplog: py
             pmm.register_replica_set(b, cluster="beta")
             for service_id in first.values():
                 pmm.remove_service(service_id)
-            with caplog.at_level("INFO", logger="exporter.scheduler"):
+            with caplog.at_level("INFO", logger="exporter.run.scheduler"):
                 store = exporter.cycle_once()
                 exporter.cycle_once()
             assert {s.cluster for s in store.all()} == {"beta"}  # alpha's series are gone, not stale
@@ -154,7 +154,7 @@ def test_pmm_unreachable_keeps_the_last_list_for_a_bounded_time(pmm: SimPMMServe
             snap = store.get("prod-rs")
             assert snap is not None and snap.probe_success  # still probed from the last known list
             now[0] += 2.0
-            with caplog.at_level("WARNING", logger="exporter.scheduler"):
+            with caplog.at_level("WARNING", logger="exporter.run.scheduler"):
                 exporter.cycle_once()
             assert store.get("prod-rs") is None and store.discovery.clusters == 0
             assert "PMM's inventory could not be read for 600s" in caplog.text

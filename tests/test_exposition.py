@@ -11,10 +11,10 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Metric, generate_latest
 
-from exporter.check_result import CheckResult, Status
-from exporter.collector import SnapshotCollector
-from exporter.exposition import Exposition
-from exporter.snapshot import (
+from exporter.exposition.collector import SnapshotCollector
+from exporter.exposition.prerendered import Exposition
+from exporter.results.check_result import CheckResult, Status
+from exporter.snapshots.cluster_snapshot import (
     AgentObservation,
     ClusterSnapshot,
     DiscoveryStatus,

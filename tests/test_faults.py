@@ -21,14 +21,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from pymongo.errors import AutoReconnect
 
 import exporter.probes.pmm as pmm_probe
-from exporter.checks import Status
-from exporter.collector import SnapshotCollector
-from exporter.config import ClusterConfig, Config, PMMConfig
+from exporter.config.config_file import ClusterConfig, Config, PMMConfig
+from exporter.exposition.collector import SnapshotCollector
 from exporter.probes.mongodb import MongoDBProber
-from exporter.scheduler import ProbeCycle
-from exporter.simulator import PMM_USER_ROLES, SimNode, SimReplicaSet, SimTLS, SimUser
-from exporter.simulator.pmm_server import SimPMMServer
-from exporter.snapshot import ClusterSnapshot, SnapshotStore
+from exporter.results.check_result import Status
+from exporter.run.scheduler import ProbeCycle
+from exporter.snapshots.cluster_snapshot import ClusterSnapshot, SnapshotStore
+from pbm_pmm_simulator import PMM_USER_ROLES, SimNode, SimReplicaSet, SimTLS, SimUser
+from pbm_pmm_simulator.pmm_server import SimPMMServer
 from tests.certs import Certs, make_certs
 from tests.probing import cluster_config, result, statuses
 

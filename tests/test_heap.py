@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from exporter.heap import CollectionSchedule
+from exporter.run.gc_schedule import CollectionSchedule
 
 
 class Node:

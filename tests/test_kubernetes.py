@@ -12,7 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from exporter.config import load_config
+from exporter.config.config_file import load_config
 
 MANIFESTS = Path(__file__).resolve().parent.parent / "deploy" / "kubernetes"
 CRDS = {"ServiceMonitor": "monitoring.coreos.com/v1", "VMServiceScrape": "operator.victoriametrics.com/v1beta1"}

@@ -13,16 +13,9 @@ import pymongo
 import pytest
 from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
-from exporter.checks import Status
-from exporter.config import ClusterConfig
-from exporter.simulator import (
-    DEFAULT_USERS,
-    PMM_USER_ROLES,
-    SimReplicaSet,
-    SimShardedCluster,
-    SimTLS,
-    SimUser,
-)
+from exporter.config.config_file import ClusterConfig
+from exporter.results.check_result import Status
+from pbm_pmm_simulator import DEFAULT_USERS, PMM_USER_ROLES, SimReplicaSet, SimShardedCluster, SimTLS, SimUser
 from tests.certs import Certs, make_certs
 from tests.probing import probe_clusters, result
 

@@ -28,9 +28,9 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from exporter.simulator import PMM_USER_ROLES, SimNode, SimReplicaSet, SimShardedCluster, SimUser
-from exporter.simulator.pmm_server import SimPMMServer
-from exporter.simulator.query import project
+from pbm_pmm_simulator import PMM_USER_ROLES, SimNode, SimReplicaSet, SimShardedCluster, SimUser
+from pbm_pmm_simulator.pmm_server import SimPMMServer
+from pbm_pmm_simulator.query import project
 from tests.exporter_process import COMMAND, WAIT, Exporter
 
 MONGO_PW = "Mongo-Pw!7xQ2v"  # in the environment, ${NS_MONGO_PW} in the config; URL-encoded in URIs

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exporter.check_result import Status
 from exporter.node import inspect as node_inspect
 from exporter.node.checks import NODE_CHECKS, NodeIdentity, run_node_checks
 from exporter.node.inspect import inspect_node
 from exporter.node.textfile import FILE_NAME, write_results
+from exporter.results.check_result import Status
 from tests.promtool import promtool_check
 
 ME = NodeIdentity("prod-rs", "db1:27017", "rs0")

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.check_result import CheckResult, failed, passed, readiness, unknown
-from exporter.checks import ClusterSettings, Status, run_checks
-from exporter.checks.readiness import cluster_ready
-from exporter.facts import Observed, ReplicaSetFacts
-from exporter.operations import EVERYTHING, OPERATIONS
-from exporter.snapshot import ClusterSnapshot
+from exporter.checks.registry import run_checks
+from exporter.facts.observed import Observed, ReplicaSetFacts
+from exporter.model.cluster_settings import ClusterSettings
+from exporter.readiness.cluster_readiness import cluster_ready
+from exporter.results.check_result import CheckResult, Status, failed, passed, readiness, unknown
+from exporter.results.operations import EVERYTHING, OPERATIONS
+from exporter.snapshots.cluster_snapshot import ClusterSnapshot
 from tests.test_checks import HOSTS, agent, facts
 from tests.test_pmm_checks import pmm_facts
 

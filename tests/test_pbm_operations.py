@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from bson.timestamp import Timestamp
 
-from exporter.checks import Status
 from exporter.probes.mongodb import MongoDBProber
-from exporter.simulator import SimReplicaSet
-from exporter.snapshot import ClusterSnapshot
+from exporter.results.check_result import Status
+from exporter.snapshots.cluster_snapshot import ClusterSnapshot
+from pbm_pmm_simulator import SimReplicaSet
 from tests.probing import cluster_config, probe, result, statuses
 
 

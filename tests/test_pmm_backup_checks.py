@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from exporter.check_result import CheckResult, readiness
-from exporter.checks import ClusterSettings, Status, run_checks
-from exporter.checks.readiness import cluster_ready, schedules_ready
-from exporter.facts import Observed, PMMFacts
+from exporter.checks.registry import run_checks
+from exporter.facts.observed import Observed, PMMFacts
+from exporter.model.cluster_settings import ClusterSettings
+from exporter.readiness.cluster_readiness import cluster_ready, schedules_ready
+from exporter.results.check_result import CheckResult, Status, readiness
 from tests.test_checks import HOSTS, agent, facts
 from tests.test_pmm_checks import artifact, pmm_facts, schedule, service
 

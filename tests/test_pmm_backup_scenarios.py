@@ -10,17 +10,18 @@ from dataclasses import dataclass
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from exporter.checks import ClusterSettings, Status
-from exporter.collector import SnapshotCollector
-from exporter.config import PMMConfig
+from exporter.config.config_file import PMMConfig
+from exporter.exposition.collector import SnapshotCollector
+from exporter.model.cluster_settings import ClusterSettings
 from exporter.probes import pmm_compatibility
 from exporter.probes.mongodb import ProbeOutcome
 from exporter.probes.pmm import PMMProber
-from exporter.report import render_table
-from exporter.simulator import SimReplicaSet
-from exporter.simulator.pmm_server import SimPMMServer
-from exporter.snapshot import ClusterSnapshot, SnapshotStore, build_snapshot
-from exporter.statuspage import render_status_page
+from exporter.report.check_report import render_table
+from exporter.results.check_result import Status
+from exporter.snapshots.cluster_snapshot import ClusterSnapshot, SnapshotStore, build_snapshot
+from exporter.web.status_page import render_status_page
+from pbm_pmm_simulator import SimReplicaSet
+from pbm_pmm_simulator.pmm_server import SimPMMServer
 from tests.probing import cluster_config, probe_clusters, result
 
 TOKEN = "glsa_simulatedToken_0123"

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
-from exporter.checks import ClusterSettings, Status, names_to_resolve, run_checks
-from exporter.facts import ClusterFacts, Observed, PMMFacts
+from exporter.checks.registry import names_to_resolve, run_checks
+from exporter.facts.observed import ClusterFacts, Observed, PMMFacts
+from exporter.model.cluster_settings import ClusterSettings
+from exporter.results.check_result import Status
 from tests.test_checks import HOSTS, agent, facts
 
 HOST_IPS = {"db1": "10.0.0.1", "db2": "10.0.0.2", "db3": "10.0.0.3"}

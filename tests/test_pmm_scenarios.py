@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from exporter.checks import Status
-from exporter.config import PMMConfig
-from exporter.simulator import AgentSpec, MemberSpec, SimReplicaSet
-from exporter.simulator.pmm_server import SimPMMServer
-from exporter.snapshot import ClusterSnapshot
+from exporter.config.config_file import PMMConfig
+from exporter.results.check_result import Status
+from exporter.snapshots.cluster_snapshot import ClusterSnapshot
+from pbm_pmm_simulator import AgentSpec, MemberSpec, SimReplicaSet
+from pbm_pmm_simulator.pmm_server import SimPMMServer
 from tests.certs import make_certs
 from tests.probing import cluster_config, probe_clusters, result, statuses
 

@@ -13,8 +13,8 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from exporter.simulator import MemberSpec, SimReplicaSet
-from exporter.simulator.pmm_server import SimPMMServer, omit_empty
+from pbm_pmm_simulator import MemberSpec, SimReplicaSet
+from pbm_pmm_simulator.pmm_server import SimPMMServer, omit_empty
 from tests.test_simulator import wait_for
 
 TOKEN = "glsa_simulatedToken_0123"

@@ -9,10 +9,10 @@ import logging
 
 import pytest
 
-from exporter.config import Config
-from exporter.scheduler import ProbeCycle
-from exporter.simulator import SimReplicaSet
-from exporter.snapshot import SnapshotStore
+from exporter.config.config_file import Config
+from exporter.run.scheduler import ProbeCycle
+from exporter.snapshots.cluster_snapshot import SnapshotStore
+from pbm_pmm_simulator import SimReplicaSet
 from tests.probing import cluster_config
 
 
@@ -39,7 +39,7 @@ def test_one_line_per_state_change_through_many_failing_cycles(caplog: pytest.Lo
             await cycle.close()
 
     try:
-        with caplog.at_level(logging.INFO, logger="exporter.scheduler"):
+        with caplog.at_level(logging.INFO, logger="exporter.run.scheduler"):
             asyncio.run(run())
     finally:
         rs.stop()

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from exporter.prober_process import PUBLISH_CHUNK, _Channel
-from exporter.simulator import SimReplicaSet
-from exporter.snapshot import ClusterSnapshot, SnapshotStore
+from exporter.run.prober_process import PUBLISH_CHUNK, _Channel
+from exporter.snapshots.cluster_snapshot import ClusterSnapshot, SnapshotStore
+from pbm_pmm_simulator import SimReplicaSet
 from tests.exporter_process import Exporter, write_config
 from tests.test_simulator import wait_for
 
@@ -32,7 +32,7 @@ def children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         found += [int(c) for c in (task / "children").read_text().split()]
-    return [c for c in found if b"exporter.prober_process" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    return [c for c in found if b"exporter.run.prober_process" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
 def alive(pid: int) -> bool:

@@ -24,15 +24,16 @@ from bson.timestamp import Timestamp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exporter.check_result import CheckResult
-from exporter.checks import CHECKS, ClusterSettings, Status, names_to_resolve, run_checks, run_cluster_checks
-from exporter.checks.pbm_agents import parse_agent, parse_version
-from exporter.config import ClusterOverride, DiscoveryConfig, MongoDBCredentials
-from exporter.discovery import discover
-from exporter.facts import ClusterFacts, Observed, PMMFacts, ReplicaSetFacts, ShardingFacts
+from exporter.checks.registry import CHECKS, names_to_resolve, run_checks, run_cluster_checks
+from exporter.config.config_file import ClusterOverride, DiscoveryConfig, MongoDBCredentials
+from exporter.facts.observed import ClusterFacts, Observed, PMMFacts, ReplicaSetFacts, ShardingFacts
+from exporter.model.cluster_settings import ClusterSettings
+from exporter.model.pbm_agents import parse_agent, parse_version
 from exporter.probes.pmm import DIALECTS, PMMError, _extract, location_summary
-from exporter.report import render_json, render_table
-from exporter.snapshot import ClusterSnapshot, agent_observations
+from exporter.report.check_report import render_json, render_table
+from exporter.results.check_result import CheckResult, Status
+from exporter.run.discovery import discover
+from exporter.snapshots.cluster_snapshot import ClusterSnapshot, agent_observations
 
 NOW = 1_800_000_000  # the cluster's clock
 HOSTS = ["db1:27017", "db2:27017", "db3:27017"]

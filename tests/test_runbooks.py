@@ -15,11 +15,11 @@ import pytest
 import yaml
 
 from exporter import alerting
-from exporter.checks import CHECKS
-from exporter.cli import main
+from exporter.checks.registry import CHECKS
+from exporter.cli.main import main
 from exporter.node.checks import NODE_CHECKS
-from exporter.runbooks import runbooks
-from exporter.simulator import SimReplicaSet
+from exporter.web.runbooks import runbooks
+from pbm_pmm_simulator import SimReplicaSet
 from tests.exporter_process import Exporter, write_config
 from tests.test_dashboard_and_alerts import tool
 
@@ -57,7 +57,7 @@ def fetch(url: str) -> tuple[int, str]:
 
 def test_the_served_pages_are_the_docs_sections() -> None:
     generated = tool("generate_runbooks").generate()
-    assert (ROOT / "exporter" / "runbooks" / "pages.json").read_text() == generated, \
+    assert (ROOT / "exporter" / "web" / "runbooks" / "pages.json").read_text() == generated, \
         "docs/ changed: run python tools/generate_runbooks.py"
 
 

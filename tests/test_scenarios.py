@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from bson.timestamp import Timestamp
 
-from exporter.checks import Status
-from exporter.simulator import AgentSpec, MemberSpec, SimReplicaSet, SimRole, SimUser
+from exporter.results.check_result import Status
+from pbm_pmm_simulator import AgentSpec, MemberSpec, SimReplicaSet, SimRole, SimUser
 from tests.probing import cluster_config, probe, probe_clusters, result, statuses
 
 CHECKS = {"replica_set_member", "pbm_agent_running", "pbm_version_supported", "pbm_versions_consistent",
@@ -315,7 +315,7 @@ def test_direct_connection_to_a_secondary_says_how_to_fix_the_uri(rs: SimReplica
 
 def test_a_bug_in_evaluation_costs_one_probe_not_the_prober(rs: SimReplicaSet, monkeypatch: pytest.MonkeyPatch
                                                              ) -> None:
-    import exporter.scheduler as scheduler
+    import exporter.run.scheduler as scheduler
 
     real = scheduler.build_snapshot
     calls = []

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import pytest
 from bson.timestamp import Timestamp
 
-from exporter.checks import Status
-from exporter.config import ClusterConfig, PMMConfig
-from exporter.simulator import AgentSpec, MemberSpec, SimShardedCluster
-from exporter.simulator.pmm_server import SimPMMServer
-from exporter.snapshot import ClusterSnapshot, SnapshotStore
+from exporter.config.config_file import ClusterConfig, PMMConfig
+from exporter.results.check_result import Status
+from exporter.snapshots.cluster_snapshot import ClusterSnapshot, SnapshotStore
+from pbm_pmm_simulator import AgentSpec, MemberSpec, SimShardedCluster
+from pbm_pmm_simulator.pmm_server import SimPMMServer
 from tests.probing import probe_clusters
 
 PER_NODE = ("replica_set_member", "pbm_agent_running", "pbm_version_supported", "pbm_storage_reachable")

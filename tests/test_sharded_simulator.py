@@ -15,8 +15,8 @@ from pymongo.errors import AutoReconnect, OperationFailure, ServerSelectionTimeo
 from pymongo.read_preferences import SecondaryPreferred
 from pymongo.server_type import SERVER_TYPE
 
-from exporter.simulator import AgentSpec, MemberSpec, SimReplicaSet, SimShardedCluster, wire
-from exporter.simulator.sharded import connection_string
+from pbm_pmm_simulator import AgentSpec, MemberSpec, SimReplicaSet, SimShardedCluster, wire
+from pbm_pmm_simulator.sharded import connection_string
 
 Client = pymongo.MongoClient[dict[str, Any]]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from exporter.config import ClusterConfig, Config, Shard
-from exporter.scheduler import ProbeCycle
-from exporter.snapshot import SnapshotStore
+from exporter.config.config_file import ClusterConfig, Config, Shard
+from exporter.run.scheduler import ProbeCycle
+from exporter.snapshots.cluster_snapshot import SnapshotStore
 
 
 def test_parse() -> None:

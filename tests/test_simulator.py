@@ -16,15 +16,7 @@ from bson import Int64, ObjectId, Timestamp
 from pymongo.errors import AutoReconnect, NetworkTimeout, OperationFailure
 from pymongo.server_type import SERVER_TYPE
 
-from exporter.simulator import (
-    PMM_BACKUP_ROLES,
-    AgentSpec,
-    MemberSpec,
-    SimReplicaSet,
-    SimRole,
-    SimUser,
-    wire,
-)
+from pbm_pmm_simulator import PMM_BACKUP_ROLES, AgentSpec, MemberSpec, SimReplicaSet, SimRole, SimUser, wire
 
 
 @pytest.fixture
@@ -725,7 +717,7 @@ def test_stop_is_fast(make_client: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# PBM's operations as its agents write them (exporter/simulator/pbm_operations.py)
+# PBM's operations as its agents write them (pbm_pmm_simulator/pbm_operations.py)
 
 
 def test_a_backup_start_deletes_stale_agent_documents_and_holds_its_lock(

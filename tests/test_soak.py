@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from exporter.checks import Status
-from exporter.config import PMMConfig
-from exporter.simulator import PMM_USER_ROLES, SimNode, SimReplicaSet
-from exporter.simulator.pmm import _http as pmm_http
-from exporter.simulator.pmm_server import SimPMMServer
+from exporter.config.config_file import PMMConfig
+from exporter.results.check_result import Status
+from pbm_pmm_simulator import PMM_USER_ROLES, SimNode, SimReplicaSet
+from pbm_pmm_simulator.pmm import _http as pmm_http
+from pbm_pmm_simulator.pmm_server import SimPMMServer
 from tests.probing import cluster_config
 from tests.test_faults import PMM_CHECKS, LiveExporter, ok_series
 from tests.test_simulator import wait_for

@@ -11,8 +11,8 @@ import re
 import shutil
 from pathlib import Path
 
-from exporter.simulator import SimReplicaSet
-from exporter.simulator.pmm_server import SimPMMServer
+from pbm_pmm_simulator import SimReplicaSet
+from pbm_pmm_simulator.pmm_server import SimPMMServer
 from tests.browser import chromium, png_size
 from tests.exporter_process import Exporter, write_config
 

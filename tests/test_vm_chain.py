@@ -54,8 +54,8 @@ import yaml
 
 from exporter import alerting
 from exporter.node.textfile import FILE_NAME
-from exporter.simulator import SimReplicaSet, mongodb_exporter
-from exporter.simulator.pmm_server import SimPMMServer
+from pbm_pmm_simulator import SimReplicaSet, mongodb_exporter
+from pbm_pmm_simulator.pmm_server import SimPMMServer
 from tests.browser import chromium, png_size
 from tests.dashboard_render import render_html
 from tests.exporter_process import COMMAND, env, write_config

@@ -17,7 +17,7 @@ import bcrypt
 import pytest
 import requests
 
-from exporter.simulator import SimReplicaSet
+from pbm_pmm_simulator import SimReplicaSet
 from tests.certs import make_certs
 from tests.exporter_process import COMMAND, WAIT, Exporter, env, write_config
 

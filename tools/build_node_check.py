@@ -20,7 +20,8 @@ NAME = "pmm-backup-prereq-node-check"
 INTERPRETER = "/usr/bin/python3 -IS"  # the one path every supported distribution's python3 package provides
 # What the artefact holds besides exporter/node/: the shape of a check result and the words for it, shared with
 # the exporter so that `check`, node-check and the dashboard read both alike (all Python 3.6, standard library)
-SHARED = ("exporter/__init__.py", "exporter/operations.py", "exporter/check_result.py", "exporter/result_report.py")
+SHARED = ("exporter/__init__.py", "exporter/results/__init__.py", "exporter/results/operations.py",
+          "exporter/results/check_result.py", "exporter/results/result_report.py")
 MAIN = "import sys\n\nfrom exporter.node.cli import main\n\nsys.exit(main())\n"
 
 

@@ -4,7 +4,7 @@
     python tools/generate_runbooks.py [--check]
 
 Each check's `### <check>` section of docs/checks.md and each alert's `### <Alert>` section of docs/alerts.md
-becomes one page, rendered with markdown-it-py into exporter/runbooks/pages.json. Every check the exporter and
+becomes one page, rendered with markdown-it-py into exporter/web/runbooks/pages.json. Every check the exporter and
 node-check run, and every alert, must have a section; a link in a section must be absolute or point at another
 runbook. --check only compares (exit 1 on drift), as the test suite does.
 """
@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from exporter import alerting  # noqa: E402  (after the path: the tool runs from a checkout, not installed)
-from exporter.checks import CHECKS  # noqa: E402
+from exporter.checks.registry import CHECKS  # noqa: E402
 from exporter.node.checks import NODE_CHECKS  # noqa: E402
 
-OUTPUT = ROOT / "exporter" / "runbooks" / "pages.json"
+OUTPUT = ROOT / "exporter" / "web" / "runbooks" / "pages.json"
 SOURCES = {"check": ROOT / "docs" / "checks.md", "alert": ROOT / "docs" / "alerts.md"}
 HEADING = re.compile(r"^(#{1,3})\s+(.*?)\s*$")
 

@@ -1,7 +1,7 @@
 """backup_candidate_available: per replica set, PBM has an agent it would nominate for the cluster's backup, and the
 cluster leader's agent is there to nominate it.
 
-PBM's rules (percona/percona-backup-mongodb v2.15; checks/agent_duties.py): the leader, the agent on the primary of
+PBM's rules (percona/percona-backup-mongodb v2.15; model/pbm_agent_duties.py): the leader, the agent on the primary of
 the replica set (of the config servers when sharded), starts every backup and PITR (cmd/pbm-agent/backup.go); per
 replica set it nominates one candidate, PRIMARY or SECONDARY by the agent's own document, not an arbiter, not
 delayed, less than 21 s behind (pbm/topo/agent.go ListSteadyAgents), whose PBM, node and storage checks are OK
@@ -16,11 +16,11 @@ Percona Server candidate, physical_backup; the leader's agent not there to nomin
 
 from __future__ import annotations
 
-from exporter.check_result import CheckResult, failed, passed, unknown
-from exporter.checks.agent_duties import failing_self_checks, not_a_candidate, priority
-from exporter.checks.topology import PRIMARY
-from exporter.checks.view import CheckInput
-from exporter.operations import BACKUPS, PHYSICAL_BACKUP, PITR
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pbm_agent_duties import failing_self_checks, not_a_candidate, priority
+from exporter.model.topology import PRIMARY
+from exporter.results.check_result import CheckResult, failed, passed, unknown
+from exporter.results.operations import BACKUPS, PHYSICAL_BACKUP, PITR
 
 CHECK = "backup_candidate_available"
 MAY_BLOCK = BACKUPS | {PITR}

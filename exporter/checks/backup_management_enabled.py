@@ -6,10 +6,10 @@ schedules alike, with FailedPrecondition (shared/reference/real-behaviour.md sec
 
 from __future__ import annotations
 
-from exporter.check_result import CheckResult, failed, passed
-from exporter.checks.pmm_inventory import pmm_unavailable, pmm_version
-from exporter.checks.view import CheckInput
-from exporter.operations import EVERYTHING
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pmm_inventory import pmm_unavailable, pmm_version
+from exporter.results.check_result import CheckResult, failed, passed
+from exporter.results.operations import EVERYTHING
 
 CHECK = "backup_management_enabled"
 MAY_BLOCK = EVERYTHING

@@ -10,11 +10,11 @@ of the two.
 
 from __future__ import annotations
 
-from exporter.check_result import CheckResult, failed, passed, skipped
-from exporter.checks.pmm_inventory import ServiceMatch, match_members, usable_pmm
-from exporter.checks.pmm_service_agents import node_name
-from exporter.checks.view import CheckInput
-from exporter.operations import NOTHING
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pmm_inventory import ServiceMatch, match_members, usable_pmm
+from exporter.model.pmm_service_agents import node_name
+from exporter.results.check_result import CheckResult, failed, passed, skipped
+from exporter.results.operations import NOTHING
 
 CHECK = "containerized_node"
 MAY_BLOCK = NOTHING

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from exporter import mongodb_roles
-from exporter.check_result import CheckResult, failed, passed, unknown
-from exporter.checks.privileges import describe_resource, missing_actions
-from exporter.checks.topology import major_minor
-from exporter.checks.view import CheckInput
-from exporter.facts import ReplicaSetFacts
-from exporter.operations import EVERYTHING
+from exporter.facts.observed import ReplicaSetFacts
+from exporter.model import mongodb_roles
+from exporter.model.cluster_view import CheckInput
+from exporter.model.privileges import describe_resource, missing_actions
+from exporter.model.topology import major_minor
+from exporter.results.check_result import CheckResult, failed, passed, unknown
+from exporter.results.operations import EVERYTHING
 
 CHECK = "mongodb_user_permissions"
 MAY_BLOCK = EVERYTHING

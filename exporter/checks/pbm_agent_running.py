@@ -7,7 +7,7 @@ members do. No document does not mean the agent never ran: PBM deletes documents
 backup starts or PITR nominates (pbm/topo/agent.go AgentStatusGC), and pbm-agent leaves its document behind when
 stopped.
 
-Blocks (checks/agent_duties.py): physical_restore always; logical_restore on a primary; backups and PITR when the
+Blocks (model/pbm_agent_duties.py): physical_restore always; logical_restore on a primary; backups and PITR when the
 node is the cluster leader or no other node of its replica set has an agent PBM could nominate.
 """
 
@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from functools import partial
 
-from exporter.check_result import CheckResult, failed, passed
-from exporter.checks.agent_duties import Duties, without_agent
-from exporter.checks.pbm_agents import STALE_FRAME_SEC
-from exporter.checks.topology import host_and_port
-from exporter.checks.view import CheckInput, judged_members
-from exporter.operations import EVERYTHING
+from exporter.model.cluster_view import CheckInput, judged_members
+from exporter.model.pbm_agent_duties import Duties, without_agent
+from exporter.model.pbm_agents import STALE_FRAME_SEC
+from exporter.model.topology import host_and_port
+from exporter.results.check_result import CheckResult, failed, passed
+from exporter.results.operations import EVERYTHING
 
 CHECK = "pbm_agent_running"
 MAY_BLOCK = EVERYTHING

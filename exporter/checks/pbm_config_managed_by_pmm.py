@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.check_result import CheckResult, failed, passed, skipped, unknown
 from exporter.checks.pbm_storage_reachable import describe_storage
-from exporter.checks.pmm_inventory import pmm_unavailable
 from exporter.checks.storage_location_configured import describe_location
-from exporter.checks.view import CheckInput
-from exporter.operations import NOTHING
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pmm_inventory import pmm_unavailable
+from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
+from exporter.results.operations import NOTHING
 
 CHECK = "pbm_config_managed_by_pmm"
 MAY_BLOCK = NOTHING

@@ -1,4 +1,4 @@
-"""pbm_no_stale_lock: PBM holds no lock whose heartbeat has gone stale (checks/pbm_locks.py for the lock rules).
+"""pbm_no_stale_lock: PBM holds no lock whose heartbeat has gone stale (model/pbm_locks.py for the lock rules).
 
 A stale lock blocks everything PMM runs: PBM's `pbm status` reports it as the running operation (since PBM 2.6 it
 reports locks[0] whether fresh or not), and before each backup and restore PMM's job waits up to five minutes for
@@ -10,10 +10,10 @@ A fresh lock passes, and the reason names the operation running.
 
 from __future__ import annotations
 
-from exporter.check_result import CheckResult, failed, passed, unknown
-from exporter.checks.pbm_locks import locks
-from exporter.checks.view import CheckInput
-from exporter.operations import EVERYTHING
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pbm_locks import locks
+from exporter.results.check_result import CheckResult, failed, passed, unknown
+from exporter.results.operations import EVERYTHING
 
 CHECK = "pbm_no_stale_lock"
 MAY_BLOCK = EVERYTHING

@@ -12,7 +12,7 @@ are blocked.
 
 Blocks: an agent whose storage check fails is no backup or PITR candidate (pbm/prio/priority.go CalcNodesPriority
 skips agents whose OK() fails, storage included) and cannot take part in a restore, so it blocks what a dead agent
-on that node blocks (checks/agent_duties.py), except that the leader still nominates others.
+on that node blocks (model/pbm_agent_duties.py), except that the leader still nominates others.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from exporter.check_result import CheckResult, failed, passed, skipped, unknown
-from exporter.checks.agent_duties import without_agent
-from exporter.checks.topology import host_and_port
-from exporter.checks.view import CheckInput, judged_members
-from exporter.operations import BACKUPS, EVERYTHING, PITR
+from exporter.model.cluster_view import CheckInput, judged_members
+from exporter.model.pbm_agent_duties import without_agent
+from exporter.model.topology import host_and_port
+from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
+from exporter.results.operations import BACKUPS, EVERYTHING, PITR
 
 CHECK = "pbm_storage_reachable"
 MAY_BLOCK = EVERYTHING

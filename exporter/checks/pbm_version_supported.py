@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from exporter.check_result import CheckResult, failed, passed, unknown
-from exporter.checks.agent_duties import without_agent
-from exporter.checks.pbm_agents import MIN_PBM_VERSION, AgentReport, parse_version
-from exporter.checks.pmm_inventory import pmm_version
-from exporter.checks.topology import host_and_port
-from exporter.checks.view import CheckInput, judged_members
-from exporter.operations import EVERYTHING, RESTORES
+from exporter.model.cluster_view import CheckInput, judged_members
+from exporter.model.pbm_agent_duties import without_agent
+from exporter.model.pbm_agents import MIN_PBM_VERSION, AgentReport, parse_version
+from exporter.model.pmm_inventory import pmm_version
+from exporter.model.topology import host_and_port
+from exporter.results.check_result import CheckResult, failed, passed, unknown
+from exporter.results.operations import EVERYTHING, RESTORES
 
 # Blocks everything. Before every backup and restore pmm-managed checks the pbm on the service's pmm-agent and
 # refuses "installed pbm version %q, min required pbm version %q" below 2.0.1 (managed/services/backup

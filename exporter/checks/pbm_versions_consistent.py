@@ -9,10 +9,10 @@ backups PMM takes mixed versions block nothing. The reason lists the versions an
 
 from __future__ import annotations
 
-from exporter.check_result import CheckResult, failed, passed, unknown
-from exporter.checks.pbm_agents import index_agents
-from exporter.checks.view import CheckInput
-from exporter.operations import NOTHING
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pbm_agents import index_agents
+from exporter.results.check_result import CheckResult, failed, passed, unknown
+from exporter.results.operations import NOTHING
 
 CHECK = "pbm_versions_consistent"
 MAY_BLOCK = NOTHING

@@ -14,10 +14,10 @@ from typing import Any
 
 from bson.timestamp import Timestamp
 
-from exporter.check_result import CheckResult, failed, passed, skipped, unknown
-from exporter.checks.pbm_locks import locks
-from exporter.checks.view import CheckInput
-from exporter.operations import PITR
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pbm_locks import locks
+from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
+from exporter.results.operations import PITR
 
 CHECK = "pitr_running"
 MAY_BLOCK = frozenset({PITR})

@@ -13,12 +13,12 @@ are installed there and reach the cluster, so for them it is a warning in the re
 
 from __future__ import annotations
 
-from exporter.check_result import CheckResult, failed, passed, skipped
-from exporter.checks.pmm_inventory import ServiceMatch, match_members, usable_pmm
-from exporter.checks.pmm_service_agents import node_name, serving_pmm_agent
-from exporter.checks.topology import host_and_port
-from exporter.checks.view import CheckInput
-from exporter.operations import PHYSICAL_RESTORE
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pmm_inventory import ServiceMatch, match_members, usable_pmm
+from exporter.model.pmm_service_agents import node_name, serving_pmm_agent
+from exporter.model.topology import host_and_port
+from exporter.results.check_result import CheckResult, failed, passed, skipped
+from exporter.results.operations import PHYSICAL_RESTORE
 
 CHECK = "pmm_agent_on_mongodb_node"
 MAY_BLOCK = frozenset({PHYSICAL_RESTORE})

@@ -19,20 +19,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.check_result import CheckResult, failed, passed, skipped, unknown
-from exporter.checks.pbm_agents import parse_version
 from exporter.checks.pitr_running import pitr_enabled
-from exporter.checks.pmm_inventory import ServiceMatch, match_members, usable_pmm
-from exporter.checks.pmm_schedules import (
-    location_type,
-    our_artifacts,
-    our_schedules,
-    our_services,
-    scheduled_operations,
-)
-from exporter.checks.pmm_service_agents import node_name, serving_pmm_agent
-from exporter.checks.view import CheckInput
-from exporter.operations import (
+from exporter.facts.pmm_indexes import key, newest_restorable
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pbm_agents import parse_version
+from exporter.model.pmm_inventory import ServiceMatch, match_members, usable_pmm
+from exporter.model.pmm_schedules import location_type, our_artifacts, our_schedules, our_services, scheduled_operations
+from exporter.model.pmm_service_agents import node_name, serving_pmm_agent
+from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
+from exporter.results.operations import (
     EVERYTHING,
     LOGICAL_BACKUP,
     LOGICAL_RESTORE,
@@ -42,7 +37,6 @@ from exporter.operations import (
     PITR,
     ordered,
 )
-from exporter.pmm_index import key, newest_restorable
 
 CHECK = "pmm_agent_version_supported"
 MAY_BLOCK = EVERYTHING

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.check_result import CheckResult, failed, passed, skipped
-from exporter.checks.pmm_inventory import usable_pmm
-from exporter.checks.pmm_schedules import name_of, our_artifacts, our_schedules, our_services
-from exporter.checks.view import CheckInput
-from exporter.operations import BACKUPS, PITR
-from exporter.pmm_index import key, location_and_folder
+from exporter.facts.pmm_indexes import key, location_and_folder
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pmm_inventory import usable_pmm
+from exporter.model.pmm_schedules import name_of, our_artifacts, our_schedules, our_services
+from exporter.results.check_result import CheckResult, failed, passed, skipped
+from exporter.results.operations import BACKUPS, PITR
 
 CHECK = "pmm_backup_folder_unique"
 MAY_BLOCK = BACKUPS | {PITR}

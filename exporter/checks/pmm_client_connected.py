@@ -18,11 +18,12 @@ service).
 
 from __future__ import annotations
 
-from exporter.check_result import CheckResult, failed, passed, unknown
-from exporter.checks.pmm_inventory import ServiceMatch, match_members, pmm_unavailable, pmm_version, split_host_port
-from exporter.checks.pmm_schedules import scheduled_operations
-from exporter.checks.view import CheckInput
-from exporter.operations import (
+from exporter.facts.pmm_indexes import InventoryIndex
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pmm_inventory import ServiceMatch, match_members, pmm_unavailable, pmm_version, split_host_port
+from exporter.model.pmm_schedules import scheduled_operations
+from exporter.results.check_result import CheckResult, failed, passed, unknown
+from exporter.results.operations import (
     BACKUPS,
     EVERYTHING,
     LOGICAL_RESTORE,
@@ -32,7 +33,6 @@ from exporter.operations import (
     PITR,
     ordered,
 )
-from exporter.pmm_index import InventoryIndex
 
 CHECK = "pmm_client_connected"
 MAY_BLOCK = EVERYTHING

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.check_result import CheckResult, failed, passed, skipped
-from exporter.checks.pmm_inventory import match_members, usable_pmm
-from exporter.checks.pmm_schedules import our_services
-from exporter.checks.pmm_service_agents import node_name, serving_pmm_agent
-from exporter.checks.view import CheckInput
-from exporter.operations import PHYSICAL_RESTORE
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pmm_inventory import match_members, usable_pmm
+from exporter.model.pmm_schedules import our_services
+from exporter.model.pmm_service_agents import node_name, serving_pmm_agent
+from exporter.results.check_result import CheckResult, failed, passed, skipped
+from exporter.results.operations import PHYSICAL_RESTORE
 
 CHECK = "pmm_cluster_services_connected"
 MAY_BLOCK = frozenset({PHYSICAL_RESTORE})

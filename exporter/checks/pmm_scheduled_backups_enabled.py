@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.check_result import CheckResult, failed, passed, skipped
-from exporter.checks.pmm_inventory import usable_pmm
-from exporter.checks.pmm_schedules import location_type, name_of, our_schedules
-from exporter.checks.view import CheckInput
-from exporter.operations import BACKUPS, NOTHING
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pmm_inventory import usable_pmm
+from exporter.model.pmm_schedules import location_type, name_of, our_schedules
+from exporter.results.check_result import CheckResult, failed, passed, skipped
+from exporter.results.operations import BACKUPS, NOTHING
 
 CHECK = "pmm_scheduled_backups_enabled"
 MAY_BLOCK = BACKUPS

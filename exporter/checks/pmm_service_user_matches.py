@@ -11,11 +11,11 @@ Blocks nothing: a warning that the role check looked at the wrong user.
 
 from __future__ import annotations
 
-from exporter.check_result import CheckResult, failed, passed, skipped, unknown
-from exporter.checks.pmm_inventory import ServiceMatch, match_members, usable_pmm
-from exporter.checks.pmm_service_agents import dsn_agent, serving_pmm_agent
-from exporter.checks.view import CheckInput
-from exporter.operations import NOTHING
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pmm_inventory import ServiceMatch, match_members, usable_pmm
+from exporter.model.pmm_service_agents import dsn_agent, serving_pmm_agent
+from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
+from exporter.results.operations import NOTHING
 
 CHECK = "pmm_service_user_matches"
 MAY_BLOCK = NOTHING

@@ -9,11 +9,11 @@ down, nothing: PBM does not use arbiters.
 
 from __future__ import annotations
 
-from exporter.check_result import CheckResult, failed, passed, unknown
-from exporter.checks.topology import ARBITER, PRIMARY, SECONDARY
-from exporter.checks.view import CheckInput
-from exporter.facts import ReplicaSetFacts
-from exporter.operations import EVERYTHING, PHYSICAL_RESTORE
+from exporter.facts.observed import ReplicaSetFacts
+from exporter.model.cluster_view import CheckInput
+from exporter.model.topology import ARBITER, PRIMARY, SECONDARY
+from exporter.results.check_result import CheckResult, failed, passed, unknown
+from exporter.results.operations import EVERYTHING, PHYSICAL_RESTORE
 
 CHECK = "replica_set_member"
 MAY_BLOCK = EVERYTHING

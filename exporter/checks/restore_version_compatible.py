@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.check_result import CheckResult, failed, passed, skipped, unknown
-from exporter.checks.pmm_inventory import usable_pmm
-from exporter.checks.pmm_schedules import our_artifacts, our_services
-from exporter.checks.view import CheckInput
-from exporter.operations import LOGICAL_RESTORE, PHYSICAL_RESTORE, RESTORES
-from exporter.pmm_index import key, newest_restorable
+from exporter.facts.pmm_indexes import key, newest_restorable
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pmm_inventory import usable_pmm
+from exporter.model.pmm_schedules import our_artifacts, our_services
+from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
+from exporter.results.operations import LOGICAL_RESTORE, PHYSICAL_RESTORE, RESTORES
 
 CHECK = "restore_version_compatible"
 MAY_BLOCK = RESTORES

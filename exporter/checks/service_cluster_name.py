@@ -13,10 +13,10 @@ warning: PMM uses its own label.
 
 from __future__ import annotations
 
-from exporter.check_result import CheckResult, failed, passed, unknown
-from exporter.checks.pmm_inventory import match_members, pmm_unavailable
-from exporter.checks.view import CheckInput
-from exporter.operations import BACKUPS, EVERYTHING, NOTHING, PHYSICAL_RESTORE, PITR
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pmm_inventory import match_members, pmm_unavailable
+from exporter.results.check_result import CheckResult, failed, passed, unknown
+from exporter.results.operations import BACKUPS, EVERYTHING, NOTHING, PHYSICAL_RESTORE, PITR
 
 CHECK = "service_cluster_name"
 MAY_BLOCK = EVERYTHING

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.check_result import CheckResult, failed, passed, unknown
-from exporter.checks.pmm_inventory import pmm_unavailable
-from exporter.checks.view import CheckInput
-from exporter.operations import EVERYTHING
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pmm_inventory import pmm_unavailable
+from exporter.results.check_result import CheckResult, failed, passed, unknown
+from exporter.results.operations import EVERYTHING
 
 CHECK = "storage_location_configured"
 MAY_BLOCK = EVERYTHING

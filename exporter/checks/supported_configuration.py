@@ -20,14 +20,14 @@ checked only then); for others they are unknown.
 
 from __future__ import annotations
 
-from exporter.check_result import CheckResult, failed, passed, unknown
-from exporter.checks.pbm_agents import AgentReport, parse_version
-from exporter.checks.pbm_locks import Lock, locks
-from exporter.checks.pmm_inventory import pmm_version
-from exporter.checks.topology import major_minor
-from exporter.checks.view import CheckInput
-from exporter.facts import ReplicaSetFacts
-from exporter.operations import BACKUPS, EVERYTHING, NOTHING, PHYSICAL, PHYSICAL_RESTORE, PITR, RESTORES
+from exporter.facts.observed import ReplicaSetFacts
+from exporter.model.cluster_view import CheckInput
+from exporter.model.pbm_agents import AgentReport, parse_version
+from exporter.model.pbm_locks import Lock, locks
+from exporter.model.pmm_inventory import pmm_version
+from exporter.model.topology import major_minor
+from exporter.results.check_result import CheckResult, failed, passed, unknown
+from exporter.results.operations import BACKUPS, EVERYTHING, NOTHING, PHYSICAL, PHYSICAL_RESTORE, PITR, RESTORES
 
 CHECK = "supported_configuration"
 MAY_BLOCK = EVERYTHING
@@ -158,7 +158,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
 
 
 def _running_backup(inp: CheckInput) -> Lock | None:
-    """PBM's backup lock when a backup runs now (its heartbeat fresh: checks/pbm_locks.py), else None."""
+    """PBM's backup lock when a backup runs now (its heartbeat fresh: model/pbm_locks.py), else None."""
     now = inp.mongo.cluster_time.value
     if now is None:
         return None

@@ -12,11 +12,11 @@ Like all of node-check: Python 3.6 and the standard library only; the results ar
 import stat
 from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
-from exporter.check_result import CheckResult, Status, failed, passed, skipped, unknown
 from exporter.node.inspect import PBM_AGENT_UNIT, Account, FileInfo, NodeFacts
 from exporter.node.mongodb_uri import InvalidURI, parse_uri
 from exporter.node.systemd import strip_prefix
-from exporter.operations import EVERYTHING, NOTHING, PHYSICAL, PHYSICAL_RESTORE, ordered
+from exporter.results.check_result import CheckResult, Status, failed, passed, skipped, unknown
+from exporter.results.operations import EVERYTHING, NOTHING, PHYSICAL, PHYSICAL_RESTORE, ordered
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "localhost.localdomain"}
 UNSAFE_RESTART = ("always", "on-success")

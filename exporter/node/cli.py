@@ -14,12 +14,12 @@ import time
 from typing import Any, Dict, List, Optional, Sequence
 
 from exporter import __version__
-from exporter.check_result import CheckResult, readiness
 from exporter.node.checks import NodeIdentity, run_node_checks
 from exporter.node.inspect import inspect_node
 from exporter.node.textfile import default_textfile_dir, write_results
-from exporter.operations import LOGICAL_BACKUP, PHYSICAL
-from exporter.result_report import (
+from exporter.results.check_result import CheckResult, readiness
+from exporter.results.operations import LOGICAL_BACKUP, PHYSICAL
+from exporter.results.result_report import (
     READY_WORDS,
     check_document,
     failing,

@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 from typing import Optional, Sequence, Tuple
 
-from exporter.check_result import CheckResult, Status
 from exporter.node.checks import NodeIdentity
+from exporter.results.check_result import CheckResult, Status
 
 # pmm-agent's textfile collector directories (PMM 3, then PMM 2); medium resolution is scraped every 10 s
 TEXTFILE_DIRS = (

@@ -33,9 +33,9 @@ from pymongo.read_preferences import Primary, PrimaryPreferred
 from pymongo.uri_parser import parse_uri
 
 from exporter import __version__
-from exporter.config import ClusterConfig
-from exporter.facts import ClusterFacts, Observed, ReplicaSetFacts, ShardingFacts
-from exporter.redact import redact
+from exporter.config.config_file import ClusterConfig
+from exporter.config.redact import redact
+from exporter.facts.observed import ClusterFacts, Observed, ReplicaSetFacts, ShardingFacts
 
 # What the checks need of an agent document; nothing else is read (pbm.md 7.4).
 AGENT_PROJECTION = {f: 1 for f in ("n", "rs", "v", "hb", "s", "str", "hdn", "arb", "pbms", "nodes", "stors",

@@ -25,12 +25,12 @@ import requests
 import urllib3
 
 from exporter import __version__
-from exporter.config import PMMConfig
-from exporter.facts import Observed, PMMFacts
+from exporter.config.config_file import PMMConfig
+from exporter.config.redact import redact
+from exporter.facts.observed import Observed, PMMFacts
 from exporter.probes.pmm_agent_versions import AgentVersions
 from exporter.probes.pmm_api import Endpoint, PMMError
 from exporter.probes.pmm_compatibility import CompatibleServices
-from exporter.redact import redact
 
 log = logging.getLogger(__name__)
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # an inventory of thousands of services is a few MB

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from exporter.facts import Observed
+from exporter.facts.observed import Observed
 from exporter.probes.pmm_api import Call, Endpoint, PMMError
 
 RECHECK_BELOW = (2, 35, 0)  # the newest pmm-agent version a check asks for (pmm_agent_version_supported)

@@ -18,8 +18,8 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-from exporter.facts import Observed
-from exporter.pmm_index import BackupIndex, newest_restorable
+from exporter.facts.observed import Observed
+from exporter.facts.pmm_indexes import BackupIndex, newest_restorable
 from exporter.probes.pmm_api import Call, Endpoint, PMMError
 
 RECHECK_READS = 5

@@ -1,0 +1,159 @@
+"""What a probe observed, as plain data: the input of every check.
+
+Replies are kept as the server sent them (dicts from pymongo), so that checks parse them defensively and tests
+can feed them any document, well-formed or not. Each fact is either a value or the reason it is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Generic, TypeVar
+
+from exporter.facts.pmm_indexes import BackupIndex, InventoryIndex
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Observed(Generic[T]):
+    """A value read from the server, or `error` saying why it could not be read."""
+
+    value: T | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @staticmethod
+    def failed(error: str) -> Observed[Any]:
+        return Observed(None, error)
+
+
+@dataclass(frozen=True)
+class ReplicaSetFacts:
+    """Everything read from one replica set in one probe.
+
+    - hello: `hello` from the member pymongo selected (the primary when there is one).
+    - status / config: `replSetGetStatus` and `replSetGetConfig` replies.
+    - build_info: `buildInfo` of the primary.
+    - connection_status: `connectionStatus {showPrivileges: true}` of the exporter's own connection.
+    - agents: every document of `admin.pbmAgents` (read on the primary, like PBM does).
+    - pbm_config: the main `admin.pbmConfig` document without credentials; `Observed(None)` when none exists.
+    - cluster_time: `$clusterTime.clusterTime` seconds returned by the server after reading the agents.
+    - locks: PBM's `admin.pbmLock` documents (the operation running now, such as a backup).
+    - op_locks: `admin.pbmLockOp` documents (PITR slicing's lock, `type: "pitr"`, one per replica set).
+    - backups: the `admin.pbmBackups` documents of the backups that hold a lock (name, opid, type, status,
+      start_ts), read only while one does.
+    - last_backup / last_restore: the newest `admin.pbmBackups` / `admin.pbmRestores` document (None: none yet).
+    - pitr_chunks: with PITR on, each replica set's newest `admin.pbmPITRChunks` document (rs, start_ts, end_ts).
+    - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot
+      be read.
+    """
+
+    seeds: tuple[str, ...] = ()
+    name: str = ""  # the replica set's expected name (from the shard list), for when it cannot be read
+    hello: Observed[dict[str, Any]] = field(default_factory=Observed)
+    status: Observed[dict[str, Any]] = field(default_factory=Observed)
+    config: Observed[dict[str, Any]] = field(default_factory=Observed)
+    build_info: Observed[dict[str, Any]] = field(default_factory=Observed)
+    connection_status: Observed[dict[str, Any]] = field(default_factory=Observed)
+    agents: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    pbm_config: Observed[dict[str, Any]] = field(default_factory=Observed)
+    cluster_time: Observed[int] = field(default_factory=Observed)
+    locks: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    backups: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    op_locks: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    last_backup: Observed[dict[str, Any]] = field(default_factory=Observed)
+    last_restore: Observed[dict[str, Any]] = field(default_factory=Observed)
+    pitr_chunks: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+
+    @staticmethod
+    def unreachable(name: str, seeds: tuple[str, ...], error: str) -> ReplicaSetFacts:
+        """A replica set that could not be read at all: every fact failed with the same error."""
+        failed: Observed[Any] = Observed.failed(error)
+        return ReplicaSetFacts(seeds, name, failed, failed, failed, failed, failed, failed, failed, failed, failed,
+                               failed, failed, failed, failed, failed)
+
+
+@dataclass(frozen=True)
+class PMMFacts:
+    """What one read of PMM Server returned, shared by every cluster of the cycle.
+
+    Documents are PMM's JSON as sent, except that PMM 3's prefixed enums are reduced to PMM 2's names
+    (AGENT_STATUS_RUNNING -> RUNNING) and locations keep only what names them (never keys). PMM omits false,
+    empty and zero fields, so a missing key means false or "".
+
+    - version: the server version ("2.44.0", "3.4.0"); empty when even that could not be read.
+    - error: why the read failed as a whole (unreachable, 401, ...); the other facts are then failed too.
+    - scheduled_backups / artifacts: PMM's backup schedules and artifacts (MongoDB and MySQL), cut down to what
+      names them; data_model, mode and status without their enum prefixes (LOGICAL, PITR, SUCCESS).
+    - agent_versions: {pmm-agent ID: version} of the pmm-agents serving MongoDB services that PMM told; an agent
+      missing from it has not been read yet.
+    - compatible_services: {artifact ID: the MongoDB services PMM would restore it to}, for each cluster's newest
+      successful artifact (PMM's own answer, which applies its version rule); compatible_carried: {artifact ID:
+      the previous artifact of its cluster} for answers carried from it until PMM is asked (same MongoDB versions).
+    """
+
+    version: str = ""
+    error: str | None = None
+    settings: Observed[dict[str, Any]] = field(default_factory=Observed)
+    locations: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    services: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    pmm_agents: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    exporters: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    qan_agents: Observed[list[dict[str, Any]]] = field(default_factory=Observed)  # qan_mongodb_profiler_agent
+    nodes: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    scheduled_backups: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    artifacts: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    agent_versions: Observed[dict[str, str]] = field(default_factory=Observed)
+    compatible_services: dict[str, Observed[list[dict[str, Any]]]] = field(default_factory=dict)
+    compatible_carried: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @cached_property
+    def inventory(self) -> InventoryIndex:
+        """Services by address, agents by service, pmm-agents and nodes by ID, built once per read."""
+        return InventoryIndex(self.services.value or [], self.nodes.value or [], self.pmm_agents.value or [],
+                              self.exporters.value or [], self.qan_agents.value or [])
+
+    @cached_property
+    def backups(self) -> BackupIndex:
+        """Services, schedules and artifacts by cluster, built once per read for every cluster's checks."""
+        return BackupIndex(self.services.value or [], self.scheduled_backups.value or [], self.artifacts.value or [])
+
+
+@dataclass(frozen=True)
+class ShardingFacts:
+    """What mongos told about a sharded cluster.
+
+    - shards: listShards' documents; config_server: the config server replica set's name (getShardMap's
+      map.config); balancer: balancerStatus.
+    """
+
+    shards: tuple[dict[str, Any], ...] = ()
+    config_server: str = ""
+    balancer: Observed[dict[str, Any]] = field(default_factory=Observed)
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """One probe of one configured cluster: a replica set, or every shard and the config servers of a sharded one.
+
+    `control` is the replica set whose admin.pbmAgents and admin.pbmConfig PBM uses (the config server replica
+    set in a sharded cluster); every replica set's facts carry those PBM facts.
+    """
+
+    replica_sets: tuple[ReplicaSetFacts, ...]
+    control: str = ""
+    sharding: ShardingFacts | None = None
+
+    @property
+    def control_facts(self) -> ReplicaSetFacts | None:
+        """The facts of the replica set whose admin collections PBM uses."""
+        return next((f for f in self.replica_sets if f.name == self.control), None) or \
+            (self.replica_sets[0] if self.replica_sets else None)

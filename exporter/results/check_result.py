@@ -1,0 +1,74 @@
+"""The outcome of a check, the exporter's and node-check's alike: what is exported, what `check` and node-check
+print, what the status page shows, and readiness per operation added up from it.
+
+Shared with node-check, which runs on the MongoDB hosts' own Pythons: Python 3.6 and the standard library only
+(a NamedTuple, not a dataclass; typing's generics, not the builtins').
+"""
+
+from enum import Enum
+from typing import Dict, Iterable, NamedTuple, Optional, Set, Tuple
+
+from exporter.results.operations import OPERATIONS, ordered
+
+
+class Status(Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    UNKNOWN = "unknown"  # could not be evaluated: never exported as 0 or 1
+    SKIPPED = "skipped"  # does not apply (e.g. no PBM storage configured yet): shown, never exported
+
+
+class CheckResult(NamedTuple):
+    check: str
+    status: Status
+    reason: str
+    fix: str = ""
+    node: str = ""  # host:port as in the replica-set config; "" for cluster-wide checks
+    replica_set: str = ""
+    # FAIL: the operations (results/operations.py) this failure blocks; none makes it a warning.
+    # UNKNOWN: the operations it would block if it failed, which are unknown while it is.
+    blocks: Tuple[str, ...] = ()
+
+    @property
+    def warning(self) -> bool:
+        """A failing prerequisite that blocks no operation: PBM and PMM would still run everything."""
+        return self.status is Status.FAIL and not self.blocks
+
+    @property
+    def exported(self) -> bool:
+        return self.status in (Status.PASS, Status.FAIL)
+
+
+def passed(check: str, reason: str, node: str = "", replica_set: str = "") -> CheckResult:
+    return CheckResult(check, Status.PASS, reason, "", node, replica_set)
+
+
+def failed(check: str, reason: str, fix: str, node: str = "", replica_set: str = "",
+           blocks: Iterable[str] = ()) -> CheckResult:
+    return CheckResult(check, Status.FAIL, reason, fix, node, replica_set, ordered(blocks))
+
+
+def unknown(check: str, reason: str, node: str = "", replica_set: str = "", blocks: Iterable[str] = ()) -> CheckResult:
+    return CheckResult(check, Status.UNKNOWN, reason, "", node, replica_set, ordered(blocks))
+
+
+def skipped(check: str, reason: str, node: str = "", replica_set: str = "") -> CheckResult:
+    return CheckResult(check, Status.SKIPPED, reason, "", node, replica_set)
+
+
+def readiness(results: Iterable[CheckResult], unjudged: Iterable[str] = ()) -> Dict[str, Optional[bool]]:
+    """{operation: True (nothing blocks it), False (a failing result does), None (a result that could block it
+    is unknown, or it is not judged here, and nothing blocks it)}."""
+    blocked: Set[str] = set()
+    uncertain = set(unjudged)
+    for result in results:
+        if result.status is Status.FAIL:
+            blocked.update(result.blocks)
+        elif result.status is Status.UNKNOWN:
+            uncertain.update(result.blocks)
+    return {op: False if op in blocked else None if op in uncertain else True for op in OPERATIONS}
+
+
+def blocks_in_words(result: CheckResult) -> str:
+    """What a failing result blocks: "blocks physical_restore", or "warning: blocks nothing"."""
+    return "blocks " + ", ".join(result.blocks) if result.blocks else "warning: blocks nothing"
