@@ -45,6 +45,7 @@ system-deps:
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check exporter pbm_pmm_simulator tests tools bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 unit: $(VENV)/.installed-test system-deps
 	$(BIN)/pytest
