@@ -311,3 +311,34 @@ def test_physical_mode_needs_psmdb_on_every_data_bearing_node() -> None:
     assert reason.startswith("physical backups need Percona Server for MongoDB on every data-bearing node; "
                              "db3:27017 runs MongoDB Community/Enterprise")
     assert results(facts(agents=docs), "supported_configuration", "logical")[""][0] is Status.PASS
+
+
+def pitr_facts(backup_age: int, backup: dict[str, Any] | None, **over: Any) -> ReplicaSetFacts:
+    """PITR on, no pitr lock, the newest chunk 40 minutes old, and a backup holding PBM's lock."""
+    lock = {"type": "backup", "replset": "rs0", "node": HOSTS[1], "opid": "b1", "hb": Timestamp(NOW - backup_age, 1)}
+    values: dict[str, Any] = {
+        "locks": Observed([lock]), "op_locks": Observed([]), "backups": Observed([backup] if backup else []),
+        "pitr_chunks": Observed([{"rs": "rs0", "start_ts": Timestamp(NOW - 2460, 1),
+                                  "end_ts": Timestamp(NOW - 2400, 1)}])}
+    values.update(over)
+    return facts(pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}, "pitr": {"enabled": True}}, **values)
+
+
+LOGICAL = {"name": "nightly", "opid": "b1", "type": "logical", "status": "running", "store": {}}
+
+
+@pytest.mark.parametrize(("age", "backup", "status", "says"), [
+    (3, LOGICAL, Status.PASS, "is paused by the running logical backup nightly"),
+    (3, {**LOGICAL, "status": "dumpDone"}, Status.PASS, "is paused by the running logical backup nightly"),
+    (45, LOGICAL, Status.FAIL, "no PITR slicer runs for rs0"),  # a stale backup lock pauses nothing
+    (3, {**LOGICAL, "type": "physical"}, Status.FAIL, "no PITR slicer runs for rs0"),
+    (3, {**LOGICAL, "store": {"profile": True, "name": "archive"}}, Status.FAIL, "no PITR slicer runs"),
+    (3, {**LOGICAL, "status": "error"}, Status.FAIL, "no PITR slicer runs for rs0"),
+    (3, None, Status.UNKNOWN, "its admin.pbmBackups document could not be read"),
+    (3, {**LOGICAL, "store": "odd", "name": 7}, Status.PASS, "paused by the running logical backup b1"),
+])
+def test_pitr_paused_by_a_running_logical_backup_to_the_main_storage(
+        age: int, backup: dict[str, Any] | None, status: Status, says: str) -> None:
+    result = results(pitr_facts(age, backup), "pitr_running")[""]
+    assert result[0] is status and says in result[1], result
+    assert blocks(pitr_facts(age, backup), "pitr_running")[""] == (() if status is Status.PASS else ("pitr",))

@@ -111,6 +111,45 @@ def test_pitr_that_stopped_slicing_blocks_pitr_with_the_gap(rs: SimReplicaSet) -
     assert snap.ready is False  # PITR is on: the cluster's backups include it
 
 
+def test_pitr_paused_by_a_logical_backup_passes_naming_it_and_a_crashed_backup_keeps_no_pause(
+        rs: SimReplicaSet) -> None:
+    # PMM's PITR mode: a nightly logical base backup with pitr.enabled; PBM pauses slicing for the whole backup
+    assert rs.pbm_config is not None
+    rs.pbm_config["pitr"] = {"enabled": True, "oplogSpanMin": 1}
+    rs.pbm.start_pitr(span_min=1, since=rs.cluster_time().time - 150)
+    assert one(probe(rs), "pitr_running")[0] is Status.PASS
+    rs.pbm.start_backup(name="2026-12-06T01:00:00Z")
+    rs.advance_clock(40 * 60)  # a 40-minute backup: no pitr lock, the newest chunk 40 minutes old
+    snap = probe(rs)
+    status, reason, blocks = one(snap, "pitr_running")
+    assert (status, blocks) == (Status.PASS, ())
+    assert reason.startswith("PITR slicing of rs0 is paused by the running logical backup 2026-12-06T01:00:00Z")
+    assert snap.ready is True
+    rs.pbm.finish_backup()  # PBM's Catchup turns the backup's oplog into chunks: no hole
+    status, reason, _ = one(probe(rs), "pitr_running")
+    assert status is Status.PASS and "PITR slicing runs on" in reason
+    # a crashed backup's lock goes stale: PBM resumes slicing (the simulator does too), and the check does not
+    # keep reporting a pause
+    rs.pbm.start_backup(name="2026-12-07T01:00:00Z")
+    assert "paused by the running logical backup" in one(probe(rs), "pitr_running")[1]
+    rs.pbm.crash_backup()
+    rs.advance_clock(45)
+    status, reason, _ = one(probe(rs), "pitr_running")
+    assert status is Status.PASS and "PITR slicing runs on" in reason
+
+
+def test_a_physical_backup_or_one_to_a_profile_does_not_pause_pitr(rs: SimReplicaSet) -> None:
+    assert rs.pbm_config is not None
+    rs.pbm_config["pitr"] = {"enabled": True, "oplogSpanMin": 1}
+    for kind, profile in (("physical", ""), ("logical", "archive")):
+        rs.pbm.start_backup(kind=kind, profile=profile)
+        rs.advance_clock(5)
+        status, reason, _ = one(probe(rs), "pitr_running")
+        # PITR was never started: slicing would run during these backups, so its absence is a failure
+        assert status is Status.FAIL and "no PITR slicer runs for rs0" in reason, (kind, profile)
+        rs.pbm.finish_backup()
+
+
 def test_a_backup_the_storage_refused_fails_storage_without_leaking_the_url(rs: SimReplicaSet) -> None:
     rs.pbm.start_backup(name="2026-12-01T10:00:00Z")
     rs.pbm.finish_backup("error", "upload file `2026-12-01T10:00:00Z/rs0/oplog`: AccessDenied: Access Denied, "

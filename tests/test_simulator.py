@@ -776,6 +776,33 @@ def test_pitr_slicing_holds_its_op_lock_and_writes_a_chunk_every_span(
     assert len(list(admin["pbmPITRChunks"].find())) == 2  # and no new chunk
 
 
+def test_a_logical_backup_pauses_pitr_slicing_until_it_ends_or_its_lock_goes_stale(
+        rs: SimReplicaSet, make_client: Callable[..., pymongo.MongoClient[dict[str, Any]]]) -> None:
+    admin = make_client(rs.uri())["admin"]
+    now = rs.cluster_time().time
+    rs.pbm.start_pitr(span_min=1, since=now - 150)
+    opid = rs.pbm.start_backup()
+    backup = admin["pbmBackups"].find_one({"opid": opid})
+    assert backup["type"] == "logical" and backup["store"]["type"] == "s3" and "profile" not in backup["store"]
+    rs.advance_clock(600)
+    assert list(admin["pbmLockOp"].find()) == []  # paused: no agent holds the pitr lock
+    newest = admin["pbmPITRChunks"].find_one({"rs": "rs0"}, sort=[("end_ts", -1)])
+    assert newest["end_ts"].time <= now  # no chunk past the backup's start
+    rs.pbm.finish_backup()  # Catchup: the backup's oplog becomes chunks, slicing resumes
+    [lock] = list(admin["pbmLockOp"].find())
+    newest = admin["pbmPITRChunks"].find_one({"rs": "rs0"}, sort=[("end_ts", -1)])
+    assert lock["type"] == "pitr" and newest["end_ts"].time >= now + 600 - 60
+    rs.pbm.start_backup(profile="archive")  # to a profile's storage: no pause
+    assert admin["pbmBackups"].find_one({"status": "running"})["store"]["profile"] is True
+    assert len(list(admin["pbmLockOp"].find())) == 1
+    rs.pbm.finish_backup()
+    rs.pbm.start_backup()
+    rs.pbm.crash_backup()
+    assert list(admin["pbmLockOp"].find()) == []
+    rs.advance_clock(31)  # the crashed backup's lock is stale: PBM ignores it and slices again
+    assert len(list(admin["pbmLockOp"].find())) == 1
+
+
 def test_a_crashed_backup_leaves_a_lock_that_goes_stale(
         rs: SimReplicaSet, make_client: Callable[..., pymongo.MongoClient[dict[str, Any]]]) -> None:
     admin = make_client(rs.uri())["admin"]

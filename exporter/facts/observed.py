@@ -45,7 +45,7 @@ class ReplicaSetFacts:
     - locks: PBM's `admin.pbmLock` documents (the operation running now, such as a backup).
     - op_locks: `admin.pbmLockOp` documents (PITR slicing's lock, `type: "pitr"`, one per replica set).
     - backups: the `admin.pbmBackups` documents of the backups that hold a lock (name, opid, type, status,
-      start_ts), read only while one does.
+      store.profile, start_ts), read only while one does.
     - last_backup / last_restore: the newest `admin.pbmBackups` / `admin.pbmRestores` document (None: none yet).
     - pitr_chunks: with PITR on, each replica set's newest `admin.pbmPITRChunks` document (rs, start_ts, end_ts).
     - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot

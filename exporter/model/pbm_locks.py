@@ -20,6 +20,8 @@ from exporter.model.pbm_agents import STALE_FRAME_SEC
 
 # pbm/defs/defs.go Status: a restore is over in one of these
 RESTORE_DONE = {"done", "error", "cancelled", "partlyDone"}
+# pbm/defs/defs.go Status.IsRunning: a backup is over in one of these
+BACKUP_DONE = {"done", "error", "canceled"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +80,37 @@ def running_operations(facts: ReplicaSetFacts) -> set[str]:
     if running_physical_restore(facts) is not None:
         out.add("restore")
     return out
+
+
+def backup_pausing_pitr(facts: ReplicaSetFacts) -> tuple[Lock, dict[str, Any] | None] | None:
+    """A running logical backup to the main storage, which pauses PITR slicing on every replica set: its fresh lock
+    and its admin.pbmBackups document (None when that could not be read or names no such backup), else None.
+
+    PBM (percona/percona-backup-mongodb HEAD 6f9fc3bf; the same since v2.6.0): cmd/pbm-agent/backup.go wakes the
+    slicer for `cmd.Type == defs.LogicalBackup && cmd.Profile == ""` ("This will slice and pause the main PITR");
+    cmd/pbm-agent/pitr.go canSlicingNow then skips stale locks ("lock is stale, PITR can ignore it") and returns
+    ConcurrentOpError for a backup lock whose BackupMeta has `Type == defs.LogicalBackup &&
+    Store.IsSameStorage(main storage)`, so pitr() logs "oplog slicer is paused" and takes no pitr lock; afterwards
+    pbm/slicer/slicer.go Catchup copies the backup's oplog into chunks (copyReplsetOplog), leaving no hole. v2.5.0
+    (cmd/pbm-agent/restore.go canSlicingNow) pauses for any logical backup, with no profiles to tell apart. A
+    profile's backup carries store.profile=true (pbm/backup/types.go Storage.IsProfile); its storage is taken as
+    not the main one (comparing the two would mean reading the credentials). A stale lock never pauses here: on
+    v2.6+ PBM resumes slicing, and before that the slicer really stays stopped, which pitr_running reports.
+    """
+    now = facts.cluster_time.value
+    if now is None:
+        return None
+    metas = {d.get("opid"): d for d in facts.backups.value or [] if isinstance(d, dict)}
+    unread: tuple[Lock, None] | None = None
+    for lock in locks(facts):
+        if lock.collection != "pbmLock" or lock.type != "backup" or lock.is_stale(now):
+            continue
+        meta = metas.get(lock.opid)
+        if meta is None:
+            unread = unread or (lock, None)
+            continue
+        store = meta.get("store")
+        profile = isinstance(store, dict) and store.get("profile") is True
+        if meta.get("type") == "logical" and not profile and meta.get("status") not in BACKUP_DONE:
+            return lock, meta
+    return unread
