@@ -342,3 +342,21 @@ def test_pitr_paused_by_a_running_logical_backup_to_the_main_storage(
     result = results(pitr_facts(age, backup), "pitr_running")[""]
     assert result[0] is status and says in result[1], result
     assert blocks(pitr_facts(age, backup), "pitr_running")[""] == (() if status is Status.PASS else ("pitr",))
+
+
+@pytest.mark.parametrize(("versions", "blocked"), [
+    (["2.5.0", "2.5.0", "v2.0.1"], False),  # pbm status skips stale locks before 2.6
+    (["2.5.0", "2.6.0", "2.5.0"], True),  # PMM may run the 2.6 pbm status
+    (["2.7.0"] * 3, True),
+    (["2.5.0", None, "2.5.0"], True),  # a version that cannot be read counts as 2.6+
+    (["2.5.0", 7, "2.5.0"], True),
+    ([], True),  # no agent document: cannot tell
+])
+def test_a_stale_lock_blocks_everything_only_where_pbm_status_reports_it(
+        versions: list[Any], blocked: bool) -> None:
+    agents = [agent(h, version=v) for h, v in zip(HOSTS, versions, strict=False)]
+    lock = {"type": "backup", "replset": "rs0", "node": HOSTS[0], "opid": "b1", "hb": Timestamp(NOW - 45, 1)}
+    f = facts(agents=agents, locks=Observed([lock]), op_locks=Observed([]))
+    status, reason = results(f, "pbm_no_stale_lock")[""]
+    assert status is Status.FAIL and ("A warning" not in reason) is blocked
+    assert len(blocks(f, "pbm_no_stale_lock")[""]) == (5 if blocked else 0)

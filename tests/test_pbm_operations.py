@@ -50,19 +50,43 @@ def test_a_fresh_lock_names_the_running_backup_and_a_crashed_ones_lock_goes_stal
     assert snap.running == () and snap.ready is False  # stale: nothing runs, and PMM would wait and fail
 
 
-def test_a_stale_lock_in_pbmlockop_as_older_pbm_took_for_deletes_fails_too(rs: SimReplicaSet) -> None:
+def test_a_stale_lock_in_pbmlockop_as_older_pbm_took_for_deletes_is_reported_too(rs: SimReplicaSet) -> None:
     for member in rs.members:  # PBM 2.5 and older kept other operations' locks in pbmLockOp too
         assert member.agent is not None
         member.agent.version = "2.5.0"
     now = rs.cluster_time().time
     rs.set_collection("admin", "pbmLockOp", [{"type": "delete", "replset": "rs0", "node": rs.hosts[1],
                                               "opid": "65aa01", "hb": Timestamp(now - 300, 1)}])
-    status, reason, _ = one(probe(rs), "pbm_no_stale_lock")
+    status, reason, blocks = one(probe(rs), "pbm_no_stale_lock")
     assert status is Status.FAIL and "delete on rs0/" in reason and "admin.pbmLockOp" in reason
+    assert blocks == ()  # PBM 2.5's pbm status skips it: a warning (see the next test)
     # PITR's own lock there is pitr_running's business, not a stale operation lock
     rs.set_collection("admin", "pbmLockOp", [{"type": "pitr", "replset": "rs0", "node": rs.hosts[1],
                                               "opid": "65aa02", "hb": Timestamp(now - 300, 1)}])
     assert one(probe(rs), "pbm_no_stale_lock")[0] is Status.PASS
+
+
+def test_a_stale_lock_under_pbm_2_5_is_a_warning_and_blocks_everything_once_an_agent_runs_2_6(
+        rs: SimReplicaSet) -> None:
+    for member in rs.members:
+        assert member.agent is not None
+        member.agent.version = "2.5.0"
+    opid = rs.pbm.start_backup(kind="physical")  # physical: PITR is off anyway; this is about PMM's wait
+    rs.pbm.crash_backup()
+    rs.advance_clock(45)
+    snap = probe(rs)
+    status, reason, blocks = one(snap, "pbm_no_stale_lock")
+    # PBM 2.5's pbm status skips a stale lock (cmd/pbm/main.go findLock), so PMM's wait passes and PBM's next
+    # operation takes the lock over
+    assert status is Status.FAIL and blocks == ()
+    assert f"PBM's lock for backup on rs0/{rs.hosts[0]} (opid {opid}, admin.pbmLock) is stale" in reason
+    assert "A warning: the pbm-agents run PBM 2.5.0, whose `pbm status` skips stale locks" in reason
+    assert snap.ready is True
+    agent = rs.members[2].agent
+    assert agent is not None
+    agent.version = "2.6.0"  # a rolling upgrade: PMM may run this node's pbm status, which reports the lock
+    status, reason, blocks = one(probe(rs), "pbm_no_stale_lock")
+    assert status is Status.FAIL and len(blocks) == 5 and "A warning" not in reason
 
 
 def test_mixed_agent_versions_are_a_warning(rs: SimReplicaSet) -> None:
