@@ -360,3 +360,22 @@ def test_a_stale_lock_blocks_everything_only_where_pbm_status_reports_it(
     status, reason = results(f, "pbm_no_stale_lock")[""]
     assert status is Status.FAIL and ("A warning" not in reason) is blocked
     assert len(blocks(f, "pbm_no_stale_lock")[""]) == (5 if blocked else 0)
+
+
+@pytest.mark.parametrize(("kind", "storage", "error", "storage_error"), [
+    ("physical", "s3", "upload file `/data/db/x.wt`: get file stat: stat /data/db/x.wt: permission denied", False),
+    ("incremental", "s3", "upload file `/data/db/x.wt`: open /data/db/x.wt: no such file or directory", False),
+    ("physical", "s3", "upload file `/data/db/x.wt`: upload: AccessDenied: Access Denied", True),
+    ("logical", "filesystem", "create destination file: open /mnt/pbm/b/rs0/oplog: permission denied", True),
+    ("physical", "filesystem", "open /mnt/pbm/2026-12-03T10:00:00Z/rs0/x.wt: permission denied", True),
+    ("physical", "s3", "upload file `/data/db/x.wt`: open /data/db/2026-12-03T10:00:00Z.wt: permission denied", False),
+    ("physical", "filesystem", "stat /mnt/pbmx/y.wt: permission denied", False),  # not under /mnt/pbm
+    ("physical", "filesystem", "open /data/db/x.wt: read-only file system", True),  # not a read error
+])
+def test_a_physical_backups_dbpath_error_is_not_the_storages(kind: str, storage: str, error: str,
+                                                             storage_error: bool) -> None:
+    config = {"storage": {"type": storage, storage: {"bucket": "b"} if storage == "s3" else {"path": "/mnt/pbm/"}}}
+    last = {"name": "b", "type": kind, "status": "error", "error": error}
+    out = [r for r in run_checks(facts(pbm_config=config, last_backup=Observed(last)), ClusterSettings("logical"))
+           if r.check == "pbm_storage_reachable" and r.node == ""]
+    assert [(r.status, r.blocks) for r in out] == ([(Status.FAIL, ())] if storage_error else [])

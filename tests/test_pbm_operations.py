@@ -180,10 +180,12 @@ def test_a_backup_the_storage_refused_fails_storage_without_leaking_the_url(rs: 
                                   "https://pbm-backups.s3.amazonaws.com/x?X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F")
     snap = probe(rs)
     status, reason, blocks = one(snap, "pbm_storage_reachable")
-    assert status is Status.FAIL and blocks == ("logical_backup", "physical_backup", "pitr")
+    # a warning: PBM runs the next backup as usual, and one refusal may have been a blip
+    assert status is Status.FAIL and blocks == () and snap.ready is True
     assert reason.startswith("the last backup (2026-12-01T10:00:00Z) failed writing to the storage (s3 bucket "
                              "pbm-backups): upload file")
     assert "AccessDenied: Access Denied" in reason and "AKIA" not in reason and "amazonaws" not in reason
+    assert reason.endswith("A warning: PBM runs the next backup as usual, which fails too unless the cause is gone")
     # every agent's own storage check still passes: it only stats PBM's .pbm.init
     assert set(statuses(snap, "pbm_storage_reachable").values()) == {Status.PASS, Status.FAIL}
     rs.advance_clock(3600)  # an hour later, the storage fixed, a backup succeeds
@@ -191,6 +193,28 @@ def test_a_backup_the_storage_refused_fails_storage_without_leaking_the_url(rs: 
     rs.pbm.finish_backup()
     status, reason, _ = one(probe(rs), "pbm_storage_reachable")
     assert status is Status.PASS and reason.startswith("the last backup (backup-")
+
+
+def test_a_physical_backup_that_could_not_read_the_dbpath_is_no_storage_error(rs: SimReplicaSet) -> None:
+    # pbm/backup/physical.go writeFile: os.Stat of a dbPath file, wrapped "get file stat", then "upload file `...`"
+    rs.pbm.start_backup(kind="physical", name="2026-12-02T10:00:00Z")
+    rs.pbm.finish_backup("error", "upload files: upload file `/var/lib/mongo/collection-7-123.wt`: get file stat: "
+                                  "stat /var/lib/mongo/collection-7-123.wt: permission denied")
+    snap = probe(rs)
+    assert [r for r in snap.results if r.check == "pbm_storage_reachable" and r.node == ""] == []
+    assert set(statuses(snap, "pbm_storage_reachable").values()) == {Status.PASS}
+    # on a filesystem storage, the same error under the storage's path is the storage's
+    assert rs.pbm_config is not None
+    rs.pbm_config["storage"] = {"type": "filesystem", "filesystem": {"path": "/mnt/pbm"}}
+    rs.advance_clock(3600)
+    rs.pbm.start_backup(kind="physical", name="2026-12-03T10:00:00Z")
+    rs.pbm.finish_backup("error", "upload file `/var/lib/mongo/x.wt`: upload file: create destination file "
+                                  "</mnt/pbm/2026-12-03T10:00:00Z/rs0/x.wt>: "
+                                  "open /mnt/pbm/2026-12-03T10:00:00Z/rs0/x.wt: permission denied")
+    status, reason, blocks = one(probe(rs), "pbm_storage_reachable")
+    assert status is Status.FAIL and blocks == ()
+    assert reason.startswith("the last backup (2026-12-03T10:00:00Z) failed writing to the storage (filesystem path "
+                             "/mnt/pbm)")
 
 
 def test_a_running_physical_restore_is_reported_not_failed(rs: SimReplicaSet) -> None:
