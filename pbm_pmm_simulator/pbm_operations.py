@@ -7,9 +7,15 @@ Read from PBM's source (percona/percona-backup-mongodb, v2.15):
   The agent that runs the backup holds the lock in admin.pbmLock (pbm/lock/lock.go LockData: type, replset, node,
   opid, epoch, hb; hb refreshed every 5 s) and the backup's metadata is in admin.pbmBackups (pbm/backup/types.go
   BackupMeta: name, opid, type, status, start_ts, last_transition_ts, size, replsets[{name, node, status}]).
-- A physical restore: the restore lock is released at once (cmd/pbm-agent/restore.go: "the lock gonna disappear
-  after the restore"), every agent pauses its heartbeats (a.HbPause passed to PhysRestore.Snapshot) while mongod is
-  stopped and restored, and admin.pbmRestores holds its metadata (pbm/restore/types.go RestoreMeta).
+- A physical restore: `pbm restore` inserts the command into admin.pbmCmd (pbm/ctrl/send.go, ctrl.Cmd {cmd:
+  "restore", restore: RestoreCmd {name, backupName, fallbackEnabled, allowPartlyDone, external, ...}, ts}; its _id
+  is the opid). The cluster leader turns PITR off in the config (cmd/pbm-agent/restore.go SetConfigVar
+  "pitr.enabled" false), the primary's restore lock is released at once ("the lock gonna disappear after the
+  restore"), every agent pauses its heartbeats (a.HbPause passed to PhysRestore.Snapshot) and then stops mongod
+  (pbm/restore/physical.go flush). Its metadata goes to the storage only (PhysRestore.toState, dumpMeta), never to
+  admin.pbmRestores (only a logical restore writes there: pbm/restore/logical.go SetRestoreMeta). On the restored
+  data PBM empties its collections (physical.go cleanUpPBMCollections: pbmCmd, pbmLock, pbmBackups, pbmRestores,
+  pbmAgents, ...); mongod and the agents are started again by hand (or by PMM).
 - PITR: one agent per replica set slices the oplog, holding its lock in admin.pbmLockOp (cmd/pbm-agent/pitr.go
   NewOpLock, type "pitr") and writing a chunk to admin.pbmPITRChunks every span (pbm/oplog/chunk.go OplogChunk:
   rs, fname, compression, start_ts, end_ts, size; pitr.oplogSpanMin, 10 minutes by default).
@@ -24,6 +30,7 @@ Read from PBM's source (percona/percona-backup-mongodb, v2.15):
 from __future__ import annotations
 
 import copy
+import datetime
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -195,24 +202,57 @@ class PBMOperations:
             if self._lock is not None:
                 self._lock_frozen_at = self._rs.cluster_time().time
 
-    def start_physical_restore(self, backup: str = "2026-12-01T00:00:00Z") -> None:
-        """A physical restore starts: its lock is released at once, every agent pauses its heartbeats, and the
-        restore's metadata says it is running."""
+    def send_restore(self, backup: str, name: str | None = None) -> str:
+        """`pbm restore <backup>`: the command in admin.pbmCmd (a capped collection, newest last); returns its name."""
         with self._rs.lock:
+            now = self._rs.cluster_time().time
+            name = name or datetime.datetime.fromtimestamp(now, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.000000000Z")
+            cmd = {"_id": ObjectId(), "cmd": "restore", "restore": {
+                "name": name, "backupName": backup, "fallbackEnabled": None, "allowPartlyDone": None,
+                "external": False, "extConf": {}, "extTS": Timestamp(0, 0), "exit": False}, "ts": now}
+            self._rs.collections.setdefault(("admin", "pbmCmd"), []).append(cmd)
+            return name
+
+    def start_physical_restore(self, backup: str = "2026-12-01T00:00:00Z") -> str:
+        """A physical restore of `backup` (its physical metadata is written to admin.pbmBackups when missing) starts
+        and reaches the point where every agent pauses its heartbeats: PITR is turned off and no lock stays. mongod
+        still runs until stop_mongod_for_restore(). Returns the restore's name."""
+        with self._rs.lock:
+            backups = self._rs.collections.setdefault(("admin", "pbmBackups"), [])
+            if not any(d.get("name") == backup for d in backups):
+                start = int(self._rs.now_secs()) - 86400
+                backups.append({"_id": ObjectId(), "name": backup, "opid": str(ObjectId()), "type": "physical",
+                                "status": "done", "start_ts": start, "last_transition_ts": start + 600,
+                                "size": BACKUP_SIZE, "replsets": [{"name": self._rs.name, "status": "done"}]})
+            name = self.send_restore(backup)
+            if self._rs.pbm_config is not None and isinstance(self._rs.pbm_config.get("pitr"), dict):
+                self._rs.pbm_config["pitr"]["enabled"] = False
+            self.stop_pitr()
             now = self._rs.cluster_time().time
             for node in self._members():
                 if node.agent is not None and node.agent.paused_at is None:
                     node.agent.paused_at = float(now)
             self._lock = None
-            restores = self._rs.collections.setdefault(("admin", "pbmRestores"), [])
-            restores.append({"_id": ObjectId(), "name": f"restore-{now}", "opid": str(ObjectId()), "backup": backup,
-                             "type": "physical", "status": "running", "start_ts": now, "last_transition_ts": now})
+            return name
 
-    def finish_physical_restore(self, status: str = "done") -> None:
+    def stop_mongod_for_restore(self) -> None:
+        """The restore's flush (pbm/restore/physical.go flush): mongod stops on every member but the arbiters, which
+        take no part ("arbiter node. skip" in cmd/pbm-agent/restore.go)."""
+        for node in list(self._members()):
+            if not node.arbiter:
+                node.stop()
+
+    def finish_physical_restore(self) -> None:
+        """The restore is over and mongod and the agents were started again: PBM's collections on the restored data
+        were emptied (cleanUpPBMCollections), and the agents heartbeat again."""
         with self._rs.lock:
-            for node in self._members():
+            for coll in ("pbmCmd", "pbmLock", "pbmBackups", "pbmRestores", "pbmPITRChunks"):
+                self._rs.collections.pop(("admin", coll), None)
+            self._lock, self._old_chunks = None, []
+            nodes = list(self._members())
+            for node in nodes:
                 if node.agent is not None:
                     node.agent.paused_at = None
-            for doc in self._rs.collections.get(("admin", "pbmRestores"), []):
-                if doc.get("status") == "running":
-                    doc.update(status=status, last_transition_ts=self._rs.cluster_time().time)
+        for node in nodes:
+            if not node.is_up:
+                node.start()

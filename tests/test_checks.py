@@ -12,6 +12,7 @@ from exporter.facts.observed import Observed, ReplicaSetFacts
 from exporter.model import mongodb_roles
 from exporter.model.cluster_settings import ClusterSettings
 from exporter.model.pbm_agents import parse_version
+from exporter.model.pbm_locks import running_operations, running_physical_restore
 from exporter.model.privileges import resource_covers
 from exporter.results.check_result import Status, readiness
 
@@ -379,3 +380,27 @@ def test_a_physical_backups_dbpath_error_is_not_the_storages(kind: str, storage:
     out = [r for r in run_checks(facts(pbm_config=config, last_backup=Observed(last)), ClusterSettings("logical"))
            if r.check == "pbm_storage_reachable" and r.node == ""]
     assert [(r.status, r.blocks) for r in out] == ([(Status.FAIL, ())] if storage_error else [])
+
+
+RESTORE_CMD = {"cmd": "restore", "restore": {"name": "r1", "backupName": "b1", "external": False}, "ts": NOW - 90}
+
+
+@pytest.mark.parametrize(("command", "backup", "age", "running"), [
+    (RESTORE_CMD, {"name": "b1", "type": "physical"}, 90, True),
+    (RESTORE_CMD, {"name": "b1", "type": "incremental"}, 90, True),
+    (RESTORE_CMD, {"name": "b1", "type": "physical"}, 2, False),  # heartbeats fresh: the restore ended or waits
+    (RESTORE_CMD, {"name": "b1", "type": "logical"}, 90, False),  # a logical restore pauses no heartbeat
+    (RESTORE_CMD, None, 90, False),  # no metadata for its backup: its type is unknown
+    (RESTORE_CMD, {"name": "b2", "type": "physical"}, 90, False),
+    ({**RESTORE_CMD, "restore": {"name": "r1", "backupName": "", "external": True}}, None, 90, True),
+    ({"cmd": "backup", "backup": {"name": "b1"}}, {"name": "b1", "type": "physical"}, 90, False),
+    ({"cmd": "restore", "restore": "odd"}, {"name": "b1", "type": "physical"}, 90, False),
+    ("odd", [], 90, False),
+    (None, None, 90, False),
+])
+def test_a_physical_restore_runs_while_its_command_is_the_newest_and_the_agents_are_paused(
+        command: Any, backup: Any, age: int, running: bool) -> None:
+    f = facts(agents=[agent(h, age=age) for h in HOSTS], last_command=Observed(command),
+              restore_backup=Observed(backup), locks=Observed([]), op_locks=Observed([]))
+    assert (running_physical_restore(f) is not None) is running
+    assert running_operations(f) == ({"restore"} if running else set())

@@ -218,17 +218,35 @@ def test_a_physical_backup_that_could_not_read_the_dbpath_is_no_storage_error(rs
 
 
 def test_a_running_physical_restore_is_reported_not_failed(rs: SimReplicaSet) -> None:
-    rs.pbm.start_physical_restore()
+    # PBM writes no admin.pbmRestores document for a physical restore: it shows as its command in admin.pbmCmd,
+    # naming a physical backup, with every agent's heartbeat paused
+    name = rs.pbm.start_physical_restore("2026-12-01T00:00:00Z")
+    assert rs.collections.get(("admin", "pbmRestores"), []) == []
     rs.advance_clock(90)  # the agents' heartbeats are paused: 90 s stale
     snap = probe(rs)
     status, reason, _ = result(snap, "pbm_agent_running", rs.hosts[1])
     assert status is Status.UNKNOWN
-    assert reason.startswith("a physical restore (restore-")
-    assert "is running, which pauses the agents' heartbeats and restarts mongod: pbm-agent heartbeat is stale" in reason
+    assert reason.startswith(f"a physical restore ({name}) is running, which pauses the agents' heartbeats and "
+                             f"restarts mongod: pbm-agent heartbeat is stale")
     assert snap.running == ("restore",)
-    rs.pbm.finish_physical_restore()
+    rs.pbm.stop_mongod_for_restore()  # PBM's flush: from here on nothing answers on the members' ports
+    assert probe(rs).probe_success is False
+    rs.pbm.finish_physical_restore()  # mongod and the agents started again on the restored data
     snap = probe(rs)
     assert result(snap, "pbm_agent_running", rs.hosts[1])[0] is Status.PASS and snap.running == ()
+
+
+def test_a_restore_command_masks_nothing_unless_it_restores_a_physical_backup(rs: SimReplicaSet) -> None:
+    rs.pbm.start_backup(name="2026-12-01T00:00:00Z")  # a logical backup
+    rs.pbm.finish_backup()
+    rs.pbm.send_restore("2026-12-01T00:00:00Z")  # a logical restore, which pauses no heartbeat
+    rs.members[1].stop_agent(at=rs.cluster_time().time - 120)  # and a pbm-agent that really died
+    snap = probe(rs)
+    status, reason, _ = result(snap, "pbm_agent_running", rs.hosts[1])
+    assert status is Status.FAIL and not reason.startswith("a physical restore")
+    assert snap.running == ()
+    rs.pbm.send_restore("2026-11-01T00:00:00Z")  # a backup PBM has no metadata for: its type is unknown
+    assert result(probe(rs), "pbm_agent_running", rs.hosts[1])[0] is Status.FAIL
 
 
 def test_the_newest_backup_is_read_again_after_a_backup_ran_or_every_ten_probes(rs: SimReplicaSet) -> None:
