@@ -107,11 +107,12 @@ def backup_pausing_pitr(facts: ReplicaSetFacts) -> tuple[Lock, dict[str, Any] | 
     """A running logical backup to the main storage, which pauses PITR slicing on every replica set: its fresh lock
     and its admin.pbmBackups document (None when that could not be read or names no such backup), else None.
 
-    PBM (percona/percona-backup-mongodb HEAD 6f9fc3bf; the same since v2.6.0): cmd/pbm-agent/backup.go wakes the
-    slicer for `cmd.Type == defs.LogicalBackup && cmd.Profile == ""` ("This will slice and pause the main PITR");
-    cmd/pbm-agent/pitr.go canSlicingNow then skips stale locks ("lock is stale, PITR can ignore it") and returns
-    ConcurrentOpError for a backup lock whose BackupMeta has `Type == defs.LogicalBackup &&
-    Store.IsSameStorage(main storage)`, so pitr() logs "oplog slicer is paused" and takes no pitr lock; afterwards
+    PBM (percona/percona-backup-mongodb HEAD 6f9fc3bf): cmd/pbm-agent/backup.go wakes the slicer for
+    `cmd.Type == defs.LogicalBackup && cmd.Profile == ""` ("This will slice and pause the main PITR"; v2.6.0 to
+    v2.12.x for every logical backup); cmd/pbm-agent/pitr.go canSlicingNow then skips stale locks ("lock is stale,
+    PITR can ignore it") and returns ConcurrentOpError for a backup lock whose BackupMeta has `Type ==
+    defs.LogicalBackup && Store.IsSameStorage(main storage)` (Store.Equal from v2.6.0, so a profile's backup lets
+    slicing resume at the next tick there too), so pitr() logs "oplog slicer is paused" and takes no pitr lock; then
     pbm/slicer/slicer.go Catchup copies the backup's oplog into chunks (copyReplsetOplog), leaving no hole. v2.5.0
     (cmd/pbm-agent/restore.go canSlicingNow) pauses for any logical backup, with no profiles to tell apart. A
     profile's backup carries store.profile=true (pbm/backup/types.go Storage.IsProfile); its storage is taken as
