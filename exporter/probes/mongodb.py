@@ -331,9 +331,9 @@ LOCK_PROJECTION = {"_id": 0, "type": 1, "replset": 1, "node": 1, "opid": 1, "hb"
 # (store.profile; never the rest of store, which inlines the storage's credentials)
 BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1, "error": 1,
                      "store.profile": 1}
-# pbm/ctrl/cmd.go Cmd and RestoreCmd: which command, and for a restore, its name and backup; pbm/oplog/chunk.go
-# OplogChunk
+# pbm/ctrl/cmd.go Cmd and RestoreCmd: which command, and for a restore, its name and backup
 COMMAND_PROJECTION = {"cmd": 1, "restore.name": 1, "restore.backupName": 1, "restore.external": 1, "ts": 1}
+# pbm/oplog/chunk.go OplogChunk
 CHUNK_PROJECTION = {"_id": 0, "rs": 1, "start_ts": 1, "end_ts": 1}
 MAX_LOCKS = 100
 BACKUP_REREAD_EVERY = 10  # probes between reads of the newest backup when no backup's lock was seen
