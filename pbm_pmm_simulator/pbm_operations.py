@@ -7,17 +7,30 @@ Read from PBM's source (percona/percona-backup-mongodb, v2.15):
   The agent that runs the backup holds the lock in admin.pbmLock (pbm/lock/lock.go LockData: type, replset, node,
   opid, epoch, hb; hb refreshed every 5 s) and the backup's metadata is in admin.pbmBackups (pbm/backup/types.go
   BackupMeta: name, opid, type, status, start_ts, last_transition_ts, size, replsets[{name, node, status}]).
-- A physical restore: the restore lock is released at once (cmd/pbm-agent/restore.go: "the lock gonna disappear
-  after the restore"), every agent pauses its heartbeats (a.HbPause passed to PhysRestore.Snapshot) while mongod is
-  stopped and restored, and admin.pbmRestores holds its metadata (pbm/restore/types.go RestoreMeta).
+- A physical restore: `pbm restore` inserts the command into admin.pbmCmd (pbm/ctrl/send.go, ctrl.Cmd {cmd:
+  "restore", restore: RestoreCmd {name, backupName, fallbackEnabled, allowPartlyDone, external, ...}, ts}; its _id
+  is the opid). The cluster leader turns PITR off in the config (cmd/pbm-agent/restore.go SetConfigVar
+  "pitr.enabled" false), the primary's restore lock is released at once ("the lock gonna disappear after the
+  restore"), every agent pauses its heartbeats (a.HbPause passed to PhysRestore.Snapshot) and then stops mongod
+  (pbm/restore/physical.go flush). Its metadata goes to the storage only (PhysRestore.toState, dumpMeta), never to
+  admin.pbmRestores (only a logical restore writes there: pbm/restore/logical.go SetRestoreMeta). On the restored
+  data PBM empties its collections (physical.go cleanUpPBMCollections: pbmCmd, pbmLock, pbmBackups, pbmRestores,
+  pbmAgents, ...); mongod and the agents are started again by hand (or by PMM).
 - PITR: one agent per replica set slices the oplog, holding its lock in admin.pbmLockOp (cmd/pbm-agent/pitr.go
   NewOpLock, type "pitr") and writing a chunk to admin.pbmPITRChunks every span (pbm/oplog/chunk.go OplogChunk:
   rs, fname, compression, start_ts, end_ts, size; pitr.oplogSpanMin, 10 minutes by default).
+- PITR pauses during a logical backup to the main storage (cmd/pbm-agent/backup.go wakes the slicer "to slice and
+  pause the main PITR"; cmd/pbm-agent/pitr.go canSlicingNow returns ConcurrentOpError while that backup's lock is
+  fresh, so no agent takes the pitr lock): the slicer's lock is gone and its last chunk ends at the backup's start.
+  Afterwards pbm/slicer/slicer.go Catchup copies the backup's oplog into chunks, so the chunks run on without a hole.
+  A stale backup lock pauses nothing (canSlicingNow: "lock is stale, PITR can ignore it").
 - A crashed agent leaves its lock behind, its hb no longer refreshed: stale 30 s later.
 """
 
 from __future__ import annotations
 
+import copy
+import datetime
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +40,7 @@ if TYPE_CHECKING:
     from .node import SimNode
     from .replset import SimReplicaSet
 
+STALE_FRAME_SECS = 30  # pbm/defs/defs.go StaleFrameSec
 AGENT_GC_SECS = 35  # pbm/topo/agent.go AgentStatusGC: max(3 * AgentsStatCheckRange, 35)
 BACKUP_SIZE = 64 * 1024 * 1024  # what a finished backup's metadata says it holds (BackupMeta.size)
 
@@ -39,6 +53,7 @@ class PBMOperations:
         self._rs = rs
         self._lock: dict[str, Any] | None = None
         self._lock_frozen_at: int | None = None  # a crashed holder: hb no longer refreshed
+        self._backup: dict[str, Any] = {}  # the running backup: {type, profile, start}
         self._pitr: dict[str, Any] | None = None  # {since, span, crashed_at, opid}
         self._old_chunks: list[dict[str, Any]] = []  # chunks of an earlier slicing run, kept after stop_pitr
         rs.dynamic_collections[("admin", "pbmLock")] = self._lock_documents
@@ -51,6 +66,16 @@ class PBMOperations:
         sets = ([rs] if rs.serves_own_agents else []) + list(rs.agent_sources)
         for each in sets:
             yield from each.members
+
+    def _pitr_paused_since(self) -> int | None:
+        """The start of the running logical backup to the main storage, while its lock is fresh: PITR is paused."""
+        if self._lock is None or self._lock.get("type") != "backup" or self._backup.get("type") != "logical" or \
+                self._backup.get("profile"):
+            return None
+        if self._lock_frozen_at is not None and \
+                self._lock_frozen_at + STALE_FRAME_SECS < self._rs.cluster_time().time:
+            return None
+        return int(self._backup["start"])
 
     def _lock_documents(self) -> list[dict[str, Any]]:
         with self._rs.lock:
@@ -65,8 +90,8 @@ class PBMOperations:
 
     def _pitr_locks(self) -> list[dict[str, Any]]:
         with self._rs.lock:
-            if self._pitr is None:
-                return []
+            if self._pitr is None or self._pitr_paused_since() is not None:
+                return []  # paused by a logical backup: the slicer released its lock
             now = self._rs.cluster_time().time
             hb = now if self._pitr["crashed_at"] is None else self._pitr["crashed_at"]
             return [{"_id": ObjectId(), "type": "pitr", "replset": each.name,
@@ -81,6 +106,9 @@ class PBMOperations:
                 return self._old_chunks
             since, span = int(self._pitr["since"]), int(self._pitr["span"])
             until = self._pitr["crashed_at"] or self._rs.cluster_time().time
+            paused = self._pitr_paused_since()
+            if paused is not None:
+                until = min(until, paused)
             chunks = []
             for each in self._replica_sets():
                 for i in range(max(0, (int(until) - since) // span)):
@@ -127,18 +155,27 @@ class PBMOperations:
                     gone.append(node.host)
             return gone
 
-    def start_backup(self, kind: str = "logical", name: str | None = None) -> str:
+    def start_backup(self, kind: str = "logical", name: str | None = None, profile: str = "") -> str:
         """A backup starts: stale agent documents are deleted, the lock is taken and the metadata written; returns
-        the backup's opid. It runs (its lock heartbeating) until finish_backup()."""
+        the backup's opid. It runs (its lock heartbeating) until finish_backup(). `profile`: to that storage profile
+        rather than the main storage."""
         with self._rs.lock:
             self.collect_stale_agents()
             now = int(self._rs.now_secs())
             opid = str(ObjectId())
             self._take_lock("backup", opid)
+            self._backup = {"type": kind, "profile": profile, "start": int(self._rs.cluster_time().time)}
+            # pbm/backup/types.go Storage: the storage's config.StorageConf inlined (credentials too, in clear text, as
+            # PBM writes them), and for a profile its name and profile: true (the profile's storage: the main one here)
+            conf = self._rs.pbm_config or {}
+            storage: dict[str, Any] = conf.get("storage") or {}
+            store: dict[str, Any] = {"name": profile, "profile": True} if profile else {}
+            store.update({k: copy.deepcopy(v) for k, v in storage.items() if k == "type" or k == storage.get("type")})
             backups = [d for d in self._rs.collections.get(("admin", "pbmBackups"), []) if d.get("opid") != opid]
             node = self._lock["node"] if self._lock else ""
             backups.append({"_id": ObjectId(), "name": name or f"backup-{now}", "opid": opid, "type": kind,
                             "status": "running", "start_ts": now, "last_transition_ts": now, "size": 0,
+                            "store": store,
                             "replsets": [{"name": self._rs.name, "node": node, "status": "running"}]})
             self._rs.collections[("admin", "pbmBackups")] = backups
             return opid
@@ -165,24 +202,57 @@ class PBMOperations:
             if self._lock is not None:
                 self._lock_frozen_at = self._rs.cluster_time().time
 
-    def start_physical_restore(self, backup: str = "2026-12-01T00:00:00Z") -> None:
-        """A physical restore starts: its lock is released at once, every agent pauses its heartbeats, and the
-        restore's metadata says it is running."""
+    def send_restore(self, backup: str, name: str | None = None) -> str:
+        """`pbm restore <backup>`: the command in admin.pbmCmd (a capped collection, newest last); returns its name."""
         with self._rs.lock:
+            now = self._rs.cluster_time().time
+            name = name or datetime.datetime.fromtimestamp(now, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.000000000Z")
+            cmd = {"_id": ObjectId(), "cmd": "restore", "restore": {
+                "name": name, "backupName": backup, "fallbackEnabled": None, "allowPartlyDone": None,
+                "external": False, "extConf": {}, "extTS": Timestamp(0, 0), "exit": False}, "ts": now}
+            self._rs.collections.setdefault(("admin", "pbmCmd"), []).append(cmd)
+            return name
+
+    def start_physical_restore(self, backup: str = "2026-12-01T00:00:00Z") -> str:
+        """A physical restore of `backup` (its physical metadata is written to admin.pbmBackups when missing) starts
+        and reaches the point where every agent pauses its heartbeats: PITR is turned off and no lock stays. mongod
+        still runs until stop_mongod_for_restore(). Returns the restore's name."""
+        with self._rs.lock:
+            backups = self._rs.collections.setdefault(("admin", "pbmBackups"), [])
+            if not any(d.get("name") == backup for d in backups):
+                start = int(self._rs.now_secs()) - 86400
+                backups.append({"_id": ObjectId(), "name": backup, "opid": str(ObjectId()), "type": "physical",
+                                "status": "done", "start_ts": start, "last_transition_ts": start + 600,
+                                "size": BACKUP_SIZE, "replsets": [{"name": self._rs.name, "status": "done"}]})
+            name = self.send_restore(backup)
+            if self._rs.pbm_config is not None and isinstance(self._rs.pbm_config.get("pitr"), dict):
+                self._rs.pbm_config["pitr"]["enabled"] = False
+            self.stop_pitr()
             now = self._rs.cluster_time().time
             for node in self._members():
                 if node.agent is not None and node.agent.paused_at is None:
                     node.agent.paused_at = float(now)
             self._lock = None
-            restores = self._rs.collections.setdefault(("admin", "pbmRestores"), [])
-            restores.append({"_id": ObjectId(), "name": f"restore-{now}", "opid": str(ObjectId()), "backup": backup,
-                             "type": "physical", "status": "running", "start_ts": now, "last_transition_ts": now})
+            return name
 
-    def finish_physical_restore(self, status: str = "done") -> None:
+    def stop_mongod_for_restore(self) -> None:
+        """The restore's flush (pbm/restore/physical.go flush): mongod stops on every member but the arbiters, which
+        take no part ("arbiter node. skip" in cmd/pbm-agent/restore.go)."""
+        for node in list(self._members()):
+            if not node.arbiter:
+                node.stop()
+
+    def finish_physical_restore(self) -> None:
+        """The restore is over and mongod and the agents were started again: PBM's collections on the restored data
+        were emptied (cleanUpPBMCollections), and the agents heartbeat again."""
         with self._rs.lock:
-            for node in self._members():
+            for coll in ("pbmCmd", "pbmLock", "pbmBackups", "pbmRestores", "pbmPITRChunks"):
+                self._rs.collections.pop(("admin", coll), None)
+            self._lock, self._old_chunks = None, []
+            nodes = list(self._members())
+            for node in nodes:
                 if node.agent is not None:
                     node.agent.paused_at = None
-            for doc in self._rs.collections.get(("admin", "pbmRestores"), []):
-                if doc.get("status") == "running":
-                    doc.update(status=status, last_transition_ts=self._rs.cluster_time().time)
+        for node in nodes:
+            if not node.is_up:
+                node.start()

@@ -5,7 +5,8 @@ Source: MongoDB docs "Query and Projection Operators", "Project Fields to Return
 - filter: equality on top-level and dotted fields (arrays match an element), `{f: null}` matching a missing or null
   field, `$eq $ne $in $nin $exists $gt $gte $lt $lte`, and top-level `$and $or $nor`;
 - projection: inclusion (dotted paths allowed, `_id` included unless excluded) or exclusion;
-- sort on one or more fields, using the BSON type order for mixed types.
+- sort on one or more fields, using the BSON type order for mixed types, or `{$natural: 1 | -1}` alone (the
+  insertion order, as a capped collection keeps it: docs "$natural").
 """
 
 from __future__ import annotations
@@ -269,6 +270,10 @@ def project(doc: Mapping[str, Any], projection: Mapping[str, Any] | None) -> dic
 def sort_docs(docs: list[dict[str, Any]], sort: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     if not sort:
         return docs
+    if "$natural" in sort:
+        if len(sort) > 1 or sort["$natural"] not in (1, -1):
+            raise CommandError(2, "$natural sort cannot be combined with other sort keys and must be 1 or -1")
+        return list(docs) if sort["$natural"] == 1 else list(reversed(docs))
     out = list(docs)
     for field, direction in reversed(list(sort.items())):
         if direction not in (1, -1):

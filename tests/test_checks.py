@@ -12,6 +12,7 @@ from exporter.facts.observed import Observed, ReplicaSetFacts
 from exporter.model import mongodb_roles
 from exporter.model.cluster_settings import ClusterSettings
 from exporter.model.pbm_agents import parse_version
+from exporter.model.pbm_locks import running_operations, running_physical_restore
 from exporter.model.privileges import resource_covers
 from exporter.results.check_result import Status, readiness
 
@@ -311,3 +312,95 @@ def test_physical_mode_needs_psmdb_on_every_data_bearing_node() -> None:
     assert reason.startswith("physical backups need Percona Server for MongoDB on every data-bearing node; "
                              "db3:27017 runs MongoDB Community/Enterprise")
     assert results(facts(agents=docs), "supported_configuration", "logical")[""][0] is Status.PASS
+
+
+def pitr_facts(backup_age: int, backup: dict[str, Any] | None, **over: Any) -> ReplicaSetFacts:
+    """PITR on, no pitr lock, the newest chunk 40 minutes old, and a backup holding PBM's lock."""
+    lock = {"type": "backup", "replset": "rs0", "node": HOSTS[1], "opid": "b1", "hb": Timestamp(NOW - backup_age, 1)}
+    values: dict[str, Any] = {
+        "locks": Observed([lock]), "op_locks": Observed([]), "backups": Observed([backup] if backup else []),
+        "pitr_chunks": Observed([{"rs": "rs0", "start_ts": Timestamp(NOW - 2460, 1),
+                                  "end_ts": Timestamp(NOW - 2400, 1)}])}
+    values.update(over)
+    return facts(pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}, "pitr": {"enabled": True}}, **values)
+
+
+LOGICAL = {"name": "nightly", "opid": "b1", "type": "logical", "status": "running", "store": {}}
+
+
+@pytest.mark.parametrize(("age", "backup", "status", "says"), [
+    (3, LOGICAL, Status.PASS, "is paused by the running logical backup nightly"),
+    (3, {**LOGICAL, "status": "dumpDone"}, Status.PASS, "is paused by the running logical backup nightly"),
+    (45, LOGICAL, Status.FAIL, "no PITR slicer runs for rs0"),  # a stale backup lock pauses nothing
+    (3, {**LOGICAL, "type": "physical"}, Status.FAIL, "no PITR slicer runs for rs0"),
+    (3, {**LOGICAL, "store": {"profile": True, "name": "archive"}}, Status.FAIL, "no PITR slicer runs"),
+    (3, {**LOGICAL, "status": "error"}, Status.FAIL, "no PITR slicer runs for rs0"),
+    (3, None, Status.UNKNOWN, "its admin.pbmBackups document could not be read"),
+    (3, {**LOGICAL, "store": "odd", "name": 7}, Status.PASS, "paused by the running logical backup b1"),
+])
+def test_pitr_paused_by_a_running_logical_backup_to_the_main_storage(
+        age: int, backup: dict[str, Any] | None, status: Status, says: str) -> None:
+    result = results(pitr_facts(age, backup), "pitr_running")[""]
+    assert result[0] is status and says in result[1], result
+    assert blocks(pitr_facts(age, backup), "pitr_running")[""] == (() if status is Status.PASS else ("pitr",))
+
+
+@pytest.mark.parametrize(("versions", "blocked"), [
+    (["2.5.0", "2.5.0", "v2.0.1"], False),  # pbm status skips stale locks before 2.6
+    (["2.5.0", "2.6.0", "2.5.0"], True),  # PMM may run the 2.6 pbm status
+    (["2.7.0"] * 3, True),
+    (["2.5.0", None, "2.5.0"], True),  # a version that cannot be read counts as 2.6+
+    (["2.5.0", 7, "2.5.0"], True),
+    ([], True),  # no agent document: cannot tell
+])
+def test_a_stale_lock_blocks_everything_only_where_pbm_status_reports_it(
+        versions: list[Any], blocked: bool) -> None:
+    agents = [agent(h, version=v) for h, v in zip(HOSTS, versions, strict=False)]
+    lock = {"type": "backup", "replset": "rs0", "node": HOSTS[0], "opid": "b1", "hb": Timestamp(NOW - 45, 1)}
+    f = facts(agents=agents, locks=Observed([lock]), op_locks=Observed([]))
+    status, reason = results(f, "pbm_no_stale_lock")[""]
+    assert status is Status.FAIL and ("A warning" not in reason) is blocked
+    assert len(blocks(f, "pbm_no_stale_lock")[""]) == (5 if blocked else 0)
+
+
+@pytest.mark.parametrize(("kind", "storage", "error", "storage_error"), [
+    ("physical", "s3", "upload file `/data/db/x.wt`: get file stat: stat /data/db/x.wt: permission denied", False),
+    ("incremental", "s3", "upload file `/data/db/x.wt`: open /data/db/x.wt: no such file or directory", False),
+    ("physical", "s3", "upload file `/data/db/x.wt`: upload: AccessDenied: Access Denied", True),
+    ("logical", "filesystem", "create destination file: open /mnt/pbm/b/rs0/oplog: permission denied", True),
+    ("physical", "filesystem", "open /mnt/pbm/2026-12-03T10:00:00Z/rs0/x.wt: permission denied", True),
+    ("physical", "s3", "upload file `/data/db/x.wt`: open /data/db/2026-12-03T10:00:00Z.wt: permission denied", False),
+    ("physical", "filesystem", "stat /mnt/pbmx/y.wt: permission denied", False),  # not under /mnt/pbm
+    ("physical", "filesystem", "open /data/db/x.wt: read-only file system", True),  # not a read error
+])
+def test_a_physical_backups_dbpath_error_is_not_the_storages(kind: str, storage: str, error: str,
+                                                             storage_error: bool) -> None:
+    config = {"storage": {"type": storage, storage: {"bucket": "b"} if storage == "s3" else {"path": "/mnt/pbm/"}}}
+    last = {"name": "b", "type": kind, "status": "error", "error": error}
+    out = [r for r in run_checks(facts(pbm_config=config, last_backup=Observed(last)), ClusterSettings("logical"))
+           if r.check == "pbm_storage_reachable" and r.node == ""]
+    assert [(r.status, r.blocks) for r in out] == ([(Status.FAIL, ())] if storage_error else [])
+
+
+RESTORE_CMD = {"cmd": "restore", "restore": {"name": "r1", "backupName": "b1", "external": False}, "ts": NOW - 90}
+
+
+@pytest.mark.parametrize(("command", "backup", "age", "running"), [
+    (RESTORE_CMD, {"name": "b1", "type": "physical"}, 90, True),
+    (RESTORE_CMD, {"name": "b1", "type": "incremental"}, 90, True),
+    (RESTORE_CMD, {"name": "b1", "type": "physical"}, 2, False),  # heartbeats fresh: the restore ended or waits
+    (RESTORE_CMD, {"name": "b1", "type": "logical"}, 90, False),  # a logical restore pauses no heartbeat
+    (RESTORE_CMD, None, 90, False),  # no metadata for its backup: its type is unknown
+    (RESTORE_CMD, {"name": "b2", "type": "physical"}, 90, False),
+    ({**RESTORE_CMD, "restore": {"name": "r1", "backupName": "", "external": True}}, None, 90, True),
+    ({"cmd": "backup", "backup": {"name": "b1"}}, {"name": "b1", "type": "physical"}, 90, False),
+    ({"cmd": "restore", "restore": "odd"}, {"name": "b1", "type": "physical"}, 90, False),
+    ("odd", [], 90, False),
+    (None, None, 90, False),
+])
+def test_a_physical_restore_runs_while_its_command_is_the_newest_and_the_agents_are_paused(
+        command: Any, backup: Any, age: int, running: bool) -> None:
+    f = facts(agents=[agent(h, age=age) for h in HOSTS], last_command=Observed(command),
+              restore_backup=Observed(backup), locks=Observed([]), op_locks=Observed([]))
+    assert (running_physical_restore(f) is not None) is running
+    assert running_operations(f) == ({"restore"} if running else set())

@@ -166,6 +166,13 @@ CONNECTION_STATUS_REPLY = document({"authInfo": maybe(document({
 LOCK = document({"type": maybe(st.sampled_from(["backup", "restore"]) | TEXT), "hb": maybe(HEARTBEAT),
                  "opid": maybe(TEXT)}) | JUNK
 
+# pbm/backup/types.go BackupMeta and pbm/ctrl/cmd.go Cmd, as PBM writes them or not
+BACKUP = document({"name": maybe(TEXT), "opid": maybe(TEXT), "type": maybe(st.sampled_from(
+    ["logical", "physical", "incremental", "external"]) | JUNK), "status": maybe(TEXT | JUNK),
+    "store": maybe(document({"profile": maybe(JUNK)}) | JUNK), "error": maybe(TEXT | JUNK)}) | JUNK
+COMMAND = document({"cmd": maybe(st.sampled_from(["restore", "backup"]) | JUNK), "restore": maybe(document(
+    {"name": maybe(TEXT | JUNK), "backupName": maybe(TEXT | JUNK), "external": maybe(JUNK)}) | JUNK)}) | JUNK
+
 
 @st.composite
 def replica_set_facts(draw: st.DrawFn, name: str = RS) -> ReplicaSetFacts:
@@ -181,6 +188,10 @@ def replica_set_facts(draw: st.DrawFn, name: str = RS) -> ReplicaSetFacts:
         pbm_config=draw(observed(PBM_CONFIG)),
         cluster_time=draw(observed(st.just(NOW) | st.integers(0, 2**32 - 1))),
         locks=draw(observed(st.lists(LOCK, max_size=3))),
+        backups=draw(observed(st.lists(BACKUP, max_size=2))),
+        last_backup=draw(observed(BACKUP)),
+        last_command=draw(observed(COMMAND)),
+        restore_backup=draw(observed(BACKUP)),
     )
 
 

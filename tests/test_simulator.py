@@ -746,18 +746,34 @@ def test_a_backup_start_deletes_stale_agent_documents_and_holds_its_lock(
 def test_a_physical_restore_pauses_every_agents_heartbeat(
         rs: SimReplicaSet, make_client: Callable[..., pymongo.MongoClient[dict[str, Any]]]) -> None:
     admin = make_client(rs.uri())["admin"]
-    rs.pbm.start_physical_restore()
+    assert rs.pbm_config is not None
+    rs.pbm_config["pitr"] = {"enabled": True}
+    name = rs.pbm.start_physical_restore("2026-12-01T00:00:00Z")
     before = {d["n"]: d["hb"].time for d in admin["pbmAgents"].find()}
     rs.advance_clock(60)
     after = {d["n"]: d["hb"].time for d in admin["pbmAgents"].find()}
     assert after == before and len(after) == 3
     assert list(admin["pbmLock"].find()) == []  # PBM releases a physical restore's lock at once
-    [restore] = list(admin["pbmRestores"].find())
-    assert restore["type"] == "physical" and restore["status"] == "running"
+    assert list(admin["pbmRestores"].find()) == []  # its metadata goes to the storage only
+    [command] = list(admin["pbmCmd"].find().sort("$natural", -1).limit(1))
+    assert command["cmd"] == "restore" and command["restore"]["name"] == name
+    assert command["restore"]["backupName"] == "2026-12-01T00:00:00Z"
+    assert admin["pbmBackups"].find_one({"name": "2026-12-01T00:00:00Z"})["type"] == "physical"
+    assert admin["pbmConfig"].find_one()["pitr"]["enabled"] is False  # the leader turns PITR off
+    rs.pbm.stop_mongod_for_restore()
+    assert not any(member.is_up for member in rs.members)
     rs.pbm.finish_physical_restore()
     now = rs.cluster_time().time
     assert all(hb >= now - 10 for hb in (d["hb"].time for d in admin["pbmAgents"].find()))
-    assert admin["pbmRestores"].find_one()["status"] == "done"
+    assert list(admin["pbmCmd"].find()) == []  # cleanUpPBMCollections on the restored data
+
+
+def test_natural_order_sorts_by_insertion(
+        rs: SimReplicaSet, make_client: Callable[..., pymongo.MongoClient[dict[str, Any]]]) -> None:
+    admin = make_client(rs.uri())["admin"]
+    rs.set_collection("admin", "pbmCmd", [{"cmd": "backup", "ts": 3}, {"cmd": "resync", "ts": 1}])
+    assert [d["cmd"] for d in admin["pbmCmd"].find().sort("$natural", -1)] == ["resync", "backup"]
+    assert [d["cmd"] for d in admin["pbmCmd"].find().sort("$natural", 1)] == ["backup", "resync"]
 
 
 def test_pitr_slicing_holds_its_op_lock_and_writes_a_chunk_every_span(
@@ -774,6 +790,33 @@ def test_pitr_slicing_holds_its_op_lock_and_writes_a_chunk_every_span(
     [lock] = list(admin["pbmLockOp"].find())
     assert lock["hb"].time <= now + 2  # no longer refreshed
     assert len(list(admin["pbmPITRChunks"].find())) == 2  # and no new chunk
+
+
+def test_a_logical_backup_pauses_pitr_slicing_until_it_ends_or_its_lock_goes_stale(
+        rs: SimReplicaSet, make_client: Callable[..., pymongo.MongoClient[dict[str, Any]]]) -> None:
+    admin = make_client(rs.uri())["admin"]
+    now = rs.cluster_time().time
+    rs.pbm.start_pitr(span_min=1, since=now - 150)
+    opid = rs.pbm.start_backup()
+    backup = admin["pbmBackups"].find_one({"opid": opid})
+    assert backup["type"] == "logical" and backup["store"]["type"] == "s3" and "profile" not in backup["store"]
+    rs.advance_clock(600)
+    assert list(admin["pbmLockOp"].find()) == []  # paused: no agent holds the pitr lock
+    newest = admin["pbmPITRChunks"].find_one({"rs": "rs0"}, sort=[("end_ts", -1)])
+    assert newest["end_ts"].time <= now  # no chunk past the backup's start
+    rs.pbm.finish_backup()  # Catchup: the backup's oplog becomes chunks, slicing resumes
+    [lock] = list(admin["pbmLockOp"].find())
+    newest = admin["pbmPITRChunks"].find_one({"rs": "rs0"}, sort=[("end_ts", -1)])
+    assert lock["type"] == "pitr" and newest["end_ts"].time >= now + 600 - 60
+    rs.pbm.start_backup(profile="archive")  # to a profile's storage: no pause
+    assert admin["pbmBackups"].find_one({"status": "running"})["store"]["profile"] is True
+    assert len(list(admin["pbmLockOp"].find())) == 1
+    rs.pbm.finish_backup()
+    rs.pbm.start_backup()
+    rs.pbm.crash_backup()
+    assert list(admin["pbmLockOp"].find()) == []
+    rs.advance_clock(31)  # the crashed backup's lock is stale: PBM ignores it and slices again
+    assert len(list(admin["pbmLockOp"].find())) == 1
 
 
 def test_a_crashed_backup_leaves_a_lock_that_goes_stale(

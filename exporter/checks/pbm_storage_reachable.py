@@ -5,10 +5,16 @@ Before any config exists every agent has stors.ok=false, which is expected: PMM 
 first backup starts, so the check does not apply until then.
 
 Write access: from PBM 2.6 the agent's storage check only stats `.pbm.init` (pbm/storage/storage.go
-IsInitialized), so `stors.ok` does not prove PBM can write; a backup that failed on the storage does. When the
-newest admin.pbmBackups document failed with a storage error (AccessDenied, NoSuchBucket, permission denied, ...),
-the check fails cluster-wide with that error (URLs and key-like strings cut out): backups and PITR, which write,
-are blocked.
+IsInitialized), so `stors.ok` does not prove PBM can write; a backup that failed on the storage hints it cannot.
+When the newest admin.pbmBackups document failed with a storage error (AccessDenied, NoSuchBucket, permission
+denied, ...), the check fails cluster-wide with that error (URLs and key-like strings cut out), as a warning that
+blocks nothing: PBM looks at no earlier backup's outcome before starting one (HEAD cmd/pbm/backup.go and
+cmd/pbm-agent/backup.go read none, but an incremental's base), so the next scheduled backup runs as usual, and one
+transient refusal (an expired token, a 403 blip) says nothing of it; a lasting one fails that backup too. A physical
+backup's failure to read a file of the node's dbPath is no storage error: pbm/backup/physical.go writeFile
+`os.Stat(file.Name)` ("get file stat") and the reads of the file give Go's "stat|open <path>: permission denied" or
+"no such file or directory" for a path on the node, not on the storage (node-check's dbpath_accessible_by_pbm_agent
+covers that); such path errors count as the storage's only under a filesystem storage's path.
 
 Blocks: an agent whose storage check fails is no backup or PITR candidate (pbm/prio/priority.go CalcNodesPriority
 skips agents whose OK() fails, storage included) and cannot take part in a restore, so it blocks what a dead agent
@@ -24,7 +30,7 @@ from exporter.model.cluster_view import CheckInput, judged_members
 from exporter.model.pbm_agent_duties import without_agent
 from exporter.model.topology import host_and_port
 from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
-from exporter.results.operations import BACKUPS, EVERYTHING, PITR
+from exporter.results.operations import EVERYTHING, NOTHING
 
 CHECK = "pbm_storage_reachable"
 MAY_BLOCK = EVERYTHING
@@ -32,6 +38,12 @@ MAY_BLOCK = EVERYTHING
 STORAGE_ERRORS = re.compile(r"AccessDenied|NoSuchBucket|InvalidAccessKeyId|SignatureDoesNotMatch|AuthorizationFailed|"
                             r"AuthenticationFailed|Forbidden|\b403\b|permission denied|read-only file system|"
                             r"no space left on device|no such file or directory", re.IGNORECASE)
+# Go's os.PathError text, "<op> <path>: <errno text>", for the errors STORAGE_ERRORS takes from a filesystem
+# (a path may hold colons, as PBM's backup names do)
+_PATH_ERROR = re.compile(r"\b(?:stat|lstat|open|read)\s+(/\S*?):\s*(?:permission denied|no such file or directory)",
+                         re.IGNORECASE)
+# pbm/defs/defs.go BackupType: the backups that read the node's dbPath files (pbm/backup/physical.go)
+PHYSICAL_BACKUPS = {"physical", "incremental", "external"}
 _SECRETS = re.compile(r"[a-z][a-z0-9+.-]*://\S+|\bAKIA[0-9A-Z]{12,}\b|[A-Za-z0-9/+]{32,}={0,2}", re.IGNORECASE)
 
 
@@ -41,6 +53,22 @@ def redacted(error: str) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+def _under(path: str, root: str) -> bool:
+    root = root.rstrip("/")
+    return bool(root) and (path == root or path.startswith(root + "/"))
+
+
+def is_storage_error(backup: dict[str, Any], error: str, config: Any) -> bool:
+    """The backup's error text says the storage refused, not (for a physical backup) the node's own files."""
+    if backup.get("type") in PHYSICAL_BACKUPS:
+        storage = config.get("storage") if isinstance(config, dict) else None
+        section = storage.get("filesystem") if isinstance(storage, dict) and storage.get("type") == "filesystem" \
+            else None
+        root = section.get("path") if isinstance(section, dict) else None
+        error = _PATH_ERROR.sub(lambda m: m[0] if isinstance(root, str) and _under(m[1], root) else "", error)
+    return STORAGE_ERRORS.search(error) is not None
+
+
 def last_backup_result(inp: CheckInput, storage: str) -> CheckResult | None:
     """The cluster-wide verdict of the newest backup's outcome on the storage, or None when there is none yet."""
     rs = inp.view.replica_set
@@ -48,12 +76,13 @@ def last_backup_result(inp: CheckInput, storage: str) -> CheckResult | None:
     if not isinstance(backup, dict):
         return None
     name, status, error = str(backup.get("name") or "?"), backup.get("status"), str(backup.get("error") or "")
-    if status == "error" and STORAGE_ERRORS.search(error):
-        return failed(CHECK, f"the last backup ({name}) failed writing to the storage ({storage}): {redacted(error)}",
+    if status == "error" and is_storage_error(backup, error, inp.mongo.pbm_config.value):
+        return failed(CHECK, f"the last backup ({name}) failed writing to the storage ({storage}): {redacted(error)}. "
+                             f"A warning: PBM runs the next backup as usual, which fails too unless the cause is gone",
                       "Give PBM write access to the storage with the credentials of PMM's storage location: for S3, a "
                       "bucket policy allowing s3:PutObject, GetObject, ListBucket and DeleteObject on the bucket and "
                       "its objects; for a filesystem location, the same mount on every node, writable by pbm-agent's "
-                      "user. Then take a backup from PMM", "", rs, BACKUPS | {PITR})
+                      "user. Then take a backup from PMM", "", rs, NOTHING)
     if status == "done":
         return passed(CHECK, f"the last backup ({name}) wrote to the storage ({storage})", "", rs)
     return None

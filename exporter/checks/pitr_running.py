@@ -6,6 +6,11 @@ refreshed every 5 s, stale past 30 s) and writing a chunk to admin.pbmPITRChunks
 OplogChunk {rs, fname, compression, start_ts, end_ts, size}; pitr.oplogSpanMin, default 10 minutes:
 pbm/config/config.go OplogSlicerInterval). A missing or stale lock, or a newest chunk older than the span plus a
 margin by the cluster's clock, means the recovery window stopped growing: blocks pitr. Skipped while PITR is off.
+
+Except while a logical backup to the main storage runs (its backup lock fresh): PBM pauses slicing on purpose for
+the whole backup and afterwards turns the backup's oplog into chunks, so the window has no hole
+(model/pbm_locks.py backup_pausing_pitr, from cmd/pbm-agent/pitr.go canSlicingNow and pbm/slicer/slicer.go
+Catchup). The missing lock and the growing gap then pass, naming the backup; a stale backup lock pauses nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 from bson.timestamp import Timestamp
 
 from exporter.model.cluster_view import CheckInput
-from exporter.model.pbm_locks import locks
+from exporter.model.pbm_locks import backup_pausing_pitr, locks
 from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
 from exporter.results.operations import PITR
 
@@ -69,6 +74,18 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         problems.append(f"the newest oplog chunk of {rs} ends {gap} s ago, more than the {span} s span plus "
                         f"{MARGIN_SEC} s: a point-in-time restore cannot reach the last {gap} s")
     if problems:
+        pausing = backup_pausing_pitr(facts)
+        if pausing is not None:
+            backup, meta = pausing
+            if meta is None:
+                return [unknown(CHECK, f"a backup runs ({backup.describe()}) but its admin.pbmBackups document could "
+                                       f"not be read: PBM pauses PITR during a logical backup, so the slicer's state "
+                                       f"cannot be judged until it ends ({'; '.join(problems)})", "", rs, {PITR})]
+            named = meta.get("name")
+            name = named if isinstance(named, str) and named else backup.opid or "?"
+            return [passed(CHECK, f"PITR slicing of {rs} is paused by the running logical backup {name}, as PBM does "
+                                  f"for every logical backup to the main storage; PBM resumes it when the backup ends "
+                                  f"and fills the window from the backup's oplog", "", rs)]
         return [failed(CHECK, "; ".join(problems), FIX, "", rs, {PITR})]
     if gap is None:
         assert lock is not None

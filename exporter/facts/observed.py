@@ -45,8 +45,12 @@ class ReplicaSetFacts:
     - locks: PBM's `admin.pbmLock` documents (the operation running now, such as a backup).
     - op_locks: `admin.pbmLockOp` documents (PITR slicing's lock, `type: "pitr"`, one per replica set).
     - backups: the `admin.pbmBackups` documents of the backups that hold a lock (name, opid, type, status,
-      start_ts), read only while one does.
-    - last_backup / last_restore: the newest `admin.pbmBackups` / `admin.pbmRestores` document (None: none yet).
+      store.profile, start_ts), read only while one does.
+    - last_backup: the newest `admin.pbmBackups` document (None: none yet).
+    - last_command: the newest `admin.pbmCmd` document (cmd, restore.name, restore.backupName, restore.external,
+      ts), read only while an agent's heartbeat is stale (None: not read, or none).
+    - restore_backup: the `admin.pbmBackups` document (name, type) of the backup that command restores, read only
+      when it is a restore (None: not read, or no such document).
     - pitr_chunks: with PITR on, each replica set's newest `admin.pbmPITRChunks` document (rs, start_ts, end_ts).
     - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot
       be read.
@@ -66,7 +70,8 @@ class ReplicaSetFacts:
     backups: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
     op_locks: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
     last_backup: Observed[dict[str, Any]] = field(default_factory=Observed)
-    last_restore: Observed[dict[str, Any]] = field(default_factory=Observed)
+    last_command: Observed[dict[str, Any]] = field(default_factory=Observed)
+    restore_backup: Observed[dict[str, Any]] = field(default_factory=Observed)
     pitr_chunks: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
 
     @staticmethod
@@ -74,7 +79,7 @@ class ReplicaSetFacts:
         """A replica set that could not be read at all: every fact failed with the same error."""
         failed: Observed[Any] = Observed.failed(error)
         return ReplicaSetFacts(seeds, name, failed, failed, failed, failed, failed, failed, failed, failed, failed,
-                               failed, failed, failed, failed, failed)
+                               failed, failed, failed, failed, failed, failed)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 A physical restore (percona/percona-backup-mongodb v2.15) pauses every agent's heartbeat (cmd/pbm-agent/restore.go
 passes HbPause to PhysRestore.Snapshot) and stops and restarts mongod on every node (pbm/restore/physical.go), so
-stale heartbeats, members down and no backup candidate are its doing, not faults; it shows as a running
-admin.pbmRestores document (model/pbm_locks.py).
+stale heartbeats, members down and no backup candidate are its doing, not faults; it shows as its command, the
+newest in admin.pbmCmd, with the agents' heartbeats stale (model/pbm_locks.py running_physical_restore).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ def while_operations_run(results: list[CheckResult], control: ReplicaSetFacts) -
     restore = running_physical_restore(control)
     if restore is None:
         return results
-    what = (f"a physical restore ({restore.get('name') or restore.get('opid') or '?'}) is running, which pauses the "
+    name = restore.get("name")
+    what = (f"a physical restore ({name if isinstance(name, str) and name else '?'}) is running, which pauses the "
             f"agents' heartbeats and restarts mongod")
     return [r._replace(status=Status.UNKNOWN, reason=f"{what}: {r.reason}", fix="")
             if r.status is Status.FAIL and r.check in DISTURBED_BY_PHYSICAL_RESTORE else r for r in results]

@@ -322,15 +322,18 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
 
 Documents = list[dict[str, Any]]
 # The ReplicaSetFacts fields _read_pbm fills, from the replica set whose admin database PBM uses
-PBM_FACTS = ("agents", "pbm_config", "cluster_time", "locks", "op_locks", "backups", "last_backup", "last_restore",
-             "pitr_chunks")
+PBM_FACTS = ("agents", "pbm_config", "cluster_time", "locks", "op_locks", "backups", "last_backup", "last_command",
+             "restore_backup", "pitr_chunks")
 # pbm/lock/lock.go LockData
 LOCK_PROJECTION = {"_id": 0, "type": 1, "replset": 1, "node": 1, "opid": 1, "hb": 1}
 # What the checks need of a backup's metadata (pbm/backup/types.go BackupMeta): when it started, which it is, and
-# how it ended (error: PBM's text, such as the storage's AccessDenied)
-BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1, "error": 1}
-# pbm/restore/types.go RestoreMeta; pbm/oplog/chunk.go OplogChunk
-RESTORE_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1}
+# how it ended (error: PBM's text, such as the storage's AccessDenied), and whether it went to a profile's storage
+# (store.profile; never the rest of store, which inlines the storage's credentials)
+BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1, "error": 1,
+                     "store.profile": 1}
+# pbm/ctrl/cmd.go Cmd and RestoreCmd: which command, and for a restore, its name and backup
+COMMAND_PROJECTION = {"cmd": 1, "restore.name": 1, "restore.backupName": 1, "restore.external": 1, "ts": 1}
+# pbm/oplog/chunk.go OplogChunk
 CHUNK_PROJECTION = {"_id": 0, "rs": 1, "start_ts": 1, "end_ts": 1}
 MAX_LOCKS = 100
 BACKUP_REREAD_EVERY = 10  # probes between reads of the newest backup when no backup's lock was seen
@@ -413,11 +416,22 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
     cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
     facts["cluster_time"] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
                              else Observed.failed("the server's reply carries no $clusterTime"))
-    # a physical restore shows only in pbmRestores, and pauses the agents' heartbeats: read it when one is stale
+    # a physical restore pauses the agents' heartbeats and is seen in MongoDB only as its command in pbmCmd (its
+    # metadata goes to the storage; model/pbm_locks.py): read the newest command when an agent is stale. pbmCmd is
+    # capped (cmd/pbm-agent/setup.go), so its newest document is the first in reverse natural order, no index needed
     now = cluster_time.time if isinstance(cluster_time, Timestamp) else None
     stale = now is None or any(not isinstance(d.get("hb"), Timestamp) or d["hb"].time + 30 < now  # StaleFrameSec
                                for d in facts["agents"].value or [])
-    facts["last_restore"] = await read_newest("pbmRestores", RESTORE_PROJECTION) if stale else Observed(None)
+    facts["last_command"] = facts["restore_backup"] = Observed(None)
+    if stale:
+        found = await read("pbmCmd", {}, COMMAND_PROJECTION, 1, [("$natural", -1)])
+        facts["last_command"] = Observed(next(iter(found.value or []), None)) if found.ok else found
+        command = facts["last_command"].value
+        restore = command.get("restore") if isinstance(command, dict) and command.get("cmd") == "restore" else None
+        backup = restore.get("backupName") if isinstance(restore, dict) else None
+        if isinstance(backup, str) and backup:  # through PBM's unique index on pbmBackups.name
+            found = await read("pbmBackups", {"name": backup}, {"_id": 0, "name": 1, "type": 1}, 1)
+            facts["restore_backup"] = Observed(next(iter(found.value or []), None)) if found.ok else found
     return facts
 
 
