@@ -479,6 +479,7 @@ class SimReplicaSet:
                         psmdb_version=f"{node.mongo_version}-8" if node.psmdb else None,
                         node_up=node.up,
                         down_since=node.down_since,
+                        pbm_configured=(self.config_server or self).pbm_config is not None,
                     )
                     doc = agent_document(node.agent, node.agent_id, view, now, node.index, frozen_default)
                     if doc is not None:

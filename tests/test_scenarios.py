@@ -201,9 +201,24 @@ def test_community_build_with_physical_mode() -> None:
 
 def test_no_pbm_config_yet_skips_the_storage_check() -> None:
     with SimReplicaSet(pbm_config=None) as rs:
+        # before PMM's first backup every agent reports "unable to get storage: get config" (PBM's storStatus)
+        assert all(d["stors"]["ok"] is False for d in rs.agent_documents())
         snap = probe(rs)
         assert statuses(snap, "pbm_storage_reachable") == {"": Status.SKIPPED}
+        # PMM writes the config just before `pbm backup` and the agents re-check within 5 s: backups will work
         assert snap.ready is True
+        assert snap.operations["logical_backup"] is True and snap.operations["pitr"] is True
+        status, reason, _ = result(snap, "backup_candidate_available")
+        assert status is Status.PASS and "PBM has no config yet" in reason
+
+
+def test_no_pbm_config_yet_one_dead_secondary_agent_leaves_backups_to_the_others() -> None:
+    with SimReplicaSet(pbm_config=None) as rs:
+        rs.members[2].stop_agent(at=rs.cluster_time().time - 95)
+        snap = probe(rs)
+        status, reason, _ = result(snap, "pbm_agent_running", rs.hosts[2])
+        assert status is Status.FAIL and "backups and PITR can run from" in reason
+        assert snap.operations["logical_backup"] is True and snap.operations["physical_restore"] is False
 
 
 def test_storage_failure_is_reported_per_node() -> None:

@@ -10,6 +10,11 @@ backup.priority from PBM's config, else hidden > secondary > primary. CheckTopoF
 with no agent document at all; with documents but no candidate, no agent takes the backup and PMM's job times out.
 This is the check that says "no backup can start" when the per-node checks show only scattered red.
 
+Before PBM has a config (no admin.pbmConfig yet, as before PMM's first backup) every agent's storage check fails;
+PMM writes the config just before `pbm backup` and the agents re-check a failed storage every 5 s
+(cmd/pbm-agent/agent.go storStatus), so the storage failure does not disqualify a candidate then, and the reason
+says so.
+
 Blocks: no candidate, logical_backup and pitr (PITR slicing picks from the same candidates) and physical_backup; no
 Percona Server candidate, physical_backup; the leader's agent not there to nominate, every backup and PITR.
 """
@@ -79,5 +84,8 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                        f"{FIX}; first of all on the primary, whose agent leads every backup", "", rs, blocks)]
     source = "backup.priority in PBM's config" if configured else "PBM's default: hidden, then secondary, then primary"
     others = f"; also {', '.join(ranked[1:])}" if len(ranked) > 1 else ""
+    unconfigured = ("; PBM has no config yet, so every agent's storage check fails until PMM writes the config "
+                    "just before its first backup (the agents re-check a failed storage every 5 s): not held against "
+                    "the candidates" if not view.pbm_configured else "")
     return [passed(CHECK, f"PBM would take the {mode} backup of {rs} from {ranked[0]} (priority "
-                          f"{scores[ranked[0]]:g}, by {source}){others}", "", rs)]
+                          f"{scores[ranked[0]]:g}, by {source}){others}{unconfigured}", "", rs)]

@@ -12,6 +12,12 @@ Read from PBM's source (percona/percona-backup-mongodb, v2.15):
   the primary").
 - A physical restore waits for every non-arbiter member of every replica set (pbm/restore/physical.go init:
   syncPathPeers holds each member that is not ArbiterOnly).
+- Before PBM has a config (no admin.pbmConfig document) every agent reports its storage failing ("unable to get
+  storage: get config": cmd/pbm-agent/agent.go storStatus -> pbm/util/storage.go GetStorage -> config.GetConfig).
+  PMM writes the config just before `pbm backup`, and an agent whose storage failed re-checks it on every 5-s tick
+  ("if storage was(is) failed, check it always", storStatus, v2.0.1..HEAD); the leader lists candidates only when
+  the backup command arrives (cmd/pbm-agent/backup.go). So until a config exists the storage failure is not held
+  against a candidate.
 """
 
 from __future__ import annotations
@@ -55,7 +61,7 @@ def not_a_candidate(view: ClusterView, member: Member, *, physical: bool = False
         return "no agent document"
     if agent.is_stale(view.cluster_time):
         return "its agent's heartbeat is stale"
-    failing = failing_self_checks(agent)
+    failing = failing_self_checks(agent, storage=view.pbm_configured)
     if failing:
         return f"its agent's {' and '.join(failing)} check{'s' if len(failing) > 1 else ''} fail"
     if agent_state(view, member.host) not in (PRIMARY, SECONDARY):
