@@ -373,7 +373,7 @@ class SimReplicaSet:
             return 7
         if self.standalone or node.index == self._primary_index:
             return 1
-        return 2
+        return node.forced_state if node.forced_state is not None else 2
 
     def _visible_primary(self) -> SimNode | None:
         if self._primary_index is None:

@@ -379,3 +379,26 @@ def test_per_node_checks_do_not_wait_for_a_refused_replsetgetconfig(rs: SimRepli
                                                    rs.hosts[2]: Status.FAIL}
     assert statuses(snap, "pbm_version_supported") == dict.fromkeys(rs.hosts, Status.PASS)
     assert snap.ready is True and snap.operations["physical_restore"] is False
+
+
+@pytest.mark.parametrize("state", [3, 5, 9])  # RECOVERING, STARTUP2, ROLLBACK
+def test_member_recovering_with_a_live_agent_does_not_block_the_physical_restore(state: int) -> None:
+    # PBM's physical restore waits for every non-arbiter member's agent and tests no member state
+    # (pbm/restore/physical.go init, syncPathPeers; no NodeState in physical.go, v2.0.1..HEAD)
+    with SimReplicaSet() as rs:
+        rs.members[2].forced_state = state
+        snap = probe(rs, mode="physical")
+        status, reason, _ = result(snap, "replica_set_member", rs.hosts[2])
+        name = {3: "RECOVERING", 5: "STARTUP2", 9: "ROLLBACK"}[state]
+        assert snap.operations["physical_restore"] is True
+        assert status is Status.FAIL and name in reason and "blocks nothing" in reason
+        assert result(snap, "pbm_agent_running", rs.hosts[2])[0] is Status.PASS
+        # backups are taken from the steady members (ListSteadyAgents)
+        assert snap.operations["physical_backup"] is True and snap.operations["logical_backup"] is True
+
+
+def test_member_down_still_blocks_the_physical_restore(rs: SimReplicaSet) -> None:
+    rs.members[2].stop()
+    snap = probe(rs, mode="physical")
+    assert result(snap, "replica_set_member", rs.hosts[2])[0] is Status.FAIL
+    assert snap.operations["physical_restore"] is False
