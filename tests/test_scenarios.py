@@ -193,10 +193,35 @@ def test_revoked_role_is_seen_on_the_next_probe(rs: SimReplicaSet) -> None:
 def test_community_build_with_physical_mode() -> None:
     with SimReplicaSet(psmdb=False) as rs:
         assert probe(rs).ready is True  # logical backups work on Community
-        status, reason, fix = result(probe(rs, mode="physical"), "supported_configuration")
+        snap = probe(rs, mode="physical")
+        status, reason, fix = result(snap, "supported_configuration")
         assert status is Status.FAIL
-        assert reason.startswith("physical backups need Percona Server for MongoDB on every data-bearing node")
+        assert reason.startswith("physical backups need Percona Server for MongoDB 4.2.15, 4.4.6 or 5.0+ on the node "
+                                 "PBM takes them from")
         assert "backup_mode: logical" in fix
+        # PBM's physical restore tests no server build (physical.go checkMongod: major.minor only)
+        assert snap.operations["physical_backup"] is False and snap.operations["physical_restore"] is True
+
+
+def test_physical_backup_from_the_percona_server_members_of_a_mixed_replica_set() -> None:
+    # mid-migration from Community to Percona Server: PBM takes the backup from a PSMDB member (getValidCandidates)
+    with SimReplicaSet(members=[MemberSpec(), MemberSpec(), MemberSpec(psmdb=False)]) as rs:
+        snap = probe(rs, mode="physical")
+        assert snap.operations["physical_backup"] is True and snap.operations["physical_restore"] is True
+        status, reason, _ = result(snap, "supported_configuration")
+        assert status is Status.FAIL and f"{rs.hosts[2]} (not Percona Server for MongoDB)" in reason
+        assert result(snap, "backup_candidate_available")[0] is Status.PASS
+
+
+def test_physical_backup_refused_below_percona_server_4_4_6() -> None:
+    # pbm/version/version.go FullPhysicalBackup: "full physical backup works since PSMDB 4.2.15, 4.4.6"
+    with SimReplicaSet(mongo_version="4.4.5", members=[MemberSpec(agent=AgentSpec(version="2.5.0"))
+                                                      for _ in range(3)]) as rs:
+        snap = probe(rs, mode="physical")
+        assert snap.operations["physical_backup"] is False
+        status, reason, _ = result(snap, "backup_candidate_available")
+        assert status is Status.FAIL and "older than PBM's floor for physical backups" in reason
+        assert snap.operations["logical_backup"] is True
 
 
 def test_no_pbm_config_yet_skips_the_storage_check() -> None:
