@@ -132,6 +132,10 @@ def test_mixed_pbm_versions_across_shards() -> None:
         assert set(versions["shard1"].values()) == {Status.FAIL}
         assert {(a.replica_set, a.version) for a in snap.agents} == {("cfg", "2.7.0"), ("shard0", "2.7.0"),
                                                                      ("shard1", "2.0.0")}
+        # the config servers' leader (2.7.0) panics on shard1's documents, which have no mv
+        [mixed] = [r for r in snap.results if r.check == "pbm_versions_consistent"]
+        assert mixed.status is Status.FAIL and mixed.blocks == ("logical_backup", "physical_backup")
+        assert snap.operations["logical_backup"] is False
 
 
 def test_user_missing_a_role_on_one_shard(cluster: SimShardedCluster) -> None:
