@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from bson.timestamp import Timestamp
@@ -427,3 +428,37 @@ def test_member_down_still_blocks_the_physical_restore(rs: SimReplicaSet) -> Non
     snap = probe(rs, mode="physical")
     assert result(snap, "replica_set_member", rs.hosts[2])[0] is Status.FAIL
     assert snap.operations["physical_restore"] is False
+
+
+def _hidden_member_only_reaches_the_storage(version: str, **agent: Any) -> SimReplicaSet:
+    failing = {"stors_ok": False, "stors_err": "storage check failed with: AccessDenied: Access Denied", **agent}
+    return SimReplicaSet(members=[MemberSpec(agent=AgentSpec(version=version, **failing)),
+                                  MemberSpec(agent=AgentSpec(version=version, **failing)),
+                                  MemberSpec(hidden=True, agent=AgentSpec(version=version))])
+
+
+@pytest.mark.parametrize(("version", "ready"), [("2.9.0", False), ("2.3.0", False), ("2.9.1", True),
+                                                ("2.15.0", True)])
+def test_pbm_2_3_to_2_9_0_want_an_available_agent_on_an_electable_member(version: str, ready: bool) -> None:
+    # P's and S's agents cannot reach the storage; only the hidden member's can. HEAD nominates the hidden member;
+    # 2.3.0-2.9.0's CheckTopoForBackup skips passive members and refuses: "no available agent(s) on replsets: rs0"
+    with _hidden_member_only_reaches_the_storage(version) as rs:
+        snap = probe(rs)
+        assert snap.operations["logical_backup"] is ready
+        status, reason, fix = result(snap, "backup_candidate_available")
+        if ready:
+            assert status is Status.PASS and reason.startswith(f"PBM would take the logical backup of rs0 from "
+                                                               f"{rs.hosts[2]}")
+        else:
+            assert status is Status.FAIL and "no available agent(s) on replsets: rs0" in reason
+            assert f"{rs.hosts[2]}: passive" in reason and "2.9.1 or newer" in fix
+        assert snap.operations["pitr"] is True  # PITR slicing does not run that pre-check
+
+
+def test_pbm_2_5_refuses_a_backup_when_every_electable_agent_reports_an_error() -> None:
+    err = "get replSetGetStatus: (Unauthorized) not authorized on admin"
+    with SimReplicaSet(members=[MemberSpec(agent=AgentSpec(version="2.5.0", err=err)) for _ in range(3)]) as rs:
+        snap = probe(rs)
+        status, reason, _ = result(snap, "backup_candidate_available")
+        assert snap.operations["logical_backup"] is False
+        assert status is Status.FAIL and f"{rs.hosts[1]}: its agent reports an error: {err}" in reason

@@ -58,6 +58,8 @@ class CheckInput:
     addresses: dict[str, frozenset[str]] = field(default_factory=dict)
     sharding: ShardingFacts | None = None  # set when judging the config servers of a sharded cluster
     control: bool = True  # the replica set whose primary's agent leads PBM: the only one, or the config servers
+    # the PBM version of the cluster leader's agent (on the control replica set's primary), when known
+    leader_pbm: tuple[int, int, int] | None = None
     # what several checks derive from the same input (its members' PMM services), worked out once
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from exporter.model.cluster_view import ClusterView
-from exporter.model.pbm_agents import AgentReport
+from exporter.model.pbm_agents import AgentReport, parse_version
 from exporter.model.topology import PRIMARY, SECONDARY, Member
 from exporter.results.operations import BACKUPS, LOGICAL_RESTORE, PHYSICAL_RESTORE, PITR
 
@@ -156,3 +156,13 @@ def without_agent(view: ClusterView, host: str, *, control: bool, nominates: boo
             blocks |= BACKUPS | {PITR}
             why.append(f"no other node of {view.replica_set} has an agent PBM could nominate for backups and PITR")
     return Duties(frozenset(blocks), "; ".join(why))
+
+
+def leader_version(view: ClusterView) -> tuple[int, int, int] | None:
+    """The PBM version of the agent on this replica set's primary, the cluster leader when this is the control
+    replica set (pbm/topo/node.go IsClusterLeader); None when it has no fresh agent or its version is unreadable."""
+    primary = next((h for h, s in (view.states or {}).items() if s.state == PRIMARY), None)
+    agent = view.agent(primary) if primary is not None else None
+    if agent is None or view.cluster_time is None or agent.is_stale(view.cluster_time):
+        return None
+    return parse_version(agent.version)
