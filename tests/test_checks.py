@@ -329,3 +329,14 @@ def test_physical_backups_need_psmdb_4_2_15_or_4_4_6(mv: str, ok: bool) -> None:
     if not ok:
         assert "older than PBM's floor for physical backups" in reason
         assert blocks(facts(agents=docs), "backup_candidate_available", "physical")[""] == ("physical_backup",)
+
+
+def test_pbm_2_5_pre_check_reason_carries_no_secret_from_the_agents_error() -> None:
+    err = "connect to mongodb://pbm:Secr3tPass@db1:27017/?authSource=admin: server selection timeout"
+    f = facts(agents=[agent(h, version="2.5.0", e=err) for h in HOSTS])
+    status, reason = results(f, "backup_candidate_available")[""]
+    assert status is Status.FAIL and "no available agent(s) on replsets: rs0" in reason
+    assert "Secr3tPass" not in reason and "<redacted>" in reason
+    # from 2.9.1 the agents' `e` no longer matters to the pre-check
+    f = facts(agents=[agent(h, version="2.9.1", e=err) for h in HOSTS])
+    assert results(f, "backup_candidate_available")[""][0] is Status.PASS

@@ -29,6 +29,7 @@ Percona Server candidate, physical_backup; the leader's agent not there to nomin
 
 from __future__ import annotations
 
+from exporter.checks.pbm_storage_reachable import redacted
 from exporter.model.cluster_view import CheckInput
 from exporter.model.pbm_agent_duties import (
     failing_self_checks,
@@ -83,7 +84,7 @@ def _unavailable(inp: CheckInput, host: str, physical: bool) -> str:
     if agent.passive or agent.hidden:
         return "passive (priority 0, hidden or delayed)"
     if agent.error:
-        return f"its agent reports an error: {agent.error[:200]}"
+        return f"its agent reports an error: {redacted(agent.error)}"
     failing = failing_self_checks(agent, storage=view.pbm_configured)
     if failing:
         return f"its agent's {' and '.join(failing)} check{'s' if len(failing) > 1 else ''} fail"
