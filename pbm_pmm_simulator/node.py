@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pbm_pmm_simulator")
 
-STATE_STR = {1: "PRIMARY", 2: "SECONDARY", 6: "UNKNOWN", 7: "ARBITER", 8: "(not reachable/healthy)"}
+# MongoDB docs "Replica Set Member States": code -> replSetGetStatus members[].stateStr
+STATE_STR = {1: "PRIMARY", 2: "SECONDARY", 3: "RECOVERING", 5: "STARTUP2", 6: "UNKNOWN", 7: "ARBITER",
+             8: "(not reachable/healthy)", 9: "ROLLBACK"}
 
 # Commands whose name is matched case-insensitively (legacy aliases); all other names are case-sensitive.
 ALIASES = {"ismaster": "isMaster", "buildinfo": "buildInfo"}
@@ -79,6 +81,9 @@ class SimNode:
         self.delay_secs = int(spec.delay_secs)
         #: seconds this member's oplog is behind the primary (replication lag), besides any configured delay
         self.lag_secs = 0
+        #: a running, healthy member's state other than PRIMARY/SECONDARY: 3 RECOVERING, 5 STARTUP2 or 9 ROLLBACK
+        #: (mongod reports it in replSetGetStatus and hello; its pbm-agent writes it as `s`)
+        self.forced_state: int | None = None
         self.priority = spec.effective_priority
         self.votes = int(spec.votes)
         self.mongo_version = spec.mongo_version or mongo_version

@@ -65,6 +65,10 @@ class MemberView:
     psmdb_version: str | None
     node_up: bool
     down_since: int | None  # cluster second the mongod went down
+    #: admin.pbmConfig holds PBM's main config (on the CSRS for a sharded cluster): without it every agent's storage
+    #: check fails, whatever the storage (cmd/pbm-agent/agent.go storStatus -> pbm/util/storage.go GetStorage ->
+    #: config.GetConfig: errors.Wrap(err, "get"), the driver's ErrNoDocuments)
+    pbm_configured: bool = True
 
 
 def agent_document(
@@ -95,11 +99,9 @@ def agent_document(
     nodes_err = agent.nodes_err if view.node_up or agent.nodes_err else refused
     pbms = status(agent.pbms_ok, agent.pbms_err, "server selection error: context deadline exceeded")
     nodes = status(nodes_ok, nodes_err, refused)
-    stors = status(
-        agent.stors_ok,
-        agent.stors_err,
-        "unable to get storage: get config: get: mongo: no documents in result",
-    )
+    no_config = "unable to get storage: get config: get: mongo: no documents in result"
+    stors = (status(agent.stors_ok, agent.stors_err, no_config) if view.pbm_configured
+             else status(False, no_config, no_config))
 
     state, state_str = view.state, view.state_str
     hidden, passive = view.hidden, view.passive

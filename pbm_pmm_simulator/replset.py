@@ -373,7 +373,7 @@ class SimReplicaSet:
             return 7
         if self.standalone or node.index == self._primary_index:
             return 1
-        return 2
+        return node.forced_state if node.forced_state is not None else 2
 
     def _visible_primary(self) -> SimNode | None:
         if self._primary_index is None:
@@ -479,6 +479,7 @@ class SimReplicaSet:
                         psmdb_version=f"{node.mongo_version}-8" if node.psmdb else None,
                         node_up=node.up,
                         down_since=node.down_since,
+                        pbm_configured=(self.config_server or self).pbm_config is not None,
                     )
                     doc = agent_document(node.agent, node.agent_id, view, now, node.index, frozen_default)
                     if doc is not None:

@@ -305,12 +305,15 @@ def test_mongodb_version_rules(version: str, pbm: str, expected: str | None) -> 
         assert blocks(f, "supported_configuration")[""] == ()
 
 
-def test_physical_mode_needs_psmdb_on_every_data_bearing_node() -> None:
+def test_physical_mode_needs_one_psmdb_member_per_replica_set() -> None:
+    # PBM picks one candidate per replica set (getValidCandidates); its physical restore tests no server build
     docs = [agent(HOSTS[0]), agent(HOSTS[1]), {k: v for k, v in agent(HOSTS[2]).items() if k != "pv"}]
     status, reason = results(facts(agents=docs), "supported_configuration", "physical")[""]
     assert status is Status.FAIL
-    assert reason.startswith("physical backups need Percona Server for MongoDB on every data-bearing node; "
-                             "db3:27017 runs MongoDB Community/Enterprise")
+    assert reason.startswith("physical backups need Percona Server for MongoDB 4.2.15, 4.4.6 or 5.0+ on the node PBM "
+                             "takes them from; db3:27017 (not Percona Server for MongoDB); PBM takes them from "
+                             "db1:27017, db2:27017")
+    assert blocks(facts(agents=docs), "supported_configuration", "physical")[""] == ()
     assert results(facts(agents=docs), "supported_configuration", "logical")[""][0] is Status.PASS
 
 
@@ -404,3 +407,29 @@ def test_a_physical_restore_runs_while_its_command_is_the_newest_and_the_agents_
               restore_backup=Observed(backup), locks=Observed([]), op_locks=Observed([]))
     assert (running_physical_restore(f) is not None) is running
     assert running_operations(f) == ({"restore"} if running else set())
+    # no member with Percona Server: no physical backup, but the restore is not the server build's to block
+    docs = [{k: v for k, v in agent(h).items() if k != "pv"} for h in HOSTS]
+    assert blocks(facts(agents=docs), "supported_configuration", "physical")[""] == ("physical_backup",)
+
+
+@pytest.mark.parametrize(("mv", "ok"), [("4.4.5", False), ("4.4.6", True), ("4.2.14", False), ("4.2.15", True),
+                                        ("4.0.28", False), ("5.0.0", True), ("7.0.14-8", True)])
+def test_physical_backups_need_psmdb_4_2_15_or_4_4_6(mv: str, ok: bool) -> None:
+    # pbm/version/version.go FullPhysicalBackup
+    docs = [agent(h, mv=mv, pv=f"{mv}-7") for h in HOSTS]
+    status, reason = results(facts(agents=docs), "backup_candidate_available", "physical")[""]
+    assert (status is Status.PASS) is ok, reason
+    if not ok:
+        assert "older than PBM's floor for physical backups" in reason
+        assert blocks(facts(agents=docs), "backup_candidate_available", "physical")[""] == ("physical_backup",)
+
+
+def test_pbm_2_5_pre_check_reason_carries_no_secret_from_the_agents_error() -> None:
+    err = "connect to mongodb://pbm:Secr3tPass@db1:27017/?authSource=admin: server selection timeout"
+    f = facts(agents=[agent(h, version="2.5.0", e=err) for h in HOSTS])
+    status, reason = results(f, "backup_candidate_available")[""]
+    assert status is Status.FAIL and "no available agent(s) on replsets: rs0" in reason
+    assert "Secr3tPass" not in reason and "<redacted>" in reason
+    # from 2.9.1 the agents' `e` no longer matters to the pre-check
+    f = facts(agents=[agent(h, version="2.9.1", e=err) for h in HOSTS])
+    assert results(f, "backup_candidate_available")[""][0] is Status.PASS

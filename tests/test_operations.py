@@ -16,6 +16,9 @@ from tests.test_checks import HOSTS, agent, facts
 from tests.test_pmm_checks import pmm_facts
 
 ALL = tuple(OPERATIONS)
+# PBM has a config: the agents' storage checks count (with none yet, PBM's storStatus fails them all, and they re-check
+# within 5 s once PMM writes it)
+CONFIGURED = {"storage": {"type": "s3", "s3": {"bucket": "b"}}}
 
 
 def blocked(f: ReplicaSetFacts, mode: str = "logical", pmm: Any = None) -> dict[tuple[str, str], tuple[str, ...]]:
@@ -46,7 +49,7 @@ def test_the_leaders_agent_dead_blocks_every_backup_and_pitr() -> None:
 def test_with_no_other_candidate_a_secondarys_agent_blocks_backups_too() -> None:
     # the other secondary is delayed: PBM never nominates a delayed member (pbm/topo/agent.go ListSteadyAgents)
     f = facts(agents=[agent(HOSTS[0], stors={"ok": False, "e": "AccessDenied"}), agent(HOSTS[1]),
-                      agent(HOSTS[2], age=300)])
+                      agent(HOSTS[2], age=300)], pbm_config=CONFIGURED)
     config = f.config.value
     assert config is not None
     config["config"]["members"][1]["secondaryDelaySecs"] = 3600
@@ -56,12 +59,16 @@ def test_with_no_other_candidate_a_secondarys_agent_blocks_backups_too() -> None
     assert ready(f)["logical_backup"] is False
 
 
-def test_no_percona_server_blocks_only_the_physical_operations() -> None:
+def test_no_percona_server_blocks_only_the_physical_backup() -> None:
+    # one Community member: PBM takes the physical backup from a Percona Server one (getValidCandidates), and its
+    # physical restore tests no server build (checkMongod: major.minor only)
     docs = [agent(HOSTS[0]), agent(HOSTS[1]), {k: v for k, v in agent(HOSTS[2]).items() if k != "pv"}]
-    assert blocked(facts(agents=docs), "physical") == {("supported_configuration", ""): ("physical_backup",
-                                                                                          "physical_restore")}
+    assert blocked(facts(agents=docs), "physical") == {("supported_configuration", ""): ()}
+    assert set(ready(facts(agents=docs), "physical").values()) == {True}
+    # no Percona Server member at all: no physical backup, the rest goes on
+    docs = [{k: v for k, v in agent(h).items() if k != "pv"} for h in HOSTS]
     assert ready(facts(agents=docs), "physical") == {"logical_backup": True, "physical_backup": False, "pitr": True,
-                                                     "logical_restore": True, "physical_restore": False}
+                                                     "logical_restore": True, "physical_restore": True}
 
 
 def test_arbiters_block_a_physical_restore() -> None:
@@ -141,7 +148,8 @@ def candidate(f: ReplicaSetFacts, mode: str = "logical") -> CheckResult:
 
 
 def test_pbm_picks_a_secondary_over_the_primary_and_honours_backup_priority() -> None:
-    f = facts(agents=[agent(HOSTS[0], s=1, str="PRIMARY"), agent(HOSTS[1]), agent(HOSTS[2])])  # as PBM writes them
+    f = facts(agents=[agent(HOSTS[0], s=1, str="PRIMARY"), agent(HOSTS[1]), agent(HOSTS[2])],  # as PBM writes them
+              pbm_config=CONFIGURED)
     assert candidate(f).reason == (f"PBM would take the logical backup of rs0 from {HOSTS[1]} (priority 1, by PBM's "
                                    f"default: hidden, then secondary, then primary); also {HOSTS[2]}, {HOSTS[0]}")
     prio = facts(agents=f.agents.value, pbm_config={"backup": {"priority": {HOSTS[0]: 3.0, HOSTS[2]: 2.0}}})
@@ -152,7 +160,7 @@ def test_pbm_picks_a_secondary_over_the_primary_and_honours_backup_priority() ->
 def test_no_candidate_when_every_member_is_stale_lagging_delayed_or_failing_storage() -> None:
     # each secondary fails one of PBM's filters; the primary's agent cannot reach the storage
     f = facts(agents=[agent(HOSTS[0], stors={"ok": False, "e": "AccessDenied"}), agent(HOSTS[1], repl_lag=30),
-                      agent(HOSTS[2], delay=3600)])
+                      agent(HOSTS[2], delay=3600)], pbm_config=CONFIGURED)
     result = candidate(f)
     assert result.status is Status.FAIL
     assert result.reason == (f"PBM has no agent it would nominate for a logical backup of rs0 ({HOSTS[0]}: its "

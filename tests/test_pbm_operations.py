@@ -274,3 +274,34 @@ def test_the_newest_backup_is_read_again_after_a_backup_ran_or_every_ten_probes(
     finally:
         runner.run(prober.close())
         runner.close()
+
+
+def test_an_agent_older_than_2_3_crashes_the_backups_of_a_newer_leader(rs: SimReplicaSet) -> None:
+    # a rolling upgrade 2.2.1 -> 2.9.1, primary first: the 2.2.1 agent writes no `mv`, and PBM >= 2.3 reads it with
+    # AgentStat.MongoVersion(), whose semver.Canonical("v")[1:] panics (CheckTopoForBackup, getValidCandidates)
+    for member in rs.members:
+        assert member.agent is not None
+        member.agent.version = "2.9.1"
+    old = rs.members[2].agent
+    assert old is not None
+    old.version = "2.2.1"
+    assert all("mv" not in d for d in rs.agent_documents() if d["n"] == rs.hosts[2])
+    snap = probe(rs, mode="physical")
+    status, reason, blocks = one(snap, "pbm_versions_consistent")
+    assert snap.operations["logical_backup"] is False and snap.operations["physical_backup"] is False
+    assert status is Status.FAIL and blocks == ("logical_backup", "physical_backup")
+    assert f"{rs.hosts[2]} (PBM 2.2.1) writes no MongoDB version" in reason and "panics" in reason
+    # restores and PITR slicing never read `mv`
+    assert snap.operations["logical_restore"] is True and snap.operations["pitr"] is True
+
+
+def test_an_old_leader_with_newer_agents_elsewhere_warns_about_the_pbm_cli(rs: SimReplicaSet) -> None:
+    # the leader (primary) is still 2.2.1: it reads no `mv`; PMM's `pbm backup` panics only when run on a >= 2.3 node
+    for member in rs.members[:2]:
+        assert member.agent is not None
+        member.agent.version = "2.2.1"
+    snap = probe(rs)
+    status, reason, blocks = one(snap, "pbm_versions_consistent")
+    assert status is Status.FAIL and blocks == ()
+    assert "pbm backup" in reason and rs.hosts[2] in reason
+    assert snap.ready is True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from bson.timestamp import Timestamp
@@ -193,17 +194,57 @@ def test_revoked_role_is_seen_on_the_next_probe(rs: SimReplicaSet) -> None:
 def test_community_build_with_physical_mode() -> None:
     with SimReplicaSet(psmdb=False) as rs:
         assert probe(rs).ready is True  # logical backups work on Community
-        status, reason, fix = result(probe(rs, mode="physical"), "supported_configuration")
+        snap = probe(rs, mode="physical")
+        status, reason, fix = result(snap, "supported_configuration")
         assert status is Status.FAIL
-        assert reason.startswith("physical backups need Percona Server for MongoDB on every data-bearing node")
+        assert reason.startswith("physical backups need Percona Server for MongoDB 4.2.15, 4.4.6 or 5.0+ on the node "
+                                 "PBM takes them from")
         assert "backup_mode: logical" in fix
+        # PBM's physical restore tests no server build (physical.go checkMongod: major.minor only)
+        assert snap.operations["physical_backup"] is False and snap.operations["physical_restore"] is True
+
+
+def test_physical_backup_from_the_percona_server_members_of_a_mixed_replica_set() -> None:
+    # mid-migration from Community to Percona Server: PBM takes the backup from a PSMDB member (getValidCandidates)
+    with SimReplicaSet(members=[MemberSpec(), MemberSpec(), MemberSpec(psmdb=False)]) as rs:
+        snap = probe(rs, mode="physical")
+        assert snap.operations["physical_backup"] is True and snap.operations["physical_restore"] is True
+        status, reason, _ = result(snap, "supported_configuration")
+        assert status is Status.FAIL and f"{rs.hosts[2]} (not Percona Server for MongoDB)" in reason
+        assert result(snap, "backup_candidate_available")[0] is Status.PASS
+
+
+def test_physical_backup_refused_below_percona_server_4_4_6() -> None:
+    # pbm/version/version.go FullPhysicalBackup: "full physical backup works since PSMDB 4.2.15, 4.4.6"
+    with SimReplicaSet(mongo_version="4.4.5", members=[MemberSpec(agent=AgentSpec(version="2.5.0"))
+                                                      for _ in range(3)]) as rs:
+        snap = probe(rs, mode="physical")
+        assert snap.operations["physical_backup"] is False
+        status, reason, _ = result(snap, "backup_candidate_available")
+        assert status is Status.FAIL and "older than PBM's floor for physical backups" in reason
+        assert snap.operations["logical_backup"] is True
 
 
 def test_no_pbm_config_yet_skips_the_storage_check() -> None:
     with SimReplicaSet(pbm_config=None) as rs:
+        # before PMM's first backup every agent reports "unable to get storage: get config" (PBM's storStatus)
+        assert all(d["stors"]["ok"] is False for d in rs.agent_documents())
         snap = probe(rs)
         assert statuses(snap, "pbm_storage_reachable") == {"": Status.SKIPPED}
+        # PMM writes the config just before `pbm backup` and the agents re-check within 5 s: backups will work
         assert snap.ready is True
+        assert snap.operations["logical_backup"] is True and snap.operations["pitr"] is True
+        status, reason, _ = result(snap, "backup_candidate_available")
+        assert status is Status.PASS and "PBM has no config yet" in reason
+
+
+def test_no_pbm_config_yet_one_dead_secondary_agent_leaves_backups_to_the_others() -> None:
+    with SimReplicaSet(pbm_config=None) as rs:
+        rs.members[2].stop_agent(at=rs.cluster_time().time - 95)
+        snap = probe(rs)
+        status, reason, _ = result(snap, "pbm_agent_running", rs.hosts[2])
+        assert status is Status.FAIL and "backups and PITR can run from" in reason
+        assert snap.operations["logical_backup"] is True and snap.operations["physical_restore"] is False
 
 
 def test_storage_failure_is_reported_per_node() -> None:
@@ -364,3 +405,60 @@ def test_per_node_checks_do_not_wait_for_a_refused_replsetgetconfig(rs: SimRepli
                                                    rs.hosts[2]: Status.FAIL}
     assert statuses(snap, "pbm_version_supported") == dict.fromkeys(rs.hosts, Status.PASS)
     assert snap.ready is True and snap.operations["physical_restore"] is False
+
+
+@pytest.mark.parametrize("state", [3, 5, 9])  # RECOVERING, STARTUP2, ROLLBACK
+def test_member_recovering_with_a_live_agent_does_not_block_the_physical_restore(state: int) -> None:
+    # PBM's physical restore waits for every non-arbiter member's agent and tests no member state
+    # (pbm/restore/physical.go init, syncPathPeers; no NodeState in physical.go, v2.0.1..HEAD)
+    with SimReplicaSet() as rs:
+        rs.members[2].forced_state = state
+        snap = probe(rs, mode="physical")
+        status, reason, _ = result(snap, "replica_set_member", rs.hosts[2])
+        name = {3: "RECOVERING", 5: "STARTUP2", 9: "ROLLBACK"}[state]
+        assert snap.operations["physical_restore"] is True
+        assert status is Status.FAIL and name in reason and "blocks nothing" in reason
+        assert result(snap, "pbm_agent_running", rs.hosts[2])[0] is Status.PASS
+        # backups are taken from the steady members (ListSteadyAgents)
+        assert snap.operations["physical_backup"] is True and snap.operations["logical_backup"] is True
+
+
+def test_member_down_still_blocks_the_physical_restore(rs: SimReplicaSet) -> None:
+    rs.members[2].stop()
+    snap = probe(rs, mode="physical")
+    assert result(snap, "replica_set_member", rs.hosts[2])[0] is Status.FAIL
+    assert snap.operations["physical_restore"] is False
+
+
+def _hidden_member_only_reaches_the_storage(version: str, **agent: Any) -> SimReplicaSet:
+    failing = {"stors_ok": False, "stors_err": "storage check failed with: AccessDenied: Access Denied", **agent}
+    return SimReplicaSet(members=[MemberSpec(agent=AgentSpec(version=version, **failing)),
+                                  MemberSpec(agent=AgentSpec(version=version, **failing)),
+                                  MemberSpec(hidden=True, agent=AgentSpec(version=version))])
+
+
+@pytest.mark.parametrize(("version", "ready"), [("2.9.0", False), ("2.3.0", False), ("2.9.1", True),
+                                                ("2.15.0", True)])
+def test_pbm_2_3_to_2_9_0_want_an_available_agent_on_an_electable_member(version: str, ready: bool) -> None:
+    # P's and S's agents cannot reach the storage; only the hidden member's can. HEAD nominates the hidden member;
+    # 2.3.0-2.9.0's CheckTopoForBackup skips passive members and refuses: "no available agent(s) on replsets: rs0"
+    with _hidden_member_only_reaches_the_storage(version) as rs:
+        snap = probe(rs)
+        assert snap.operations["logical_backup"] is ready
+        status, reason, fix = result(snap, "backup_candidate_available")
+        if ready:
+            assert status is Status.PASS and reason.startswith(f"PBM would take the logical backup of rs0 from "
+                                                               f"{rs.hosts[2]}")
+        else:
+            assert status is Status.FAIL and "no available agent(s) on replsets: rs0" in reason
+            assert f"{rs.hosts[2]}: passive" in reason and "2.9.1 or newer" in fix
+        assert snap.operations["pitr"] is True  # PITR slicing does not run that pre-check
+
+
+def test_pbm_2_5_refuses_a_backup_when_every_electable_agent_reports_an_error() -> None:
+    err = "get replSetGetStatus: (Unauthorized) not authorized on admin"
+    with SimReplicaSet(members=[MemberSpec(agent=AgentSpec(version="2.5.0", err=err)) for _ in range(3)]) as rs:
+        snap = probe(rs)
+        status, reason, _ = result(snap, "backup_candidate_available")
+        assert snap.operations["logical_backup"] is False
+        assert status is Status.FAIL and f"{rs.hosts[1]}: its agent reports an error: {err}" in reason

@@ -132,6 +132,10 @@ def test_mixed_pbm_versions_across_shards() -> None:
         assert set(versions["shard1"].values()) == {Status.FAIL}
         assert {(a.replica_set, a.version) for a in snap.agents} == {("cfg", "2.7.0"), ("shard0", "2.7.0"),
                                                                      ("shard1", "2.0.0")}
+        # the config servers' leader (2.7.0) panics on shard1's documents, which have no mv
+        [mixed] = [r for r in snap.results if r.check == "pbm_versions_consistent"]
+        assert mixed.status is Status.FAIL and mixed.blocks == ("logical_backup", "physical_backup")
+        assert snap.operations["logical_backup"] is False
 
 
 def test_user_missing_a_role_on_one_shard(cluster: SimShardedCluster) -> None:
@@ -227,3 +231,20 @@ def test_a_shard_with_no_backup_candidate_stops_every_backup(cluster: SimSharded
     assert "its agent's heartbeat is stale" in verdicts["shard1"].reason
     assert verdicts["shard1"].blocks == ("logical_backup", "physical_backup", "pitr")
     assert snap.ready is False and snap.operations["logical_backup"] is False
+
+
+@pytest.mark.parametrize(("version", "ready"), [("2.9.0", False), ("2.9.1", True)])
+def test_a_shard_whose_only_healthy_agent_is_hidden_under_a_pbm_2_9_0_leader(version: str, ready: bool) -> None:
+    # the audit's case: shard1's P and S agents are stopped, its hidden member's agent runs. PBM 2.9.0's
+    # CheckTopoForBackup (the leader's, on the config servers) skips passive members: "no available agent(s)"
+    def spec(running: bool = True) -> MemberSpec:
+        return MemberSpec(agent=AgentSpec(version=version, running=running))
+    shard1 = [spec(running=False), spec(running=False), MemberSpec(hidden=True, agent=AgentSpec(version=version))]
+    with SimShardedCluster(shard_members=[[spec(), spec(), spec()], shard1],
+                           config_member_specs=[spec(), spec(), spec()]) as cluster:
+        snap = probe(cluster)
+        assert snap.operations["logical_backup"] is ready
+        [candidate] = [r for r in snap.results if r.check == "backup_candidate_available" and r.replica_set == "shard1"]
+        assert (candidate.status is Status.PASS) is ready
+        if not ready:
+            assert "PBM 2.9.0" in candidate.reason and "no available agent(s) on replsets: shard1" in candidate.reason

@@ -10,14 +10,33 @@ backup.priority from PBM's config, else hidden > secondary > primary. CheckTopoF
 with no agent document at all; with documents but no candidate, no agent takes the backup and PMM's job times out.
 This is the check that says "no backup can start" when the per-node checks show only scattered red.
 
+Before PBM has a config (no admin.pbmConfig yet, as before PMM's first backup) every agent's storage check fails;
+PMM writes the config just before `pbm backup` and the agents re-check a failed storage every 5 s
+(cmd/pbm-agent/agent.go storStatus), so the storage failure does not disqualify a candidate then, and the reason
+says so.
+
+PBM 2.3.0 to 2.9.0 also refuse a backup before it starts unless each replica set has one "available" agent
+(pbm/topo/topo.go collectTopoCheckErrors at v2.3.0..v2.9.0, run by the `pbm backup` CLI and by the leader:
+CheckTopoForBackup, "no available agent(s) on replsets"): on a member listed in the cluster's hosts, not an arbiter
+and not passive (`psv`: priority 0, so hidden and delayed members never count), whose document has an empty `e`,
+whose OK() holds (PBM, node and storage checks), heartbeat at most 35 s old, and whose server suits the backup type
+(FeatureSupport.BackupType). 2.9.1 dropped the rule (commits d3f14c7b, 886113e4): HEAD only misses a replica set
+with no agent document. The exporter applies it when the cluster leader's agent runs 2.3.0 to 2.9.0.
+
 Blocks: no candidate, logical_backup and pitr (PITR slicing picks from the same candidates) and physical_backup; no
 Percona Server candidate, physical_backup; the leader's agent not there to nominate, every backup and PITR.
 """
 
 from __future__ import annotations
 
+from exporter.checks.pbm_storage_reachable import redacted
 from exporter.model.cluster_view import CheckInput
-from exporter.model.pbm_agent_duties import failing_self_checks, not_a_candidate, priority
+from exporter.model.pbm_agent_duties import (
+    failing_self_checks,
+    not_a_candidate,
+    physical_backup_refusal,
+    priority,
+)
 from exporter.model.topology import PRIMARY
 from exporter.results.check_result import CheckResult, failed, passed, unknown
 from exporter.results.operations import BACKUPS, PHYSICAL_BACKUP, PITR
@@ -51,6 +70,46 @@ def _leader_problem(inp: CheckInput) -> str:
     return ""
 
 
+STRICT_TOPO_CHECK = ((2, 3, 0), (2, 9, 0))  # the PBM releases whose CheckTopoForBackup wants an available agent
+TOPO_STALE_SEC = 35  # collectTopoCheckErrors: maxReplicationLag, on the heartbeat's age
+
+
+def _unavailable(inp: CheckInput, host: str, physical: bool) -> str:
+    """Why PBM 2.3.0-2.9.0's collectTopoCheckErrors would not count this member's agent as available ("" when it
+    would)."""
+    view = inp.view
+    agent = view.agent(host)
+    if agent is None or view.cluster_time is None:
+        return "no agent document"
+    if agent.passive or agent.hidden:
+        return "passive (priority 0, hidden or delayed)"
+    if agent.error:
+        return f"its agent reports an error: {redacted(agent.error)}"
+    failing = failing_self_checks(agent, storage=view.pbm_configured)
+    if failing:
+        return f"its agent's {' and '.join(failing)} check{'s' if len(failing) > 1 else ''} fail"
+    if agent.heartbeat is None or view.cluster_time - agent.heartbeat > TOPO_STALE_SEC:
+        return f"its agent's heartbeat is more than {TOPO_STALE_SEC} s old"
+    if physical and agent.mongo_version is not None:
+        return physical_backup_refusal(agent.mongo_version, agent.psmdb_version)
+    return ""
+
+
+def _topo_check_refusal(inp: CheckInput, physical: bool) -> str:
+    """PBM 2.3.0-2.9.0's refusal of a backup of this replica set before it starts ("" when it goes on, or when the
+    leader runs another PBM)."""
+    version, view = inp.leader_pbm, inp.view
+    if version is None or not STRICT_TOPO_CHECK[0] <= version <= STRICT_TOPO_CHECK[1] or view.members is None:
+        return ""
+    why = {m.host: _unavailable(inp, m.host, physical) for m in view.members if m.data_bearing}
+    if any(not w for w in why.values()):
+        return ""
+    excuses = "; ".join(f"{host}: {w}" for host, w in why.items())
+    return (f"the cluster leader runs PBM {'.'.join(map(str, version))}, whose backup pre-check (CheckTopoForBackup, "
+            f"2.3.0 to 2.9.0) wants an available agent on an electable member of {view.replica_set} and finds none "
+            f"({excuses}): \"no available agent(s) on replsets: {view.replica_set}\"")
+
+
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     view, rs, mode = inp.view, inp.view.replica_set, inp.settings.backup_mode
     if view.members is None:
@@ -70,14 +129,26 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
             not not_a_candidate(view, m) for m in members.values()) else BACKUPS | {PITR}
         excuses = "; ".join(f"{host}: {why}" for host, why in why_not.items())
         problems.append(f"PBM has no agent it would nominate for a {mode} backup of {rs} ({excuses})")
+    if not blocks >= BACKUPS:
+        topo = _topo_check_refusal(inp, physical=False)
+        topo_physical = "" if topo or not physical else _topo_check_refusal(inp, physical=True)
+        if topo or topo_physical:
+            blocks |= BACKUPS if topo else {PHYSICAL_BACKUP}
+            problems.append(topo or topo_physical)
     leader = _leader_problem(inp) if inp.control else ""
     if leader:
         blocks |= BACKUPS | {PITR}
         problems.append(f"{leader}: no backup or PITR can start")
     if problems:
-        return [failed(CHECK, "; ".join(problems), FIX if not leader else
-                       f"{FIX}; first of all on the primary, whose agent leads every backup", "", rs, blocks)]
+        fix = FIX if not leader else f"{FIX}; first of all on the primary, whose agent leads every backup"
+        if any("CheckTopoForBackup" in p for p in problems):
+            fix += ("; with PBM 2.3.0 to 2.9.0 that member must be electable (not hidden, priority above 0) and its "
+                    "agent report no error, or upgrade PBM on every node to 2.9.1 or newer, which dropped that rule")
+        return [failed(CHECK, "; ".join(problems), fix, "", rs, blocks)]
     source = "backup.priority in PBM's config" if configured else "PBM's default: hidden, then secondary, then primary"
     others = f"; also {', '.join(ranked[1:])}" if len(ranked) > 1 else ""
+    unconfigured = ("; PBM has no config yet, so every agent's storage check fails until PMM writes the config "
+                    "just before its first backup (the agents re-check a failed storage every 5 s): not held against "
+                    "the candidates" if not view.pbm_configured else "")
     return [passed(CHECK, f"PBM would take the {mode} backup of {rs} from {ranked[0]} (priority "
-                          f"{scores[ranked[0]]:g}, by {source}){others}", "", rs)]
+                          f"{scores[ranked[0]]:g}, by {source}){others}{unconfigured}", "", rs)]

@@ -63,8 +63,9 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
             server = inp.pmm.version if inp.pmm else "?"
             results.append(failed(
                 CHECK, f"PBM {agent.version} needs PMM 3.9.0 or later, and PMM Server is {server}",
-                "Upgrade PMM Server and PMM Clients to 3.9.0 or later, or install PBM 2.9.x on every node (PMM "
-                "docs: PBM version compatibility)", member.host, rs, EVERYTHING))
+                "Upgrade PMM Server and PMM Clients to 3.9.0 or later, or install PBM 2.9.1 or a later 2.9.x on every "
+                "node (PMM docs: PBM version compatibility; PBM 2.3.0 to 2.9.0 refuse some backups 2.9.1 "
+                "takes: CheckTopoForBackup)", member.host, rs, EVERYTHING))
         elif version >= PBM_RESTORE_PROMPT and (PMM_PASSING_YES is None or pmm is None or pmm < PMM_PASSING_YES):
             older = [m.host for m in data_members if _older_than_prompt(view.agent(m.host))]
             results.append(failed(

@@ -34,6 +34,7 @@ from exporter.model import pmm_inventory
 from exporter.model.cluster_settings import ClusterSettings
 from exporter.model.cluster_view import CheckInput, build_view
 from exporter.model.during_operations import while_operations_run
+from exporter.model.pbm_agent_duties import leader_version
 from exporter.results.check_result import CheckResult, Status
 from exporter.results.operations import ordered
 
@@ -69,20 +70,24 @@ def run_cluster_checks(cluster: ClusterFacts, settings: ClusterSettings, pmm: PM
                        addresses: dict[str, frozenset[str]] | None = None) -> list[CheckResult]:
     """Every check on every replica set of the cluster; cluster-wide ones once, on the control replica set."""
     results: list[CheckResult] = []
+    leader = leader_version(build_view(cluster.control_facts)) if cluster.control_facts is not None else None
     for facts in cluster.replica_sets:
         control = facts.name == cluster.control
         results += run_checks(facts, settings, pmm, addresses, cluster_scope=control,
-                              sharding=cluster.sharding if control else None)
+                              sharding=cluster.sharding if control else None, leader_pbm=leader)
     control_facts = cluster.control_facts
     return while_operations_run(results, control_facts) if control_facts is not None else results
 
 
 def run_checks(facts: ReplicaSetFacts, settings: ClusterSettings, pmm: PMMFacts | None = None,
                addresses: dict[str, frozenset[str]] | None = None, *, cluster_scope: bool = True,
-               sharding: ShardingFacts | None = None) -> list[CheckResult]:
-    """Every check on one replica set's facts (and PMM's). A check that raises gives an unknown result."""
+               sharding: ShardingFacts | None = None, leader_pbm: tuple[int, int, int] | None = None
+               ) -> list[CheckResult]:
+    """Every check on one replica set's facts (and PMM's). A check that raises gives an unknown result.
+    `leader_pbm`: the cluster leader's PBM version, for a replica set that is not the control one."""
     view = build_view(facts)
-    inp = CheckInput(facts, view, settings, pmm, addresses or {}, sharding, control=cluster_scope)
+    leader = leader_version(view) if cluster_scope else leader_pbm
+    inp = CheckInput(facts, view, settings, pmm, addresses or {}, sharding, control=cluster_scope, leader_pbm=leader)
     results: list[CheckResult] = []
     for name, check in CHECKS.items():
         if name in CLUSTER_SCOPED and not cluster_scope:

@@ -5,9 +5,12 @@ Rules, and what each blocks:
   MongoDB version: from 2.3 on the agent and the CLI print "WARNING: ..." when it is outside the list the release
   knows (pbm/version/version.go FeatureSupport.PBMSupport, called by cmd/pbm-agent/agent.go
   showIncompatibilityWarning and cmd/pbm/main.go), and go on. The reason says which table the verdict used.
-- Physical backups need Percona Server for MongoDB on the node PBM picks (cmd/pbm-agent/backup.go
-  getValidCandidates: FeatureSupport.BackupType, "full physical backup works since Percona Server for MongoDB
-  4.2.15, 4.4.6"): blocks physical_backup and physical_restore.
+- Physical backups need Percona Server for MongoDB 4.2.15, 4.4.6 or 5.0+ on the node PBM picks, one per replica set
+  (cmd/pbm-agent/backup.go getValidCandidates drops each agent that fails FeatureSupport.BackupType, "full
+  physical backup works since Percona Server for MongoDB 4.2.15, 4.4.6"; pbm/version/version.go
+  FullPhysicalBackup): no such member, physical_backup blocked; some members without it, a warning naming them.
+  The physical restore tests no server flavour (pbm/restore/physical.go checkMongod compares only the backup's
+  and mongod's major.minor), so the server build blocks no restore, whatever PBM's docs say.
 - Physical restores with arbiters (PMM docs; PBM's docs: arbiters have no pbm-agent and must be stopped by hand,
   which a restore from PMM cannot do): blocks physical_restore.
 - Sharded: PMM before 2.38 backs them up not at all (backups and PITR); PMM restores them not at all
@@ -22,12 +25,21 @@ from __future__ import annotations
 
 from exporter.facts.observed import ReplicaSetFacts
 from exporter.model.cluster_view import CheckInput
+from exporter.model.pbm_agent_duties import physical_backup_refusal
 from exporter.model.pbm_agents import AgentReport, parse_version
 from exporter.model.pbm_locks import Lock, locks
 from exporter.model.pmm_inventory import pmm_version
 from exporter.model.topology import major_minor
 from exporter.results.check_result import CheckResult, failed, passed, unknown
-from exporter.results.operations import BACKUPS, EVERYTHING, NOTHING, PHYSICAL, PHYSICAL_RESTORE, PITR, RESTORES
+from exporter.results.operations import (
+    BACKUPS,
+    EVERYTHING,
+    NOTHING,
+    PHYSICAL_BACKUP,
+    PHYSICAL_RESTORE,
+    PITR,
+    RESTORES,
+)
 
 CHECK = "supported_configuration"
 MAY_BLOCK = EVERYTHING
@@ -70,13 +82,15 @@ def _fmt(version: tuple[int, int]) -> str:
     return f"{version[0]}.{version[1]}"
 
 
-def _is_psmdb(agent: AgentReport | None, host: str, primary_host: str, facts: ReplicaSetFacts) -> bool | None:
-    """PSMDB or not, from the agent's pv/mv fields (PBM >= 2.3), or buildInfo for the primary; None if unknown."""
+def _physical_refusal(agent: AgentReport | None, host: str, primary_host: str, facts: ReplicaSetFacts) -> str | None:
+    """Why PBM would not take a physical backup from this node's server ("" when it would), from the agent's mv/pv
+    (PBM >= 2.3), or buildInfo for the primary; None if unknown."""
     if agent is not None and agent.mongo_version is not None:
-        return agent.psmdb_version is not None
+        return physical_backup_refusal(agent.mongo_version, agent.psmdb_version)
     build = facts.build_info.value
-    if host == primary_host and isinstance(build, dict):
-        return isinstance(build.get("psmdbVersion"), str)
+    if host == primary_host and isinstance(build, dict) and isinstance(build.get("version"), str):
+        psmdb = build.get("psmdbVersion")
+        return physical_backup_refusal(build["version"], psmdb if isinstance(psmdb, str) else None)
     return None
 
 
@@ -115,22 +129,28 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     if settings.backup_mode == "physical":
         hello = facts.hello.value
         primary = hello.get("primary", "") if isinstance(hello, dict) else ""
-        community, not_known = [], []
+        able, refused, not_known = [], [], []
         for member in (m for m in view.members if m.data_bearing):
-            psmdb = _is_psmdb(view.agent(member.host), member.host, primary, facts)
-            if psmdb is False:
-                community.append(member.host)
-            elif psmdb is None:
+            refusal = _physical_refusal(view.agent(member.host), member.host, primary, facts)
+            if refusal is None:
                 not_known.append(member.host)
-        if community:
+            elif refusal:
+                refused.append(f"{member.host} ({refusal})")
+            else:
+                able.append(member.host)
+        if refused and (able or not not_known):
+            which = ("; PBM takes them from " + ", ".join(able) + ", one node per replica set being enough "
+                     "(getValidCandidates), and physical restores test no server build (warning)") if able else ""
             problems.append((
-                f"physical backups need Percona Server for MongoDB on every data-bearing node; "
-                f"{', '.join(community)} run{'s' if len(community) == 1 else ''} MongoDB Community/Enterprise",
-                "Set backup_mode: logical for this cluster (and take logical backups in PMM), or replace the "
-                "server on those nodes with Percona Server for MongoDB of the same version", PHYSICAL))
-        if not_known:
+                f"physical backups need Percona Server for MongoDB 4.2.15, 4.4.6 or 5.0+ on the node PBM takes "
+                f"them from; {'; '.join(refused)}{which}",
+                "Set backup_mode: logical for this cluster (and take logical backups in PMM), or run Percona Server "
+                "for MongoDB (4.2.15, 4.4.6 or newer) of the same major version on those nodes",
+                NOTHING if able else frozenset({PHYSICAL_BACKUP})))
+        if not_known and not able:
+            refusals = f"; {'; '.join(refused)}" if refused else ""
             unknowns.append(f"cannot tell whether {', '.join(not_known)} run Percona Server for MongoDB "
-                            f"(their pbm-agent, 2.3 or newer, reports it)")
+                            f"(their pbm-agent, 2.3 or newer, reports it){refusals}")
         arbiters = [m.host for m in view.members if m.arbiter]
         if arbiters:
             problems.append((

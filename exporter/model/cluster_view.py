@@ -34,6 +34,9 @@ class ClusterView:
     agents_error: str = ""
     cluster_time: int | None = None
     notes: list[str] = field(default_factory=list)
+    # False when admin.pbmConfig was read and holds no main config yet (PMM writes it just before its first
+    # backup); True when it does, or when it could not be read (then agents' storage checks count as PBM's do)
+    pbm_configured: bool = True
 
     def agent(self, host: str) -> AgentReport | None:
         return (self.agents or {}).get((self.replica_set, host))
@@ -55,6 +58,8 @@ class CheckInput:
     addresses: dict[str, frozenset[str]] = field(default_factory=dict)
     sharding: ShardingFacts | None = None  # set when judging the config servers of a sharded cluster
     control: bool = True  # the replica set whose primary's agent leads PBM: the only one, or the config servers
+    # the PBM version of the cluster leader's agent (on the control replica set's primary), when known
+    leader_pbm: tuple[int, int, int] | None = None
     # what several checks derive from the same input (its members' PMM services), worked out once
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -86,8 +91,9 @@ def build_view(facts: ReplicaSetFacts) -> ClusterView:
     cluster_time = facts.cluster_time.value
     if cluster_time is None and not agents_error:
         agents_error = f"the server returned no cluster time: {facts.cluster_time.error or 'no $clusterTime'}"
+    pbm_configured = not (facts.pbm_config.error is None and facts.pbm_config.value is None)
     return ClusterView(set_name(facts), member_list, members_error, states, states_error, agents, agents_error,
-                       cluster_time, notes)
+                       cluster_time, notes, pbm_configured)
 
 
 def judged_members(check: str, facts: ReplicaSetFacts, view: ClusterView

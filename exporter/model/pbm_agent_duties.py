@@ -12,6 +12,12 @@ Read from PBM's source (percona/percona-backup-mongodb, v2.15):
   the primary").
 - A physical restore waits for every non-arbiter member of every replica set (pbm/restore/physical.go init:
   syncPathPeers holds each member that is not ArbiterOnly).
+- Before PBM has a config (no admin.pbmConfig document) every agent reports its storage failing ("unable to get
+  storage: get config": cmd/pbm-agent/agent.go storStatus -> pbm/util/storage.go GetStorage -> config.GetConfig).
+  PMM writes the config just before `pbm backup`, and an agent whose storage failed re-checks it on every 5-s tick
+  ("if storage was(is) failed, check it always", storStatus, v2.0.1..HEAD); the leader lists candidates only when
+  the backup command arrives (cmd/pbm-agent/backup.go). So until a config exists the storage failure is not held
+  against a candidate.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from exporter.model.cluster_view import ClusterView
-from exporter.model.pbm_agents import AgentReport
+from exporter.model.pbm_agents import AgentReport, parse_version
 from exporter.model.topology import PRIMARY, SECONDARY, Member
 from exporter.results.operations import BACKUPS, LOGICAL_RESTORE, PHYSICAL_RESTORE, PITR
 
@@ -47,7 +53,7 @@ def agent_state(view: ClusterView, host: str) -> int | None:
 def not_a_candidate(view: ClusterView, member: Member, *, physical: bool = False) -> str:
     """Why PBM would not nominate this member's agent for a backup or PITR slicing ("" when it would): the filters
     of ListSteadyAgents (state from the agent's own document, arbiter, delay, lag), CalcNodesPriority (OK()) and,
-    for physical backups, getValidCandidates (Percona Server, from the agent's pv)."""
+    for physical backups, getValidCandidates (Percona Server 4.2.15, 4.4.6 or 5.0+, from the agent's pv and mv)."""
     agent = view.agent(member.host)
     if not member.data_bearing:
         return "an arbiter"
@@ -55,7 +61,7 @@ def not_a_candidate(view: ClusterView, member: Member, *, physical: bool = False
         return "no agent document"
     if agent.is_stale(view.cluster_time):
         return "its agent's heartbeat is stale"
-    failing = failing_self_checks(agent)
+    failing = failing_self_checks(agent, storage=view.pbm_configured)
     if failing:
         return f"its agent's {' and '.join(failing)} check{'s' if len(failing) > 1 else ''} fail"
     if agent_state(view, member.host) not in (PRIMARY, SECONDARY):
@@ -67,9 +73,39 @@ def not_a_candidate(view: ClusterView, member: Member, *, physical: bool = False
         return "hidden, and maybe delayed (replSetGetConfig could not be read)"
     if agent.repl_lag is not None and agent.repl_lag >= MAX_REPLICATION_LAG_SEC:
         return f"{agent.repl_lag} s behind the primary (PBM's limit is {MAX_REPLICATION_LAG_SEC} s)"
-    if physical and agent.mongo_version is not None and agent.psmdb_version is None:
-        return "not Percona Server for MongoDB"
+    if physical and agent.mongo_version is not None:  # agents before 2.3 write no mv: nothing to judge by
+        return physical_backup_refusal(agent.mongo_version, agent.psmdb_version)
     return ""
+
+
+# pbm/version/version.go FeatureSupport.FullPhysicalBackup (v2.2.1..HEAD): "PSMDB 4.2.15, 4.4.6", any 5.0+
+FULL_PHYSICAL_SINCE = {(4, 2): 15, (4, 4): 6}
+
+
+def mongo_version_numbers(mongo_version: str) -> tuple[int, int, int] | None:
+    """major.minor.patch of an agent's `mv` as PBM reads it (pbm/topo/agent.go AgentStat.MongoVersion: semver core,
+    up to the first "-"); None when it has no numeric major.minor."""
+    parts = mongo_version.strip().split("-", 1)[0].split(".")[:3]
+    numbers = [int(p) if p.isascii() and p.isdigit() and len(p) <= 9 else -1 for p in parts] + [0] * (3 - len(parts))
+    if len(numbers) < 2 or numbers[0] < 0 or numbers[1] < 0:
+        return None
+    return numbers[0], numbers[1], max(numbers[2], 0)
+
+
+def physical_backup_refusal(mongo_version: str, psmdb_version: str | None) -> str:
+    """Why PBM would not take a full physical backup from this server ("" when it would):
+    FeatureSupport.BackupType(physical) -> FullPhysicalBackup needs Percona Server (pv set) and 4.2.15, 4.4.6 or
+    5.0+; getValidCandidates (cmd/pbm-agent/backup.go, 2.3+) drops an agent that fails it."""
+    if psmdb_version is None:
+        return "not Percona Server for MongoDB"
+    version = mongo_version_numbers(mongo_version)
+    if version is None:
+        return f"its MongoDB version {mongo_version!r} cannot be read"
+    floor = FULL_PHYSICAL_SINCE.get(version[:2])
+    if version[0] >= 5 or (floor is not None and version[2] >= floor):
+        return ""
+    return (f"Percona Server for MongoDB {psmdb_version}, older than PBM's floor for physical backups "
+            f"(4.2.15, 4.4.6, or 5.0 and newer)")
 
 
 def priority(view: ClusterView, member: Member, configured: dict[str, float] | None = None) -> float:
@@ -120,3 +156,13 @@ def without_agent(view: ClusterView, host: str, *, control: bool, nominates: boo
             blocks |= BACKUPS | {PITR}
             why.append(f"no other node of {view.replica_set} has an agent PBM could nominate for backups and PITR")
     return Duties(frozenset(blocks), "; ".join(why))
+
+
+def leader_version(view: ClusterView) -> tuple[int, int, int] | None:
+    """The PBM version of the agent on this replica set's primary, the cluster leader when this is the control
+    replica set (pbm/topo/node.go IsClusterLeader); None when it has no fresh agent or its version is unreadable."""
+    primary = next((h for h, s in (view.states or {}).items() if s.state == PRIMARY), None)
+    agent = view.agent(primary) if primary is not None else None
+    if agent is None or view.cluster_time is None or agent.is_stale(view.cluster_time):
+        return None
+    return parse_version(agent.version)

@@ -40,6 +40,7 @@ class AgentReport:
     problems: tuple[str, ...]  # fields that are missing or of the wrong type
     state: int | None = None  # s: the mongod state the agent sees (PBM >= 1.5), what PBM nominates by
     hidden: bool = False  # hdn
+    passive: bool = False  # psv: a priority-0 member (hidden and delayed ones too), as hello says (PBM >= 1.5)
     delay: int | None = None  # delay: configured secondaryDelaySecs (PBM >= 2.6)
     repl_lag: int | None = None  # repl_lag: seconds behind the primary (PBM >= 2.6)
 
@@ -115,6 +116,7 @@ def parse_agent(doc: Any) -> AgentReport | None:
         problems=tuple(problems),
         state=_optional_int(doc, "s"),
         hidden=doc.get("hdn") is True,
+        passive=doc.get("psv") is True,
         delay=_optional_int(doc, "delay"),
         repl_lag=_optional_int(doc, "repl_lag"),
     )
