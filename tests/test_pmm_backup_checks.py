@@ -86,7 +86,12 @@ def test_pmm_taking_the_dsn_of_another_user_is_a_warning_with_the_fix() -> None:
     result = of(run(replace(pmm, qan_agents=Observed(qan))), "pmm_service_user_matches")[HOSTS[0]]
     assert result.status is Status.FAIL and result.warning
     assert "as MongoDB user backup_admin (from its QAN MongoDB profiler agent)" in result.reason
-    assert "exporter connects as pmm" in result.reason and "--username=pmm" in result.fix
+    assert "exporter connects as pmm" in result.reason
+    # the fix keeps the service, whose removal would delete its schedules and orphan its artifacts
+    assert "pmm-admin inventory remove agent e1 and q1" in result.fix
+    assert "pmm-admin inventory add agent mongodb-exporter --password=<password> pa1 s1 pmm" in result.fix
+    assert "pmm-admin inventory add agent qan-mongodb-profiler-agent --password=<password> pa1 s1 pmm" in result.fix
+    assert "Do not remove and re-add the service" in result.fix and "PMM can never restore them" in result.fix
     # without a QAN agent PMM takes the exporter's DSN, whose user is the exporter's own
     without_qan = run(replace(pmm, qan_agents=Observed([q for q in qan if q["service_id"] != "s1"])))
     assert of(without_qan, "pmm_service_user_matches")[HOSTS[0]].status is Status.PASS
@@ -112,15 +117,52 @@ def test_a_stale_service_with_the_cluster_name_blocks_physical_restores() -> Non
 
 # --- pmm_agent_on_mongodb_node --------------------------------------------------------------------------------------
 
-def test_remote_monitoring_blocks_physical_restores() -> None:
-    pmm = pmm_facts()
+def remote(pmm: PMMFacts, agents: dict[str, str]) -> PMMFacts:
+    """The pmm-agents named (ID -> the node they run on) moved off their service's node."""
     assert pmm.pmm_agents.value is not None
-    remote = [{**a, "runs_on_node_id": "pmm-server"} if a["agent_id"] == "pa2" else a for a in pmm.pmm_agents.value]
-    result = of(run(replace(pmm, pmm_agents=Observed(remote))), "pmm_agent_on_mongodb_node")
+    moved = [{**a, "runs_on_node_id": agents[a["agent_id"]]} if a["agent_id"] in agents else a
+             for a in pmm.pmm_agents.value]
+    return replace(pmm, pmm_agents=Observed(moved))
+
+
+def test_remote_monitoring_blocks_physical_restores() -> None:
+    result = of(run(remote(pmm_facts(), {"pa2": "n9"})), "pmm_agent_on_mongodb_node")
     assert result[HOSTS[0]].status is Status.PASS
     assert result[HOSTS[1]].status is Status.FAIL and result[HOSTS[1]].blocks == ("physical_restore",)
-    assert "its pmm-agent runs on pmm-server, not on its node db2" in result[HOSTS[1]].reason
-    assert "Install PMM Client on db2" in result[HOSTS[1]].fix
+    assert "its pmm-agent runs on n9, not on its node db2" in result[HOSTS[1]].reason
+    assert "Install PMM Client (with pbm) on db2" in result[HOSTS[1]].fix
+    assert "" not in result  # db1 and db3 have their own pmm-agents: PMM runs the rest through them
+
+
+def test_the_fix_says_what_removing_the_service_destroys_in_pmm() -> None:
+    fix = of(run(remote(pmm_facts(), {"pa2": "n9"})), "pmm_agent_on_mongodb_node")[HOSTS[1]].fix
+    assert "pmm-admin remove mongodb db2-mongodb" in fix
+    assert "deletes its scheduled backups" in fix and "PMM can no longer restore them" in fix
+    assert "pbm restore <its PBM backup name>" in fix
+
+
+def test_services_pmm_server_monitors_cannot_be_backed_up_or_restored() -> None:
+    # a remote instance added in PMM's UI: PMM Server's own pmm-agent runs its agents, and it has no mongod or pbm
+    everything = ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+    out = run(remote(pmm_facts(), {"pa1": "pmm-server", "pa2": "pmm-server", "pa3": "pmm-server"}))
+    result = of(out, "pmm_agent_on_mongodb_node")[HOSTS[0]]
+    assert result.status is Status.FAIL and result.blocks == everything
+    assert "PMM Server's own pmm-agent (pmm-server), which has neither mongod nor pbm" in result.reason
+    assert readiness(out)["logical_backup"] is False and readiness(out)["logical_restore"] is False
+    # one such node: PMM backs up through another, but not on the schedule that runs through it
+    one = of(run(remote(pmm_facts(), {"pa1": "pmm-server"})), "pmm_agent_on_mongodb_node")
+    assert one[HOSTS[0]].blocks == ("logical_backup", "physical_restore")  # the daily schedule runs through s1
+    assert one[HOSTS[1]].status is Status.PASS
+
+
+def test_pmm_agents_only_on_other_hosts_leave_backups_and_restores_unknown() -> None:
+    out = run(remote(pmm_facts(), {"pa1": "n9", "pa2": "n9", "pa3": "n9"}))
+    result = of(out, "pmm_agent_on_mongodb_node")
+    assert result[HOSTS[0]].status is Status.FAIL and result[HOSTS[0]].blocks == ("physical_restore",)
+    assert result[""].status is Status.UNKNOWN
+    assert result[""].blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore")
+    assert "which the exporter cannot see" in result[""].reason
+    assert readiness(out)["logical_backup"] is None
 
 
 # --- containerized_node, from PMM's node type -----------------------------------------------------------------------

@@ -21,6 +21,7 @@ from exporter.results.check_result import Status
 from exporter.snapshots.cluster_snapshot import ClusterSnapshot, SnapshotStore, build_snapshot
 from exporter.web.status_page import render_status_page
 from pbm_pmm_simulator import SimReplicaSet
+from pbm_pmm_simulator.pmm.server import PMM_SERVER_ID
 from pbm_pmm_simulator.pmm_server import SimPMMServer
 from tests.probing import cluster_config, probe_clusters, result
 
@@ -109,7 +110,9 @@ def test_a_service_added_with_another_user_is_a_warning(setup: Setup) -> None:
     assert snap is not None
     states = verdicts(snap, "pmm_service_user_matches")
     assert set(states.values()) == {(Status.FAIL, ())}
-    assert "as MongoDB user backup_admin" in result(snap, "pmm_service_user_matches", other.hosts[0])[1]
+    _, reason, fix = result(snap, "pmm_service_user_matches", other.hosts[0])
+    assert "as MongoDB user backup_admin" in reason
+    assert "pmm-admin inventory add agent mongodb-exporter" in fix and "Do not remove and re-add the service" in fix
 
 
 def test_a_stale_service_of_the_cluster_blocks_physical_restores(setup: Setup) -> None:
@@ -135,6 +138,23 @@ def test_a_remotely_monitored_member_blocks_physical_restores(setup: Setup) -> N
     snap = setup.probe()
     assert verdicts(snap, "pmm_agent_on_mongodb_node")[host] == (Status.FAIL, ("physical_restore",))
     assert "its pmm-agent runs on monitoring-host" in result(snap, "pmm_agent_on_mongodb_node", host)[1]
+
+
+def test_remote_instances_pmm_server_monitors_block_every_backup_and_restore(setup: Setup) -> None:
+    # added in PMM's UI as remote instances: PMM Server's own pmm-agent runs their agents, without mongod or pbm
+    for host in setup.rs.hosts:
+        setup.pmm.remove_service(setup.services[host])
+        name, _, port = host.rpartition(":")
+        node = setup.pmm.add_node(f"{name}-{port}-remote", name, node_type="REMOTE_NODE")
+        setup.pmm.add_mongodb_service(node, f"{name}-{port}-mongodb", name, int(port), cluster="prod-rs",
+                                      replication_set=setup.rs.name, pmm_agent_node_id=PMM_SERVER_ID)
+    snap = setup.probe()
+    status, reason, fix = result(snap, "pmm_agent_on_mongodb_node", setup.rs.hosts[0])
+    assert status is Status.FAIL and "PMM Server's own pmm-agent (pmm-server)" in reason
+    assert "deletes its scheduled backups" in fix
+    assert verdicts(snap, "pmm_agent_on_mongodb_node")[setup.rs.hosts[1]][1] == (
+        "logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+    assert snap.operations["logical_backup"] is False and snap.operations["logical_restore"] is False
 
 
 def test_a_restore_from_pmm_leaves_the_schedules_disabled_and_the_cluster_not_ready(setup: Setup) -> None:

@@ -271,7 +271,10 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
         node_type: str = "GENERIC_NODE",
     ) -> str:
         """A Generic Node as `pmm-admin config` registers it: with its pmm-agent, vmagent and node_exporter
-        (`--node-type=container`: a Container Node, listed under "container")."""
+        (`--node-type=container`: a Container Node, listed under "container"). `node_type="REMOTE_NODE"`: the node
+        PMM's "Add remote instance" creates, with no agent of its own (inventory AddRemoteNode, models.CreateNode);
+        its services' agents run on PMM Server's pmm-agent (add_mongodb_service(pmm_agent_node_id=PMM_SERVER_ID)),
+        as management AddMongoDB with pmm_agent_id "pmm-server" registers them."""
         with self.lock:
             if any(n.node_name == node_name for n in self._nodes.values()):
                 raise ValueError(f"Node with name {node_name!r} already exists")
@@ -281,6 +284,8 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
             self._nodes[node_id] = Node(node_id, node_name, address, machine_id=mid, distro=distro, region=region,
                                         az=az, custom_labels=dict(custom_labels or {}),
                                         node_type=node_type)  # fmt: skip
+            if node_type == "REMOTE_NODE":
+                return node_id
             pmm_agent = self._new_agent("PMM_AGENT", runs_on_node_id=node_id, connected=connected, version=self.version,
                                         process_exec_path=self._client_path("bin/pmm-agent"))  # fmt: skip
             self._new_agent("VM_AGENT", pmm_agent_id=pmm_agent.agent_id, status="RUNNING",
