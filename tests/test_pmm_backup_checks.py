@@ -165,6 +165,41 @@ def test_pmm_agents_only_on_other_hosts_leave_backups_and_restores_unknown() -> 
     assert readiness(out)["logical_backup"] is None
 
 
+# --- pmm_service_agents_unique -------------------------------------------------------------------------------------
+
+def twice(pmm: PMMFacts, field: str, services: tuple[int, ...]) -> PMMFacts:
+    """A second agent of the same type for these services on their pmm-agent (pmm-admin inventory add agent)."""
+    agents = getattr(pmm, field).value
+    extra = [{**a, "agent_id": a["agent_id"] + "b"} for a in agents if int(a["service_id"][1:]) in services]
+    return replace(pmm, **{field: Observed([*agents, *extra])})
+
+
+def test_two_agents_of_a_type_for_a_service_block_what_runs_through_it() -> None:
+    result = of(run(twice(pmm_facts(), "qan_agents", (1,))), "pmm_service_agents_unique")
+    assert result[HOSTS[0]].status is Status.FAIL
+    assert result[HOSTS[0]].blocks == ("logical_backup",)  # the daily schedule runs through s1; others run elsewhere
+    assert "2 QAN MongoDB profiler agents on pmm-agent pa1" in result[HOSTS[0]].reason
+    assert "Couldn't resolve dsn, as there should be only one agent" in result[HOSTS[0]].reason
+    assert "q1, q1b" in result[HOSTS[0]].fix and "pmm-admin inventory remove agent" in result[HOSTS[0]].fix
+    assert result[HOSTS[1]].status is Status.PASS
+    everywhere = run(twice(pmm_facts(), "qan_agents", (1, 2, 3)))
+    assert of(everywhere, "pmm_service_agents_unique")[HOSTS[1]].blocks == (
+        "logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+    assert readiness(everywhere)["logical_restore"] is False
+
+
+def test_a_second_exporter_matters_only_without_a_profiler_and_is_unknown_on_pmm_3() -> None:
+    with_profiler = run(twice(pmm_facts(), "exporters", (1, 2, 3)))
+    assert {r.status for r in of(with_profiler, "pmm_service_agents_unique").values()} == {Status.PASS}
+    pmm2 = run(twice(pmm_facts(version="2.44.0", qan=()), "exporters", (1, 2, 3)))
+    assert of(pmm2, "pmm_service_agents_unique")[HOSTS[0]].status is Status.FAIL
+    assert readiness(pmm2)["logical_backup"] is False
+    pmm3 = run(twice(pmm_facts(qan=()), "exporters", (1, 2, 3)))  # a single mongolog agent would still serve
+    result = of(pmm3, "pmm_service_agents_unique")[HOSTS[0]]
+    assert result.status is Status.UNKNOWN and "QAN mongolog agent" in result.reason
+    assert readiness(pmm3)["logical_backup"] is None
+
+
 # --- containerized_node, from PMM's node type -----------------------------------------------------------------------
 
 def test_a_service_on_a_container_node_is_a_warning() -> None:
@@ -286,7 +321,7 @@ def test_the_new_checks_are_unknown_when_pmm_cannot_be_read() -> None:
     out = run(down, agents=[agent(h) for h in HOSTS])
     new = {"pmm_agent_version_supported", "pmm_service_user_matches", "pmm_cluster_services_connected",
            "pmm_agent_on_mongodb_node", "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
-           "restore_version_compatible", "containerized_node"}
+           "restore_version_compatible", "containerized_node", "pmm_service_agents_unique"}
     assert {r.status for r in out if r.check in new} == {Status.UNKNOWN}
     assert {r.check for r in out if r.check in new} == new
 

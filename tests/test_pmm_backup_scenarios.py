@@ -27,6 +27,7 @@ from tests.probing import cluster_config, probe_clusters, result
 
 TOKEN = "glsa_simulatedToken_0123"
 NEW_CHECKS = {"pmm_agent_version_supported", "pmm_service_user_matches", "pmm_cluster_services_connected",
+              "pmm_service_agents_unique",
               "pmm_agent_on_mongodb_node", "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
               "restore_version_compatible", "containerized_node"}
 
@@ -155,6 +156,16 @@ def test_remote_instances_pmm_server_monitors_block_every_backup_and_restore(set
     assert verdicts(snap, "pmm_agent_on_mongodb_node")[setup.rs.hosts[1]][1] == (
         "logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
     assert snap.operations["logical_backup"] is False and snap.operations["logical_restore"] is False
+
+
+def test_a_second_profiler_agent_for_a_service_fails_its_scheduled_backups(setup: Setup) -> None:
+    setup.pmm.add_service_agent(setup.service(0), "QAN_MONGODB_PROFILER_AGENT", username="qan")
+    snap = setup.probe()
+    status, reason, fix = result(snap, "pmm_service_agents_unique", setup.rs.hosts[0])
+    assert status is Status.FAIL and "there should be only one agent" in reason
+    assert verdicts(snap, "pmm_service_agents_unique")[setup.rs.hosts[0]][1] == ("logical_backup",)  # 'nightly'
+    assert "pmm-admin inventory remove agent" in fix
+    assert snap.operations["logical_backup"] is False and snap.operations["logical_restore"] is True
 
 
 def test_a_restore_from_pmm_leaves_the_schedules_disabled_and_the_cluster_not_ready(setup: Setup) -> None:

@@ -22,6 +22,7 @@ from exporter.checks import (
     pmm_client_connected,
     pmm_cluster_services_connected,
     pmm_scheduled_backups_enabled,
+    pmm_service_agents_unique,
     pmm_service_user_matches,
     replica_set_member,
     restore_version_compatible,
@@ -44,8 +45,8 @@ _MODULES = (replica_set_member, pbm_agent_running, pbm_version_supported, pbm_ve
             pbm_storage_reachable, backup_candidate_available, pitr_running, pbm_no_stale_lock,
             mongodb_user_permissions, supported_configuration, backup_management_enabled,
             storage_location_configured, pmm_client_connected, pmm_agent_version_supported, pmm_agent_on_mongodb_node,
-            pmm_service_user_matches, pmm_cluster_services_connected, containerized_node, service_cluster_name,
-            pmm_scheduled_backups_enabled, pmm_backup_folder_unique, restore_version_compatible,
+            pmm_service_agents_unique, pmm_service_user_matches, pmm_cluster_services_connected, containerized_node,
+            service_cluster_name, pmm_scheduled_backups_enabled, pmm_backup_folder_unique, restore_version_compatible,
             pbm_config_managed_by_pmm)
 CHECKS: dict[str, Check] = {module.CHECK: module.evaluate for module in _MODULES}
 # The operations each check's failure may block at most: what its unknown results leave unknown

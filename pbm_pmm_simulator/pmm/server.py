@@ -354,6 +354,28 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
                 _park(agent, children_status)
         return service.service_id
 
+    def add_service_agent(self, service_id: str, agent_type: str = "MONGODB_EXPORTER", *, username: str = "pmm",
+                          pmm_agent_node_id: str | None = None) -> str:
+        """Another agent for a service, as `pmm-admin inventory add agent mongodb-exporter|qan-mongodb-profiler-agent
+        <pmm-agent-id> <service-id> <username>` adds it (inventory AddAgent: no check that the service already has
+        one of that type); run by the pmm-agent already serving the service, or by the one on `pmm_agent_node_id`.
+        Returns its agent_id."""
+        if agent_type not in ("MONGODB_EXPORTER", "QAN_MONGODB_PROFILER_AGENT"):
+            raise ValueError(f"not a MongoDB agent type this simulator lists: {agent_type!r}")
+        with self.lock:
+            pmm_agent = (self._pmm_agent_of_node(pmm_agent_node_id) if pmm_agent_node_id is not None
+                         else self._pmm_agent_for(service_id))
+            if pmm_agent is None or service_id not in self._services:
+                raise KeyError(f"no pmm-agent or no service {service_id!r}")
+            exporter = agent_type == "MONGODB_EXPORTER"
+            agent = self._new_agent(agent_type, pmm_agent_id=pmm_agent.agent_id, service_id=service_id,
+                                    username=username, status="RUNNING", port=exporter,
+                                    **({"push_metrics_enabled": True,
+                                        "process_exec_path": self._client_path("exporters/mongodb_exporter")}
+                                       if exporter else {}))  # fmt: skip
+            _park(agent, None if pmm_agent.connected else "UNKNOWN")
+            return agent.agent_id
+
     def register_replica_set(
         self,
         rs: SimReplicaSet | Sequence[str],
