@@ -96,6 +96,18 @@ class PBMOperations:
             start = self._rs.cluster_time().time if since is None else since
             self._pitr = {"since": start, "span": span_min * 60, "crashed_at": None, "opid": str(ObjectId())}
 
+    def configure_as_pmm(self, pitr: bool) -> None:
+        """`pbm config --file` with the config PMM's jobs write before they run pbm (agent/runner/jobs/pbm_helpers.go
+        createPBMConfig: the location's storage, and PITRConf{Enabled: pitr}): pitr=True before a PITR schedule's
+        backup (mongodb_backup_job.go), False before every restore (mongodb_restore_job.go Run,
+        createPBMConfig(..., false)). The storage is kept as configured here. With PITR off the slicers stop."""
+        with self._rs.lock:
+            config = self._rs.pbm_config if self._rs.pbm_config is not None else {}
+            config["pitr"] = {**(config.get("pitr") or {}), "enabled": pitr}
+            self._rs.pbm_config = config
+        if not pitr:
+            self.stop_pitr()
+
     def stop_pitr(self, crash: bool = False) -> None:
         """Slicing stops: a crash leaves the locks, no longer heartbeating, and writes no more chunks; a clean stop
         releases them. The chunks written so far stay."""

@@ -200,6 +200,25 @@ def test_a_second_exporter_matters_only_without_a_profiler_and_is_unknown_on_pmm
     assert readiness(pmm3)["logical_backup"] is None
 
 
+# --- pmm_pitr_schedule_applied -------------------------------------------------------------------------------------
+
+def test_an_enabled_pitr_schedule_with_pitr_off_in_pbm_blocks_pitr() -> None:
+    pitr = Observed([schedule("pitr", "s2", mode="PITR")])
+    out = run(pmm_facts(scheduled_backups=pitr))  # PBM's config as a restore from PMM leaves it: no pitr section on
+    result = of(out, "pmm_pitr_schedule_applied")[""]
+    assert result.status is Status.FAIL and result.blocks == ("pitr",)
+    assert "PMM's PITR schedule 'pitr' is enabled, but PITR is off in PBM's config" in result.reason
+    assert "a restore from PMM writes PBM's config with PITR off" in result.reason
+    assert "make the PITR schedule 'pitr' run soon" in result.fix
+    assert of(out, "pitr_running")[""].status is Status.SKIPPED  # PBM's own check has nothing to judge
+    assert readiness(out)["pitr"] is False
+    on = run(pmm_facts(scheduled_backups=pitr),
+             pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}, "pitr": {"enabled": True}})
+    assert of(on, "pmm_pitr_schedule_applied")[""].status is Status.PASS
+    disabled = Observed([schedule("pitr", "s2", mode="PITR", enabled=False)])
+    assert of(run(pmm_facts(scheduled_backups=disabled)), "pmm_pitr_schedule_applied")[""].status is Status.SKIPPED
+
+
 # --- containerized_node, from PMM's node type -----------------------------------------------------------------------
 
 def test_a_service_on_a_container_node_is_a_warning() -> None:
@@ -321,7 +340,8 @@ def test_the_new_checks_are_unknown_when_pmm_cannot_be_read() -> None:
     out = run(down, agents=[agent(h) for h in HOSTS])
     new = {"pmm_agent_version_supported", "pmm_service_user_matches", "pmm_cluster_services_connected",
            "pmm_agent_on_mongodb_node", "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
-           "restore_version_compatible", "containerized_node", "pmm_service_agents_unique"}
+           "restore_version_compatible", "containerized_node", "pmm_service_agents_unique",
+           "pmm_pitr_schedule_applied"}
     assert {r.status for r in out if r.check in new} == {Status.UNKNOWN}
     assert {r.check for r in out if r.check in new} == new
 

@@ -178,6 +178,22 @@ def test_a_restore_from_pmm_leaves_the_schedules_disabled_and_the_cluster_not_re
     assert "blocks the scheduled backups" in render_table([snap])
 
 
+def test_a_restore_onto_another_member_leaves_the_pitr_schedule_enabled_and_pitr_off(setup: Setup) -> None:
+    setup.pmm.remove_scheduled_backup(next(iter(setup.pmm._scheduled_backups)))  # PITR alone (PMM's precondition)
+    setup.pmm.add_scheduled_backup(setup.service(1), setup.location, name="pitr", mode="PITR", folder="prod-rs")
+    setup.rs.pbm.configure_as_pmm(pitr=True)  # the PITR schedule ran: PITR on, slicing
+    setup.rs.pbm.start_pitr(span_min=1, since=setup.rs.cluster_time().time - 30)
+    assert setup.probe().operations["pitr"] is not False
+    setup.pmm.restore_artifact(setup.artifact, setup.service(0))  # disables service 0's schedules only
+    setup.rs.pbm.configure_as_pmm(pitr=False)  # what the restore job writes before pbm restore
+    snap = setup.probe()
+    status, reason, fix = result(snap, "pmm_pitr_schedule_applied")
+    assert status is Status.FAIL and "PMM's PITR schedule 'pitr' is enabled, but PITR is off" in reason
+    assert "make the PITR schedule 'pitr' run soon" in fix
+    assert result(snap, "pitr_running")[0] is Status.SKIPPED
+    assert snap.operations["pitr"] is False
+
+
 def test_pitr_with_snapshots_on_schedule_blocks_snapshots(setup: Setup) -> None:
     setup.pmm.add_scheduled_backup(setup.service(1), setup.location, name="pitr", mode="PITR", folder="prod-rs")
     snap = setup.probe()
