@@ -200,6 +200,31 @@ def test_a_second_exporter_matters_only_without_a_profiler_and_is_unknown_on_pmm
     assert readiness(pmm3)["logical_backup"] is None
 
 
+# --- restore_version_compatible: orphaned artifacts ----------------------------------------------------------------
+
+def test_a_cluster_whose_only_artifacts_are_orphaned_cannot_restore_through_pmm() -> None:
+    # pmm-admin remove mongodb: the artifact keeps no service ID (the prober drops the empty field), its schedule goes
+    orphan = {k: v for k, v in artifact("a1", "2026-11-30T01:00:00Z", folder="prod-rs",
+                                        pbm_backup_name="2026-11-30T01:00:04Z").items() if k != "service_id"}
+    out = run(pmm_facts(artifacts=Observed([orphan]), scheduled_backups=Observed([])))
+    result = of(out, "restore_version_compatible")[""]
+    assert result.status is Status.FAIL and result.blocks == ("logical_restore",)
+    assert "belong to no service" in result.reason and "Empty Service ID." in result.reason
+    assert "pbm restore 2026-11-30T01:00:04Z" in result.fix and "folder 'prod-rs'" in result.fix
+    assert readiness(out)["logical_restore"] is False
+    # another cluster's folder: not this cluster's orphan
+    elsewhere = {**orphan, "folder": "billing"}
+    assert of(run(pmm_facts(artifacts=Observed([elsewhere]), scheduled_backups=Observed([]))),
+              "restore_version_compatible")[""].status is Status.SKIPPED
+    # in the folder the cluster's schedule writes to, whatever its name
+    ours = Observed([schedule("daily", folder="nightly")])
+    assert of(run(pmm_facts(artifacts=Observed([{**orphan, "folder": "nightly"}]), scheduled_backups=ours)),
+              "restore_version_compatible")[""].status is Status.FAIL
+    # a live artifact of the cluster: PMM restores that one
+    assert of(run(pmm_facts(artifacts=Observed([orphan, artifact("a2", "2026-11-29T01:00:00Z")]))),
+              "restore_version_compatible")[""].status is Status.UNKNOWN  # not asked about a2 yet
+
+
 # --- pmm_pitr_schedule_applied -------------------------------------------------------------------------------------
 
 def test_an_enabled_pitr_schedule_with_pitr_off_in_pbm_blocks_pitr() -> None:

@@ -231,6 +231,21 @@ def test_an_upgrade_after_the_last_backup_blocks_restores_end_to_end(setup: Setu
     assert "restore_version_compatible" in render_status_page([snap], None)
 
 
+def test_re_adding_a_service_orphans_its_artifacts_and_pmm_cannot_restore_them(setup: Setup) -> None:
+    # pmm-admin remove mongodb, then add again: a new service ID; the schedule is gone, the artifact orphaned
+    old = setup.service(0)
+    node = setup.pmm._services[old].node_id
+    name, _, port = setup.rs.hosts[0].rpartition(":")
+    setup.pmm.remove_service(old)
+    setup.pmm.add_mongodb_service(node, f"{name}-{port}-mongodb", name, int(port), cluster="prod-rs",
+                                  replication_set=setup.rs.name)
+    snap = setup.probe()
+    status, reason, fix = result(snap, "restore_version_compatible")
+    assert status is Status.FAIL and "belong to no service" in reason and "'nightly-1'" in reason
+    assert "pbm restore 2026-11-30T01:00:00Z" in fix  # the PBM backup name from the artifact's metadata
+    assert snap.operations["logical_restore"] is False
+
+
 def test_backup_management_off_leaves_the_backup_rules_unknown(setup: Setup) -> None:
     setup.pmm.backup_management = False
     snap = setup.probe()

@@ -11,6 +11,13 @@ cause; a fresh backup is the fix.
 
 Blocks the restore of the artifact's data model (logical_restore or physical_restore). Artifacts of sharded
 clusters are left to supported_configuration: PMM restores none of them.
+
+Orphaned artifacts: `pmm-admin remove mongodb` removes the service with models.RemoveService(..., RemoveCascade),
+which deletes its scheduled backups and sets its artifacts' ServiceID to "" (managed/models/service_helpers.go).
+PMM then refuses to restore them: RestoreBackup -> CheckArtifactCompatibility -> models.FindServiceByID(q, "") ->
+"Empty Service ID." (compatibility_service.go, service_helpers.go; PMM v3.9.0 and 2.x alike). When the cluster's
+only successful artifacts are such orphans (found by their location and folder, BackupIndex.orphaned_artifacts),
+the restore of their data model cannot be done through PMM; PBM still can, with the artifact's PBM backup name.
 """
 
 from __future__ import annotations
@@ -38,6 +45,22 @@ def describe(artifact: dict[str, Any]) -> str:
     return f"{artifact.get('name') or artifact.get('artifact_id')!r} ({model}{mode}, {artifact.get('created_at', '?')})"
 
 
+def orphaned(inp: CheckInput, newest: dict[str, Any], orphans: list[dict[str, Any]]) -> CheckResult:
+    """The cluster's only successful artifacts lost their service: PMM restores none of them."""
+    blocks = {PHYSICAL_RESTORE if a.get("data_model") == "PHYSICAL" else LOGICAL_RESTORE for a in orphans}
+    location = newest.get("location_name") or newest.get("location_id")
+    where = f"location {location!r}, folder {newest.get('folder', '')!r}"
+    name = newest.get("pbm_backup_name") or "<its PBM backup name: pbm list>"
+    return failed(
+        CHECK, f"PMM's only successful backups of cluster {inp.settings.name!r} ({len(orphans)}, the newest "
+               f"{describe(newest)} in {where}) belong to no service: their service was removed from PMM "
+               f"(pmm-admin remove mongodb), and PMM refuses to restore such an artifact (\"Empty Service ID.\")",
+        f"Restore with PBM itself on a node of the cluster, its storage pointing at {where} (PMM writes that "
+        f"before each job): pbm restore {name}. Then take a backup from PMM (Backup > All backups > Create backup) "
+        f"so that PMM has one it can restore",
+        "", inp.view.replica_set, blocks)
+
+
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = inp.view.replica_set
     pmm = usable_pmm(CHECK, inp, "services", "artifacts")
@@ -46,6 +69,10 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     services = our_services(inp)
     artifact = newest_restorable(our_artifacts(inp), (s.get("service_id") for s in services))
     if artifact is None:
+        orphans = [a for a in pmm.backups.orphaned_artifacts(inp.settings.name)
+                   if a.get("status") == "SUCCESS" and not a.get("is_sharded_cluster")]
+        if orphans:
+            return [orphaned(inp, max(orphans, key=lambda a: str(a.get("created_at") or "")), orphans)]
         return [skipped(CHECK, f"PMM has no successful backup of cluster {inp.settings.name!r} to restore", "", rs)]
     restore = PHYSICAL_RESTORE if artifact.get("data_model") == "PHYSICAL" else LOGICAL_RESTORE
     if artifact.get("is_sharded_cluster"):
