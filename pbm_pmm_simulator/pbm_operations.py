@@ -149,8 +149,13 @@ class PBMOperations:
             self._take_lock("backup", opid)
             backups = [d for d in self._rs.collections.get(("admin", "pbmBackups"), []) if d.get("opid") != opid]
             node = self._lock["node"] if self._lock else ""
+            primary = self._rs.primary
+            # BackupMeta.MongoVersion: the running agent's mongod buildInfo version (cmd/pbm-agent/backup.go
+            # bcp.SetMongoVersion(a.brief.Version.VersionString))
+            version = primary.mongo_version if primary is not None else self._rs.mongo_version
             backups.append({"_id": ObjectId(), "name": name or f"backup-{now}", "opid": opid, "type": kind,
                             "status": "running", "start_ts": now, "last_transition_ts": now, "size": 0,
+                            "mongodb_version": version,
                             "replsets": [{"name": self._rs.name, "node": node, "status": "running"}]})
             self._rs.collections[("admin", "pbmBackups")] = backups
             return opid

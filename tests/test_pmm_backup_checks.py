@@ -200,6 +200,33 @@ def test_a_second_exporter_matters_only_without_a_profiler_and_is_unknown_on_pmm
     assert readiness(pmm3)["logical_backup"] is None
 
 
+# --- restore_version_compatible: the artifact's version against the members', as the restore compares ------------
+
+def test_the_restore_compares_the_artifacts_version_with_the_members_not_pmms_24_hour_cache() -> None:
+    taken = {"name": "2026-11-30T01:00:04Z", "status": "done", "mongodb_version": "7.0.14"}  # PBM's newest backup
+    newest = Observed([artifact("a1", "2026-11-30T01:00:00Z", pbm_backup_name="2026-11-30T01:00:04Z")])
+    upgraded = [agent(h, mv="7.0.15", pv="7.0.15-9") for h in HOSTS]
+    # mongod was upgraded after the backup; PMM's cached answer still names the cluster's services
+    out = run(pmm_facts(artifacts=newest), agents=upgraded, version="7.0.15", last_backup=Observed(taken))
+    result = of(out, "restore_version_compatible")[""]
+    assert result.status is Status.FAIL and result.blocks == ("logical_restore",)
+    assert "taken on MongoDB 7.0.14, but the cluster runs 7.0.15 (db1:27017, db2:27017, db3:27017)" in result.reason
+    assert "PMM's list of compatible services still names db1-mongodb, db2-mongodb, db3-mongodb" in result.reason
+    assert "refreshed every 24 h" in result.reason and "fresh backup" in result.fix
+    # a backup taken on the new version: PMM's cached answer leaves the services out, the restore accepts them
+    fresh = {**taken, "mongodb_version": "7.0.15"}
+    out = run(pmm_facts(artifacts=newest, compatible_services={"a1": Observed([])}), agents=upgraded,
+              version="7.0.15", last_backup=Observed(fresh))
+    result = of(out, "restore_version_compatible")[""]
+    assert result.status is Status.PASS and "db1:27017, db2:27017, db3:27017 run" in result.reason
+    assert "does not name the cluster's yet" in result.reason
+    # PBM's newest backup is another one: PMM's answer is all there is
+    other = {**taken, "name": "2026-12-01T01:00:00Z"}
+    out = run(pmm_facts(artifacts=newest, compatible_services={"a1": Observed([])}), agents=upgraded,
+              version="7.0.15", last_backup=Observed(other))
+    assert of(out, "restore_version_compatible")[""].status is Status.FAIL
+
+
 # --- restore_version_compatible: orphaned artifacts ----------------------------------------------------------------
 
 def test_a_cluster_whose_only_artifacts_are_orphaned_cannot_restore_through_pmm() -> None:

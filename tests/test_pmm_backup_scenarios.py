@@ -246,6 +246,39 @@ def test_re_adding_a_service_orphans_its_artifacts_and_pmm_cannot_restore_them(s
     assert snap.operations["logical_restore"] is False
 
 
+def upgrade(setup: Setup, version: str) -> None:
+    """mongod upgraded on every member; PMM's software-version cache still holds the old version (24 h)."""
+    with setup.rs.lock:
+        for member in setup.rs.members:
+            member.mongo_version = version
+    for host in setup.rs.hosts:
+        setup.pmm.set_service_version(setup.services[host], version, cached=False)
+
+
+def test_an_upgrade_pmms_cache_has_not_seen_blocks_the_restore_pmms_list_still_allows(setup: Setup) -> None:
+    setup.rs.pbm.start_backup("logical", name="2026-11-30T01:00:00Z")  # the PBM backup of 'nightly-1'
+    setup.rs.pbm.finish_backup()
+    upgrade(setup, "7.0.15")
+    snap = setup.probe()
+    status, reason, _ = result(snap, "restore_version_compatible")
+    assert status is Status.FAIL and "taken on MongoDB 7.0.14, but the cluster runs 7.0.15" in reason
+    assert "PMM's list of compatible services still names" in reason
+    assert snap.operations["logical_restore"] is False
+
+
+def test_a_backup_after_the_upgrade_restores_before_pmms_cache_sees_it(setup: Setup) -> None:
+    upgrade(setup, "7.0.15")
+    created = "2026-12-01T01:00:00Z"
+    setup.pmm.add_artifact(setup.service(0), setup.location, name="nightly-2", folder="prod-rs", created_at=created)
+    setup.rs.pbm.start_backup("logical", name=created)
+    setup.rs.pbm.finish_backup()
+    snap = setup.probe()
+    status, reason, _ = result(snap, "restore_version_compatible")
+    assert status is Status.PASS and "'nightly-2'" in reason and "taken on MongoDB 7.0.15" in reason
+    assert "does not name the cluster's yet" in reason
+    assert snap.operations["logical_restore"] is True
+
+
 def test_backup_management_off_leaves_the_backup_rules_unknown(setup: Setup) -> None:
     setup.pmm.backup_management = False
     snap = setup.probe()

@@ -327,8 +327,9 @@ PBM_FACTS = ("agents", "pbm_config", "cluster_time", "locks", "op_locks", "backu
 # pbm/lock/lock.go LockData
 LOCK_PROJECTION = {"_id": 0, "type": 1, "replset": 1, "node": 1, "opid": 1, "hb": 1}
 # What the checks need of a backup's metadata (pbm/backup/types.go BackupMeta): when it started, which it is, and
-# how it ended (error: PBM's text, such as the storage's AccessDenied)
-BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1, "error": 1}
+# how it ended (error: PBM's text, such as the storage's AccessDenied), and the MongoDB version it was taken on
+BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1, "error": 1,
+                     "mongodb_version": 1}
 # pbm/restore/types.go RestoreMeta; pbm/oplog/chunk.go OplogChunk
 RESTORE_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1}
 CHUNK_PROJECTION = {"_id": 0, "rs": 1, "start_ts": 1, "end_ts": 1}

@@ -473,10 +473,25 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
         with self.lock:
             self._services[service_id].cluster = cluster
 
-    def set_service_version(self, service_id: str, version: str) -> None:
-        """The service's MongoDB version: inventory `version`, and the mongod version backup compatibility compares."""
+    def set_service_version(self, service_id: str, version: str, *, cached: bool = True) -> None:
+        """The service's MongoDB version: inventory `version`, and the mongod version backup compatibility compares.
+
+        `cached=False`: mongod was upgraded, but PMM's software-version cache still holds the version it last read
+        (managed/services/versioncache/versioncache.go: each service is read again 24 h after the last time), so
+        the compatible-services answer keeps comparing the old one until refresh_software_versions(); backups and
+        restores ask the pmm-agent live (CheckSoftwareCompatibilityForService)."""
         with self.lock:
-            self._services[service_id].version = version
+            service = self._services[service_id]
+            if cached:
+                self._cached_versions.pop(service_id, None)
+            else:
+                self._cached_versions.setdefault(service_id, service.version)
+            service.version = version
+
+    def refresh_software_versions(self) -> None:
+        """The versioncache's next pass: every service's cached mongod version is its live one again."""
+        with self.lock:
+            self._cached_versions.clear()
 
     def set_service_replication_set(self, service_id: str, replication_set: str) -> None:
         with self.lock:
