@@ -124,6 +124,18 @@ class PBMOperations:
             start = self._rs.cluster_time().time if since is None else since
             self._pitr = {"since": start, "span": span_min * 60, "crashed_at": None, "opid": str(ObjectId())}
 
+    def configure_as_pmm(self, pitr: bool) -> None:
+        """`pbm config --file` with the config PMM's jobs write before they run pbm (agent/runner/jobs/pbm_helpers.go
+        createPBMConfig: the location's storage, and PITRConf{Enabled: pitr}): pitr=True before a PITR schedule's
+        backup (mongodb_backup_job.go), False before every restore (mongodb_restore_job.go Run,
+        createPBMConfig(..., false)). The storage is kept as configured here. With PITR off the slicers stop."""
+        with self._rs.lock:
+            config = self._rs.pbm_config if self._rs.pbm_config is not None else {}
+            config["pitr"] = {**(config.get("pitr") or {}), "enabled": pitr}
+            self._rs.pbm_config = config
+        if not pitr:
+            self.stop_pitr()
+
     def stop_pitr(self, crash: bool = False) -> None:
         """Slicing stops: a crash leaves the locks, no longer heartbeating, and writes no more chunks; a clean stop
         releases them. The chunks written so far stay."""
@@ -173,9 +185,14 @@ class PBMOperations:
             store.update({k: copy.deepcopy(v) for k, v in storage.items() if k == "type" or k == storage.get("type")})
             backups = [d for d in self._rs.collections.get(("admin", "pbmBackups"), []) if d.get("opid") != opid]
             node = self._lock["node"] if self._lock else ""
+            primary = self._rs.primary
+            # BackupMeta.MongoVersion: the running agent's mongod buildInfo version (cmd/pbm-agent/backup.go
+            # bcp.SetMongoVersion(a.brief.Version.VersionString))
+            version = primary.mongo_version if primary is not None else self._rs.mongo_version
             backups.append({"_id": ObjectId(), "name": name or f"backup-{now}", "opid": opid, "type": kind,
                             "status": "running", "start_ts": now, "last_transition_ts": now, "size": 0,
                             "store": store,
+                            "mongodb_version": version,
                             "replsets": [{"name": self._rs.name, "node": node, "status": "running"}]})
             self._rs.collections[("admin", "pbmBackups")] = backups
             return opid

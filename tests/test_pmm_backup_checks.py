@@ -86,7 +86,12 @@ def test_pmm_taking_the_dsn_of_another_user_is_a_warning_with_the_fix() -> None:
     result = of(run(replace(pmm, qan_agents=Observed(qan))), "pmm_service_user_matches")[HOSTS[0]]
     assert result.status is Status.FAIL and result.warning
     assert "as MongoDB user backup_admin (from its QAN MongoDB profiler agent)" in result.reason
-    assert "exporter connects as pmm" in result.reason and "--username=pmm" in result.fix
+    assert "exporter connects as pmm" in result.reason
+    # the fix keeps the service, whose removal would delete its schedules and orphan its artifacts
+    assert "pmm-admin inventory remove agent e1 and q1" in result.fix
+    assert "pmm-admin inventory add agent mongodb-exporter --password=<password> pa1 s1 pmm" in result.fix
+    assert "pmm-admin inventory add agent qan-mongodb-profiler-agent --password=<password> pa1 s1 pmm" in result.fix
+    assert "Do not remove and re-add the service" in result.fix and "PMM can never restore them" in result.fix
     # without a QAN agent PMM takes the exporter's DSN, whose user is the exporter's own
     without_qan = run(replace(pmm, qan_agents=Observed([q for q in qan if q["service_id"] != "s1"])))
     assert of(without_qan, "pmm_service_user_matches")[HOSTS[0]].status is Status.PASS
@@ -112,15 +117,158 @@ def test_a_stale_service_with_the_cluster_name_blocks_physical_restores() -> Non
 
 # --- pmm_agent_on_mongodb_node --------------------------------------------------------------------------------------
 
-def test_remote_monitoring_blocks_physical_restores() -> None:
-    pmm = pmm_facts()
+def remote(pmm: PMMFacts, agents: dict[str, str]) -> PMMFacts:
+    """The pmm-agents named (ID -> the node they run on) moved off their service's node."""
     assert pmm.pmm_agents.value is not None
-    remote = [{**a, "runs_on_node_id": "pmm-server"} if a["agent_id"] == "pa2" else a for a in pmm.pmm_agents.value]
-    result = of(run(replace(pmm, pmm_agents=Observed(remote))), "pmm_agent_on_mongodb_node")
+    moved = [{**a, "runs_on_node_id": agents[a["agent_id"]]} if a["agent_id"] in agents else a
+             for a in pmm.pmm_agents.value]
+    return replace(pmm, pmm_agents=Observed(moved))
+
+
+def test_remote_monitoring_blocks_physical_restores() -> None:
+    result = of(run(remote(pmm_facts(), {"pa2": "n9"})), "pmm_agent_on_mongodb_node")
     assert result[HOSTS[0]].status is Status.PASS
     assert result[HOSTS[1]].status is Status.FAIL and result[HOSTS[1]].blocks == ("physical_restore",)
-    assert "its pmm-agent runs on pmm-server, not on its node db2" in result[HOSTS[1]].reason
-    assert "Install PMM Client on db2" in result[HOSTS[1]].fix
+    assert "its pmm-agent runs on n9, not on its node db2" in result[HOSTS[1]].reason
+    assert "Install PMM Client (with pbm) on db2" in result[HOSTS[1]].fix
+    assert "" not in result  # db1 and db3 have their own pmm-agents: PMM runs the rest through them
+
+
+def test_the_fix_says_what_removing_the_service_destroys_in_pmm() -> None:
+    fix = of(run(remote(pmm_facts(), {"pa2": "n9"})), "pmm_agent_on_mongodb_node")[HOSTS[1]].fix
+    assert "pmm-admin remove mongodb db2-mongodb" in fix
+    assert "deletes its scheduled backups" in fix and "PMM can no longer restore them" in fix
+    assert "pbm restore <its PBM backup name>" in fix
+
+
+def test_services_pmm_server_monitors_cannot_be_backed_up_or_restored() -> None:
+    # a remote instance added in PMM's UI: PMM Server's own pmm-agent runs its agents, and it has no mongod or pbm
+    everything = ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+    out = run(remote(pmm_facts(), {"pa1": "pmm-server", "pa2": "pmm-server", "pa3": "pmm-server"}))
+    result = of(out, "pmm_agent_on_mongodb_node")[HOSTS[0]]
+    assert result.status is Status.FAIL and result.blocks == everything
+    assert "PMM Server's own pmm-agent (pmm-server), which has neither mongod nor pbm" in result.reason
+    assert readiness(out)["logical_backup"] is False and readiness(out)["logical_restore"] is False
+    # one such node: PMM backs up through another, but not on the schedule that runs through it
+    one = of(run(remote(pmm_facts(), {"pa1": "pmm-server"})), "pmm_agent_on_mongodb_node")
+    assert one[HOSTS[0]].blocks == ("logical_backup", "physical_restore")  # the daily schedule runs through s1
+    assert one[HOSTS[1]].status is Status.PASS
+
+
+def test_pmm_agents_only_on_other_hosts_leave_backups_and_restores_unknown() -> None:
+    out = run(remote(pmm_facts(), {"pa1": "n9", "pa2": "n9", "pa3": "n9"}))
+    result = of(out, "pmm_agent_on_mongodb_node")
+    assert result[HOSTS[0]].status is Status.FAIL and result[HOSTS[0]].blocks == ("physical_restore",)
+    assert result[""].status is Status.UNKNOWN
+    assert result[""].blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore")
+    assert "which the exporter cannot see" in result[""].reason
+    assert readiness(out)["logical_backup"] is None
+
+
+# --- pmm_service_agents_unique -------------------------------------------------------------------------------------
+
+def twice(pmm: PMMFacts, field: str, services: tuple[int, ...]) -> PMMFacts:
+    """A second agent of the same type for these services on their pmm-agent (pmm-admin inventory add agent)."""
+    agents = getattr(pmm, field).value
+    extra = [{**a, "agent_id": a["agent_id"] + "b"} for a in agents if int(a["service_id"][1:]) in services]
+    return replace(pmm, **{field: Observed([*agents, *extra])})
+
+
+def test_two_agents_of_a_type_for_a_service_block_what_runs_through_it() -> None:
+    result = of(run(twice(pmm_facts(), "qan_agents", (1,))), "pmm_service_agents_unique")
+    assert result[HOSTS[0]].status is Status.FAIL
+    assert result[HOSTS[0]].blocks == ("logical_backup",)  # the daily schedule runs through s1; others run elsewhere
+    assert "2 QAN MongoDB profiler agents on pmm-agent pa1" in result[HOSTS[0]].reason
+    assert "Couldn't resolve dsn, as there should be only one agent" in result[HOSTS[0]].reason
+    assert "q1, q1b" in result[HOSTS[0]].fix and "pmm-admin inventory remove agent" in result[HOSTS[0]].fix
+    assert result[HOSTS[1]].status is Status.PASS
+    everywhere = run(twice(pmm_facts(), "qan_agents", (1, 2, 3)))
+    assert of(everywhere, "pmm_service_agents_unique")[HOSTS[1]].blocks == (
+        "logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+    assert readiness(everywhere)["logical_restore"] is False
+
+
+def test_a_second_exporter_matters_only_without_a_profiler_and_is_unknown_on_pmm_3() -> None:
+    with_profiler = run(twice(pmm_facts(), "exporters", (1, 2, 3)))
+    assert {r.status for r in of(with_profiler, "pmm_service_agents_unique").values()} == {Status.PASS}
+    pmm2 = run(twice(pmm_facts(version="2.44.0", qan=()), "exporters", (1, 2, 3)))
+    assert of(pmm2, "pmm_service_agents_unique")[HOSTS[0]].status is Status.FAIL
+    assert readiness(pmm2)["logical_backup"] is False
+    pmm3 = run(twice(pmm_facts(qan=()), "exporters", (1, 2, 3)))  # a single mongolog agent would still serve
+    result = of(pmm3, "pmm_service_agents_unique")[HOSTS[0]]
+    assert result.status is Status.UNKNOWN and "QAN mongolog agent" in result.reason
+    assert readiness(pmm3)["logical_backup"] is None
+
+
+# --- restore_version_compatible: the artifact's version against the members', as the restore compares ------------
+
+def test_the_restore_compares_the_artifacts_version_with_the_members_not_pmms_24_hour_cache() -> None:
+    taken = {"name": "2026-11-30T01:00:04Z", "status": "done", "mongodb_version": "7.0.14"}  # PBM's newest backup
+    newest = Observed([artifact("a1", "2026-11-30T01:00:00Z", pbm_backup_name="2026-11-30T01:00:04Z")])
+    upgraded = [agent(h, mv="7.0.15", pv="7.0.15-9") for h in HOSTS]
+    # mongod was upgraded after the backup; PMM's cached answer still names the cluster's services
+    out = run(pmm_facts(artifacts=newest), agents=upgraded, version="7.0.15", last_backup=Observed(taken))
+    result = of(out, "restore_version_compatible")[""]
+    assert result.status is Status.FAIL and result.blocks == ("logical_restore",)
+    assert "taken on MongoDB 7.0.14, but the cluster runs 7.0.15 (db1:27017, db2:27017, db3:27017)" in result.reason
+    assert "PMM's list of compatible services still names db1-mongodb, db2-mongodb, db3-mongodb" in result.reason
+    assert "refreshed every 24 h" in result.reason and "fresh backup" in result.fix
+    # a backup taken on the new version: PMM's cached answer leaves the services out, the restore accepts them
+    fresh = {**taken, "mongodb_version": "7.0.15"}
+    out = run(pmm_facts(artifacts=newest, compatible_services={"a1": Observed([])}), agents=upgraded,
+              version="7.0.15", last_backup=Observed(fresh))
+    result = of(out, "restore_version_compatible")[""]
+    assert result.status is Status.PASS and "db1:27017, db2:27017, db3:27017 run" in result.reason
+    assert "does not name the cluster's yet" in result.reason
+    # PBM's newest backup is another one: PMM's answer is all there is
+    other = {**taken, "name": "2026-12-01T01:00:00Z"}
+    out = run(pmm_facts(artifacts=newest, compatible_services={"a1": Observed([])}), agents=upgraded,
+              version="7.0.15", last_backup=Observed(other))
+    assert of(out, "restore_version_compatible")[""].status is Status.FAIL
+
+
+# --- restore_version_compatible: orphaned artifacts ----------------------------------------------------------------
+
+def test_a_cluster_whose_only_artifacts_are_orphaned_cannot_restore_through_pmm() -> None:
+    # pmm-admin remove mongodb: the artifact keeps no service ID (the prober drops the empty field), its schedule goes
+    orphan = {k: v for k, v in artifact("a1", "2026-11-30T01:00:00Z", folder="prod-rs",
+                                        pbm_backup_name="2026-11-30T01:00:04Z").items() if k != "service_id"}
+    out = run(pmm_facts(artifacts=Observed([orphan]), scheduled_backups=Observed([])))
+    result = of(out, "restore_version_compatible")[""]
+    assert result.status is Status.FAIL and result.blocks == ("logical_restore",)
+    assert "belong to no service" in result.reason and "Empty Service ID." in result.reason
+    assert "pbm restore 2026-11-30T01:00:04Z" in result.fix and "folder 'prod-rs'" in result.fix
+    assert readiness(out)["logical_restore"] is False
+    # another cluster's folder: not this cluster's orphan
+    elsewhere = {**orphan, "folder": "billing"}
+    assert of(run(pmm_facts(artifacts=Observed([elsewhere]), scheduled_backups=Observed([]))),
+              "restore_version_compatible")[""].status is Status.SKIPPED
+    # in the folder the cluster's schedule writes to, whatever its name
+    ours = Observed([schedule("daily", folder="nightly")])
+    assert of(run(pmm_facts(artifacts=Observed([{**orphan, "folder": "nightly"}]), scheduled_backups=ours)),
+              "restore_version_compatible")[""].status is Status.FAIL
+    # a live artifact of the cluster: PMM restores that one
+    assert of(run(pmm_facts(artifacts=Observed([orphan, artifact("a2", "2026-11-29T01:00:00Z")]))),
+              "restore_version_compatible")[""].status is Status.UNKNOWN  # not asked about a2 yet
+
+
+# --- pmm_pitr_schedule_applied -------------------------------------------------------------------------------------
+
+def test_an_enabled_pitr_schedule_with_pitr_off_in_pbm_blocks_pitr() -> None:
+    pitr = Observed([schedule("pitr", "s2", mode="PITR")])
+    out = run(pmm_facts(scheduled_backups=pitr))  # PBM's config as a restore from PMM leaves it: no pitr section on
+    result = of(out, "pmm_pitr_schedule_applied")[""]
+    assert result.status is Status.FAIL and result.blocks == ("pitr",)
+    assert "PMM's PITR schedule 'pitr' is enabled, but PITR is off in PBM's config" in result.reason
+    assert "a restore from PMM writes PBM's config with PITR off" in result.reason
+    assert "make the PITR schedule 'pitr' run soon" in result.fix
+    assert of(out, "pitr_running")[""].status is Status.SKIPPED  # PBM's own check has nothing to judge
+    assert readiness(out)["pitr"] is False
+    on = run(pmm_facts(scheduled_backups=pitr),
+             pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}, "pitr": {"enabled": True}})
+    assert of(on, "pmm_pitr_schedule_applied")[""].status is Status.PASS
+    disabled = Observed([schedule("pitr", "s2", mode="PITR", enabled=False)])
+    assert of(run(pmm_facts(scheduled_backups=disabled)), "pmm_pitr_schedule_applied")[""].status is Status.SKIPPED
 
 
 # --- containerized_node, from PMM's node type -----------------------------------------------------------------------
@@ -244,7 +392,8 @@ def test_the_new_checks_are_unknown_when_pmm_cannot_be_read() -> None:
     out = run(down, agents=[agent(h) for h in HOSTS])
     new = {"pmm_agent_version_supported", "pmm_service_user_matches", "pmm_cluster_services_connected",
            "pmm_agent_on_mongodb_node", "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
-           "restore_version_compatible", "containerized_node"}
+           "restore_version_compatible", "containerized_node", "pmm_service_agents_unique",
+           "pmm_pitr_schedule_applied"}
     assert {r.status for r in out if r.check in new} == {Status.UNKNOWN}
     assert {r.check for r in out if r.check in new} == new
 

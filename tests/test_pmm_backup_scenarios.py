@@ -21,11 +21,13 @@ from exporter.results.check_result import Status
 from exporter.snapshots.cluster_snapshot import ClusterSnapshot, SnapshotStore, build_snapshot
 from exporter.web.status_page import render_status_page
 from pbm_pmm_simulator import SimReplicaSet
+from pbm_pmm_simulator.pmm.server import PMM_SERVER_ID
 from pbm_pmm_simulator.pmm_server import SimPMMServer
 from tests.probing import cluster_config, probe_clusters, result
 
 TOKEN = "glsa_simulatedToken_0123"
 NEW_CHECKS = {"pmm_agent_version_supported", "pmm_service_user_matches", "pmm_cluster_services_connected",
+              "pmm_service_agents_unique",
               "pmm_agent_on_mongodb_node", "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
               "restore_version_compatible", "containerized_node"}
 
@@ -109,7 +111,9 @@ def test_a_service_added_with_another_user_is_a_warning(setup: Setup) -> None:
     assert snap is not None
     states = verdicts(snap, "pmm_service_user_matches")
     assert set(states.values()) == {(Status.FAIL, ())}
-    assert "as MongoDB user backup_admin" in result(snap, "pmm_service_user_matches", other.hosts[0])[1]
+    _, reason, fix = result(snap, "pmm_service_user_matches", other.hosts[0])
+    assert "as MongoDB user backup_admin" in reason
+    assert "pmm-admin inventory add agent mongodb-exporter" in fix and "Do not remove and re-add the service" in fix
 
 
 def test_a_stale_service_of_the_cluster_blocks_physical_restores(setup: Setup) -> None:
@@ -137,6 +141,33 @@ def test_a_remotely_monitored_member_blocks_physical_restores(setup: Setup) -> N
     assert "its pmm-agent runs on monitoring-host" in result(snap, "pmm_agent_on_mongodb_node", host)[1]
 
 
+def test_remote_instances_pmm_server_monitors_block_every_backup_and_restore(setup: Setup) -> None:
+    # added in PMM's UI as remote instances: PMM Server's own pmm-agent runs their agents, without mongod or pbm
+    for host in setup.rs.hosts:
+        setup.pmm.remove_service(setup.services[host])
+        name, _, port = host.rpartition(":")
+        node = setup.pmm.add_node(f"{name}-{port}-remote", name, node_type="REMOTE_NODE")
+        setup.pmm.add_mongodb_service(node, f"{name}-{port}-mongodb", name, int(port), cluster="prod-rs",
+                                      replication_set=setup.rs.name, pmm_agent_node_id=PMM_SERVER_ID)
+    snap = setup.probe()
+    status, reason, fix = result(snap, "pmm_agent_on_mongodb_node", setup.rs.hosts[0])
+    assert status is Status.FAIL and "PMM Server's own pmm-agent (pmm-server)" in reason
+    assert "deletes its scheduled backups" in fix
+    assert verdicts(snap, "pmm_agent_on_mongodb_node")[setup.rs.hosts[1]][1] == (
+        "logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+    assert snap.operations["logical_backup"] is False and snap.operations["logical_restore"] is False
+
+
+def test_a_second_profiler_agent_for_a_service_fails_its_scheduled_backups(setup: Setup) -> None:
+    setup.pmm.add_service_agent(setup.service(0), "QAN_MONGODB_PROFILER_AGENT", username="qan")
+    snap = setup.probe()
+    status, reason, fix = result(snap, "pmm_service_agents_unique", setup.rs.hosts[0])
+    assert status is Status.FAIL and "there should be only one agent" in reason
+    assert verdicts(snap, "pmm_service_agents_unique")[setup.rs.hosts[0]][1] == ("logical_backup",)  # 'nightly'
+    assert "pmm-admin inventory remove agent" in fix
+    assert snap.operations["logical_backup"] is False and snap.operations["logical_restore"] is True
+
+
 def test_a_restore_from_pmm_leaves_the_schedules_disabled_and_the_cluster_not_ready(setup: Setup) -> None:
     setup.pmm.restore_artifact(setup.artifact, setup.service(0))
     snap = setup.probe()
@@ -145,6 +176,22 @@ def test_a_restore_from_pmm_leaves_the_schedules_disabled_and_the_cluster_not_re
     assert "enable 'nightly'" in fix
     assert snap.operations["logical_backup"] is True and snap.ready is False  # by hand it runs; on schedule not
     assert "blocks the scheduled backups" in render_table([snap])
+
+
+def test_a_restore_onto_another_member_leaves_the_pitr_schedule_enabled_and_pitr_off(setup: Setup) -> None:
+    setup.pmm.remove_scheduled_backup(next(iter(setup.pmm._scheduled_backups)))  # PITR alone (PMM's precondition)
+    setup.pmm.add_scheduled_backup(setup.service(1), setup.location, name="pitr", mode="PITR", folder="prod-rs")
+    setup.rs.pbm.configure_as_pmm(pitr=True)  # the PITR schedule ran: PITR on, slicing
+    setup.rs.pbm.start_pitr(span_min=1, since=setup.rs.cluster_time().time - 30)
+    assert setup.probe().operations["pitr"] is not False
+    setup.pmm.restore_artifact(setup.artifact, setup.service(0))  # disables service 0's schedules only
+    setup.rs.pbm.configure_as_pmm(pitr=False)  # what the restore job writes before pbm restore
+    snap = setup.probe()
+    status, reason, fix = result(snap, "pmm_pitr_schedule_applied")
+    assert status is Status.FAIL and "PMM's PITR schedule 'pitr' is enabled, but PITR is off" in reason
+    assert "make the PITR schedule 'pitr' run soon" in fix
+    assert result(snap, "pitr_running")[0] is Status.SKIPPED
+    assert snap.operations["pitr"] is False
 
 
 def test_pitr_with_snapshots_on_schedule_blocks_snapshots(setup: Setup) -> None:
@@ -182,6 +229,54 @@ def test_an_upgrade_after_the_last_backup_blocks_restores_end_to_end(setup: Setu
             f'operation="logical_restore",replica_set="{setup.rs.name}"}} 1.0') in metrics
     assert "logical_restore BLOCKED" in render_table([snap])
     assert "restore_version_compatible" in render_status_page([snap], None)
+
+
+def test_re_adding_a_service_orphans_its_artifacts_and_pmm_cannot_restore_them(setup: Setup) -> None:
+    # pmm-admin remove mongodb, then add again: a new service ID; the schedule is gone, the artifact orphaned
+    old = setup.service(0)
+    node = setup.pmm._services[old].node_id
+    name, _, port = setup.rs.hosts[0].rpartition(":")
+    setup.pmm.remove_service(old)
+    setup.pmm.add_mongodb_service(node, f"{name}-{port}-mongodb", name, int(port), cluster="prod-rs",
+                                  replication_set=setup.rs.name)
+    snap = setup.probe()
+    status, reason, fix = result(snap, "restore_version_compatible")
+    assert status is Status.FAIL and "belong to no service" in reason and "'nightly-1'" in reason
+    assert "pbm restore 2026-11-30T01:00:00Z" in fix  # the PBM backup name from the artifact's metadata
+    assert snap.operations["logical_restore"] is False
+
+
+def upgrade(setup: Setup, version: str) -> None:
+    """mongod upgraded on every member; PMM's software-version cache still holds the old version (24 h)."""
+    with setup.rs.lock:
+        for member in setup.rs.members:
+            member.mongo_version = version
+    for host in setup.rs.hosts:
+        setup.pmm.set_service_version(setup.services[host], version, cached=False)
+
+
+def test_an_upgrade_pmms_cache_has_not_seen_blocks_the_restore_pmms_list_still_allows(setup: Setup) -> None:
+    setup.rs.pbm.start_backup("logical", name="2026-11-30T01:00:00Z")  # the PBM backup of 'nightly-1'
+    setup.rs.pbm.finish_backup()
+    upgrade(setup, "7.0.15")
+    snap = setup.probe()
+    status, reason, _ = result(snap, "restore_version_compatible")
+    assert status is Status.FAIL and "taken on MongoDB 7.0.14, but the cluster runs 7.0.15" in reason
+    assert "PMM's list of compatible services still names" in reason
+    assert snap.operations["logical_restore"] is False
+
+
+def test_a_backup_after_the_upgrade_restores_before_pmms_cache_sees_it(setup: Setup) -> None:
+    upgrade(setup, "7.0.15")
+    created = "2026-12-01T01:00:00Z"
+    setup.pmm.add_artifact(setup.service(0), setup.location, name="nightly-2", folder="prod-rs", created_at=created)
+    setup.rs.pbm.start_backup("logical", name=created)
+    setup.rs.pbm.finish_backup()
+    snap = setup.probe()
+    status, reason, _ = result(snap, "restore_version_compatible")
+    assert status is Status.PASS and "'nightly-2'" in reason and "taken on MongoDB 7.0.15" in reason
+    assert "does not name the cluster's yet" in reason
+    assert snap.operations["logical_restore"] is True
 
 
 def test_backup_management_off_leaves_the_backup_rules_unknown(setup: Setup) -> None:

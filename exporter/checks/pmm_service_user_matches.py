@@ -11,9 +11,12 @@ Blocks nothing: a warning that the role check looked at the wrong user.
 
 from __future__ import annotations
 
+from typing import Any
+
+from exporter.facts.observed import PMMFacts
 from exporter.model.cluster_view import CheckInput
 from exporter.model.pmm_inventory import ServiceMatch, match_members, usable_pmm
-from exporter.model.pmm_service_agents import dsn_agent, serving_pmm_agent
+from exporter.model.pmm_service_agents import dsn_agent, service_agents, serving_pmm_agent
 from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
 from exporter.results.operations import NOTHING
 
@@ -31,6 +34,24 @@ def exporter_user(inp: CheckInput) -> str | None:
         return None
     first = users[0] if users and isinstance(users[0], dict) else {}
     return str(first.get("user") or "")
+
+
+def user_fix(pmm: PMMFacts, service: dict[str, Any], theirs: str, ours: str) -> str:
+    """Connect as PMM's user, or swap the service's agents for ones with the exporter's user. Not `pmm-admin remove
+    mongodb` and add again: models.RemoveService (RemoveCascade) deletes the service's scheduled backups and leaves
+    its artifacts with no service ID, which PMM then refuses to restore ("Empty Service ID.", FindServiceByID)."""
+    service_id = service.get("service_id")
+    pmm_agent = serving_pmm_agent(pmm, service_id)[0]
+    agents = sorted(str(a.get("agent_id")) for a in service_agents(pmm, service_id)
+                    if str(a.get("pmm_agent_id")) == pmm_agent)
+    kinds = ["mongodb-exporter", *(["qan-mongodb-profiler-agent"] if pmm.inventory.qan_agents.get(service_id) else [])]
+    adds = "; ".join(f"pmm-admin inventory add agent {kind} --password=<password> {pmm_agent} {service_id} {ours}"
+                     for kind in kinds)
+    return (f"Connect the exporter as {theirs} (the username in the cluster's uri or credentials in the exporter's "
+            f"config), or give the service's agents the exporter's user while keeping the service: first "
+            f"pmm-admin inventory remove agent {' and '.join(agents)} (two agents of one type make PMM's jobs fail), "
+            f"then {adds}. Do not remove and re-add the service (pmm-admin remove mongodb): that deletes its "
+            f"scheduled backups and leaves its artifacts without a service, so PMM can never restore them")
 
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
@@ -66,8 +87,5 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
             results.append(failed(
                 CHECK, f"PMM runs pbm for service {name} as MongoDB user {theirs} (from its {kind}), but the "
                        f"exporter connects as {ours}: mongodb_user_permissions judged {ours}'s roles, not {theirs}'s",
-                f"Connect the exporter as {theirs} (the username in the cluster's uri or credentials in the "
-                f"exporter's config), or re-add the service with the exporter's user: pmm-admin remove mongodb "
-                f"{name}, then pmm-admin add mongodb --username={ours} --password=<password> ... {name}",
-                member.host, rs))
+                user_fix(pmm, service, theirs, ours), member.host, rs))
     return results

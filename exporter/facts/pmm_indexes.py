@@ -145,6 +145,11 @@ class BackupIndex:
             for doc in docs:
                 by_service.setdefault(doc.get("service_id"), []).append(doc)
                 self.users.setdefault(location_and_folder(doc), []).append((kind, doc))
+        # MongoDB artifacts whose service was removed (service ID "", which the prober drops), by folder
+        self.orphans: dict[str, list[dict[str, Any]]] = {}
+        for doc in self.artifacts.get(None, []):
+            if doc.get("vendor") in (None, "mongodb"):
+                self.orphans.setdefault(location_and_folder(doc)[1], []).append(doc)
 
     def of_cluster(self, cluster: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         """The cluster's services, their schedules and their artifacts (worked out once: several checks ask)."""
@@ -154,6 +159,19 @@ class BackupIndex:
             self._clusters[cluster] = (services, [d for i in ids for d in self.schedules.get(i, [])],
                                        [d for i in ids for d in self.artifacts.get(i, [])])
         return self._clusters[cluster]
+
+
+    def orphaned_artifacts(self, cluster: str) -> list[dict[str, Any]]:
+        """The MongoDB artifacts whose service was removed from PMM (`pmm-admin remove` -> models.RemoveService,
+        RemoveCascade, sets their ServiceID to "") that were most likely this cluster's: the artifact carries no
+        cluster, so by where it lies, in a location and folder the cluster's schedules or artifacts use (PMM refuses
+        another cluster's backup there, CheckArtifactOverlapping), or in a folder named after the cluster."""
+        _, schedules, artifacts = self.of_cluster(cluster)
+        pairs = {location_and_folder(d) for d in (*schedules, *artifacts)}
+        found = {id(d): d for pair in pairs for kind, d in self.users.get(pair, [])
+                 if kind == "artifact" and not d.get("service_id") and d.get("vendor") in (None, "mongodb")}
+        found.update((id(d), d) for d in self.orphans.get(cluster, []) if cluster)
+        return list(found.values())
 
 
 def location_and_folder(doc: dict[str, Any]) -> tuple[str, str]:

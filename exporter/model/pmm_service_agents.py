@@ -14,6 +14,9 @@ from typing import Any
 
 from exporter.facts.observed import PMMFacts
 
+# PMM Server's own Node and pmm-agent (managed/models/agent_model.go PMMServerAgentID, node_model.go PMMServerNodeID)
+PMM_SERVER_ID = "pmm-server"
+
 
 def service_agents(pmm: PMMFacts, service_id: Any) -> list[dict[str, Any]]:
     """The service's mongodb_exporter and QAN MongoDB profiler agents."""

@@ -335,16 +335,29 @@ def _extract(what: str, reply: Any, dialect: int) -> Any:
     if what == "scheduled_backups":
         return [_cut(doc, SCHEDULE_FIELDS) for doc in _list(reply, "scheduled_backups", required)]
     if what == "artifacts":
-        return [_cut(doc, ARTIFACT_FIELDS) for doc in _list(reply, "artifacts", required)]
+        return [_artifact(doc) for doc in _list(reply, "artifacts", required)]
     return [location_summary(doc) for doc in _list(reply, "locations", required)]
 
 
-# What the checks use of a ScheduledBackup and an Artifact (api/backup/v1/backup.proto, artifacts.proto): an
-# artifact's metadata_list (a physical backup's file list) is dropped on arrival
+# What the checks use of a ScheduledBackup and an Artifact (api/backup/v1/backup.proto, artifacts.proto): of an
+# artifact's metadata_list (a physical backup's file list) only the PBM backup's name is kept, as pbm_backup_name
 SCHEDULE_FIELDS = ("scheduled_backup_id", "service_id", "service_name", "location_id", "location_name", "folder",
                    "name", "enabled", "data_model", "mode", "vendor")
 ARTIFACT_FIELDS = ("artifact_id", "name", "vendor", "location_id", "location_name", "service_id", "service_name",
                    "data_model", "status", "created_at", "mode", "is_sharded_cluster", "folder")
+
+
+def _artifact(doc: dict[str, Any]) -> dict[str, Any]:
+    """The artifact's fields, and the name of its PBM backup: metadata_list[0].pbm_metadata.name, the name PMM's
+    restore job gives `pbm restore` (backup_service.go RestoreBackup, PbmMetadata.Name)."""
+    out = _cut(doc, ARTIFACT_FIELDS)
+    metadata = doc.get("metadata_list")
+    first = metadata[0] if isinstance(metadata, list) and metadata and isinstance(metadata[0], dict) else {}
+    pbm = first.get("pbm_metadata")
+    name = pbm.get("name") if isinstance(pbm, dict) else None
+    if isinstance(name, str) and name:
+        out["pbm_backup_name"] = name
+    return out
 
 
 def _cut(doc: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:

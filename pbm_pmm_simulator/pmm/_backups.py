@@ -209,6 +209,8 @@ class BackupsMixin:
         self._scheduled_backups: dict[str, ScheduledBackup] = {}
         self._artifacts: dict[str, Artifact] = {}
         self._pbm_versions: dict[str, str | None] = {}  # service_id -> what its pmm-agent reported for pbm
+        # service_id -> the mongod version PMM's software-version cache still holds, where it lags the live one
+        self._cached_versions: dict[str, str] = {}
         self._last_created_at: datetime | None = None
 
     # --- model ----------------------------------------------------------------------------------------------------
@@ -342,6 +344,7 @@ class BackupsMixin:
             if artifact.service_id == service_id:
                 artifact.service_id = ""
         self._pbm_versions.pop(service_id, None)
+        self._cached_versions.pop(service_id, None)
 
     # --- API ------------------------------------------------------------------------------------------------------
 
@@ -395,8 +398,9 @@ class BackupsMixin:
         """ListArtifactCompatibleServices -> compatibility_service.go `FindArtifactCompatibleServices`.
 
         Unknown DB version (""): only the artifact's own service, none if it was removed. Otherwise every service
-        of the vendor's type whose backup software passes and whose DB version equals the artifact's exactly, in
-        service_id order. No cluster, replica set, sharding or artifact status check.
+        of the vendor's type whose backup software passes and whose DB version, as PMM's software-version cache
+        holds it (models.FindServicesSoftwareVersions; see set_service_version(cached=False)), equals the
+        artifact's exactly, in service_id order. No cluster, replica set, sharding or artifact status check.
         """
         self._require_backup_service("Backups")
         artifact_id = p.str_param(params, "artifact_id")
@@ -414,7 +418,8 @@ class BackupsMixin:
                 service_type = next(t for t, vendor in _VENDORS.items() if vendor == artifact.vendor)
                 found = [
                     s for s in sorted(self._services.values(), key=lambda s: s.service_id)
-                    if s.service_type == service_type and s.version == artifact.db_version
+                    if s.service_type == service_type
+                    and self._cached_versions.get(s.service_id, s.version) == artifact.db_version
                     and backup_software_compatible(s.version, self._pbm_versions.get(s.service_id, DEFAULT_PBM_VERSION))
                 ]  # fmt: skip
             out: dict[str, list[dict[str, Any]]] = {"mysql": [], "mongodb": []}

@@ -271,7 +271,10 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
         node_type: str = "GENERIC_NODE",
     ) -> str:
         """A Generic Node as `pmm-admin config` registers it: with its pmm-agent, vmagent and node_exporter
-        (`--node-type=container`: a Container Node, listed under "container")."""
+        (`--node-type=container`: a Container Node, listed under "container"). `node_type="REMOTE_NODE"`: the node
+        PMM's "Add remote instance" creates, with no agent of its own (inventory AddRemoteNode, models.CreateNode);
+        its services' agents run on PMM Server's pmm-agent (add_mongodb_service(pmm_agent_node_id=PMM_SERVER_ID)),
+        as management AddMongoDB with pmm_agent_id "pmm-server" registers them."""
         with self.lock:
             if any(n.node_name == node_name for n in self._nodes.values()):
                 raise ValueError(f"Node with name {node_name!r} already exists")
@@ -281,6 +284,8 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
             self._nodes[node_id] = Node(node_id, node_name, address, machine_id=mid, distro=distro, region=region,
                                         az=az, custom_labels=dict(custom_labels or {}),
                                         node_type=node_type)  # fmt: skip
+            if node_type == "REMOTE_NODE":
+                return node_id
             pmm_agent = self._new_agent("PMM_AGENT", runs_on_node_id=node_id, connected=connected, version=self.version,
                                         process_exec_path=self._client_path("bin/pmm-agent"))  # fmt: skip
             self._new_agent("VM_AGENT", pmm_agent_id=pmm_agent.agent_id, status="RUNNING",
@@ -348,6 +353,28 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
                                         status="RUNNING")  # fmt: skip
                 _park(agent, children_status)
         return service.service_id
+
+    def add_service_agent(self, service_id: str, agent_type: str = "MONGODB_EXPORTER", *, username: str = "pmm",
+                          pmm_agent_node_id: str | None = None) -> str:
+        """Another agent for a service, as `pmm-admin inventory add agent mongodb-exporter|qan-mongodb-profiler-agent
+        <pmm-agent-id> <service-id> <username>` adds it (inventory AddAgent: no check that the service already has
+        one of that type); run by the pmm-agent already serving the service, or by the one on `pmm_agent_node_id`.
+        Returns its agent_id."""
+        if agent_type not in ("MONGODB_EXPORTER", "QAN_MONGODB_PROFILER_AGENT"):
+            raise ValueError(f"not a MongoDB agent type this simulator lists: {agent_type!r}")
+        with self.lock:
+            pmm_agent = (self._pmm_agent_of_node(pmm_agent_node_id) if pmm_agent_node_id is not None
+                         else self._pmm_agent_for(service_id))
+            if pmm_agent is None or service_id not in self._services:
+                raise KeyError(f"no pmm-agent or no service {service_id!r}")
+            exporter = agent_type == "MONGODB_EXPORTER"
+            agent = self._new_agent(agent_type, pmm_agent_id=pmm_agent.agent_id, service_id=service_id,
+                                    username=username, status="RUNNING", port=exporter,
+                                    **({"push_metrics_enabled": True,
+                                        "process_exec_path": self._client_path("exporters/mongodb_exporter")}
+                                       if exporter else {}))  # fmt: skip
+            _park(agent, None if pmm_agent.connected else "UNKNOWN")
+            return agent.agent_id
 
     def register_replica_set(
         self,
@@ -446,10 +473,25 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
         with self.lock:
             self._services[service_id].cluster = cluster
 
-    def set_service_version(self, service_id: str, version: str) -> None:
-        """The service's MongoDB version: inventory `version`, and the mongod version backup compatibility compares."""
+    def set_service_version(self, service_id: str, version: str, *, cached: bool = True) -> None:
+        """The service's MongoDB version: inventory `version`, and the mongod version backup compatibility compares.
+
+        `cached=False`: mongod was upgraded, but PMM's software-version cache still holds the version it last read
+        (managed/services/versioncache/versioncache.go: each service is read again 24 h after the last time), so
+        the compatible-services answer keeps comparing the old one until refresh_software_versions(); backups and
+        restores ask the pmm-agent live (CheckSoftwareCompatibilityForService)."""
         with self.lock:
-            self._services[service_id].version = version
+            service = self._services[service_id]
+            if cached:
+                self._cached_versions.pop(service_id, None)
+            else:
+                self._cached_versions.setdefault(service_id, service.version)
+            service.version = version
+
+    def refresh_software_versions(self) -> None:
+        """The versioncache's next pass: every service's cached mongod version is its live one again."""
+        with self.lock:
+            self._cached_versions.clear()
 
     def set_service_replication_set(self, service_id: str, replication_set: str) -> None:
         with self.lock:
