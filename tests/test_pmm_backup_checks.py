@@ -158,11 +158,12 @@ def test_no_schedule_is_skipped_with_the_reason() -> None:
     assert (result.status, result.reason) == (Status.SKIPPED, "PMM has no scheduled backup of cluster 'prod-rs'")
 
 
-def test_an_enabled_pitr_schedule_with_snapshot_schedules_blocks_snapshots() -> None:
+def test_an_enabled_pitr_schedule_with_snapshot_schedules_blocks_snapshots_and_pitr() -> None:
     both = Observed([schedule("pitr", mode="PITR"), schedule("daily")])
     result = of(run(pmm_facts(scheduled_backups=both)), "pmm_scheduled_backups_enabled")[""]
-    assert result.status is Status.FAIL and result.blocks == ("logical_backup", "physical_backup")
-    assert "PMM refuses every snapshot while a PITR schedule of the cluster is enabled" in result.reason
+    assert result.status is Status.FAIL and result.blocks == ("logical_backup", "physical_backup", "pitr")
+    assert "PMM refuses every snapshot backup of the cluster while it is" in result.reason
+    assert "so snapshot schedule 'daily' never runs" in result.reason
 
 
 def test_pitr_on_a_filesystem_location_fails() -> None:

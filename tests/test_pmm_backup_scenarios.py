@@ -37,6 +37,7 @@ class Setup:
     location: str
     services: dict[str, str]  # member host -> service ID
     artifact: str
+    schedule: str = ""  # the nightly logical snapshot schedule
 
     def probe(self, cycles: int = 1) -> ClusterSnapshot:
         store = probe_clusters([cluster_config(self.rs)], cycles=cycles, pmm=PMMConfig(self.pmm.url, TOKEN))
@@ -55,10 +56,10 @@ def setup(request: pytest.FixtureRequest) -> Iterator[Setup]:
                                        "AKIASIMULATED", "SIMULATED/SECRET/KEY")
         services = pmm.register_replica_set(rs, cluster="prod-rs")
         first = services[rs.hosts[0]]
-        pmm.add_scheduled_backup(first, location, name="nightly", folder="prod-rs")
+        schedule = pmm.add_scheduled_backup(first, location, name="nightly", folder="prod-rs")
         artifact = pmm.add_artifact(first, location, name="nightly-1", folder="prod-rs",
                                     created_at="2026-11-30T01:00:00Z")
-        yield Setup(rs, pmm, location, services, artifact)
+        yield Setup(rs, pmm, location, services, artifact, schedule)
 
 
 def verdicts(snap: ClusterSnapshot, check: str) -> dict[str, tuple[Status, tuple[str, ...]]]:
@@ -147,11 +148,36 @@ def test_a_restore_from_pmm_leaves_the_schedules_disabled_and_the_cluster_not_re
     assert "blocks the scheduled backups" in render_table([snap])
 
 
-def test_pitr_with_snapshots_on_schedule_blocks_snapshots(setup: Setup) -> None:
+def test_pitr_with_snapshots_on_schedule_blocks_snapshots_and_pitr(setup: Setup) -> None:
     setup.pmm.add_scheduled_backup(setup.service(1), setup.location, name="pitr", mode="PITR", folder="prod-rs")
     snap = setup.probe()
+    # CheckMongoDBBackupPreconditions refuses the snapshots (case Snapshot) and the PITR schedule's runs (case PITR)
     assert verdicts(snap, "pmm_scheduled_backups_enabled")[""] == (Status.FAIL, ("logical_backup",
-                                                                                 "physical_backup"))
+                                                                                 "physical_backup", "pitr"))
+    assert "so 'pitr' takes no base backup" in result(snap, "pmm_scheduled_backups_enabled")[1]
+    assert snap.operations["pitr"] is False
+
+
+def test_a_pitr_schedule_alone_refuses_every_snapshot_backup(setup: Setup) -> None:
+    setup.pmm.remove_scheduled_backup(setup.schedule)
+    setup.pmm.add_scheduled_backup(setup.service(1), setup.location, name="pitr", mode="PITR", folder="prod-rs")
+    snap = setup.probe()
+    status, reason, fix = result(snap, "pmm_scheduled_backups_enabled")
+    assert (status, verdicts(snap, "pmm_scheduled_backups_enabled")[""][1]) == \
+        (Status.FAIL, ("logical_backup", "physical_backup"))
+    assert "PITR schedule 'pitr' is enabled: PMM refuses every snapshot backup" in reason
+    assert "disable 'pitr' before an on-demand or physical backup" in fix
+    assert snap.operations["logical_backup"] is False and snap.operations["physical_backup"] is False
+    assert snap.operations["pitr"] is True  # its own runs are not refused
+
+
+def test_two_pitr_schedules_refuse_each_other(setup: Setup) -> None:
+    setup.pmm.remove_scheduled_backup(setup.schedule)
+    for i, name in ((0, "pitr-a"), (1, "pitr-b")):
+        setup.pmm.add_scheduled_backup(setup.service(i), setup.location, name=name, mode="PITR", folder="prod-rs")
+    snap = setup.probe()
+    assert verdicts(snap, "pmm_scheduled_backups_enabled")[""] == (Status.FAIL, ("logical_backup",
+                                                                                 "physical_backup", "pitr"))
 
 
 def test_a_folder_another_cluster_uses_blocks_backups(setup: Setup) -> None:
