@@ -190,6 +190,32 @@ def test_a_folder_another_cluster_uses_blocks_backups(setup: Setup) -> None:
     assert snap.operations["logical_backup"] is False
 
 
+def test_old_artifacts_in_a_shared_folder_do_not_block_backups_that_go_elsewhere(setup: Setup) -> None:
+    # the cluster once backed up into the bucket root, which 'billing' uses; its schedule now writes to 'prod-rs'
+    setup.pmm.add_artifact(setup.service(0), setup.location, name="old-1", folder="",
+                           created_at="2026-10-01T01:00:00Z")
+    with SimReplicaSet(name="rs1") as billing:
+        theirs = setup.pmm.register_replica_set(billing, cluster="billing")
+        setup.pmm.add_scheduled_backup(next(iter(theirs.values())), setup.location, name="billing-nightly")
+        snap = setup.probe()
+    status, reason, _ = result(snap, "pmm_backup_folder_unique")
+    assert status is Status.PASS and "older artifacts share other pairs" in reason  # CheckArtifactOverlapping
+    assert "'billing-nightly' of service" in reason  # judges only where the new backup goes
+    assert snap.operations["logical_backup"] is True and snap.operations["pitr"] is True
+
+
+def test_an_orphaned_mysql_artifact_in_the_folder_is_skipped_as_pmm_skips_it(setup: Setup) -> None:
+    node = setup.pmm.add_node("mysql-old", "10.0.0.70")
+    mysql = setup.pmm.add_mysql_service(node, "mysql-old-mysql", "10.0.0.70")
+    setup.pmm.add_artifact(mysql, setup.location, name="xtrabackup-1", folder="prod-rs", data_model="PHYSICAL")
+    live = verdicts(setup.probe(), "pmm_backup_folder_unique")[""]
+    assert live == (Status.FAIL, ("logical_backup", "physical_backup", "pitr"))  # a live MySQL service: PMM refuses
+    setup.pmm.remove_service(mysql)  # RemoveCascade: the artifact stays, with service_id ""
+    snap = setup.probe()
+    assert verdicts(snap, "pmm_backup_folder_unique")[""] == (Status.PASS, ())
+    assert snap.operations["logical_backup"] is True
+
+
 def test_an_upgrade_after_the_last_backup_blocks_restores_end_to_end(setup: Setup) -> None:
     for host in setup.rs.hosts:  # the cluster moved to 8.0; the artifact was taken on 7.0.14
         setup.pmm.set_service_version(setup.services[host], "8.0.4")
