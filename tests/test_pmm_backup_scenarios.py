@@ -125,6 +125,18 @@ def test_a_stale_service_of_the_cluster_blocks_physical_restores(setup: Setup) -
     assert verdicts(snap, "pmm_cluster_services_connected")[""][1] == ("physical_restore",)
 
 
+def test_removing_a_stale_service_that_owns_backups_is_fixed_with_a_warning(setup: Setup) -> None:
+    gone = setup.pmm.add_node("old-db1", "10.0.0.99")
+    old = setup.pmm.add_mongodb_service(gone, "old-db1-mongodb", "10.0.0.99", 27017, cluster="prod-rs",
+                                        replication_set=setup.rs.name)
+    setup.pmm.add_artifact(old, setup.location, name="old-1", folder="prod-rs", created_at="2026-10-01T01:00:00Z")
+    setup.pmm.set_agent_connected(gone, False)
+    fix = result(setup.probe(), "pmm_cluster_services_connected")[2]
+    # models.RemoveService(RemoveCascade) empties the artifact's service ID: "Empty Service ID." on restore
+    assert "pmm-admin remove mongodb old-db1-mongodb" in fix and "it owns 1 artifact" in fix
+    assert "which PMM then can never restore" in fix
+
+
 def test_a_remotely_monitored_member_blocks_physical_restores(setup: Setup) -> None:
     host = setup.rs.hosts[2]
     setup.pmm.remove_service(setup.services[host])
@@ -214,6 +226,36 @@ def test_an_orphaned_mysql_artifact_in_the_folder_is_skipped_as_pmm_skips_it(set
     snap = setup.probe()
     assert verdicts(snap, "pmm_backup_folder_unique")[""] == (Status.PASS, ())
     assert snap.operations["logical_backup"] is True
+
+
+@pytest.mark.parametrize("version", ["2.44.0", "3.4.0"], ids=["pmm2", "pmm3"])
+def test_pmms_own_cluster_label_drives_the_checks_when_the_config_names_the_cluster_otherwise(version: str) -> None:
+    # PMM labels the cluster 'orders-prod'; the exporter's config calls it 'prod-rs'
+    with SimReplicaSet() as rs, SimPMMServer(version=version, token=TOKEN) as pmm:
+        location = pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.us-east-1.amazonaws.com",
+                                       "AKIASIMULATED", "SIMULATED/SECRET/KEY")
+        services = pmm.register_replica_set(rs, cluster="orders-prod")
+        pmm.add_scheduled_backup(services[rs.hosts[0]], location, name="pitr", mode="PITR", folder="orders")
+        gone = pmm.add_node("old-db1", "10.0.0.99")
+        pmm.add_mongodb_service(gone, "old-db1-mongodb", "10.0.0.99", 27017, cluster="orders-prod",
+                                replication_set=rs.name)
+        pmm.set_agent_connected(gone, False)
+        store = probe_clusters([cluster_config(rs)], pmm=PMMConfig(pmm.url, TOKEN))
+    snap = store.get("prod-rs")
+    assert snap is not None
+    label = "(PMM's cluster label 'orders-prod', on the members' services; the exporter's config says 'prod-rs')"
+    status, reason, _ = result(snap, "pmm_scheduled_backups_enabled")
+    assert status is Status.FAIL and "PITR schedule 'pitr' is enabled" in reason and label in reason
+    status, reason, _ = result(snap, "pmm_cluster_services_connected")
+    assert status is Status.FAIL and "service old-db1-mongodb has its pmm-agent on old-db1 disconnected" in reason
+    assert result(snap, "pmm_backup_folder_unique")[0] is Status.PASS
+    assert snap.operations["logical_backup"] is False and snap.operations["physical_restore"] is False
+    status, reason, fix = result(snap, "service_cluster_name", rs.hosts[0])
+    assert status is Status.FAIL and "the exporter's PMM checks follow it, so this blocks nothing" in reason
+    assert "rename the cluster to 'orders-prod' in the exporter's config" in fix
+    assert ("PUT /v1/inventory/services/" if version.startswith("3") else "POST /v1/inventory/Services/Change") \
+        in fix and "deletes every scheduled backup of the old and the new cluster's services" in fix
+    assert "can never restore" in fix  # what pmm-admin remove destroys
 
 
 def test_an_upgrade_after_the_last_backup_blocks_restores_end_to_end(setup: Setup) -> None:

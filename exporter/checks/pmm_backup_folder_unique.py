@@ -23,7 +23,7 @@ from exporter.facts.observed import PMMFacts
 from exporter.facts.pmm_indexes import key, location_and_folder
 from exporter.model.cluster_view import CheckInput
 from exporter.model.pmm_inventory import usable_pmm
-from exporter.model.pmm_schedules import name_of, our_artifacts, our_schedules, our_services
+from exporter.model.pmm_schedules import cluster_label, label_note, name_of, our_artifacts, our_schedules, our_services
 from exporter.results.check_result import CheckResult, failed, passed, skipped
 from exporter.results.operations import BACKUPS, PITR
 
@@ -49,7 +49,7 @@ def _clashes(inp: CheckInput, pmm: PMMFacts, pairs: set[tuple[str, str]], ours: 
                 continue  # a removed service's artifact: PMM skips it before looking at its vendor
             if doc.get("vendor") not in (None, "", "mongodb"):
                 owner = f"{doc.get('vendor')} service {doc.get('service_name') or service}"
-            elif service in services and services[service].get("cluster") != inp.settings.name:
+            elif service in services and services[service].get("cluster") != cluster_label(inp):
                 other = str(services[service].get("cluster") or "")
                 owner = f"service {doc.get('service_name') or services[service].get('service_name')} of " + \
                         (f"cluster {other!r}" if other else "no cluster")
@@ -76,14 +76,14 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     targets = {location_and_folder(d) for d in schedules} if schedules else \
         ({location_and_folder(newest)} if newest is not None else set())
     if not targets:
-        return [skipped(CHECK, f"cluster {inp.settings.name!r} has no enabled scheduled backup or artifact in PMM "
-                               f"yet", "", rs)]
+        return [skipped(CHECK, f"cluster {cluster_label(inp)!r} has no enabled scheduled backup or artifact in PMM "
+                               f"yet{label_note(inp)}", "", rs)]
     clashes = _clashes(inp, pmm, targets, ours)
     if clashes:
         return [failed(CHECK, f"{_shown(clashes)}: PMM refuses a backup into a location and folder another cluster "
-                              f"uses", f"PMM: Backup > Scheduled backup jobs: give this cluster's schedules a "
-                                       f"folder of their own (for example {inp.settings.name!r}), and take "
-                                       f"on-demand backups into it", "", rs, MAY_BLOCK)]
+                              f"uses{label_note(inp)}",
+                       f"PMM: Backup > Scheduled backup jobs: give this cluster's schedules a folder of their own (for "
+                       f"example {cluster_label(inp)!r}), and take on-demand backups into it", "", rs, MAY_BLOCK)]
     old = {location_and_folder(a) for a in artifacts} - targets
     note = _clashes(inp, pmm, old, ours)
     return [passed(CHECK, f"{len(targets)} location and folder pair{'s' if len(targets) != 1 else ''} this "

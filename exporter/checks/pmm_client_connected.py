@@ -20,7 +20,14 @@ from __future__ import annotations
 
 from exporter.facts.pmm_indexes import InventoryIndex
 from exporter.model.cluster_view import CheckInput
-from exporter.model.pmm_inventory import ServiceMatch, match_members, pmm_unavailable, pmm_version, split_host_port
+from exporter.model.pmm_inventory import (
+    REMOVE_DESTROYS,
+    ServiceMatch,
+    match_members,
+    pmm_unavailable,
+    pmm_version,
+    split_host_port,
+)
 from exporter.model.pmm_schedules import scheduled_operations
 from exporter.results.check_result import CheckResult, failed, passed, unknown
 from exporter.results.operations import (
@@ -62,8 +69,9 @@ def _problem(match: ServiceMatch, index: InventoryIndex) -> tuple[str, str, bool
     if not dsn_agents:
         return (f"service {name} has neither a mongodb_exporter nor a QAN MongoDB profiler agent in PMM, so PMM has "
                 f"no DSN to run pbm with",
-                f"Remove and re-add the service: pmm-admin remove mongodb {name}, then "
-                f"pmm-admin add mongodb ... {name}", False)
+                f"Remove and re-add the service: pmm-admin remove mongodb {name}, then pmm-admin add mongodb ... "
+                f"{name} ({REMOVE_DESTROYS}; recreate its schedules after, and keep a backup taken before it)",
+                False)
     pmm_agent_ids = {str(a.get("pmm_agent_id")) for a in dsn_agents}
     connected = [agents[i] for i in pmm_agent_ids if i in agents and agents[i].get("connected")]
     if not connected:

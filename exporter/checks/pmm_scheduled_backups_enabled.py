@@ -26,7 +26,7 @@ from typing import Any
 
 from exporter.model.cluster_view import CheckInput
 from exporter.model.pmm_inventory import usable_pmm
-from exporter.model.pmm_schedules import location_type, name_of, our_schedules
+from exporter.model.pmm_schedules import cluster_label, label_note, location_type, name_of, our_schedules
 from exporter.results.check_result import CheckResult, failed, passed, skipped
 from exporter.results.operations import BACKUPS, NOTHING, PITR
 
@@ -46,7 +46,8 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         return pmm
     schedules = our_schedules(inp)
     if not schedules:
-        return [skipped(CHECK, f"PMM has no scheduled backup of cluster {inp.settings.name!r}", "", rs)]
+        return [skipped(CHECK, f"PMM has no scheduled backup of cluster {cluster_label(inp)!r}{label_note(inp)}", "",
+                        rs)]
     enabled = [s for s in schedules if s.get("enabled")]
     pitr = [s for s in enabled if s.get("mode") == "PITR"]
     snapshots = [s for s in enabled if s.get("mode") != "PITR"]
@@ -82,6 +83,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                          f"point in time only from S3", f"{SCHEDULES_PAGE}: recreate {_names(on_disk)} on an "
                                                         f"S3-compatible location"))
     if problems:
-        return [failed(CHECK, "; ".join(p for p, _ in problems), "; ".join(f for _, f in problems), "", rs, blocks)]
+        return [failed(CHECK, "; ".join(p for p, _ in problems) + label_note(inp), "; ".join(f for _, f in problems),
+                       "", rs, blocks)]
     return [passed(CHECK, f"{len(enabled)} of {len(schedules)} scheduled backup{'s' if len(schedules) != 1 else ''} "
-                          f"enabled: {_names(enabled)}", "", rs)]
+                          f"enabled: {_names(enabled)}{label_note(inp)}", "", rs)]

@@ -8,13 +8,20 @@ carrying the restored service's cluster label, and refuses a service without one
 runMongoPostRestore). A missing one also blocks backups and PITR when no service of the replica set has it:
 StartBackup and ScheduleBackup refuse "Service %s must be a member of a cluster" (services/management/backup
 backup_service.go); restores do not ask. A name all services agree on but the exporter's config does not is a
-warning: PMM uses its own label.
+warning: PMM uses its own label, and so do the exporter's PMM checks (pmm_schedules.cluster_label: the label on the
+services matched to the members chooses the cluster's services, schedules and artifacts).
+
+Fixes set the label in place (inventory ChangeService), which keeps the service and its artifacts but deletes the
+scheduled backups of the old and new cluster (managed/services/management/common/common.go RemoveScheduledTasks);
+re-registering (pmm-admin remove, then add) also orphans the service's artifacts: models.RemoveService with
+RemoveCascade empties their service ID, and PMM refuses to restore them ("Empty Service ID.").
 """
 
 from __future__ import annotations
 
 from exporter.model.cluster_view import CheckInput
-from exporter.model.pmm_inventory import match_members, pmm_unavailable
+from exporter.model.pmm_inventory import REMOVE_DESTROYS, change_label_fix, match_members, pmm_unavailable
+from exporter.model.pmm_schedules import cluster_label
 from exporter.results.check_result import CheckResult, failed, passed, unknown
 from exporter.results.operations import BACKUPS, EVERYTHING, NOTHING, PHYSICAL_RESTORE, PITR
 
@@ -24,10 +31,16 @@ MAY_BLOCK = EVERYTHING
 
 def readd_fix(service: str, cluster: str, replica_set: str, member: str) -> str:
     return (
-        f"On the node the service runs on, re-register it with the cluster name, as PMM's docs say: pmm-admin remove "
-        f"mongodb {service}, then pmm-admin add mongodb --username=<pmm user> --password=<password> "
-        f"--cluster={cluster} --replication-set={replica_set} {service} {member}"
+        f"or re-register it with the cluster name, as PMM's docs say ({REMOVE_DESTROYS}): pmm-admin remove mongodb "
+        f"{service}, then pmm-admin add mongodb --username=<pmm user> --password=<password> --cluster={cluster} "
+        f"--replication-set={replica_set} {service} {member}"
     )
+
+
+def label_fix(inp: CheckInput, service: dict[str, object], cluster: str, replica_set: str, member: str) -> str:
+    name = str(service.get("service_name") or "?")
+    return (f"{change_label_fix(inp, service.get('service_id'), cluster)}; "
+            f"{readd_fix(name, cluster, replica_set, member)}")
 
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
@@ -39,7 +52,8 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     if inp.view.members is None:
         return [unknown(CHECK, inp.view.members_error, node, rs) for node in inp.mongo.seeds]
     matches = match_members(inp)
-    wanted = inp.settings.name
+    wanted = cluster_label(inp)  # PMM's label on the members' services, else the config's name
+    config_name = inp.settings.name
     clusters = {str(m.service.get("cluster") or "") for m in matches.values() if m.service is not None}
     labelled = [h for h, m in matches.items() if m.service is not None and m.service.get("cluster")]
     results = []
@@ -60,16 +74,22 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                      else "; no service of the replica set has one")
             results.append(failed(CHECK, f"service {name} has no cluster name: PMM refuses to back it up, and a "
                                          f"physical restore would not restart it{disagree}{where}",
-                                  readd_fix(name, wanted, rs, member.host), member.host, rs, blocks))
+                                  label_fix(inp, match.service, wanted, rs, member.host), member.host, rs, blocks))
         elif cluster != wanted:
-            blocks = frozenset({PHYSICAL_RESTORE}) if others else NOTHING
-            why = (" (a physical restore restarts only the services with the restored one's cluster name)" if others
-                   else " (PMM uses its own label, so this blocks nothing)")
+            # the replica set's services disagree: this one is not the label most of them carry
             results.append(failed(
-                CHECK, f"service {name} has cluster name {cluster!r}, not {wanted!r} as the exporter's config "
-                       f"names this cluster{disagree}{why}",
-                f"{readd_fix(name, wanted, rs, member.host)}; or, if {cluster!r} is right, rename the cluster in "
-                f"the exporter's config", member.host, rs, blocks))
+                CHECK, f"service {name} has cluster name {cluster!r}, not {wanted!r}, which most of the replica "
+                       f"set's services carry (a physical restore restarts only the services with the restored one's "
+                       f"cluster name)", label_fix(inp, match.service, wanted, rs, member.host), member.host, rs,
+                frozenset({PHYSICAL_RESTORE})))
+        elif cluster != config_name:
+            results.append(failed(
+                CHECK, f"service {name} has cluster name {cluster!r}, not {config_name!r} as the exporter's config "
+                       f"names this cluster: PMM uses its own label, and the exporter's PMM checks follow it, so "
+                       f"this blocks nothing",
+                f"rename the cluster to {cluster!r} in the exporter's config, so that its metrics and PMM agree; "
+                f"or, if {config_name!r} is right, {label_fix(inp, match.service, config_name, rs, member.host)}",
+                member.host, rs, NOTHING))
         else:
             results.append(passed(CHECK, f"service {name} has cluster name {cluster!r}", member.host, rs))
     return results

@@ -1,25 +1,54 @@
 """What PMM's scheduled backups and artifacts of a cluster are, for the checks: the cluster's services by their
-label, their schedules, and which operation a schedule runs."""
+label, their schedules, and which operation a schedule runs.
+
+The label is PMM's, not the exporter's config name: pmm-managed groups a cluster by the label on the service it
+acts through (CheckMongoDBBackupPreconditions(q, mode, svc.Cluster, ...) in managed/services/backup
+backup_service.go PerformBackup; runMongoPostRestore's models.FindServices(Cluster: service.Cluster) in
+managed/services/agents/jobs.go; PMM v3.9.0 and 2.x alike), so the cluster's services, schedules and artifacts
+are those of the label PMM has on the services matched to the replica set's members."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from exporter.model.cluster_view import CheckInput
+from exporter.model.pmm_inventory import match_members
 from exporter.results.operations import LOGICAL_BACKUP, PHYSICAL_BACKUP, PITR
 
 
+def cluster_label(inp: CheckInput) -> str:
+    """PMM's cluster label of this cluster: the one most of the services matched to the replica set's members carry
+    (the config's name among equals), or the config's name when no matched service has one."""
+    if "cluster_label" not in inp.memo:
+        counts: dict[str, int] = {}
+        for match in match_members(inp).values():
+            found = match.service.get("cluster") if match.service is not None else None
+            if isinstance(found, str) and found:
+                counts[found] = counts.get(found, 0) + 1
+        name = inp.settings.name
+        inp.memo["cluster_label"] = max(sorted(counts), key=lambda c: (counts[c], c == name)) if counts else name
+    label: str = inp.memo["cluster_label"]
+    return label
+
+
+def label_note(inp: CheckInput) -> str:
+    """For reasons: which label is PMM's when the config names the cluster otherwise, else ""."""
+    label = cluster_label(inp)
+    return "" if label == inp.settings.name else \
+        f" (PMM's cluster label {label!r}, on the members' services; the exporter's config says {inp.settings.name!r})"
+
+
 def our_services(inp: CheckInput) -> list[dict[str, Any]]:
-    """The MongoDB services carrying the cluster's name as their PMM cluster label."""
-    return inp.pmm.backups.of_cluster(inp.settings.name)[0] if inp.pmm else []
+    """The MongoDB services carrying the cluster's PMM label (cluster_label)."""
+    return inp.pmm.backups.of_cluster(cluster_label(inp))[0] if inp.pmm else []
 
 
 def our_schedules(inp: CheckInput) -> list[dict[str, Any]]:
-    return inp.pmm.backups.of_cluster(inp.settings.name)[1] if inp.pmm else []
+    return inp.pmm.backups.of_cluster(cluster_label(inp))[1] if inp.pmm else []
 
 
 def our_artifacts(inp: CheckInput) -> list[dict[str, Any]]:
-    return inp.pmm.backups.of_cluster(inp.settings.name)[2] if inp.pmm else []
+    return inp.pmm.backups.of_cluster(cluster_label(inp))[2] if inp.pmm else []
 
 
 def scheduled_operation(schedule: dict[str, Any]) -> str:
