@@ -27,7 +27,7 @@ from tests.probing import cluster_config, probe_clusters, result
 TOKEN = "glsa_simulatedToken_0123"
 NEW_CHECKS = {"pmm_agent_version_supported", "pmm_service_user_matches", "pmm_cluster_services_connected",
               "pmm_agent_on_mongodb_node", "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
-              "restore_version_compatible", "containerized_node"}
+              "restore_version_compatible", "containerized_node", "pmm_retention_effective"}
 
 
 @dataclass
@@ -256,6 +256,19 @@ def test_pmms_own_cluster_label_drives_the_checks_when_the_config_names_the_clus
     assert ("PUT /v1/inventory/services/" if version.startswith("3") else "POST /v1/inventory/Services/Change") \
         in fix and "deletes every scheduled backup of the old and the new cluster's services" in fix
     assert "can never restore" in fix  # what pmm-admin remove destroys
+
+
+def test_retention_on_a_filesystem_location_warns_that_the_files_stay(setup: Setup) -> None:
+    nfs = setup.pmm.add_location_filesystem("nfs", "/mnt/backups")
+    setup.pmm.add_scheduled_backup(setup.service(1), nfs, name="weekly", folder="prod-rs", retention=4,
+                                   cron_expression="0 2 * * 0")
+    snap = setup.probe()
+    status, reason, fix = result(snap, "pmm_retention_effective")
+    # GetStorageForLocation has no storage for filesystem locations: removal_service deletes only the records
+    assert status is Status.FAIL and "'weekly' keeps 4 artifacts on filesystem location 'nfs'" in reason
+    assert "'nightly' keeps 7: PMM Server deletes older ones from S3 location 's3-main' itself" in reason
+    assert verdicts(snap, "pmm_retention_effective")[""][1] == ()
+    assert "pbm delete-pitr --older-than=<time>" in fix
 
 
 def test_an_upgrade_after_the_last_backup_blocks_restores_end_to_end(setup: Setup) -> None:
