@@ -7,7 +7,9 @@ blocks physical_restore: after one, pmm-managed restarts mongod and pbm-agent th
 carrying the restored service's cluster label, and refuses a service without one (managed/services/agents/jobs.go
 runMongoPostRestore). A missing one also blocks backups and PITR when no service of the replica set has it:
 StartBackup and ScheduleBackup refuse "Service %s must be a member of a cluster" (services/management/backup
-backup_service.go); restores do not ask. A name all services agree on but the exporter's config does not is a
+backup_service.go); restores do not ask. In a sharded cluster a backup may be started through any labelled
+service of the cluster, in any replica set, so a shard without one blocks them only when the cluster has none. A
+name all services agree on but the exporter's config does not is a
 warning: PMM uses its own label, and so do the exporter's PMM checks (pmm_schedules.cluster_label: the label on the
 services matched to the members chooses the cluster's services, schedules and artifacts).
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from exporter.model.cluster_view import CheckInput
 from exporter.model.pmm_inventory import REMOVE_DESTROYS, change_label_fix, match_members, pmm_unavailable
-from exporter.model.pmm_schedules import cluster_label
+from exporter.model.pmm_schedules import cluster_label, is_sharded, our_services
 from exporter.results.check_result import CheckResult, failed, passed, unknown
 from exporter.results.operations import BACKUPS, EVERYTHING, NOTHING, PHYSICAL_RESTORE, PITR
 
@@ -69,8 +71,13 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         others = sorted(clusters - {cluster, ""})
         disagree = f"; the replica set's other services say {', '.join(repr(c) for c in others)}" if others else ""
         if not cluster:
-            blocks = frozenset({PHYSICAL_RESTORE}) if labelled else BACKUPS | {PHYSICAL_RESTORE, PITR}
+            # a sharded cluster's backup can be started through a labelled service of any of its replica sets
+            elsewhere = [] if labelled or not is_sharded(inp) else \
+                [str(s.get("service_name")) for s in our_services(inp)]
+            blocks = frozenset({PHYSICAL_RESTORE}) if labelled or elsewhere else BACKUPS | {PHYSICAL_RESTORE, PITR}
             where = (f"; backups can be started through {', '.join(labelled)}" if labelled
+                     else f"; no service of the replica set has one, but PMM starts a sharded cluster's backups "
+                          f"through any one of its services, such as {', '.join(elsewhere[:3])}" if elsewhere
                      else "; no service of the replica set has one")
             results.append(failed(CHECK, f"service {name} has no cluster name: PMM refuses to back it up, and a "
                                          f"physical restore would not restart it{disagree}{where}",

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from exporter.facts.observed import PMMFacts
 from exporter.model.cluster_view import CheckInput
 from exporter.model.pmm_inventory import match_members
+from exporter.model.pmm_service_agents import dsn_agent, serving_pmm_agent
 from exporter.results.operations import LOGICAL_BACKUP, PHYSICAL_BACKUP, PITR
 
 
@@ -49,6 +51,28 @@ def our_schedules(inp: CheckInput) -> list[dict[str, Any]]:
 
 def our_artifacts(inp: CheckInput) -> list[dict[str, Any]]:
     return inp.pmm.backups.of_cluster(cluster_label(inp))[2] if inp.pmm else []
+
+
+def is_sharded(inp: CheckInput) -> bool:
+    """Judging a replica set of a sharded cluster: the config servers (sharding read) or a shard (not control)."""
+    return inp.sharding is not None or not inp.control
+
+
+def runnable_services(inp: CheckInput, pmm: PMMFacts) -> list[tuple[dict[str, Any], str]]:
+    """The services of the cluster's label, in any replica set, PMM could start a backup through, with their
+    serving pmm-agent's ID: that pmm-agent (FindPMMAgentsForService()[0]) connected, with an agent of the service
+    to take the DSN from (FindDSNByServiceIDandPMMAgentID).
+
+    For a sharded cluster any one will do: StartBackup and a schedule take a single service, pmm-agent runs pbm with
+    its DSN, and pbm reconnects to the config servers (PBM pbm/connect/connect.go Connect: getConfigsvrURI, from
+    the shard's shardIdentity document); the artifact is marked sharded from `pbm status` (agent/runner/jobs
+    pbm_helpers.go isShardedCluster). No PMM code asks for a usable service in each shard for a backup."""
+    out = []
+    for service in our_services(inp):
+        agent_id, agent = serving_pmm_agent(pmm, service.get("service_id"))
+        if agent is not None and agent.get("connected") and dsn_agent(pmm, service.get("service_id"), agent_id):
+            out.append((service, agent_id))
+    return out
 
 
 def scheduled_operation(schedule: dict[str, Any]) -> str:
