@@ -45,6 +45,10 @@ def label_fix(inp: CheckInput, service: dict[str, object], cluster: str, replica
             f"{readd_fix(name, cluster, replica_set, member)}")
 
 
+def _first_up(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = inp.view.replica_set
     pmm = inp.pmm
@@ -81,14 +85,15 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                      else "; no service of the replica set has one")
             results.append(failed(CHECK, f"service {name} has no cluster name: PMM refuses to back it up, and a "
                                          f"physical restore would not restart it{disagree}{where}",
-                                  label_fix(inp, match.service, wanted, rs, member.host), member.host, rs, blocks))
+                                  _first_up(label_fix(inp, match.service, wanted, rs, member.host)), member.host,
+                                  rs, blocks))
         elif cluster != wanted:
             # the replica set's services disagree: this one is not the label most of them carry
             results.append(failed(
                 CHECK, f"service {name} has cluster name {cluster!r}, not {wanted!r}, which most of the replica "
                        f"set's services carry (a physical restore restarts only the services with the restored one's "
-                       f"cluster name)", label_fix(inp, match.service, wanted, rs, member.host), member.host, rs,
-                frozenset({PHYSICAL_RESTORE})))
+                       f"cluster name)", _first_up(label_fix(inp, match.service, wanted, rs, member.host)),
+                member.host, rs, frozenset({PHYSICAL_RESTORE})))
         elif cluster != config_name:
             results.append(failed(
                 CHECK, f"service {name} has cluster name {cluster!r}, not {config_name!r} as the exporter's config "
