@@ -75,11 +75,13 @@ def test_arbiters_block_a_physical_restore() -> None:
     assert blocked(facts(arbiter="arb:27017"), "physical") == {("supported_configuration", ""): ("physical_restore",)}
 
 
-def test_missing_privileges_backup_management_off_or_no_location_block_everything() -> None:
+def test_missing_privileges_or_no_location_block_everything_backup_management_off_all_but_pitr() -> None:
     assert blocked(facts(privileges=[{"resource": {"db": "admin", "collection": ""}, "actions": ["find"]}])) == {
         ("mongodb_user_permissions", ""): ALL}
     f = facts(pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}})
-    assert blocked(f, pmm=pmm_facts(backup=False))[("backup_management_enabled", "")] == ALL
+    # enabled schedules keep running with it off (PMM's scheduler does not read the setting): pitr is not blocked
+    assert blocked(f, pmm=pmm_facts(backup=False))[("backup_management_enabled", "")] == (
+        "logical_backup", "physical_backup", "logical_restore", "physical_restore")
     assert blocked(f, pmm=pmm_facts(locations=[]))[("storage_location_configured", "")] == ALL
 
 

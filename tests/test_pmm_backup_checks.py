@@ -306,17 +306,44 @@ def test_no_schedule_is_skipped_with_the_reason() -> None:
     assert (result.status, result.reason) == (Status.SKIPPED, "PMM has no scheduled backup of cluster 'prod-rs'")
 
 
-def test_an_enabled_pitr_schedule_with_snapshot_schedules_blocks_snapshots() -> None:
+def test_an_enabled_pitr_schedule_with_snapshot_schedules_blocks_snapshots_and_pitr() -> None:
     both = Observed([schedule("pitr", mode="PITR"), schedule("daily")])
     result = of(run(pmm_facts(scheduled_backups=both)), "pmm_scheduled_backups_enabled")[""]
-    assert result.status is Status.FAIL and result.blocks == ("logical_backup", "physical_backup")
-    assert "PMM refuses every snapshot while a PITR schedule of the cluster is enabled" in result.reason
+    assert result.status is Status.FAIL and result.blocks == ("logical_backup", "physical_backup", "pitr")
+    assert "PMM refuses every snapshot backup of the cluster while it is" in result.reason
+    assert "so snapshot schedule 'daily' never runs" in result.reason
 
 
 def test_pitr_on_a_filesystem_location_fails() -> None:
     pitr = Observed([schedule("pitr", mode="PITR", location_id="loc2")])
     result = of(run(pmm_facts(scheduled_backups=pitr, locations=[S3, DISK])), "pmm_scheduled_backups_enabled")[""]
     assert result.status is Status.FAIL and "PMM restores to a point in time only from S3" in result.reason
+
+
+# --- pmm_retention_effective ---------------------------------------------------------------------------------------
+
+def test_retention_on_a_filesystem_location_is_a_warning_that_the_disk_fills() -> None:
+    kept = Observed([schedule("daily", retention=7, location_id="loc2", location_name="nfs"),
+                     schedule("weekly", "s2", retention=4)])
+    out = run(pmm_facts(scheduled_backups=kept, locations=[S3, DISK]))
+    result = of(out, "pmm_retention_effective")[""]
+    assert (result.status, result.blocks) == (Status.FAIL, ())
+    assert "'daily' keeps 7 artifacts on filesystem location 'nfs': PMM removes only its records" in result.reason
+    assert "'weekly' keeps 4: PMM Server deletes older ones from S3 location 's3-main' itself" in result.reason
+    assert "pbm delete-backup --older-than=<time>" in result.fix
+    assert schedules_ready(out) is True and readiness(out)["logical_backup"] is True  # a warning only
+
+
+@pytest.mark.parametrize(("retention", "status", "words"), [
+    (None, Status.PASS, "'daily' keeps every artifact (retention 0)"),
+    (7, Status.PASS, "'daily' keeps 7: PMM Server deletes older ones from S3 location 's3-main' itself, so it needs "
+                     "to reach the bucket and delete in it"),
+    ("seven", Status.UNKNOWN, "'daily' has a retention PMM's API does not define ('seven')"),
+])
+def test_retention_on_s3_says_pmm_server_deletes(retention: Any, status: Status, words: str) -> None:
+    doc = schedule("daily", **({} if retention is None else {"retention": retention}))
+    result = of(run(pmm_facts(scheduled_backups=Observed([doc]))), "pmm_retention_effective")[""]
+    assert (result.status, result.reason) == (status, words)
 
 
 # --- pmm_backup_folder_unique ---------------------------------------------------------------------------------------
@@ -393,7 +420,7 @@ def test_the_new_checks_are_unknown_when_pmm_cannot_be_read() -> None:
     new = {"pmm_agent_version_supported", "pmm_service_user_matches", "pmm_cluster_services_connected",
            "pmm_agent_on_mongodb_node", "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
            "restore_version_compatible", "containerized_node", "pmm_service_agents_unique",
-           "pmm_pitr_schedule_applied"}
+           "pmm_pitr_schedule_applied", "pmm_retention_effective"}
     assert {r.status for r in out if r.check in new} == {Status.UNKNOWN}
     assert {r.check for r in out if r.check in new} == new
 

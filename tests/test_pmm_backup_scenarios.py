@@ -29,7 +29,7 @@ TOKEN = "glsa_simulatedToken_0123"
 NEW_CHECKS = {"pmm_agent_version_supported", "pmm_service_user_matches", "pmm_cluster_services_connected",
               "pmm_service_agents_unique",
               "pmm_agent_on_mongodb_node", "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
-              "restore_version_compatible", "containerized_node"}
+              "restore_version_compatible", "containerized_node", "pmm_retention_effective"}
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Setup:
     location: str
     services: dict[str, str]  # member host -> service ID
     artifact: str
+    schedule: str = ""  # the nightly logical snapshot schedule
 
     def probe(self, cycles: int = 1) -> ClusterSnapshot:
         store = probe_clusters([cluster_config(self.rs)], cycles=cycles, pmm=PMMConfig(self.pmm.url, TOKEN))
@@ -57,10 +58,10 @@ def setup(request: pytest.FixtureRequest) -> Iterator[Setup]:
                                        "AKIASIMULATED", "SIMULATED/SECRET/KEY")
         services = pmm.register_replica_set(rs, cluster="prod-rs")
         first = services[rs.hosts[0]]
-        pmm.add_scheduled_backup(first, location, name="nightly", folder="prod-rs")
+        schedule = pmm.add_scheduled_backup(first, location, name="nightly", folder="prod-rs")
         artifact = pmm.add_artifact(first, location, name="nightly-1", folder="prod-rs",
                                     created_at="2026-11-30T01:00:00Z")
-        yield Setup(rs, pmm, location, services, artifact)
+        yield Setup(rs, pmm, location, services, artifact, schedule)
 
 
 def verdicts(snap: ClusterSnapshot, check: str) -> dict[str, tuple[Status, tuple[str, ...]]]:
@@ -126,6 +127,18 @@ def test_a_stale_service_of_the_cluster_blocks_physical_restores(setup: Setup) -
     assert status is Status.FAIL and "service old-db1-mongodb has its pmm-agent on old-db1 disconnected" in reason
     assert "pmm-admin remove mongodb old-db1-mongodb" in fix
     assert verdicts(snap, "pmm_cluster_services_connected")[""][1] == ("physical_restore",)
+
+
+def test_removing_a_stale_service_that_owns_backups_is_fixed_with_a_warning(setup: Setup) -> None:
+    gone = setup.pmm.add_node("old-db1", "10.0.0.99")
+    old = setup.pmm.add_mongodb_service(gone, "old-db1-mongodb", "10.0.0.99", 27017, cluster="prod-rs",
+                                        replication_set=setup.rs.name)
+    setup.pmm.add_artifact(old, setup.location, name="old-1", folder="prod-rs", created_at="2026-10-01T01:00:00Z")
+    setup.pmm.set_agent_connected(gone, False)
+    fix = result(setup.probe(), "pmm_cluster_services_connected")[2]
+    # models.RemoveService(RemoveCascade) empties the artifact's service ID: "Empty Service ID." on restore
+    assert "pmm-admin remove mongodb old-db1-mongodb" in fix and "it owns 1 artifact" in fix
+    assert "which PMM then can never restore" in fix
 
 
 def test_a_remotely_monitored_member_blocks_physical_restores(setup: Setup) -> None:
@@ -194,11 +207,38 @@ def test_a_restore_onto_another_member_leaves_the_pitr_schedule_enabled_and_pitr
     assert snap.operations["pitr"] is False
 
 
-def test_pitr_with_snapshots_on_schedule_blocks_snapshots(setup: Setup) -> None:
+def test_pitr_with_snapshots_on_schedule_blocks_snapshots_and_pitr(setup: Setup) -> None:
     setup.pmm.add_scheduled_backup(setup.service(1), setup.location, name="pitr", mode="PITR", folder="prod-rs")
     snap = setup.probe()
+    # CheckMongoDBBackupPreconditions refuses the snapshots (case Snapshot) and the PITR schedule's runs (case PITR)
     assert verdicts(snap, "pmm_scheduled_backups_enabled")[""] == (Status.FAIL, ("logical_backup",
-                                                                                 "physical_backup"))
+                                                                                 "physical_backup", "pitr"))
+    assert "so 'pitr' takes no base backup" in result(snap, "pmm_scheduled_backups_enabled")[1]
+    assert snap.operations["pitr"] is False
+
+
+def test_a_pitr_schedule_alone_refuses_every_snapshot_backup(setup: Setup) -> None:
+    setup.pmm.remove_scheduled_backup(setup.schedule)
+    setup.pmm.add_scheduled_backup(setup.service(1), setup.location, name="pitr", mode="PITR", folder="prod-rs")
+    setup.rs.pbm.configure_as_pmm(pitr=True)  # the PITR schedule ran: PITR on, slicing for 5 minutes
+    setup.rs.pbm.start_pitr(span_min=1, since=setup.rs.cluster_time().time - 300)
+    snap = setup.probe()
+    status, reason, fix = result(snap, "pmm_scheduled_backups_enabled")
+    assert (status, verdicts(snap, "pmm_scheduled_backups_enabled")[""][1]) == \
+        (Status.FAIL, ("logical_backup", "physical_backup"))
+    assert "PITR schedule 'pitr' is enabled: PMM refuses every snapshot backup" in reason
+    assert "disable 'pitr' before an on-demand or physical backup" in fix
+    assert snap.operations["logical_backup"] is False and snap.operations["physical_backup"] is False
+    assert snap.operations["pitr"] is True  # its own runs are not refused
+
+
+def test_two_pitr_schedules_refuse_each_other(setup: Setup) -> None:
+    setup.pmm.remove_scheduled_backup(setup.schedule)
+    for i, name in ((0, "pitr-a"), (1, "pitr-b")):
+        setup.pmm.add_scheduled_backup(setup.service(i), setup.location, name=name, mode="PITR", folder="prod-rs")
+    snap = setup.probe()
+    assert verdicts(snap, "pmm_scheduled_backups_enabled")[""] == (Status.FAIL, ("logical_backup",
+                                                                                 "physical_backup", "pitr"))
 
 
 def test_a_folder_another_cluster_uses_blocks_backups(setup: Setup) -> None:
@@ -209,6 +249,75 @@ def test_a_folder_another_cluster_uses_blocks_backups(setup: Setup) -> None:
     status, reason, _ = result(snap, "pmm_backup_folder_unique")
     assert status is Status.FAIL and "of cluster 'billing'" in reason
     assert snap.operations["logical_backup"] is False
+
+
+def test_old_artifacts_in_a_shared_folder_do_not_block_backups_that_go_elsewhere(setup: Setup) -> None:
+    # the cluster once backed up into the bucket root, which 'billing' uses; its schedule now writes to 'prod-rs'
+    setup.pmm.add_artifact(setup.service(0), setup.location, name="old-1", folder="",
+                           created_at="2026-10-01T01:00:00Z")
+    with SimReplicaSet(name="rs1") as billing:
+        theirs = setup.pmm.register_replica_set(billing, cluster="billing")
+        setup.pmm.add_scheduled_backup(next(iter(theirs.values())), setup.location, name="billing-nightly")
+        snap = setup.probe()
+    status, reason, _ = result(snap, "pmm_backup_folder_unique")
+    assert status is Status.PASS and "older artifacts share other pairs" in reason  # CheckArtifactOverlapping
+    assert "'billing-nightly' of service" in reason  # judges only where the new backup goes
+    assert snap.operations["logical_backup"] is True and snap.operations["pitr"] is True
+
+
+def test_an_orphaned_mysql_artifact_in_the_folder_is_skipped_as_pmm_skips_it(setup: Setup) -> None:
+    node = setup.pmm.add_node("mysql-old", "10.0.0.70")
+    mysql = setup.pmm.add_mysql_service(node, "mysql-old-mysql", "10.0.0.70")
+    setup.pmm.add_artifact(mysql, setup.location, name="xtrabackup-1", folder="prod-rs", data_model="PHYSICAL")
+    live = verdicts(setup.probe(), "pmm_backup_folder_unique")[""]
+    assert live == (Status.FAIL, ("logical_backup", "physical_backup", "pitr"))  # a live MySQL service: PMM refuses
+    setup.pmm.remove_service(mysql)  # RemoveCascade: the artifact stays, with service_id ""
+    snap = setup.probe()
+    assert verdicts(snap, "pmm_backup_folder_unique")[""] == (Status.PASS, ())
+    assert snap.operations["logical_backup"] is True
+
+
+@pytest.mark.parametrize("version", ["2.44.0", "3.4.0"], ids=["pmm2", "pmm3"])
+def test_pmms_own_cluster_label_drives_the_checks_when_the_config_names_the_cluster_otherwise(version: str) -> None:
+    # PMM labels the cluster 'orders-prod'; the exporter's config calls it 'prod-rs'
+    with SimReplicaSet() as rs, SimPMMServer(version=version, token=TOKEN) as pmm:
+        location = pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.us-east-1.amazonaws.com",
+                                       "AKIASIMULATED", "SIMULATED/SECRET/KEY")
+        services = pmm.register_replica_set(rs, cluster="orders-prod")
+        pmm.add_scheduled_backup(services[rs.hosts[0]], location, name="pitr", mode="PITR", folder="orders")
+        gone = pmm.add_node("old-db1", "10.0.0.99")
+        pmm.add_mongodb_service(gone, "old-db1-mongodb", "10.0.0.99", 27017, cluster="orders-prod",
+                                replication_set=rs.name)
+        pmm.set_agent_connected(gone, False)
+        store = probe_clusters([cluster_config(rs)], pmm=PMMConfig(pmm.url, TOKEN))
+    snap = store.get("prod-rs")
+    assert snap is not None
+    label = "(PMM's cluster label 'orders-prod', on the members' services; the exporter's config says 'prod-rs')"
+    status, reason, _ = result(snap, "pmm_scheduled_backups_enabled")
+    assert status is Status.FAIL and "PITR schedule 'pitr' is enabled" in reason and label in reason
+    status, reason, _ = result(snap, "pmm_cluster_services_connected")
+    assert status is Status.FAIL and "service old-db1-mongodb has its pmm-agent on old-db1 disconnected" in reason
+    assert result(snap, "pmm_backup_folder_unique")[0] is Status.PASS
+    assert snap.operations["logical_backup"] is False and snap.operations["physical_restore"] is False
+    status, reason, fix = result(snap, "service_cluster_name", rs.hosts[0])
+    assert status is Status.FAIL and "the exporter's PMM checks follow it, so this blocks nothing" in reason
+    assert "rename the cluster to 'orders-prod' in the exporter's config" in fix
+    assert ("PUT /v1/inventory/services/" if version.startswith("3") else "POST /v1/inventory/Services/Change") \
+        in fix and "deletes every scheduled backup of the old and the new cluster's services" in fix
+    assert "can never restore" in fix  # what pmm-admin remove destroys
+
+
+def test_retention_on_a_filesystem_location_warns_that_the_files_stay(setup: Setup) -> None:
+    nfs = setup.pmm.add_location_filesystem("nfs", "/mnt/backups")
+    setup.pmm.add_scheduled_backup(setup.service(1), nfs, name="weekly", folder="prod-rs", retention=4,
+                                   cron_expression="0 2 * * 0")
+    snap = setup.probe()
+    status, reason, fix = result(snap, "pmm_retention_effective")
+    # GetStorageForLocation has no storage for filesystem locations: removal_service deletes only the records
+    assert status is Status.FAIL and "'weekly' keeps 4 artifacts on filesystem location 'nfs'" in reason
+    assert "'nightly' keeps 7: PMM Server deletes older ones from S3 location 's3-main' itself" in reason
+    assert verdicts(snap, "pmm_retention_effective")[""][1] == ()
+    assert "pbm delete-pitr --older-than=<time>" in fix
 
 
 def test_an_upgrade_after_the_last_backup_blocks_restores_end_to_end(setup: Setup) -> None:

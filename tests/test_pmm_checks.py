@@ -165,6 +165,10 @@ def test_a_qan_profiler_agent_alone_gives_pmm_its_dsn() -> None:
     assert out[HOSTS[1]][0] is Status.FAIL
     assert out[HOSTS[1]][1].startswith("service db2-mongodb has neither a mongodb_exporter nor a QAN MongoDB "
                                        "profiler agent in PMM")
+    fixes = {r.node: r.fix for r in run_checks(facts(), ClusterSettings("logical", "prod-rs"),
+                                                replace(pmm, qan_agents=Observed([])))
+             if r.check == "pmm_client_connected"}
+    assert "pmm-admin remove deletes the service's scheduled backups" in fixes[HOSTS[1]]  # RemoveCascade
 
 
 @pytest.mark.parametrize(("version", "mode", "expected"), [
@@ -188,8 +192,8 @@ def test_cluster_names() -> None:
                                           "physical restore would not restart it; the replica set's other services "
                                           "say 'prod', 'prod-rs'; backups can be started through db1:27017, "
                                           "db3:27017")
-    assert out[HOSTS[2]][1].startswith("service db3-mongodb has cluster name 'prod', not 'prod-rs' as the exporter's "
-                                       "config names this cluster")
+    assert out[HOSTS[2]][1].startswith("service db3-mongodb has cluster name 'prod', not 'prod-rs', which most of "
+                                       "the replica set's services carry")
 
 
 @pytest.mark.parametrize(("storage", "expected"), [

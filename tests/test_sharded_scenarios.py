@@ -248,3 +248,47 @@ def test_a_shard_whose_only_healthy_agent_is_hidden_under_a_pbm_2_9_0_leader(ver
         assert (candidate.status is Status.PASS) is ready
         if not ready:
             assert "PBM 2.9.0" in candidate.reason and "no available agent(s) on replsets: shard1" in candidate.reason
+
+
+@pytest.mark.parametrize("version", ["2.44.0", "3.4.0"], ids=["pmm2", "pmm3"])
+def test_a_shard_pmm_cannot_reach_does_not_block_the_clusters_backups(version: str) -> None:
+    # PMM starts a sharded backup through one service and pbm reconnects to the config servers (PBM connect.go
+    # Connect, getConfigsvrURI): a shard whose pmm-agents are all disconnected stops no backup and no PITR
+    with SimShardedCluster() as cluster, SimPMMServer(version=version, token="glsa_t") as pmm:
+        pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.example", "AK", "SK")
+        services = {rs.name: pmm.register_replica_set(rs, cluster="big") for rs in cluster.replica_sets}
+        for service in services["shard1"].values():
+            pmm.set_agent_connected(service, False)
+        snap = probe(cluster, pmm=PMMConfig(pmm.url, "glsa_t"))
+    shard1 = [r for r in snap.results if r.check == "pmm_client_connected" and r.replica_set == "shard1"]
+    assert {(r.status, r.blocks) for r in shard1} == {(Status.FAIL, ("logical_restore", "physical_restore"))}
+    assert "PMM runs a sharded cluster's backups and PITR through any one of its services" in shard1[0].reason
+    assert snap.operations["logical_backup"] is True and snap.operations["pitr"] is True
+    assert snap.operations["physical_restore"] is False  # PMM restarts every labelled service's mongod
+
+
+@pytest.mark.parametrize("version", ["2.44.0", "3.4.0"], ids=["pmm2", "pmm3"])
+def test_an_unlabelled_shard_does_not_block_the_clusters_backups(version: str) -> None:
+    with SimShardedCluster() as cluster, SimPMMServer(version=version, token="glsa_t") as pmm:
+        pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.example", "AK", "SK")
+        for rs in cluster.replica_sets:
+            pmm.register_replica_set(rs, cluster="" if rs.name == "shard1" else "big")
+        snap = probe(cluster, pmm=PMMConfig(pmm.url, "glsa_t"))
+    shard1 = [r for r in snap.results if r.check == "service_cluster_name" and r.replica_set == "shard1"]
+    assert {(r.status, r.blocks) for r in shard1} == {(Status.FAIL, ("physical_restore",))}
+    assert "PMM starts a sharded cluster's backups through any one of its services" in shard1[0].reason
+    assert snap.operations["logical_backup"] is True and snap.operations["pitr"] is True
+
+
+def test_an_old_pmm_agent_on_one_shard_does_not_block_the_clusters_backups() -> None:
+    # PMM 2 only: a pmm-agent below 2.19 cannot connect to PMM 3 (agent.v1.AgentService), so PMM 3 never sees one
+    with SimShardedCluster() as cluster, SimPMMServer(version="2.44.0", token="glsa_t") as pmm:
+        pmm.add_location_s3("s3-main", "pbm-backups", "https://s3.example", "AK", "SK")
+        services = {rs.name: pmm.register_replica_set(rs, cluster="big") for rs in cluster.replica_sets}
+        for service in services["shard1"].values():
+            pmm.set_pmm_agent_version(service, "2.18.1")
+        snap = probe(cluster, pmm=PMMConfig(pmm.url, "glsa_t"))
+    shard1 = [r for r in snap.results if r.check == "pmm_agent_version_supported" and r.replica_set == "shard1"]
+    assert {r.status for r in shard1} == {Status.FAIL}
+    assert {op for r in shard1 for op in r.blocks} == {"logical_restore", "physical_restore"}
+    assert snap.operations["logical_backup"] is True and snap.operations["pitr"] is True

@@ -58,7 +58,7 @@ def test_the_status_page_in_a_browser(tmp_path: Path) -> None:
     assert "Failing (3)" in failing  # the leader's agent, backup_candidate_available, the cluster name
     assert "pbm_agent_running" in failing and "heartbeat is stale: last heartbeat 24" in failing
     assert "Fix: On 127.0.0.1: sudo systemctl restart pbm-agent" in failing
-    assert "service_cluster_name" in failing and "Fix: On the node the service runs on" in failing
+    assert "service_cluster_name" in failing and "Fix: Set its cluster label in place through PMM" in failing
     passing = section[section.index("<details"):]
     assert re.search(r"<details><summary>Passing \(\d+\)</summary>", passing)  # folded: no open attribute
     billing = dom[dom.index('id="cluster-billing-rs"'):]

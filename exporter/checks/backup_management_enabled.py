@@ -1,7 +1,16 @@
 """backup_management_enabled: PMM's settings have Backup Management on (PMM omits the field when it is off).
 
-Blocks everything: with it off, pmm-managed's interceptor refuses every backup API call, backups, restores and
-schedules alike, with FailedPrecondition (shared/reference/real-behaviour.md section 2).
+With it off, pmm-managed's interceptor refuses every call to the backup API with FailedPrecondition "Service %s is
+disabled." (managed/utils/interceptors/service.go UnaryServiceEnabledInterceptor; BackupService, RestoreService
+and LocationsService Enabled() return settings.IsBackupManagementEnabled(); PMM v3.9.0 and 2.x alike): on-demand
+backups, restores and every schedule change. The schedules already enabled keep running: the scheduler is started
+as a leader service without reading the setting (cmd/pmm-managed/main.go `ha.NewContextService("scheduler", ...)`)
+and a task calls PerformBackup directly, past the interceptor (managed/services/scheduler/task.go
+mongoDBBackupTask.Run).
+
+Blocks logical_backup, physical_backup, logical_restore and physical_restore (started by hand). Not pitr: PITR is
+only a schedule's, and an enabled PITR schedule keeps running; the schedules cannot be read while the API is off,
+so pmm_scheduled_backups_enabled leaves it unknown.
 """
 
 from __future__ import annotations
@@ -9,10 +18,10 @@ from __future__ import annotations
 from exporter.model.cluster_view import CheckInput
 from exporter.model.pmm_inventory import pmm_unavailable, pmm_version
 from exporter.results.check_result import CheckResult, failed, passed
-from exporter.results.operations import EVERYTHING
+from exporter.results.operations import BACKUPS, RESTORES
 
 CHECK = "backup_management_enabled"
-MAY_BLOCK = EVERYTHING
+MAY_BLOCK = BACKUPS | RESTORES
 
 
 def enable_fix(pmm3: bool) -> str:
@@ -34,5 +43,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     if inp.pmm.settings.value.get("backup_management_enabled") is True:
         return [passed(CHECK, f"Backup Management is enabled in PMM {inp.pmm.version}", "", rs)]
     version = pmm_version(inp)
-    return [failed(CHECK, f"Backup Management is disabled in PMM {inp.pmm.version}: PMM offers no backups",
-                   enable_fix(version is not None and version >= (3, 0, 0)), "", rs, EVERYTHING)]
+    return [failed(CHECK, f"Backup Management is disabled in PMM {inp.pmm.version}: PMM refuses on-demand backups, "
+                          f"restores and schedule changes (\"Service ... is disabled.\"); the schedules already "
+                          f"enabled keep running, as PMM's scheduler does not read the setting",
+                   enable_fix(version is not None and version >= (3, 0, 0)), "", rs, MAY_BLOCK)]

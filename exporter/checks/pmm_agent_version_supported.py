@@ -12,7 +12,9 @@ gets no MongoDB version, so PMM restores it only to the service it was taken fro
 
 Blocks: an operation the node's pmm-agent is too old for, when PMM runs it through this node's service on a
 schedule, or when no other data-bearing node's pmm-agent could run it (PMM runs a backup or restore through the
-pmm-agent of the service it is started on). What only the version notes say is a warning.
+pmm-agent of the service it is started on). In a sharded cluster a backup or PITR may be started through any
+service of the cluster's label, in any replica set (pmm_schedules.runnable_services), so the other replica sets'
+pmm-agents count for them too. What only the version notes say is a warning.
 """
 
 from __future__ import annotations
@@ -24,10 +26,19 @@ from exporter.facts.pmm_indexes import key, newest_restorable
 from exporter.model.cluster_view import CheckInput
 from exporter.model.pbm_agents import parse_version
 from exporter.model.pmm_inventory import ServiceMatch, match_members, usable_pmm
-from exporter.model.pmm_schedules import location_type, our_artifacts, our_schedules, our_services, scheduled_operations
+from exporter.model.pmm_schedules import (
+    is_sharded,
+    location_type,
+    our_artifacts,
+    our_schedules,
+    our_services,
+    runnable_services,
+    scheduled_operations,
+)
 from exporter.model.pmm_service_agents import node_name, serving_pmm_agent
 from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
 from exporter.results.operations import (
+    BACKUPS,
     EVERYTHING,
     LOGICAL_BACKUP,
     LOGICAL_RESTORE,
@@ -108,6 +119,11 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
             judged[member.host] = (service, agent_id, agent or {}, parse_version(versions[agent_id]))
     can_run = {op for _, _, _, version in judged.values() if version is not None
                for op in set(OPERATIONS) - too_old_for(version, filesystem)}
+    if is_sharded(inp):  # a sharded cluster's backup or PITR runs through any one service of the cluster
+        for _, agent_id in runnable_services(inp, pmm):
+            other = parse_version(str(versions.get(agent_id) or ""))
+            if other is not None:
+                can_run |= (BACKUPS | {PITR}) - too_old_for(other, filesystem)
     for host, (service, agent_id, agent, version) in judged.items():
         shown = versions[agent_id]
         if version is None:

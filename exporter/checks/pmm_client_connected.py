@@ -13,15 +13,24 @@ logical backups (pmm.md 1.1, 3.11).
 Blocks: a node without a connected pmm-agent and a DSN blocks physical_restore, and what enabled schedules run
 through its service (managed/services/scheduler/task.go: a schedule runs through its own service); backups, PITR
 and logical restores otherwise only when no node of its replica set has one (PMM could be asked to use another
-service).
+service). In a sharded cluster PMM runs a backup or PITR through any one service of the cluster, whatever its
+replica set (pmm_schedules.runnable_services), so a shard without one blocks them only when no service of the
+cluster's label could run them; its logical restores keep the per-replica-set rule.
 """
 
 from __future__ import annotations
 
 from exporter.facts.pmm_indexes import InventoryIndex
 from exporter.model.cluster_view import CheckInput
-from exporter.model.pmm_inventory import ServiceMatch, match_members, pmm_unavailable, pmm_version, split_host_port
-from exporter.model.pmm_schedules import scheduled_operations
+from exporter.model.pmm_inventory import (
+    REMOVE_DESTROYS,
+    ServiceMatch,
+    match_members,
+    pmm_unavailable,
+    pmm_version,
+    split_host_port,
+)
+from exporter.model.pmm_schedules import is_sharded, runnable_services, scheduled_operations
 from exporter.results.check_result import CheckResult, failed, passed, unknown
 from exporter.results.operations import (
     BACKUPS,
@@ -62,8 +71,9 @@ def _problem(match: ServiceMatch, index: InventoryIndex) -> tuple[str, str, bool
     if not dsn_agents:
         return (f"service {name} has neither a mongodb_exporter nor a QAN MongoDB profiler agent in PMM, so PMM has "
                 f"no DSN to run pbm with",
-                f"Remove and re-add the service: pmm-admin remove mongodb {name}, then "
-                f"pmm-admin add mongodb ... {name}", False)
+                f"Remove and re-add the service: pmm-admin remove mongodb {name}, then pmm-admin add mongodb ... "
+                f"{name} ({REMOVE_DESTROYS}; recreate its schedules after, and keep a backup taken before it)",
+                False)
     pmm_agent_ids = {str(a.get("pmm_agent_id")) for a in dsn_agents}
     connected = [agents[i] for i in pmm_agent_ids if i in agents and agents[i].get("connected")]
     if not connected:
@@ -130,9 +140,16 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
             if scheduled:
                 blocks |= scheduled
                 reason += f" (PMM runs the scheduled {', '.join(ordered(scheduled))} through this node's service)"
+            elsewhere = [] if usable or not is_sharded(inp) else \
+                [str(service.get("service_name")) for service, _ in runnable_services(inp, pmm)]
             if usable:
                 reason += (f" (a physical restore restarts mongod through every node's pmm-agent; backups can run "
                            f"through {', '.join(usable)})")
+            elif elsewhere:  # a sharded cluster's backup runs through any one service of it
+                blocks |= {LOGICAL_RESTORE}
+                reason += (f" (no node of {rs} has a PMM service PMM could run pbm through; PMM runs a sharded "
+                           f"cluster's backups and PITR through any one of its services, and can through "
+                           f"{', '.join(elsewhere[:3])}{' ...' if len(elsewhere) > 3 else ''})")
             else:
                 blocks |= BACKUPS | {PITR, LOGICAL_RESTORE}
                 reason += f" (no node of {rs} has a PMM service PMM could run pbm through)"

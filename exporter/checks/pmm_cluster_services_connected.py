@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from exporter.facts.observed import PMMFacts
 from exporter.model.cluster_view import CheckInput
-from exporter.model.pmm_inventory import match_members, usable_pmm
-from exporter.model.pmm_schedules import our_services
+from exporter.model.pmm_inventory import REMOVE_DESTROYS, match_members, usable_pmm
+from exporter.model.pmm_schedules import cluster_label, label_note, our_services
 from exporter.model.pmm_service_agents import node_name, serving_pmm_agent
 from exporter.results.check_result import CheckResult, failed, passed, skipped
 from exporter.results.operations import PHYSICAL_RESTORE
@@ -35,6 +36,20 @@ def judged_services(inp: CheckInput) -> list[dict[str, Any]]:
             (inp.control and str(s.get("replication_set") or "") not in shards | {rs})]
 
 
+def _what_removal_destroys(pmm: PMMFacts, service: dict[str, Any]) -> str:
+    """The stale service's own schedules and artifacts, which its removal deletes and orphans (models.RemoveService,
+    RemoveCascade): worth a warning only when it has some."""
+    schedules = pmm.backups.schedules.get(service.get("service_id"), [])
+    artifacts = pmm.backups.artifacts.get(service.get("service_id"), [])
+    if not schedules and not artifacts:
+        return ""
+    owned = ", ".join(part for part in (
+        f"{len(schedules)} scheduled backup{'s' if len(schedules) != 1 else ''}" if schedules else "",
+        f"{len(artifacts)} artifact{'s' if len(artifacts) != 1 else ''}" if artifacts else "") if part)
+    return (f"; it owns {owned}: {REMOVE_DESTROYS}, so first recreate its schedules on a member's service, and "
+            f"remove it once the cluster has a newer backup")
+
+
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = inp.view.replica_set
     pmm = usable_pmm(CHECK, inp, "services", "pmm_agents", "exporters", "qan_agents", "nodes")
@@ -42,7 +57,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         return pmm
     services = judged_services(inp)
     if not services:
-        return [skipped(CHECK, f"no MongoDB service in PMM carries cluster name {inp.settings.name!r} and "
+        return [skipped(CHECK, f"no MongoDB service in PMM carries cluster name {cluster_label(inp)!r} and "
                                f"replication set {rs} (see service_cluster_name)", "", rs)]
     members = {str(m.service.get("service_id")) for m in match_members(inp).values() if m.service is not None}
     problems, fixes = [], []
@@ -57,13 +72,16 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                                        f"disconnected")
         if stale:
             state += " and matches no member of the replica set now (left behind by a re-registration?)"
-            fixes.append(f"pmm-admin remove mongodb {name} (or PMM: Inventory > Services > {name} > Delete)")
+            fixes.append(f"pmm-admin remove mongodb {name} (or PMM: Inventory > Services > {name} > Delete)"
+                         + _what_removal_destroys(pmm, service))
         else:
             fixes.append(f"on the node of {name}: sudo systemctl restart pmm-agent, then pmm-admin status")
         problems.append(f"service {name} {state}")
     if not problems:
         return [passed(CHECK, f"{len(services)} service{'s' if len(services) != 1 else ''} of cluster "
-                              f"{inp.settings.name!r} in PMM, each with a connected pmm-agent", "", rs)]
+                              f"{cluster_label(inp)!r} in PMM, each with a connected pmm-agent{label_note(inp)}",
+                       "", rs)]
     return [failed(CHECK, "; ".join(problems) + ": after a physical restore PMM restarts mongod and pbm-agent "
-                                                 "through every service carrying the cluster's name, and fails at it",
+                                                 "through every service carrying the cluster's name, and fails at it"
+                                                 + label_note(inp),
                    "; ".join(fixes), "", rs, {PHYSICAL_RESTORE})]

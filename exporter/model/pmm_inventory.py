@@ -16,8 +16,14 @@ from exporter.facts.pmm_indexes import is_ip, is_loopback, split_host_port
 from exporter.model.cluster_view import CheckInput
 from exporter.results.check_result import CheckResult, skipped, unknown
 
-__all__ = ["ServiceMatch", "is_ip", "is_loopback", "match_members", "names_to_resolve", "pmm_unavailable",
-           "pmm_version", "split_host_port", "usable_pmm"]
+__all__ = ["REMOVE_DESTROYS", "ServiceMatch", "change_label_fix", "is_ip", "is_loopback", "match_members",
+           "names_to_resolve", "pmm_unavailable", "pmm_version", "split_host_port", "usable_pmm"]
+
+# What `pmm-admin remove` (management RemoveService -> models.RemoveService(..., RemoveCascade), PMM 2 and 3) does
+# to backups: it deletes the service's scheduled backups and sets its artifacts' service ID to "", after which
+# PMM refuses to restore them (CheckArtifactCompatibility -> FindServiceByID(q, ""): "Empty Service ID.").
+REMOVE_DESTROYS = ("beware: pmm-admin remove deletes the service's scheduled backups in PMM and leaves its backup "
+                   "artifacts without a service, which PMM then can never restore (\"Empty Service ID.\")")
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,21 @@ def usable_pmm(check: str, inp: CheckInput, *needed: str, members: bool = False)
     if members and inp.view.members is None:
         return [unknown(check, inp.view.members_error, node, inp.view.replica_set) for node in inp.mongo.seeds]
     return pmm
+
+
+def change_label_fix(inp: CheckInput, service_id: object, cluster: str) -> str:
+    """Setting a service's cluster label in place (inventory ChangeService: PMM 3 `PUT
+    /v1/inventory/services/{service_id}`, api/inventory/v1/services.proto; PMM 2 `POST /v1/inventory/Services/Change`,
+    api/inventorypb/services.proto): the service and its artifacts stay, but pmm-managed first removes every
+    scheduled backup of the services of the old and the new cluster, and refuses while a backup or restore of them
+    runs (managed/services/management/common/common.go RemoveScheduledTasks)."""
+    version = pmm_version(inp)
+    call = (f"PUT /v1/inventory/services/{service_id} {{\"cluster\": \"{cluster}\"}}"
+            if version is not None and version >= (3, 0, 0) else
+            f"POST /v1/inventory/Services/Change {{\"service_id\": \"{service_id}\", \"cluster\": \"{cluster}\"}}")
+    return (f"set its cluster label in place through PMM's API, which keeps the service and its artifacts "
+            f"restorable: {call}; PMM then deletes every scheduled backup of the old and the new cluster's services, "
+            f"so recreate them after (PMM: Backup > Scheduled backup jobs)")
 
 
 def pmm_version(inp: CheckInput) -> tuple[int, int, int] | None:

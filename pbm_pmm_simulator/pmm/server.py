@@ -376,6 +376,21 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
             _park(agent, None if pmm_agent.connected else "UNKNOWN")
             return agent.agent_id
 
+    def add_mysql_service(self, node_id: str, service_name: str, address: str = "127.0.0.1", port: int = 3306,
+                          *, cluster: str = "") -> str:
+        """A MySQL Service (`pmm-admin add mysql`), for what it shares with MongoDB's backups: its artifacts and
+        schedules sit in the same storage locations (vendor "mysql", managed/models ServiceType MySQLServiceType).
+        Its agents are left out: no check reads them."""
+        with self.lock:
+            if node_id not in self._nodes:
+                raise KeyError(f"no node {node_id!r}")
+            if any(s.service_name == service_name for s in self._services.values()):
+                raise ValueError(f"Service with name {service_name!r} already exists")
+            service = Service(new_id(self.major, "service"), "MYSQL_SERVICE", service_name, node_id, address, port,
+                              cluster=cluster, version="8.0.36")
+            self._services[service.service_id] = service
+        return service.service_id
+
     def register_replica_set(
         self,
         rs: SimReplicaSet | Sequence[str],
