@@ -279,6 +279,28 @@ def test_resource_matching() -> None:
     assert resource_covers({"anyResource": True}, {"cluster": True})
 
 
+@pytest.mark.parametrize(("held", "needed", "covers"), [
+    # anyNormalResource never matches local or config (server ResourcePatternSearchList)
+    ({"db": "", "collection": ""}, {"db": "local", "collection": ""}, False),
+    ({"db": "", "collection": ""}, {"db": "config", "collection": ""}, False),
+    ({"db": "", "collection": ""}, {"db": "local", "collection": "oplog.rs"}, False),
+    ({"db": "", "collection": ""}, {"db": "config", "collection": "chunks"}, False),
+    ({"db": "", "collection": ""}, {"db": "admin", "collection": ""}, True),
+    # a database pattern does cover its own normal collections, local's and config's too
+    ({"db": "local", "collection": ""}, {"db": "local", "collection": "oplog.rs"}, True),
+    # a collection-name pattern matches that collection in every database, local and config included
+    ({"db": "", "collection": "system.js"}, {"db": "local", "collection": "system.js"}, True),
+    ({"db": "", "collection": "oplog.rs"}, {"db": "local", "collection": "oplog.rs"}, True),
+    ({"db": "", "collection": "oplog.rs"}, {"db": "local", "collection": ""}, False),
+    # a collection-name pattern is matched only by itself (and anyResource), not by anyNormalResource
+    ({"db": "", "collection": ""}, {"db": "", "collection": "pbmAgents"}, False),
+    ({"db": "", "collection": "system.users"}, {"db": "", "collection": "system.users"}, True),
+])
+def test_resource_matching_follows_the_servers_search_list(held: dict[str, str], needed: dict[str, str],
+                                                           covers: bool) -> None:
+    assert resource_covers(held, needed) is covers
+
+
 @pytest.mark.parametrize(("version", "pbm", "expected"), [
     ("7.0.14", "2.7.0", None),
     ("8.0.4", "2.11.0", None),

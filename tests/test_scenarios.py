@@ -166,6 +166,27 @@ def test_missing_privileges_via_a_custom_role_are_listed() -> None:
         assert "createRole" in fix
 
 
+def test_any_normal_resource_does_not_stand_for_local_and_config() -> None:
+    # A custom role with restore's privileges, but its writes on local and config left to {db: "", collection: ""}:
+    # the server never lets anyNormalResource match local or config (ResourcePatternSearchList), so a restore
+    # into them is refused, and the user does not hold what restore grants
+    from exporter.model import mongodb_roles
+
+    def on_local_or_config(p: dict[str, object]) -> bool:
+        return p["resource"] in ({"db": "local", "collection": ""}, {"db": "config", "collection": ""})
+
+    almost = SimRole("restoreAlmost", "admin",
+                     privileges=[p for p in mongodb_roles.restore() if not on_local_or_config(p)])
+    user = SimUser("pmm", "secret", roles=[("readWrite", "admin"), ("backup", "admin"), ("clusterMonitor", "admin"),
+                                          ("restoreAlmost", "admin")])
+    with SimReplicaSet(users=[user], roles=[almost]) as rs:
+        status, reason, _ = result(probe(rs), "mongodb_user_permissions")
+        assert status is Status.FAIL
+        assert "restore@admin (" in reason
+        assert "insert, updateSearchIndex on database local" in reason
+        assert "insert, updateSearchIndex on database config" in reason
+
+
 def test_a_custom_role_granting_the_same_privileges_passes() -> None:
     everything = SimRole("dbaEverything", "admin",
                          privileges=[{"resource": {"anyResource": True}, "actions": ["anyAction"]}])
