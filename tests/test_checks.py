@@ -284,6 +284,20 @@ def test_pbm_agents_user_unseen_or_malformed_is_unknown() -> None:
                            "pbm-agent's user cannot be judged")
 
 
+def test_the_exporters_user_needs_what_pmms_pbm_status_reads() -> None:
+    # PMM polls the full `pbm status`, which stops at its first failing section (cmd/pbm/status.go statusOut.set):
+    # it reads admin.pbmLog and admin.pbmPITRChunks, and replSetGetConfig on every replica set
+    pbm_collections = ["pbmAgents", "pbmLock", "pbmLockOp", "pbmConfig", "pbmBackups", "pbmRestores"]
+    held = [{"resource": {"cluster": True}, "actions": ["getCmdLineOpts"]},
+            *({"resource": {"db": "admin", "collection": c}, "actions": ["find"]} for c in pbm_collections),
+            {"resource": {"db": "admin", "collection": "pbmCmd"}, "actions": ["insert"]},
+            {"resource": {"db": "admin", "collection": "pbmConfig"}, "actions": ["insert", "update"]}]
+    status, reason = results(facts(privileges=held, agent_users=Observed([])), "mongodb_user_permissions")[""]
+    assert status is Status.FAIL
+    assert reason.startswith("the exporter's user pmm@admin, which PMM runs the pbm CLI as, lacks replSetGetConfig on "
+                             "cluster, find on admin.pbmLog, find on admin.pbmPITRChunks;")
+
+
 def test_roles_without_privileges_are_unknown_not_a_failure() -> None:
     # a real mongod always expands the roles into privileges; a server that lists roles and no privileges cannot
     # be judged (before: "lacks the privileges of ..." for every role)

@@ -21,6 +21,12 @@ Two users do PBM's work, each judged for its own part (issue 26, D7; PBM 6f9fc3b
     getConfigsvrURI);
   - find on admin.pbmAgents, pbmLock, pbmLockOp, pbmConfig, pbmBackups and pbmRestores (pbm status, backup and
     restore, common.go checkForAnotherOperation);
+  - what the full `pbm status` that PMM polls reads (PMM agent/runner/jobs/pbm_helpers.go getPBMStatus runs
+    `pbm status --out=json`; cmd/pbm/status.go statusOut.set returns the first section's error): find on
+    admin.pbmLog (getPitrErr, `log.LogGetExactSeverity`) and admin.pbmPITRChunks (getStorageStat ->
+    getPITRranges, "for main storage also fetch PITR chunks"), and `replSetGetConfig` on every replica set
+    (sdk/cli/status.go RSConfGetter.Get: `topo.GetReplSetConfig`). admin.pbmPITR is read only while PITR runs
+    (oplog.GetAgentsWithACK), left out;
   - insert into admin.pbmCmd (common.go sendCmd: `conn.CmdStreamCollection().InsertOne(ctx, cmd)`);
   - insert and update on admin.pbmConfig: PMM runs `pbm config --file` before each job (pmm.md §9), which is
     pbm/config/config.go SetConfig: `m.ConfigCollection().ReplaceOne(ctx, ..., options.Replace().SetUpsert(true))`.
@@ -59,11 +65,12 @@ REQUIRED_ROLES: list[RequiredRole] = [
 MONGODB_8_ROLES: list[RequiredRole] = [("directShardOperations", mongodb_roles.direct_shard_operations)]
 
 # What PMM's `pbm` CLI runs (module docstring), each with the built-in role that grants it, for the fix
-PBM_READ_COLLECTIONS = ("pbmAgents", "pbmLock", "pbmLockOp", "pbmConfig", "pbmBackups", "pbmRestores")
+PBM_READ_COLLECTIONS = ("pbmAgents", "pbmLock", "pbmLockOp", "pbmConfig", "pbmBackups", "pbmRestores", "pbmLog",
+                        "pbmPITRChunks")
 
 
 def cli_privileges(sharded: bool, shard: bool) -> list[tuple[str, mongodb_roles.Privilege]]:
-    cluster = ["getCmdLineOpts", *(["getShardMap"] if sharded else [])]
+    cluster = ["getCmdLineOpts", "replSetGetConfig", *(["getShardMap"] if sharded else [])]
     out = [("clusterMonitor", {"resource": mongodb_roles.CLUSTER, "actions": cluster})]
     out += [("readWrite", {"resource": mongodb_roles.namespace("admin", c), "actions": ["find"]})
             for c in PBM_READ_COLLECTIONS]
