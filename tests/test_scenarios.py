@@ -372,6 +372,10 @@ def test_replica_set_without_primary_leaves_pbm_checks_unknown(rs: SimReplicaSet
     assert snap.probe_success
     assert statuses(snap, "pbm_agent_running") == dict.fromkeys(rs.hosts, Status.UNKNOWN)
     assert snap.ready is None
+    # pbm-agent's connections go to the primary: without one, its user is not seen, so not judged to pass
+    status, reason, _ = result(snap, "mongodb_user_permissions")
+    assert status is Status.UNKNOWN
+    assert "cannot see which user pbm-agent runs as (currentOp: no primary" in reason
 
 
 def test_refused_command_makes_only_its_check_unknown(rs: SimReplicaSet) -> None:
@@ -380,6 +384,12 @@ def test_refused_command_makes_only_its_check_unknown(rs: SimReplicaSet) -> None
     assert snap.probe_success
     assert result(snap, "mongodb_user_permissions")[0] is Status.UNKNOWN
     assert statuses(snap, "pbm_agent_running") == dict.fromkeys(rs.hosts, Status.PASS)
+    rs.members[0].unrefuse("connectionStatus")
+    rs.members[0].refuse("currentOp")  # as for a user without the inprog action
+    status, reason, _ = result(probe(rs), "mongodb_user_permissions")
+    assert status is Status.UNKNOWN
+    assert reason.startswith("cannot see which user pbm-agent runs as (currentOp: ")
+    assert "grant the exporter's user pmm@admin clusterMonitor (its inprog action)" in reason
 
 
 def test_a_dead_cluster_does_not_delay_another() -> None:

@@ -190,9 +190,10 @@ def _judge_agent_users(inp: CheckInput, own: dict[str, Any], own_privileges: lis
         return  # not read on this replica set: agents lead from the config servers, judged there
     user, user_db = own["user"], own["db"]
     if seen.value is None:
-        out.unknowns.append(f"cannot see which user pbm-agent runs as (currentOp: {seen.error}); grant the "
-                            f"exporter's user {user}@{user_db} clusterMonitor (its inprog action), or check "
-                            f"PBM_MONGODB_URI's user yourself")
+        refused = "authorized" in str(seen.error) or "Unauthorized" in str(seen.error)
+        grant = (f"; grant the exporter's user {user}@{user_db} clusterMonitor (its inprog action), or check "
+                 f"PBM_MONGODB_URI's user yourself") if refused else ""
+        out.unknowns.append(f"cannot see which user pbm-agent runs as (currentOp: {seen.error}){grant}")
         return
     agents = [a for a in seen.value if isinstance(a, dict) and isinstance(a.get("user"), str)
               and isinstance(a.get("db"), str)] if isinstance(seen.value, list) else []

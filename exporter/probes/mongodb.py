@@ -326,6 +326,9 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
                               known_backup) if read_pbm else {}
         if read_pbm and has_primary:  # pbm-agents' leading connections go to this primary (PBM connect.Connect)
             pbm.update(await _read_agent_users(admin, pref, connection_status))
+        elif read_pbm:
+            no_primary: Observed[Any] = Observed.failed("no primary, where pbm-agent's connections go")
+            pbm.update(agent_users=no_primary, agent_user_info=no_primary)
     return ReplicaSetFacts(
         seeds=seeds,
         name=str(hello.get("setName") or name),
