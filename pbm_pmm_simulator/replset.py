@@ -872,8 +872,9 @@ class SimReplicaSet:
         # Shape: docs "currentOp": {inprog: [...], ok}; `$all: true` adds idle connections, `$ownOps` (default
         # false) shows every user's, which needs the inprog action on the cluster (clusterMonitor); the other
         # top-level fields filter (only equality is modelled). Each document of an idle client connection carries
-        # type "op", host, desc "conn<N>", connectionId, client, appName, active false and, once it authenticated,
-        # effectiveUsers [{user, db}].
+        # the fields of the docs' prototype (mongodb/docs source/includes/currentOp-output-example.rst, 7.x): type
+        # "op", host, desc "conn<N>", connectionId, client, appName, clientMetadata, active false, currentOpTime and,
+        # once it authenticated, effectiveUsers [{user, db}].
         # Connections modelled: each running pbm-agent's leadConn, which PBM opens with appName "pbm-agent" to the
         # cluster's leader, the primary of the replica set or of the config servers (cmd/pbm-agent/main.go
         # `connect.Connect(ctx, mongoURI, "pbm-agent")`, pbm/connect/connect.go Connect); its nodeConn (appName
@@ -892,6 +893,8 @@ class SimReplicaSet:
                     op: dict[str, Any] = {
                         "type": "op", "host": node.host, "desc": f"conn{conn_id}", "connectionId": conn_id,
                         "client": f"{agent_node.host.rsplit(':', 1)[0]}:{40_000 + conn_id}", "appName": "pbm-agent",
+                        "clientMetadata": {"application": {"name": "pbm-agent"},
+                                           "driver": {"name": "mongo-go-driver", "version": "v1.17.4"}},
                         "active": False, "currentOpTime": _dt(int(self.now_secs())).isoformat(),
                     }
                     if self.agent_user is not None and self._auth_enabled():
