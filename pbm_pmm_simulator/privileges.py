@@ -4,7 +4,7 @@ Sources: MongoDB docs "Resource Document on Self-Managed Deployments" and "Privi
 server `src/mongo/db/auth/resource_pattern.h` / `authorization_session_impl.cpp` (`buildResourceSearchList`):
 - `{anyResource: true}` matches every resource, including the cluster and system collections;
 - `{cluster: true}` matches the cluster resource;
-- `{db: "", collection: ""}` matches every non-`system.` collection of every database;
+- `{db: "", collection: ""}` matches every non-`system.` collection of every database but `local` and `config`;
 - `{db: X, collection: ""}` matches every non-`system.` collection of database X;
 - `{db: "", collection: C}` matches collection C in every database;
 - `{db: X, collection: C}` matches exactly X.C;
@@ -84,7 +84,9 @@ def covers_namespace(resource: Mapping[str, Any], db: str, coll: str) -> bool:
         if rdb not in ("", db):
             return False
         if rcoll == "":
-            return not coll.startswith("system.")
+            # anyNormalResource ({db: "", collection: ""}) never matches local or config (server
+            # resource_pattern_search_list.h ResourcePatternSearchList: `if (!nss.isLocalDB() && !nss.isConfigDB())`)
+            return not coll.startswith("system.") and (rdb != "" or db not in ("local", "config"))
         return rcoll == coll
     if "system_buckets" in resource and coll.startswith("system.buckets."):
         rdb, bucket = resource.get("db"), resource.get("system_buckets")

@@ -130,6 +130,7 @@ class SimReplicaSet:
         standalone: bool = False,
         host_name: str = "127.0.0.1",
         tls: SimTLS | None = None,
+        agent_user: tuple[str, str] | None = None,
     ) -> None:
         self.lock = threading.RLock()
         #: TLS on every member (requireTLS); None: plain TCP
@@ -153,6 +154,9 @@ class SimReplicaSet:
         self.psmdb = psmdb
         self.users: dict[tuple[str, str], SimUser] = {(u.db, u.name): copy.deepcopy(u) for u in users}
         self.roles: dict[tuple[str, str], SimRole] = {(r.name, r.db): copy.deepcopy(r) for r in roles}
+        #: (user, db) the pbm-agents authenticate as (their PBM_MONGODB_URI user); by default the first user, which
+        #: is PMM's: the setup PMM's docs describe. It only shows in currentOp: the agents are not real clients.
+        self.agent_user: tuple[str, str] | None = agent_user or next(((n, d) for d, n in self.users), None)
         self.pbm_config: dict[str, Any] | None = copy.deepcopy(dict(pbm_config)) if pbm_config is not None else None
         self.pbm_config_id = ObjectId()
         self.extra_agent_docs: list[dict[str, Any]] = [copy.deepcopy(dict(d)) for d in extra_agent_docs]
@@ -585,6 +589,8 @@ class SimReplicaSet:
             "endSessions": self._cmd_end_sessions,
             "getShardMap": self._cmd_get_shard_map,
             "getCmdLineOpts": self._cmd_get_cmd_line_opts,
+            "currentOp": self._cmd_current_op,
+            "usersInfo": self._cmd_users_info,
         }
 
     # --- commands ----------------------------------------------------------------------------------------
@@ -830,6 +836,75 @@ class SimReplicaSet:
         if req.body.get("showPrivileges"):
             auth_info["authenticatedUserPrivileges"] = privileges
         return {"authInfo": auth_info, "ok": 1.0}
+
+    def _cmd_users_info(self, node: SimNode, conn: Connection, req: Request) -> dict[str, Any]:
+        # Shape: docs "usersInfo": {users: [{_id: "<db>.<user>", userId, user, db, mechanisms, roles
+        # [, inheritedRoles, inheritedPrivileges with showPrivileges]}], ok}. Forms: {user, db}, a list of them, or
+        # a name on the command's database. Required access (docs): a user may always view itself; another user
+        # needs the viewUser action on that user's database. An unknown user is left out, not an error.
+        spec = req.body.get("usersInfo")
+        wanted: list[tuple[str, str]] = []
+        for item in spec if isinstance(spec, list) else [spec]:
+            if isinstance(item, str):
+                wanted.append((item, req.db))
+            elif isinstance(item, Mapping) and isinstance(item.get("user"), str) and isinstance(item.get("db"), str):
+                wanted.append((item["user"], item["db"]))
+            else:
+                raise CommandError(2, "User and role names must be either strings or objects", "BadValue")
+        out = []
+        for user, db in wanted:
+            if self._auth_enabled() and (user, db) not in conn.users:
+                self._require_namespace(conn, req, db, "", "viewUser")
+            sim_user = self.users.get((db, user))
+            if sim_user is None:
+                continue
+            doc: dict[str, Any] = {"_id": f"{db}.{user}", "user": user, "db": db,
+                                   "roles": [{"role": r, "db": d} for r, d in sim_user.role_refs],
+                                   "mechanisms": list(sim_user.mechanisms)}
+            if req.body.get("showPrivileges"):
+                custom = {key: (role.privileges, role.role_refs) for key, role in self.roles.items()}
+                roles, privileges = expand_roles(sim_user.role_refs, custom)
+                doc["inheritedRoles"] = [{"role": r, "db": d} for r, d in roles]
+                doc["inheritedPrivileges"] = privileges
+            out.append(doc)
+        return {"users": out, "ok": 1.0}
+
+    def _cmd_current_op(self, node: SimNode, conn: Connection, req: Request) -> dict[str, Any]:
+        # Shape: docs "currentOp": {inprog: [...], ok}; `$all: true` adds idle connections, `$ownOps` (default
+        # false) shows every user's, which needs the inprog action on the cluster (clusterMonitor); the other
+        # top-level fields filter (only equality is modelled). Each document of an idle client connection carries
+        # the fields of the docs' prototype (mongodb/docs source/includes/currentOp-output-example.rst, 7.x): type
+        # "op", host, desc "conn<N>", connectionId, client, appName, clientMetadata, active false, currentOpTime and,
+        # once it authenticated, effectiveUsers [{user, db}].
+        # Connections modelled: each running pbm-agent's leadConn, which PBM opens with appName "pbm-agent" to the
+        # cluster's leader, the primary of the replica set or of the config servers (cmd/pbm-agent/main.go
+        # `connect.Connect(ctx, mongoURI, "pbm-agent")`, pbm/connect/connect.go Connect); its nodeConn (appName
+        # "pbm", direct to the agent's own node) is left out.
+        self._admin_only(req)
+        if not req.body.get("$ownOps"):
+            self._require_cluster(conn, req, "inprog")
+        ops: list[dict[str, Any]] = []
+        if self.member_state(node) == 1:  # a shard's agents lead from the config servers (agent_sources there)
+            sources = ([self] if self.serves_own_agents else []) + list(self.agent_sources)
+            for source in sources:
+                for agent_node in source.members:
+                    if agent_node.agent is None or not agent_node.agent.running:
+                        continue
+                    conn_id = 10_000 + 100 * sources.index(source) + agent_node.index
+                    op: dict[str, Any] = {
+                        "type": "op", "host": node.host, "desc": f"conn{conn_id}", "connectionId": conn_id,
+                        "client": f"{agent_node.host.rsplit(':', 1)[0]}:{40_000 + conn_id}", "appName": "pbm-agent",
+                        "clientMetadata": {"application": {"name": "pbm-agent"},
+                                           "driver": {"name": "mongo-go-driver", "version": "v1.17.4"}},
+                        "active": False, "currentOpTime": _dt(int(self.now_secs())).isoformat(),
+                    }
+                    if self.agent_user is not None and self._auth_enabled():
+                        op["effectiveUsers"] = [{"user": self.agent_user[0], "db": self.agent_user[1]}]
+                    ops.append(op)
+        generic = ("currentOp", "lsid", "maxTimeMS", "comment", "readConcern", "txnNumber", "apiVersion",
+                   "apiStrict", "apiDeprecationErrors")  # the command's generic arguments, not filter fields
+        wanted = {k: v for k, v in req.body.items() if k not in generic and not k.startswith("$")}
+        return {"inprog": [op for op in ops if all(op.get(k) == v for k, v in wanted.items())], "ok": 1.0}
 
     # --- replication -------------------------------------------------------------------------------------
 

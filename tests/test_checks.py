@@ -54,6 +54,9 @@ def facts(agents: list[Any] | None = None, arbiter: str | None = None, privilege
         "agents": Observed([agent(h) for h in HOSTS] if agents is None else agents),
         "pbm_config": Observed(pbm_config),
         "cluster_time": Observed(NOW),
+        # pbm-agent's connections run as PMM's user, the setup PMM's docs describe
+        "agent_users": Observed([{"user": "pmm", "db": "admin"}]),
+        "agent_user_info": Observed([]),
     }
     values.update(over)
     return ReplicaSetFacts(**values)
@@ -247,12 +250,56 @@ def test_permissions_judge_effective_privileges() -> None:
     privileges = (mongodb_roles.read_write("admin") + mongodb_roles.backup() + mongodb_roles.restore()
                   + mongodb_roles.cluster_monitor())
     out = results(facts(privileges=privileges), "mongodb_user_permissions")[""]
-    assert out == (Status.FAIL, "user pmm@admin lacks the privileges of pbmAnyAction@admin (anyAction on "
-                                "anyResource)")
+    assert out == (Status.FAIL, "pbm-agent's user pmm@admin, which runs PBM's backups and restores, lacks the "
+                                "privileges of pbmAnyAction@admin (anyAction on anyResource)")
     # Built-in roles held by name count even when the server's action list differs from ours
     roles = [{"role": r, "db": "admin"} for r in ("readWrite", "backup", "restore", "clusterMonitor")]
     out = results(facts(privileges=mongodb_roles.cluster_monitor()[:1], roles=roles), "mongodb_user_permissions")[""]
-    assert out[1] == "user pmm@admin lacks the privileges of pbmAnyAction@admin (anyAction on anyResource)"
+    assert out[1] == ("pbm-agent's user pmm@admin, which runs PBM's backups and restores, lacks the privileges of "
+                      "pbmAnyAction@admin (anyAction on anyResource)")
+
+
+def test_pbm_agents_user_unseen_or_malformed_is_unknown() -> None:
+    ok = mongodb_roles.any_action()
+    refused = facts(privileges=ok, agent_users=Observed.failed("Unauthorized: not authorized on admin to execute "
+                                                               "command { currentOp: 1 }"))
+    status, reason = results(refused, "mongodb_user_permissions")[""]
+    assert status is Status.UNKNOWN
+    assert reason.startswith("cannot see which user pbm-agent runs as (currentOp: Unauthorized")
+    assert "grant the exporter's user pmm@admin clusterMonitor (its inprog action)" in reason
+    for malformed in ({"user": "pbmuser"}, ["pbmuser"], "pbmuser"):  # never an exception
+        assert results(facts(privileges=ok, agent_users=Observed(malformed)),
+                       "mongodb_user_permissions")[""][0] is Status.UNKNOWN
+    none = facts(privileges=ok, agent_users=Observed([]))
+    assert results(none, "mongodb_user_permissions")[""][0] is Status.UNKNOWN
+    odd = facts(privileges=ok, agent_users=Observed([{"user": "pbmuser", "db": "admin"}]),
+                agent_user_info=Observed([{"user": "pbmuser", "db": "admin", "inheritedPrivileges": "x"}]))
+    status, reason = results(odd, "mongodb_user_permissions")[""]
+    assert (status, reason) == (Status.UNKNOWN, "usersInfo does not show the privileges of pbm-agent's user "
+                                                "pbmuser@admin; the exporter's user pmm@admin holds what PMM's pbm "
+                                                "CLI runs")
+    # a failure of one user is reported with what is unknown of the other
+    weak = facts(privileges=mongodb_roles.cluster_monitor(), agent_users=Observed([]))
+    status, reason = results(weak, "mongodb_user_permissions")[""]
+    assert status is Status.FAIL
+    assert reason.startswith("the exporter's user pmm@admin, which PMM runs the pbm CLI as, lacks find on "
+                             "admin.pbmAgents")
+    assert reason.endswith("no authenticated pbm-agent connection on the primary (currentOp appName \"pbm-agent\"): "
+                           "pbm-agent's user cannot be judged")
+
+
+def test_the_exporters_user_needs_what_pmms_pbm_status_reads() -> None:
+    # PMM polls the full `pbm status`, which stops at its first failing section (cmd/pbm/status.go statusOut.set):
+    # it reads admin.pbmLog and admin.pbmPITRChunks, and replSetGetConfig on every replica set
+    pbm_collections = ["pbmAgents", "pbmLock", "pbmLockOp", "pbmConfig", "pbmBackups", "pbmRestores"]
+    held = [{"resource": {"cluster": True}, "actions": ["getCmdLineOpts"]},
+            *({"resource": {"db": "admin", "collection": c}, "actions": ["find"]} for c in pbm_collections),
+            {"resource": {"db": "admin", "collection": "pbmCmd"}, "actions": ["insert"]},
+            {"resource": {"db": "admin", "collection": "pbmConfig"}, "actions": ["insert", "update"]}]
+    status, reason = results(facts(privileges=held, agent_users=Observed([])), "mongodb_user_permissions")[""]
+    assert status is Status.FAIL
+    assert reason.startswith("the exporter's user pmm@admin, which PMM runs the pbm CLI as, lacks replSetGetConfig on "
+                             "cluster, find on admin.pbmLog, find on admin.pbmPITRChunks;")
 
 
 def test_roles_without_privileges_are_unknown_not_a_failure() -> None:
@@ -281,6 +328,28 @@ def test_resource_matching() -> None:
     assert not resource_covers({"db": "admin", "collection": ""}, {"db": "", "collection": ""})
     assert not resource_covers({"db": "local", "collection": ""}, {"cluster": True})
     assert resource_covers({"anyResource": True}, {"cluster": True})
+
+
+@pytest.mark.parametrize(("held", "needed", "covers"), [
+    # anyNormalResource never matches local or config (server ResourcePatternSearchList)
+    ({"db": "", "collection": ""}, {"db": "local", "collection": ""}, False),
+    ({"db": "", "collection": ""}, {"db": "config", "collection": ""}, False),
+    ({"db": "", "collection": ""}, {"db": "local", "collection": "oplog.rs"}, False),
+    ({"db": "", "collection": ""}, {"db": "config", "collection": "chunks"}, False),
+    ({"db": "", "collection": ""}, {"db": "admin", "collection": ""}, True),
+    # a database pattern does cover its own normal collections, local's and config's too
+    ({"db": "local", "collection": ""}, {"db": "local", "collection": "oplog.rs"}, True),
+    # a collection-name pattern matches that collection in every database, local and config included
+    ({"db": "", "collection": "system.js"}, {"db": "local", "collection": "system.js"}, True),
+    ({"db": "", "collection": "oplog.rs"}, {"db": "local", "collection": "oplog.rs"}, True),
+    ({"db": "", "collection": "oplog.rs"}, {"db": "local", "collection": ""}, False),
+    # a collection-name pattern is matched only by itself (and anyResource), not by anyNormalResource
+    ({"db": "", "collection": ""}, {"db": "", "collection": "pbmAgents"}, False),
+    ({"db": "", "collection": "system.users"}, {"db": "", "collection": "system.users"}, True),
+])
+def test_resource_matching_follows_the_servers_search_list(held: dict[str, str], needed: dict[str, str],
+                                                           covers: bool) -> None:
+    assert resource_covers(held, needed) is covers
 
 
 @pytest.mark.parametrize(("version", "pbm", "expected"), [

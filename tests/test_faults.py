@@ -415,7 +415,8 @@ def test_privileges_revoked_between_probes(clusters: tuple[SimReplicaSet, SimRep
     for _ in range(2):  # the same authenticated connections: the privileges are read anew on every probe
         live.cycle()
         status, reason, _ = result(live.snap("faulty"), "mongodb_user_permissions")
-        assert status is Status.FAIL and reason.startswith("user pmm@admin lacks the privileges of backup@admin (")
+        assert status is Status.FAIL and reason.startswith("pbm-agent's user pmm@admin, which runs PBM's backups and "
+                                                           "restores, lacks the privileges of backup@admin (")
         assert ok_series(live.exposition(), "faulty")[("mongodb_user_permissions", "")] == 0.0
         assert_ready(live, "healthy")
 

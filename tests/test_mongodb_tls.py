@@ -241,5 +241,6 @@ def test_exporter_probe_reports_missing_roles_of_x509_user(x509_rs: SimReplicaSe
     assert snapshot is not None and snapshot.probe_success, snapshot and snapshot.probe_error
     status, reason, fix = result(snapshot, "mongodb_user_permissions")
     assert status is Status.FAIL
-    assert reason.startswith(f"user {certs.client_subject}@$external lacks the privileges of backup@admin (")
+    assert reason.startswith(f"pbm-agent's user {certs.client_subject}@$external, which runs PBM's backups and "
+                             f"restores, lacks the privileges of backup@admin (")
     assert f'db.getSiblingDB("$external").grantRolesToUser("{certs.client_subject}"' in fix

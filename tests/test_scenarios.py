@@ -10,7 +10,16 @@ import pytest
 from bson.timestamp import Timestamp
 
 from exporter.results.check_result import Status
-from pbm_pmm_simulator import AgentSpec, MemberSpec, SimReplicaSet, SimRole, SimUser
+from pbm_pmm_simulator import (
+    DEFAULT_ROLES,
+    PMM_BACKUP_ROLES,
+    PMM_MONITOR_ROLES,
+    AgentSpec,
+    MemberSpec,
+    SimReplicaSet,
+    SimRole,
+    SimUser,
+)
 from tests.probing import cluster_config, probe, probe_clusters, result, statuses
 
 CHECKS = {"replica_set_member", "pbm_agent_running", "pbm_version_supported", "pbm_versions_consistent",
@@ -162,9 +171,95 @@ def test_missing_privileges_via_a_custom_role_are_listed() -> None:
     with SimReplicaSet(users=[user], roles=[bundle]) as rs:
         status, reason, fix = result(probe(rs), "mongodb_user_permissions")
         assert status is Status.FAIL
-        assert reason == "user pmm@admin lacks the privileges of pbmAnyAction@admin (anyAction on anyResource)"
+        assert reason == ("pbm-agent's user pmm@admin, which runs PBM's backups and restores, lacks the privileges "
+                          "of pbmAnyAction@admin (anyAction on anyResource)")
         assert 'grantRolesToUser("pmm", [{role: "pbmAnyAction", db: "admin"}])' in fix
         assert "createRole" in fix
+
+
+def test_any_normal_resource_does_not_stand_for_local_and_config() -> None:
+    # A custom role with restore's privileges, but its writes on local and config left to {db: "", collection: ""}:
+    # the server never lets anyNormalResource match local or config (ResourcePatternSearchList), so a restore
+    # into them is refused, and the user does not hold what restore grants
+    from exporter.model import mongodb_roles
+
+    def on_local_or_config(p: dict[str, object]) -> bool:
+        return p["resource"] in ({"db": "local", "collection": ""}, {"db": "config", "collection": ""})
+
+    almost = SimRole("restoreAlmost", "admin",
+                     privileges=[p for p in mongodb_roles.restore() if not on_local_or_config(p)])
+    user = SimUser("pmm", "secret", roles=[("readWrite", "admin"), ("backup", "admin"), ("clusterMonitor", "admin"),
+                                          ("restoreAlmost", "admin")])
+    with SimReplicaSet(users=[user], roles=[almost]) as rs:
+        status, reason, _ = result(probe(rs), "mongodb_user_permissions")
+        assert status is Status.FAIL
+        assert "restore@admin (" in reason
+        assert "insert, updateSearchIndex on database local" in reason
+        assert "insert, updateSearchIndex on database config" in reason
+
+
+# PBM's docs setup: pbm-agent runs as its own user (PBM_MONGODB_URI), PMM's pbm CLI as PMM's monitoring user
+PBM_USER = SimUser("pbmuser", "pbm-secret", roles=PMM_BACKUP_ROLES)
+VIEW_USERS = SimRole("viewUsers", "admin", privileges=[{"resource": {"db": "admin", "collection": ""},
+                                                        "actions": ["viewUser"]}])
+PMM_MONITORING = (*PMM_MONITOR_ROLES, ("readWrite", "admin"))  # pmm.md 1.3: the monitoring user, and readWrite@admin
+
+
+def test_pbm_agents_own_user_is_judged_not_the_monitoring_users_backup_roles() -> None:
+    # PMM's user lacks backup, restore and pbmAnyAction, but runs no backup: pbm-agent's own user does, and holds
+    # them all (before: FAIL, "user pmm@admin lacks the privileges of backup@admin ..." blocking everything)
+    pmm = SimUser("pmm", "secret", roles=[*PMM_MONITORING, ("viewUsers", "admin")])
+    roles = [*DEFAULT_ROLES, VIEW_USERS]
+    with SimReplicaSet(users=[pmm, PBM_USER], roles=roles, agent_user=("pbmuser", "admin")) as rs:
+        snap = probe(rs)
+        status, reason, _ = result(snap, "mongodb_user_permissions")
+        assert status is Status.PASS, reason
+        assert reason == ("the exporter's user pmm@admin holds what PMM's pbm CLI runs; pbm-agent's user "
+                          "pbmuser@admin holds the privileges of readWrite, backup, clusterMonitor, restore and "
+                          "pbmAnyAction")
+        assert snap.ready is True
+
+
+def test_pbm_agents_user_unreadable_is_unknown_with_what_to_grant() -> None:
+    # without viewUser, another user's privileges cannot be read: unknown, not a guess either way
+    pmm = SimUser("pmm", "secret", roles=PMM_MONITORING)
+    with SimReplicaSet(users=[pmm, PBM_USER], agent_user=("pbmuser", "admin")) as rs:
+        status, reason, _ = result(probe(rs), "mongodb_user_permissions")
+        assert status is Status.UNKNOWN
+        assert reason.startswith("cannot read the privileges of pbm-agent's user pbmuser@admin (usersInfo: ")
+        assert "grant the exporter's user pmm@admin the viewUser action on database admin" in reason
+        assert "pbm-secret" not in reason
+
+
+def test_pbm_agents_user_without_restore_fails_though_pmms_user_has_it() -> None:
+    # PMM's user holds every documented role, but pbm-agent runs as a user without restore (nor pbmAnyAction):
+    # PBM's restores fail Unauthorized (before: PASS, judging PMM's user only)
+    pmm = SimUser("pmm", "secret", roles=[*PMM_BACKUP_ROLES, ("viewUsers", "admin")])
+    weak = SimUser("pbmuser", "pbm-secret", roles=[r for r in PMM_BACKUP_ROLES
+                                                   if r[0] not in ("restore", "pbmAnyAction")])
+    roles = [*DEFAULT_ROLES, VIEW_USERS]
+    with SimReplicaSet(users=[pmm, weak], roles=roles, agent_user=("pbmuser", "admin")) as rs:
+        snap = probe(rs)
+        status, reason, fix = result(snap, "mongodb_user_permissions")
+        assert status is Status.FAIL
+        assert reason.startswith("pbm-agent's user pbmuser@admin, which runs PBM's backups and restores, lacks the "
+                                 "privileges of restore@admin (")
+        assert ('grantRolesToUser("pbmuser", [{role: "restore", db: "admin"}, {role: "pbmAnyAction", db: "admin"}])'
+                in fix)
+        assert snap.operations["logical_restore"] is False
+
+
+def test_the_exporters_user_is_judged_for_what_pmms_pbm_cli_runs() -> None:
+    # read@admin, not readWrite: PMM's `pbm backup` cannot insert its command into admin.pbmCmd, nor `pbm config
+    # --file` write admin.pbmConfig (common.go sendCmd, config.go SetConfig)
+    pmm = SimUser("pmm", "secret", roles=[*PMM_MONITOR_ROLES, ("read", "admin"), ("viewUsers", "admin")])
+    roles = [*DEFAULT_ROLES, VIEW_USERS]
+    with SimReplicaSet(users=[pmm, PBM_USER], roles=roles, agent_user=("pbmuser", "admin")) as rs:
+        status, reason, fix = result(probe(rs), "mongodb_user_permissions")
+        assert status is Status.FAIL
+        assert reason == ("the exporter's user pmm@admin, which PMM runs the pbm CLI as, lacks insert on admin.pbmCmd, "
+                          "insert, update on admin.pbmConfig")
+        assert 'grantRolesToUser("pmm", [{role: "readWrite", db: "admin"}])' in fix
 
 
 def test_a_custom_role_granting_the_same_privileges_passes() -> None:
@@ -186,7 +281,8 @@ def test_revoked_role_is_seen_on_the_next_probe(rs: SimReplicaSet) -> None:
     assert snap is not None
     status, reason, _ = result(snap, "mongodb_user_permissions")
     assert status is Status.FAIL
-    assert reason.startswith("user pmm@admin lacks the privileges of backup@admin (")
+    assert reason.startswith("pbm-agent's user pmm@admin, which runs PBM's backups and restores, lacks the "
+                             "privileges of backup@admin (")
     assert "appendOplogNote on cluster" in reason  # serverStatus comes with clusterMonitor, still held
     assert "pbmAnyAction@admin (anyAction on anyResource)" in reason
 
@@ -317,6 +413,10 @@ def test_replica_set_without_primary_leaves_pbm_checks_unknown(rs: SimReplicaSet
     assert snap.probe_success
     assert statuses(snap, "pbm_agent_running") == dict.fromkeys(rs.hosts, Status.UNKNOWN)
     assert snap.ready is None
+    # pbm-agent's connections go to the primary: without one, its user is not seen, so not judged to pass
+    status, reason, _ = result(snap, "mongodb_user_permissions")
+    assert status is Status.UNKNOWN
+    assert "cannot see which user pbm-agent runs as (currentOp: no primary" in reason
 
 
 def test_refused_command_makes_only_its_check_unknown(rs: SimReplicaSet) -> None:
@@ -325,6 +425,12 @@ def test_refused_command_makes_only_its_check_unknown(rs: SimReplicaSet) -> None
     assert snap.probe_success
     assert result(snap, "mongodb_user_permissions")[0] is Status.UNKNOWN
     assert statuses(snap, "pbm_agent_running") == dict.fromkeys(rs.hosts, Status.PASS)
+    rs.members[0].unrefuse("connectionStatus")
+    rs.members[0].refuse("currentOp")  # as for a user without the inprog action
+    status, reason, _ = result(probe(rs), "mongodb_user_permissions")
+    assert status is Status.UNKNOWN
+    assert reason.startswith("cannot see which user pbm-agent runs as (currentOp: ")
+    assert "grant the exporter's user pmm@admin clusterMonitor (its inprog action)" in reason
 
 
 def test_a_dead_cluster_does_not_delay_another() -> None:

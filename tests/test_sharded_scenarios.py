@@ -11,7 +11,7 @@ from bson.timestamp import Timestamp
 from exporter.config.config_file import ClusterConfig, PMMConfig
 from exporter.results.check_result import Status
 from exporter.snapshots.cluster_snapshot import ClusterSnapshot, SnapshotStore
-from pbm_pmm_simulator import AgentSpec, MemberSpec, SimShardedCluster
+from pbm_pmm_simulator import PMM_BACKUP_ROLES, AgentSpec, MemberSpec, SimRole, SimShardedCluster, SimUser
 from pbm_pmm_simulator.pmm_server import SimPMMServer
 from tests.probing import probe_clusters
 
@@ -143,6 +143,26 @@ def test_user_missing_a_role_on_one_shard(cluster: SimShardedCluster) -> None:
     snap = probe(cluster)
     permissions = {r.replica_set: r.status for r in snap.results if r.check == "mongodb_user_permissions"}
     assert permissions == {"cfg": Status.PASS, "shard0": Status.FAIL, "shard1": Status.PASS}
+
+
+def test_pbm_agents_user_is_judged_on_every_shard(cluster: SimShardedCluster) -> None:
+    # pbm-agent runs as pbmuser (seen on the config servers, where every agent's leading connection goes); each
+    # shard's agents work on that shard as its shard-local user of the same name, which lacks restore on shard0
+    view = SimRole("viewUsers", "admin", privileges=[{"resource": {"db": "admin", "collection": ""},
+                                                      "actions": ["viewUser"]}])
+    for rs in (cluster.config, *cluster.shards):
+        weak = rs is cluster.shards[0]
+        roles = [r for r in PMM_BACKUP_ROLES if not weak or r[0] not in ("restore", "pbmAnyAction")]
+        rs.add_user(SimUser("pbmuser", "pbm-secret", roles=roles))
+        rs.add_role(view)
+        rs.grant_role("pmm", "viewUsers", "admin")
+    cluster.config.agent_user = ("pbmuser", "admin")
+    snap = probe(cluster)
+    permissions = {r.replica_set: (r.status, r.reason) for r in snap.results if r.check == "mongodb_user_permissions"}
+    assert {name: status for name, (status, _) in permissions.items()} == {
+        "cfg": Status.PASS, "shard0": Status.FAIL, "shard1": Status.PASS}
+    assert permissions["shard0"][1].startswith("pbm-agent's user pbmuser@admin, which runs PBM's backups and "
+                                               "restores, lacks the privileges of restore@admin (")
 
 
 def test_restore_from_pmm_and_a_backup_beside_a_running_balancer(cluster: SimShardedCluster) -> None:

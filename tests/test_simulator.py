@@ -323,6 +323,19 @@ def test_custom_role_inheritance_and_collection_rules(make_client: Any) -> None:
             client.admin.command("replSetGetStatus")
 
 
+def test_any_normal_resource_does_not_match_local_or_config(make_client: Any) -> None:
+    # server ResourcePatternSearchList: {db: "", collection: ""} never matches a namespace of local or config
+    roles = [SimRole("findAnywhere", "admin",
+                     privileges=[{"resource": {"db": "", "collection": ""}, "actions": ["find"]}])]
+    users = [SimUser("reader", "pw", roles=[("findAnywhere", "admin")])]
+    with SimReplicaSet(users=users, roles=roles) as sim:
+        client = make_client(sim.uri())
+        assert len(list(client.admin.pbmAgents.find())) == 3
+        with pytest.raises(OperationFailure) as info:
+            client.local.get_collection("oplog.rs").find_one()
+        assert info.value.code == 13
+
+
 # --- data ---------------------------------------------------------------------------------------------------
 
 

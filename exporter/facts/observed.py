@@ -52,6 +52,11 @@ class ReplicaSetFacts:
     - restore_backup: the `admin.pbmBackups` document (name, type) of the backup that command restores, read only
       when it is a restore (None: not read, or no such document).
     - pitr_chunks: with PITR on, each replica set's newest `admin.pbmPITRChunks` document (rs, start_ts, end_ts).
+    - agent_users: the users pbm-agent's connections to this primary authenticated as (`currentOp {$all: true,
+      appName: "pbm-agent"}`, their `effectiveUsers`), each {user, db}; read only where PBM's documents are (the
+      replica set, or the config servers, where every agent's leading connection goes). `Observed(None)`: not read.
+    - agent_user_info: `usersInfo {showPrivileges: true}` of those of agent_users that are not the exporter's own user
+      (its privileges are in connection_status), each {user, db, inheritedRoles, inheritedPrivileges}.
     - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot
       be read.
     """
@@ -73,13 +78,15 @@ class ReplicaSetFacts:
     last_command: Observed[dict[str, Any]] = field(default_factory=Observed)
     restore_backup: Observed[dict[str, Any]] = field(default_factory=Observed)
     pitr_chunks: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    agent_users: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    agent_user_info: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
 
     @staticmethod
     def unreachable(name: str, seeds: tuple[str, ...], error: str) -> ReplicaSetFacts:
         """A replica set that could not be read at all: every fact failed with the same error."""
         failed: Observed[Any] = Observed.failed(error)
         return ReplicaSetFacts(seeds, name, failed, failed, failed, failed, failed, failed, failed, failed, failed,
-                               failed, failed, failed, failed, failed, failed)
+                               failed, failed, failed, failed, failed, failed, failed, failed)
 
 
 @dataclass(frozen=True)

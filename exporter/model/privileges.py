@@ -1,9 +1,20 @@
 """Whether a set of held privileges covers a needed one, by MongoDB's resource-matching rules.
 
-Rules (MongoDB docs "Resource Document on Self-Managed Deployments"): {anyResource: true} matches everything;
-{cluster: true} only the cluster; {db: "", collection: ""} every non-system collection of every database;
-{db: X, collection: ""} every non-system collection of X; {db: "", collection: C} collection C in any
-database; {db: X, collection: C} exactly that namespace. The action anyAction grants every action.
+Rules (MongoDB docs "Resource Document on Self-Managed Deployments", and the server's
+`src/mongo/db/auth/resource_pattern_search_list.h` `ResourcePatternSearchList`, which lists the held patterns
+that may grant an action on a target):
+- {anyResource: true} matches everything;
+- {cluster: true} only the cluster;
+- {db: "", collection: ""} (anyNormalResource) every non-system collection of every database but `local` and
+  `config`, and every database pattern but `local`'s and `config`'s: "even normal collections in non-normal
+  databases should not be matchable with ResourcePattern::forAnyNormalResource. 'local' and 'config' are used
+  to store special system collections" (`if (!nss.isLocalDB() && !nss.isConfigDB())`);
+- {db: X, collection: ""} every non-system collection of X (local and config included);
+- {db: "", collection: C} collection C in any database, local and config included ("All collections can be
+  matched by a collection resource for their name");
+- {db: X, collection: C} exactly that namespace.
+A pattern that is not an exact namespace or a database ({db: "", collection: C}, anyNormalResource, cluster) is
+matched only by itself and anyResource. The action anyAction grants every action.
 """
 
 from __future__ import annotations
@@ -28,12 +39,17 @@ def resource_covers(held: Resource, needed: Resource) -> bool:
     needed_db, needed_coll = needed.get("db"), needed.get("collection")
     if not all(isinstance(v, str) for v in (held_db, held_coll, needed_db, needed_coll)):
         return False
-    db_ok = held_db == "" or (needed_db != "" and held_db == needed_db)
-    if held_coll == "":
-        coll_ok = needed_coll == "" or not str(needed_coll).startswith("system.")
-    else:
-        coll_ok = needed_coll == held_coll
-    return db_ok and coll_ok
+    if held_db == needed_db and held_coll == needed_coll:  # every pattern matches itself
+        return True
+    if needed_db == "":  # a collection-name or anyNormalResource pattern: matched only by itself (above)
+        return False
+    special_db = needed_db in ("local", "config")  # anyNormalResource never matches these
+    if needed_coll == "":  # a database pattern
+        return held_db == "" and held_coll == "" and not special_db
+    normal = not str(needed_coll).startswith("system.")
+    if held_coll == "":  # anyNormalResource, or a database
+        return normal and (held_db == needed_db or (held_db == "" and not special_db))
+    return held_coll == needed_coll and held_db in ("", needed_db)
 
 
 def missing_actions(held: list[Any], needed: Privilege) -> list[str]:

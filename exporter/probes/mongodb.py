@@ -270,7 +270,23 @@ class MongoDBProber:
         sets = list(await asyncio.gather(*read))
         control = sets[0]
         sets = [control] + [replace(f, **{name: getattr(control, name) for name in PBM_FACTS}) for f in sets[1:]]
+        if control.agent_users.value:  # each shard's agents work there as that shard's user of the same name
+            sets[1:] = await asyncio.gather(*(self._shard_agent_users(f, control.agent_users.value)
+                                              for f in sets[1:]))
         return ClusterFacts(tuple(sets), config_name, sharding)
+
+    async def _shard_agent_users(self, facts: ReplicaSetFacts, users: list[dict[str, Any]]) -> ReplicaSetFacts:
+        """A shard's agents connect to its members directly (agent.go newAgent's nodeConn, from the same URI), where
+        a shard-local user of that name is the one authenticated: its privileges are read on the shard."""
+        if facts.connection_status.value is None or not facts.hello.ok:
+            return facts
+        client = await self._replica_set_client(facts.name, facts.seeds)
+        try:
+            with pymongo.timeout(self.timeout):
+                info = await _read_users_info(client.admin, PrimaryPreferred(), users, facts.connection_status)
+        except (PyMongoError, TimeoutError) as exc:
+            info = Observed.failed(redact(self._describe_exception(exc, client), self.cluster.secrets))
+        return replace(facts, agent_users=Observed(users), agent_user_info=info)
 
     async def _read_member_set(self, name: str, hosts: tuple[str, ...], read_pbm: bool,
                                replica_sets: tuple[str, ...] = (), known_backup: Observed[Any] | None = None
@@ -308,6 +324,11 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
                                                          read_preference=pref))
         pbm = await _read_pbm(client, hello, replica_sets or (str(hello.get("setName") or name),),
                               known_backup) if read_pbm else {}
+        if read_pbm and has_primary:  # pbm-agents' leading connections go to this primary (PBM connect.Connect)
+            pbm.update(await _read_agent_users(admin, pref, connection_status))
+        elif read_pbm:
+            no_primary: Observed[Any] = Observed.failed("no primary, where pbm-agent's connections go")
+            pbm.update(agent_users=no_primary, agent_user_info=no_primary)
     return ReplicaSetFacts(
         seeds=seeds,
         name=str(hello.get("setName") or name),
@@ -487,6 +508,49 @@ def _operation_failure(exc: OperationFailure) -> str:
     name = details.get("codeName") or f"code {exc.code}"
     message = details.get("errmsg") or str(exc)
     return f"{name}: {message}"
+
+
+MAX_AGENT_USERS = 10  # distinct pbm-agent users judged; more is a misconfiguration the first ten already show
+
+
+async def _read_agent_users(admin: Any, pref: Any, connection_status: Observed[dict[str, Any]]
+                            ) -> dict[str, Observed[Any]]:
+    """Who PBM's work runs as: the users of pbm-agent's connections to the primary, and their privileges.
+
+    pbm-agent does every backup, restore and oplog slice as its own PBM_MONGODB_URI user, on the connection it opens
+    with appName "pbm-agent" to the cluster's leader (cmd/pbm-agent/main.go `connect.Connect(ctx, mongoURI,
+    "pbm-agent")`). `currentOp` with `$all` lists idle connections too, filtered here by appName; seeing other
+    users' needs the inprog action (clusterMonitor). `usersInfo` of another user needs viewUser on its database;
+    the exporter's own user is judged from connectionStatus, so a usersInfo is sent only for a different one.
+    """
+    ops = await _observe(admin.command({"currentOp": 1, "$all": True, "appName": "pbm-agent"}, read_preference=pref))
+    if ops.value is None:
+        return {"agent_users": ops, "agent_user_info": Observed.failed("the pbm-agent users are unknown")}
+    users: list[dict[str, Any]] = []
+    inprog = ops.value.get("inprog")
+    for op in inprog if isinstance(inprog, list) else []:
+        effective = op.get("effectiveUsers") if isinstance(op, dict) else None
+        for user in effective if isinstance(effective, list) else []:
+            if (isinstance(user, dict) and isinstance(user.get("user"), str) and isinstance(user.get("db"), str)
+                    and {"user": user["user"], "db": user["db"]} not in users and len(users) < MAX_AGENT_USERS):
+                users.append({"user": user["user"], "db": user["db"]})
+    return {"agent_users": Observed(users),
+            "agent_user_info": await _read_users_info(admin, pref, users, connection_status)}
+
+
+async def _read_users_info(admin: Any, pref: Any, users: list[dict[str, Any]],
+                           connection_status: Observed[dict[str, Any]]) -> Observed[Any]:
+    """usersInfo {showPrivileges: true} of those users that are not the connection's own (no read when none)."""
+    auth = (connection_status.value or {}).get("authInfo")
+    own = auth.get("authenticatedUsers") if isinstance(auth, dict) else None
+    others = [u for u in users if not (isinstance(own, list) and u in own)]
+    if not others:
+        return Observed([])
+    reply = await _observe(admin.command("usersInfo", others, showPrivileges=True, read_preference=pref))
+    found = (reply.value or {}).get("users")
+    return reply if reply.value is None else Observed([
+        {k: d.get(k) for k in ("user", "db", "inheritedRoles", "inheritedPrivileges")}
+        for d in (found if isinstance(found, list) else []) if isinstance(d, dict)])
 
 
 async def _observe(call: Any) -> Observed[dict[str, Any]]:
