@@ -7,13 +7,14 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from bson import Timestamp
 
 from exporter.checks.registry import run_checks
 from exporter.facts.observed import Observed, PMMFacts
 from exporter.model.cluster_settings import ClusterSettings
-from exporter.readiness.cluster_readiness import cluster_ready, schedules_ready
+from exporter.readiness.cluster_readiness import backups_ready, cluster_ready, schedules_ready
 from exporter.results.check_result import CheckResult, Status, readiness
-from tests.test_checks import HOSTS, agent, facts
+from tests.test_checks import HOSTS, NOW, agent, facts
 from tests.test_pmm_checks import artifact, pmm_facts, schedule, service
 
 S3 = {"name": "s3-main", "location_id": "loc1", "type": "s3", "bucket": "b", "endpoint": "https://s3.example"}
@@ -310,7 +311,7 @@ def test_an_enabled_pitr_schedule_with_snapshot_schedules_blocks_snapshots_and_p
     both = Observed([schedule("pitr", mode="PITR"), schedule("daily")])
     result = of(run(pmm_facts(scheduled_backups=both)), "pmm_scheduled_backups_enabled")[""]
     assert result.status is Status.FAIL and result.blocks == ("logical_backup", "physical_backup", "pitr")
-    assert "PMM refuses every snapshot backup of the cluster while it is" in result.reason
+    assert "PMM refuses every run of a PITR schedule while another one is" in result.reason
     assert "so snapshot schedule 'daily' never runs" in result.reason
 
 
@@ -318,6 +319,51 @@ def test_pitr_on_a_filesystem_location_fails() -> None:
     pitr = Observed([schedule("pitr", mode="PITR", location_id="loc2")])
     result = of(run(pmm_facts(scheduled_backups=pitr, locations=[S3, DISK])), "pmm_scheduled_backups_enabled")[""]
     assert result.status is Status.FAIL and "PMM restores to a point in time only from S3" in result.reason
+
+
+# --- pmm_snapshot_backups_allowed -----------------------------------------------------------------------------------
+
+def slicing(pmm: PMMFacts, **over: Any) -> list[CheckResult]:
+    """As after a PITR schedule ran: PITR on in PBM's config, a slicer holding its lock, a fresh chunk."""
+    return run(pmm, pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}, "pitr": {"enabled": True}},
+               locks=Observed([]), op_locks=Observed([{"type": "pitr", "replset": "rs0", "node": HOSTS[1],
+                                                        "opid": "p1", "hb": Timestamp(NOW - 2, 1)}]),
+               pitr_chunks=Observed([{"rs": "rs0", "start_ts": Timestamp(NOW - 660, 1),
+                                      "end_ts": Timestamp(NOW - 60, 1)}]), **over)
+
+
+def _ready(out: list[CheckResult], mode: str = "logical", pitr: bool = True) -> bool | None:
+    unjudged = () if mode == "physical" else ("physical_backup", "physical_restore")
+    return backups_ready(out, readiness(out, unjudged), mode, pitr, unjudged)
+
+
+def test_a_pitr_schedule_alone_refuses_snapshots_but_its_own_runs_keep_the_cluster_ready() -> None:
+    out = slicing(pmm_facts(scheduled_backups=Observed([schedule("pitr", mode="PITR")])))
+    assert {r.check for r in out if r.status is not Status.PASS} == {"pmm_snapshot_backups_allowed"}
+    refusal = of(out, "pmm_snapshot_backups_allowed")[""]
+    assert (refusal.status, refusal.blocks) == (Status.FAIL, ("logical_backup", "physical_backup"))
+    assert "PITR schedule 'pitr' is enabled: PMM refuses every snapshot backup" in refusal.reason
+    assert "disable 'pitr' before an on-demand or physical backup" in refusal.fix
+    assert of(out, "pmm_scheduled_backups_enabled")[""].status is Status.PASS
+    assert readiness(out)["logical_backup"] is False  # on demand, PMM refuses it
+    assert _ready(out) is True  # the PITR schedule's runs take the base backups
+
+
+def test_the_snapshot_refusal_leaves_every_other_blocker_of_cluster_ready() -> None:
+    pitr = Observed([schedule("pitr", mode="PITR")])
+    down = slicing(pmm_facts(scheduled_backups=pitr), agents=[agent(h, age=120) for h in HOSTS])
+    assert of(down, "pbm_agent_running")[HOSTS[0]].status is Status.FAIL
+    assert _ready(down) is False  # no pbm-agent runs the PITR schedule's base backup either
+    both = slicing(pmm_facts(scheduled_backups=Observed([schedule("pitr", mode="PITR"), schedule("daily")])))
+    assert of(both, "pmm_snapshot_backups_allowed")[""].status is Status.FAIL
+    assert _ready(both) is False  # PMM refuses the PITR schedule's runs too
+
+
+def test_no_enabled_pitr_schedule_allows_snapshots() -> None:
+    out = run(pmm_facts(scheduled_backups=Observed([schedule("pitr", mode="PITR", enabled=False),
+                                                    schedule("daily")])))
+    assert of(out, "pmm_snapshot_backups_allowed")[""].status is Status.PASS
+    assert readiness(out)["logical_backup"] is True and _ready(out, pitr=False) is True
 
 
 # --- pmm_retention_effective ---------------------------------------------------------------------------------------
@@ -420,7 +466,7 @@ def test_the_new_checks_are_unknown_when_pmm_cannot_be_read() -> None:
     new = {"pmm_agent_version_supported", "pmm_service_user_matches", "pmm_cluster_services_connected",
            "pmm_agent_on_mongodb_node", "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
            "restore_version_compatible", "containerized_node", "pmm_service_agents_unique",
-           "pmm_pitr_schedule_applied", "pmm_retention_effective"}
+           "pmm_pitr_schedule_applied", "pmm_retention_effective", "pmm_snapshot_backups_allowed"}
     assert {r.status for r in out if r.check in new} == {Status.UNKNOWN}
     assert {r.check for r in out if r.check in new} == new
 

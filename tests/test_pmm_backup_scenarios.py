@@ -4,6 +4,7 @@ page."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from exporter.model.cluster_settings import ClusterSettings
 from exporter.probes import pmm_compatibility
 from exporter.probes.mongodb import ProbeOutcome
 from exporter.probes.pmm import PMMProber
-from exporter.report.check_report import render_table
+from exporter.report.check_report import render_json, render_table
 from exporter.results.check_result import Status
 from exporter.snapshots.cluster_snapshot import ClusterSnapshot, SnapshotStore, build_snapshot
 from exporter.web.status_page import render_status_page
@@ -29,7 +30,8 @@ TOKEN = "glsa_simulatedToken_0123"
 NEW_CHECKS = {"pmm_agent_version_supported", "pmm_service_user_matches", "pmm_cluster_services_connected",
               "pmm_service_agents_unique",
               "pmm_agent_on_mongodb_node", "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
-              "restore_version_compatible", "containerized_node", "pmm_retention_effective"}
+              "restore_version_compatible", "containerized_node", "pmm_retention_effective",
+              "pmm_snapshot_backups_allowed"}
 
 
 @dataclass
@@ -217,19 +219,61 @@ def test_pitr_with_snapshots_on_schedule_blocks_snapshots_and_pitr(setup: Setup)
     assert snap.operations["pitr"] is False
 
 
+def metrics_of(snap: ClusterSnapshot) -> str:
+    store = SnapshotStore()
+    store.put(snap)
+    registry = CollectorRegistry()
+    registry.register(SnapshotCollector(store))
+    return generate_latest(registry).decode()
+
+
 def test_a_pitr_schedule_alone_refuses_every_snapshot_backup(setup: Setup) -> None:
     setup.pmm.remove_scheduled_backup(setup.schedule)
     setup.pmm.add_scheduled_backup(setup.service(1), setup.location, name="pitr", mode="PITR", folder="prod-rs")
     setup.rs.pbm.configure_as_pmm(pitr=True)  # the PITR schedule ran: PITR on, slicing for 5 minutes
     setup.rs.pbm.start_pitr(span_min=1, since=setup.rs.cluster_time().time - 300)
     snap = setup.probe()
-    status, reason, fix = result(snap, "pmm_scheduled_backups_enabled")
-    assert (status, verdicts(snap, "pmm_scheduled_backups_enabled")[""][1]) == \
+    status, reason, fix = result(snap, "pmm_snapshot_backups_allowed")
+    assert (status, verdicts(snap, "pmm_snapshot_backups_allowed")[""][1]) == \
         (Status.FAIL, ("logical_backup", "physical_backup"))
     assert "PITR schedule 'pitr' is enabled: PMM refuses every snapshot backup" in reason
     assert "disable 'pitr' before an on-demand or physical backup" in fix
+    assert result(snap, "pmm_scheduled_backups_enabled")[0] is Status.PASS  # its runs are not refused
     assert snap.operations["logical_backup"] is False and snap.operations["physical_backup"] is False
-    assert snap.operations["pitr"] is True  # its own runs are not refused
+    assert snap.operations["pitr"] is True
+
+
+def test_pmms_recommended_pitr_setup_keeps_the_cluster_ready(setup: Setup) -> None:
+    # PMM's PITR schedule alone: its runs take logical base backups, so the backups PMM takes of the cluster run
+    # while PMM refuses the on-demand snapshot backups (CheckMongoDBBackupPreconditions, case Snapshot)
+    setup.pmm.remove_scheduled_backup(setup.schedule)
+    setup.pmm.add_scheduled_backup(setup.service(1), setup.location, name="pitr", mode="PITR", folder="prod-rs")
+    setup.rs.pbm.configure_as_pmm(pitr=True)
+    setup.rs.pbm.start_pitr(span_min=1, since=setup.rs.cluster_time().time - 300)
+    snap = setup.probe()
+    assert snap.pitr_enabled and snap.ready is True
+    metrics = metrics_of(snap)
+    assert 'pmm_backup_prereq_cluster_ready{cluster="prod-rs"} 1.0' in metrics
+    assert 'pmm_backup_prereq_operation_ready{cluster="prod-rs",operation="logical_backup"} 0.0' in metrics
+    assert ('pmm_backup_prereq_blocking{check="pmm_snapshot_backups_allowed",cluster="prod-rs",node="",'
+            f'operation="logical_backup",replica_set="{setup.rs.name}"}} 1.0') in metrics
+    table = render_table([snap])
+    assert table.startswith("prod-rs: READY for logical backups and PITR") and "logical_backup BLOCKED" in table
+    assert "pmm_snapshot_backups_allowed" in table
+    assert '<span class="badge ready">READY</span> <small>for' in render_status_page([snap], None)
+    assert json.loads(render_json([snap]))["clusters"][0]["ready"] is True
+    setup.rs.members[0].stop_agent(at=setup.rs.cluster_time().time - 120)  # the leader's: every other blocker counts
+    assert setup.probe().ready is False
+
+
+def test_pitr_beside_a_snapshot_schedule_is_not_ready(setup: Setup) -> None:
+    setup.pmm.add_scheduled_backup(setup.service(1), setup.location, name="pitr", mode="PITR", folder="prod-rs")
+    setup.rs.pbm.configure_as_pmm(pitr=True)
+    setup.rs.pbm.start_pitr(span_min=1, since=setup.rs.cluster_time().time - 300)
+    snap = setup.probe()
+    assert result(snap, "pmm_scheduled_backups_enabled")[0] is Status.FAIL  # PMM refuses both schedules' runs
+    assert snap.ready is False
+    assert 'pmm_backup_prereq_cluster_ready{cluster="prod-rs"} 0.0' in metrics_of(snap)
 
 
 def test_two_pitr_schedules_refuse_each_other(setup: Setup) -> None:
@@ -293,7 +337,7 @@ def test_pmms_own_cluster_label_drives_the_checks_when_the_config_names_the_clus
     snap = store.get("prod-rs")
     assert snap is not None
     label = "(PMM's cluster label 'orders-prod', on the members' services; the exporter's config says 'prod-rs')"
-    status, reason, _ = result(snap, "pmm_scheduled_backups_enabled")
+    status, reason, _ = result(snap, "pmm_snapshot_backups_allowed")
     assert status is Status.FAIL and "PITR schedule 'pitr' is enabled" in reason and label in reason
     status, reason, _ = result(snap, "pmm_cluster_services_connected")
     assert status is Status.FAIL and "service old-db1-mongodb has its pmm-agent on old-db1 disconnected" in reason

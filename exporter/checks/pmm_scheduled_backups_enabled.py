@@ -4,18 +4,17 @@ combination PMM refuses, and PITR goes where PMM can restore it from.
 - A restore from PMM disables every scheduled backup of the service it restores to, before it starts, and leaves
   them off (PMM 3 managed/services/management/backup/restore_service.go RestoreBackup; PMM 2 backups_service.go
   RestoreBackup): after one, a cluster is silently left without backups.
-- While a PITR schedule of the cluster is enabled, PMM refuses every snapshot backup, on demand or scheduled,
-  logical or physical: "A snapshot backup for cluster '%s' can be performed only if there is no enabled PITR backup
-  for this cluster" (managed/services/preconditions.go CheckMongoDBBackupPreconditions, case models.Snapshot, PMM
-  v3.9.0 and 2.x alike; PerformBackup calls it for every MongoDB backup and StartBackup always passes Snapshot).
+- While a PITR schedule of the cluster is enabled, PMM refuses every snapshot backup (managed/services
+  preconditions.go CheckMongoDBBackupPreconditions, case models.Snapshot): pmm_snapshot_backups_allowed says so for
+  the backups started by hand; here it counts only beside a snapshot schedule, which then never runs.
 - A PITR schedule's runs are refused while any other enabled schedule of the cluster exists, a second PITR one
   included: "A PITR backup for the cluster '%s' can be enabled only if there are no other scheduled backups for this
   cluster" (same function, case models.PITR: every enabled task of the cluster but the schedule itself).
 - PMM restores to a point in time only from S3: "point in time recovery available only for S3 locations"
   (backup_service.go checkArtifactModePreconditions, ErrIncompatibleLocationType).
 
-Blocks: an enabled PITR schedule blocks logical_backup and physical_backup (PMM refuses them); one next to another
-enabled schedule blocks pitr too (PMM refuses its runs, so no base backup is taken). No enabled schedule, and
+Blocks: a PITR schedule next to another enabled schedule blocks pitr (PMM refuses its runs, so no base backup is
+taken) and the snapshot backups (PMM refuses them while the PITR schedule is enabled). No enabled schedule, and
 PITR on a filesystem location, block no operation PMM would start by hand; they fail the check, and any failure
 of it counts against cluster_ready (the backups PMM takes of the cluster will not run, or not usefully).
 """
@@ -58,25 +57,20 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                          f"{'s' if len(schedules) != 1 else ''} ({_names(schedules)}) is enabled, so PMM takes no "
                          f"backup of it (a restore from PMM disables the restored service's schedules and leaves "
                          f"them off)", f"{SCHEDULES_PAGE}: enable {_names(schedules)}"))
-    if pitr:
-        # CheckMongoDBBackupPreconditions, case models.Snapshot: any enabled PITR task of the cluster refuses it
-        blocks = blocks | BACKUPS
-        problems.append((f"PITR schedule {_names(pitr)} is enabled: PMM refuses every snapshot backup of the "
-                         f"cluster while it is, on demand or scheduled, logical or physical (\"A snapshot backup "
-                         f"for cluster ... can be performed only if there is no enabled PITR backup\")"
-                         + (f", so snapshot schedule{'s' if len(snapshots) != 1 else ''} {_names(snapshots)} "
-                            f"never run{'s' if len(snapshots) == 1 else ''}" if snapshots else ""),
-                         f"{SCHEDULES_PAGE}: disable {_names(pitr)} before an on-demand or physical backup, and "
-                         f"enable it again after (its runs take their own logical base backups)"))
     if pitr and len(enabled) > 1:
-        # case models.PITR: every other enabled task of the cluster, a second PITR one included, refuses its runs
-        blocks = blocks | {PITR}
+        # case models.PITR: every other enabled task of the cluster, a second PITR one included, refuses its runs;
+        # case models.Snapshot: the enabled PITR task refuses the snapshot schedules' runs
+        blocks = blocks | BACKUPS | {PITR}
+        never_run = (f", and PMM refuses every snapshot backup while a PITR schedule is enabled, so snapshot "
+                     f"schedule{'s' if len(snapshots) != 1 else ''} {_names(snapshots)} never "
+                     f"run{'s' if len(snapshots) == 1 else ''}" if snapshots else "")
         problems.append((f"{len(enabled)} schedules of the cluster are enabled ({_names(enabled)}), and PMM "
                          f"refuses every run of a PITR schedule while another one is (\"A PITR backup for the "
                          f"cluster ... can be enabled only if there are no other scheduled backups\"), so "
                          f"{_names(pitr)} take{'s' if len(pitr) == 1 else ''} no base backup and PITR is not "
-                         f"turned on", f"{SCHEDULES_PAGE}: keep one enabled schedule: the PITR one alone (it takes "
-                                       f"its own logical base backups), or the snapshot ones without PITR"))
+                         f"turned on{never_run}",
+                         f"{SCHEDULES_PAGE}: keep one enabled schedule: the PITR one alone (it takes its own logical "
+                         f"base backups), or the snapshot ones without PITR"))
     on_disk = [s for s in pitr if location_type(inp, s.get("location_id")) == "filesystem"]
     if on_disk:
         problems.append((f"PITR schedule {_names(on_disk)} writes to a filesystem location, and PMM restores to a "

@@ -26,6 +26,7 @@ from exporter.checks import (
     pmm_scheduled_backups_enabled,
     pmm_service_agents_unique,
     pmm_service_user_matches,
+    pmm_snapshot_backups_allowed,
     replica_set_member,
     restore_version_compatible,
     service_cluster_name,
@@ -49,7 +50,8 @@ _MODULES = (replica_set_member, pbm_agent_running, pbm_version_supported, pbm_ve
             mongodb_user_permissions, supported_configuration, backup_management_enabled,
             storage_location_configured, pmm_client_connected, pmm_agent_version_supported, pmm_agent_on_mongodb_node,
             pmm_service_agents_unique, pmm_service_user_matches, pmm_cluster_services_connected, containerized_node,
-            service_cluster_name, pmm_scheduled_backups_enabled, pmm_pitr_schedule_applied,
+            service_cluster_name, pmm_scheduled_backups_enabled, pmm_snapshot_backups_allowed,
+            pmm_pitr_schedule_applied,
             pmm_retention_effective, pmm_backup_folder_unique,
             restore_version_compatible, pbm_config_managed_by_pmm)
 CHECKS: dict[str, Check] = {module.CHECK: module.evaluate for module in _MODULES}
@@ -62,7 +64,7 @@ MAY_BLOCK: dict[str, frozenset[str]] = {module.CHECK: module.MAY_BLOCK for modul
 CLUSTER_SCOPED = {backup_management_enabled.CHECK, storage_location_configured.CHECK, pbm_config_managed_by_pmm.CHECK,
                   pbm_no_stale_lock.CHECK, pbm_versions_consistent.CHECK, pmm_scheduled_backups_enabled.CHECK,
                   pmm_backup_folder_unique.CHECK, restore_version_compatible.CHECK, pmm_pitr_schedule_applied.CHECK,
-                  pmm_retention_effective.CHECK}
+                  pmm_retention_effective.CHECK, pmm_snapshot_backups_allowed.CHECK}
 
 
 def names_to_resolve(cluster: ClusterFacts, settings: ClusterSettings, pmm: PMMFacts | None) -> set[str]:

@@ -12,7 +12,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from exporter import __version__
-from exporter.readiness.cluster_readiness import cluster_ready, schedules_ready
 from exporter.results.check_result import Status
 from exporter.snapshots.cluster_snapshot import SnapshotStore
 
@@ -90,8 +89,7 @@ class SnapshotCollector(Collector):
             for op, state in operations.items():
                 if state is not None:
                     operation.add_metric([snap.cluster, op], 1.0 if state else 0.0)
-            backups_run = cluster_ready(operations, snap.backup_mode, snap.pitr_enabled,
-                                        schedules_ready(snap.results))  # snap.ready, without recomputing operations
+            backups_run = snap.ready_given(operations)  # snap.ready, without recomputing operations
             if backups_run is not None:
                 ready.add_metric([snap.cluster], 1.0 if backups_run else 0.0)
             for agent in snap.agents:

@@ -19,7 +19,7 @@ from exporter.model.pbm_locks import running_operations
 from exporter.model.pmm_inventory import ServiceMatch, match_members
 from exporter.probes.mongodb import ProbeOutcome
 from exporter.probes.pmm import BACKUP_API, DIALECTS
-from exporter.readiness.cluster_readiness import cluster_ready, schedules_ready
+from exporter.readiness.cluster_readiness import backups_ready
 from exporter.results.check_result import CheckResult, readiness
 from exporter.results.operations import OPERATIONS, PHYSICAL
 
@@ -100,13 +100,24 @@ class ClusterSnapshot:
         checked."""
         if not self.probe_success or not self.results:
             return dict.fromkeys(OPERATIONS)
-        return readiness(self.results, () if self.backup_mode == "physical" else PHYSICAL)
+        return readiness(self.results, self._unjudged)
+
+    @property
+    def _unjudged(self) -> frozenset[str]:
+        return frozenset() if self.backup_mode == "physical" else PHYSICAL
 
     @property
     def ready(self) -> bool | None:
         """Whether the backups PMM takes of the cluster will run: the backup_mode's backup, and PITR when it is on.
         Warnings, and what blocks only restores, do not lower it; None when it depends on what is unknown."""
-        return cluster_ready(self.operations, self.backup_mode, self.pitr_enabled, schedules_ready(self.results))
+        return self.ready_given(self.operations)
+
+    def ready_given(self, operations: dict[str, bool | None]) -> bool | None:
+        """`ready` from `operations` (this snapshot's), for a caller that has them already: PMM's refusal of
+        snapshot backups beside a PITR schedule standing alone does not lower it (cluster_readiness.backups_ready)."""
+        if not self.probe_success or not self.results:
+            return backups_ready((), operations, self.backup_mode, self.pitr_enabled)
+        return backups_ready(self.results, operations, self.backup_mode, self.pitr_enabled, self._unjudged)
 
 
 def agent_observations(facts: ReplicaSetFacts) -> tuple[AgentObservation, ...]:
