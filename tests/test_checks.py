@@ -81,7 +81,7 @@ def test_healthy_replica_set_passes_everything() -> None:
          "pmm_agent_version_supported", "pmm_agent_on_mongodb_node", "pmm_service_user_matches",
          "pmm_cluster_services_connected", "containerized_node", "service_cluster_name",
          "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique", "restore_version_compatible",
-         "pbm_config_managed_by_pmm"],
+         "pmm_restore_supported", "pbm_config_managed_by_pmm"],
         "no pmm: section in the config, so PMM Server is not checked")
 
 

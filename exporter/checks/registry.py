@@ -21,6 +21,7 @@ from exporter.checks import (
     pmm_backup_folder_unique,
     pmm_client_connected,
     pmm_cluster_services_connected,
+    pmm_restore_supported,
     pmm_scheduled_backups_enabled,
     pmm_service_user_matches,
     replica_set_member,
@@ -47,7 +48,7 @@ _MODULES = (replica_set_member, pbm_agent_running, pbm_version_supported, pbm_ve
             storage_location_configured, pmm_client_connected, pmm_agent_version_supported, pmm_agent_on_mongodb_node,
             pmm_service_user_matches, pmm_cluster_services_connected, containerized_node, service_cluster_name,
             pmm_scheduled_backups_enabled, pmm_backup_folder_unique, restore_version_compatible,
-            pbm_config_managed_by_pmm)
+            pmm_restore_supported, pbm_config_managed_by_pmm)
 CHECKS: dict[str, Check] = {module.CHECK: module.evaluate for module in _MODULES}
 # The operations each check's failure may block at most: what its unknown results leave unknown
 MAY_BLOCK: dict[str, frozenset[str]] = {module.CHECK: module.MAY_BLOCK for module in _MODULES}
