@@ -198,25 +198,28 @@ def render_location(location: Location) -> dict[str, Any]:
     return doc
 
 
-def group(table: dict[str, tuple[int, str, int]], major: int, items: list[tuple[str, dict[str, Any]]]
-          ) -> dict[str, list[dict[str, Any]]]:
+def group(table: dict[str, tuple[int, str, int]], major: int, items: list[tuple[str, dict[str, Any]]],
+          release: tuple[int, int, int] | None = None) -> dict[str, list[dict[str, Any]]]:
     """ListXResponse: one list per type, every type's key present (PMM 2 then drops the empty ones)."""
-    out: dict[str, list[dict[str, Any]]] = {key: [] for key in list_keys(table, major)}
+    out: dict[str, list[dict[str, Any]]] = {key: [] for key in list_keys(table, major, release)}
     for type_name, doc in items:
         out[table[type_name][1]].append(doc)
     return out
 
 
-def services_response(services: list[Service], major: int) -> dict[str, list[dict[str, Any]]]:
-    return group(SERVICE_TYPES, major, [(s.service_type, render_service(s, major)) for s in services])
+def services_response(services: list[Service], major: int, release: tuple[int, int, int] | None = None
+                      ) -> dict[str, list[dict[str, Any]]]:
+    return group(SERVICE_TYPES, major, [(s.service_type, render_service(s, major)) for s in services], release)
 
 
-def agents_response(agents: list[Agent], major: int) -> dict[str, list[dict[str, Any]]]:
-    return group(AGENT_TYPES, major, [(a.agent_type, render_agent(a, major)) for a in agents])
+def agents_response(agents: list[Agent], major: int, release: tuple[int, int, int] | None = None
+                    ) -> dict[str, list[dict[str, Any]]]:
+    return group(AGENT_TYPES, major, [(a.agent_type, render_agent(a, major)) for a in agents], release)
 
 
-def nodes_response(nodes: list[Node], major: int) -> dict[str, list[dict[str, Any]]]:
-    return group(NODE_TYPES, major, [(n.node_type, render_node(n, major)) for n in nodes])
+def nodes_response(nodes: list[Node], major: int, release: tuple[int, int, int] | None = None
+                   ) -> dict[str, list[dict[str, Any]]]:
+    return group(NODE_TYPES, major, [(n.node_type, render_node(n, major)) for n in nodes], release)
 
 
 # --- server ----------------------------------------------------------------------------------------------------------
@@ -237,8 +240,12 @@ def version_response(version: str, major: int) -> dict[str, Any]:
     }
 
 
-def settings_response(major: int, backup_management: bool, public_address: str) -> dict[str, Any]:
-    """GetSettingsResponse {settings: Settings}, with a fresh server's defaults."""
+def settings_response(major: int, backup_management: bool, public_address: str,
+                      release: tuple[int, int, int] | None = None) -> dict[str, Any]:
+    """GetSettingsResponse {settings: Settings}, with a fresh server's defaults. PMM 3's fields are those of
+    api/server/v1/json/v1.json on the pmm-3.4.0 release branch (238209e6e) and at v3.9.0 (2cccd1107): the same but
+    for enable_internal_pg_qan (7459b9b32, after 3.4.0; sent from 3.9.0, the first release checked). Neither
+    declares update_snooze_duration, which lived on the v3 branch between e3f0525e5 and 91629d44f only."""
     if major >= 3:
         settings: dict[str, Any] = {
             "updates_enabled": True, "telemetry_enabled": True, "metrics_resolutions": dict(_METRICS_RESOLUTIONS),
@@ -246,8 +253,10 @@ def settings_response(major: int, backup_management: bool, public_address: str) 
             "platform_email": "", "alerting_enabled": True, "pmm_public_address": public_address,
             "advisor_run_intervals": dict(_CHECK_INTERVALS), "backup_management_enabled": backup_management,
             "azurediscover_enabled": False, "connected_to_platform": False, "telemetry_summaries": [],
-            "enable_access_control": False, "default_role_id": 1, "update_snooze_duration": "0s",
+            "enable_access_control": False, "default_role_id": 1,
         }  # fmt: skip
+        if (release or (3, 99, 0)) >= (3, 9, 0):
+            settings["enable_internal_pg_qan"] = False
     else:
         settings = {
             "updates_disabled": False, "telemetry_enabled": True, "metrics_resolutions": dict(_METRICS_RESOLUTIONS),

@@ -255,9 +255,19 @@ ENUM_PREFIX: Final[dict[str, tuple[str, str]]] = {
 }
 
 
-def list_keys(table: Mapping[str, tuple[int, str, int]], major: int) -> list[str]:
-    """The response's list keys for this dialect, in proto field order of the ListXResponse message."""
-    return [key for _, key, since in table.values() if since <= major]
+# List keys PMM 3 added after 3.4.0, by the first release whose published API we checked them in: absent from the
+# pmm-3.4.0 release branch's api/inventory/v1/json/v1.json (238209e6e, merged as fc3c2903d), declared in v3.9.0's
+# (2cccd1107). Valkey came in be77437ee (2025-09-16, after 3.4.0); the release between that first had it is not
+# verified here, so the simulator sends them from 3.9.0 on.
+LIST_KEYS_SINCE: Final[dict[str, tuple[int, int, int]]] = {"valkey": (3, 9, 0), "valkey_exporter": (3, 9, 0)}
+
+
+def list_keys(table: Mapping[str, tuple[int, str, int]], major: int,
+              release: tuple[int, int, int] | None = None) -> list[str]:
+    """The response's list keys for this dialect (and release), in proto field order of the ListXResponse message."""
+    release = release or (major, 99, 0)
+    return [key for _, key, since in table.values()
+            if since <= major and LIST_KEYS_SINCE.get(key, (0, 0, 0)) <= release]
 
 
 def enum_out(major: int, enum: str, name: str) -> str:
