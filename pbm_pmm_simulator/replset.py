@@ -25,6 +25,7 @@ from ._loop import sim_loop
 from .errors import CommandError
 from .node import STATE_STR, Connection, Cursor, SaslState, SimNode, canonical_command, quote
 from .pbm import MemberView, agent_document, parse_version
+from .pbm_log import log_documents
 from .pbm_operations import PBMOperations
 from .privileges import authorized_on_cluster, authorized_on_namespace, expand_roles
 from .query import matches, project, sort_docs
@@ -187,6 +188,7 @@ class SimReplicaSet:
         self.dynamic_collections: dict[tuple[str, str], Callable[[], list[dict[str, Any]]]] = {}
         #: PBM's operations (a backup, a physical restore) as its agents write them into this set's collections
         self.pbm = PBMOperations(self)
+        self.dynamic_collections[("admin", "pbmLog")] = lambda: log_documents(self)
         self.members: list[SimNode] = [SimNode(self, i, spec, mongo_version, psmdb) for i, spec in enumerate(specs)]
         electable = [m.index for m in self.members if self._electable(m)]
         self._primary_index: int | None = 0 if standalone else (electable[0] if electable else None)

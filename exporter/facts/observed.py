@@ -52,6 +52,9 @@ class ReplicaSetFacts:
     - restore_backup: the `admin.pbmBackups` document (name, type) of the backup that command restores, read only
       when it is a restore (None: not read, or no such document).
     - pitr_chunks: with PITR on, each replica set's newest `admin.pbmPITRChunks` document (rs, start_ts, end_ts).
+    - storage_warnings: with a filesystem storage and PBM 2.13+ (its pbmLog index), the `admin.pbmLog` entries of
+      the last STORAGE_WARNING_WINDOW seconds in which an agent logged "storage is not initialized" (ts, rs, node),
+      newest first, bounded; Observed([]) when not read.
     - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot
       be read.
     """
@@ -73,13 +76,14 @@ class ReplicaSetFacts:
     last_command: Observed[dict[str, Any]] = field(default_factory=Observed)
     restore_backup: Observed[dict[str, Any]] = field(default_factory=Observed)
     pitr_chunks: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    storage_warnings: Observed[list[dict[str, Any]]] = field(default_factory=lambda: Observed([]))
 
     @staticmethod
     def unreachable(name: str, seeds: tuple[str, ...], error: str) -> ReplicaSetFacts:
         """A replica set that could not be read at all: every fact failed with the same error."""
         failed: Observed[Any] = Observed.failed(error)
         return ReplicaSetFacts(seeds, name, failed, failed, failed, failed, failed, failed, failed, failed, failed,
-                               failed, failed, failed, failed, failed, failed)
+                               failed, failed, failed, failed, failed, failed, failed)
 
 
 @dataclass(frozen=True)
