@@ -28,7 +28,7 @@ CHECK = "pbm_storage_shared"
 MAY_BLOCK = frozenset({LOGICAL_RESTORE, PHYSICAL_RESTORE})
 FIX = ("Mount the shared backup directory on this node at the same path as on the others, writable by the user "
        "pbm-agent runs as (PMM's docs: mount the folder on every node), move away what PBM wrote into the local "
-       "directory, then restart pbm-agent; node-check's pbm_storage_mount shows what each node mounts there")
+       "directory, then restart pbm-agent; node-check's pbm_storage_path_writable shows what each node mounts there")
 
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
@@ -48,7 +48,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     if not warnings.value and versions and not any(_at_least(v, LOG_INDEX_SINCE) for v in versions):
         return [skipped(CHECK, f"PBM {', '.join(sorted(set(versions)))} keeps no index on admin.pbmLog to read its "
                                f"\"storage is not initialized\" warnings through (from 2.13); node-check's "
-                               f"pbm_storage_mount checks the mount on each node", "", rs)]
+                               f"pbm_storage_path_writable checks the mount on each node", "", rs)]
     warned = {str(e.get("node")) for e in warnings.value if isinstance(e, dict) and e.get("rs") == rs}
     hello = facts.hello.value
     primary = hello.get("primary", "") if isinstance(hello, dict) else ""
