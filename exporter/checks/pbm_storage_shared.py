@@ -44,7 +44,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     warnings = facts.storage_warnings
     if warnings.value is None:
         return [unknown(CHECK, f"cannot read admin.pbmLog: {warnings.error}", "", rs)]
-    versions = [a.version for a in (view.agents or {}).values()]
+    versions = [str(a.version) for a in (view.agents or {}).values() if a.version]
     if not warnings.value and versions and not any(_at_least(v, LOG_INDEX_SINCE) for v in versions):
         return [skipped(CHECK, f"PBM {', '.join(sorted(set(versions)))} keeps no index on admin.pbmLog to read its "
                                f"\"storage is not initialized\" warnings through (from 2.13); node-check's "
