@@ -186,6 +186,8 @@ class SimReplicaSet:
         self.shard_map: Callable[[], dict[str, Any]] | None = None
         #: read-only collections computed at every read (after the stored documents), e.g. ("config", "shards")
         self.dynamic_collections: dict[tuple[str, str], Callable[[], list[dict[str, Any]]]] = {}
+        #: called before a collection is read, to bring its stored documents up to date (a running backup's hb)
+        self.read_hooks: dict[tuple[str, str], Callable[[], None]] = {}
         #: PBM's operations (a backup, a physical restore) as its agents write them into this set's collections
         self.pbm = PBMOperations(self)
         self.dynamic_collections[("admin", "pbmLog")] = lambda: log_documents(self)
@@ -492,6 +494,9 @@ class SimReplicaSet:
     def _collection_docs(self, db: str, coll: str) -> list[dict[str, Any]]:
         if (db, coll) == ("admin", "pbmAgents"):
             return self.agent_documents()
+        hook = self.read_hooks.get((db, coll))
+        if hook is not None:
+            hook()
         docs: list[dict[str, Any]] = []
         if (db, coll) == ("admin", "pbmConfig") and self.pbm_config is not None:
             docs.append({"_id": self.pbm_config_id, **self.pbm_config})

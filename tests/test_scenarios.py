@@ -519,3 +519,33 @@ def test_pbmlog_is_not_read_for_s3_nor_without_its_index() -> None:
         status, reason, _ = result(probe(rs), "pbm_storage_shared")
         assert status is Status.SKIPPED and "keeps no index on admin.pbmLog" in reason
         assert not [1 for node in rs.members for name, _, body in node.command_log if body.get("find") == "pbmLog"]
+
+
+def test_a_backup_left_running_without_its_lock_is_stuck(rs: SimReplicaSet) -> None:
+    # issue 29 item 6: pbm status's rule (status.go getStorageStat): not done/error/canceled, hb 30 s older than
+    # the cluster time
+    rs.pbm.start_backup(name="2026-12-06T04:00:00Z")
+    rs.advance_clock(60)
+    assert statuses(probe(rs), "pbm_no_stuck_operation") == {"": Status.PASS}  # running, its lock heartbeats
+    rs.pbm.crash_backup()
+    rs.advance_clock(60)
+    snap = probe(rs)  # the lock is still there, stale: pbm_no_stale_lock's case, not this one
+    assert statuses(snap, "pbm_no_stuck_operation") == {"": Status.PASS}
+    assert statuses(snap, "pbm_no_stale_lock") == {"": Status.FAIL}
+    rs.pbm.drop_lock()  # the lock goes, the metadata still says running
+    snap = probe(rs)
+    status, reason, fix = result(snap, "pbm_no_stuck_operation")
+    assert status is Status.FAIL
+    assert reason.startswith("PBM's newest backup 2026-12-06T04:00:00Z still says running, but its heartbeat is 6")
+    assert "Backup stuck at `running` stage" in reason and "pbm delete-backup 2026-12-06T04:00:00Z" in fix
+    assert snap.operations["logical_backup"] is True  # a warning: the next backup runs
+    rs.advance_clock(1)
+    assert statuses(probe(rs), "pbm_no_stuck_operation") == {"": Status.FAIL}
+
+
+def test_a_finished_backup_is_not_stuck_however_old(rs: SimReplicaSet) -> None:
+    rs.pbm.start_backup()
+    rs.pbm.finish_backup()
+    rs.advance_clock(86400)
+    status, reason, _ = result(probe(rs), "pbm_no_stuck_operation")
+    assert status is Status.PASS and reason.endswith(" is done")
