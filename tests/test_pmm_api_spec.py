@@ -75,3 +75,7 @@ def test_the_check_finds_a_field_the_spec_does_not_declare() -> None:
     assert undeclared(answer, declared) == {"settings": ["update_snooze_duration"]}
     assert "enable_internal_pg_qan" in declared["settings"] and \
         "enable_internal_pg_qan" not in DECLARED["3.4.0"]["GET /v1/server/settings"]["settings"]
+    # the agent lists PMM 3 added release by release (pbm_pmm_simulator/pmm/_protocol.py LIST_KEYS_SINCE)
+    agents = {v: DECLARED[v]["GET /v1/inventory/agents"][""] for v in ("3.1.0", "3.2.0", "3.3.0")}
+    assert "nomad_agent" not in agents["3.1.0"] and "nomad_agent" in agents["3.2.0"]
+    assert "qan_mongodb_mongolog_agent" not in agents["3.2.0"] and "qan_mongodb_mongolog_agent" in agents["3.3.0"]

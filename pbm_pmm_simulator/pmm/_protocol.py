@@ -255,11 +255,15 @@ ENUM_PREFIX: Final[dict[str, tuple[str, str]]] = {
 }
 
 
-# List keys PMM 3 added after 3.4.0, by the first release whose published API we checked them in: absent from the
-# pmm-3.4.0 release branch's api/inventory/v1/json/v1.json (238209e6e, merged as fc3c2903d), declared in v3.9.0's
-# (2cccd1107). Valkey came in be77437ee (2025-09-16, after 3.4.0); the release between that first had it is not
-# verified here, so the simulator sends them from 3.9.0 on.
-LIST_KEYS_SINCE: Final[dict[str, tuple[int, int, int]]] = {"valkey": (3, 9, 0), "valkey_exporter": (3, 9, 0)}
+# List keys PMM 3 added in a later 3.x, by the first release whose published API (api/inventory/v1/json/v1.json of
+# its release branch, as merged into v3; tests/pmm_api_fields.py) declares them: nomad_agent is absent from
+# pmm-3.1.0 (ef0e649eb) and in pmm-3.2.0 (60c952647); qan_mongodb_mongolog_agent absent from 3.2.0 and in pmm-3.3.0
+# (067e23685). Valkey is absent from pmm-3.4.0 (238209e6e) and in v3.9.0 (2cccd1107); it came in be77437ee
+# (2025-09-16), but which release between first had it is not verified here, so the simulator sends it from 3.9.0.
+LIST_KEYS_SINCE: Final[dict[str, tuple[int, int, int]]] = {
+    "nomad_agent": (3, 2, 0), "qan_mongodb_mongolog_agent": (3, 3, 0), "valkey": (3, 9, 0),
+    "valkey_exporter": (3, 9, 0),
+}
 
 
 def list_keys(table: Mapping[str, tuple[int, str, int]], major: int,
