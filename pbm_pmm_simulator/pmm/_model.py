@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from ._protocol import AGENT_TYPES, NODE_TYPES, SERVICE_TYPES, enum_out, list_keys
+from ._protocol import AGENT_TYPES, FIELDS_SINCE_3_9, NODE_TYPES, SERVICE_TYPES, enum_out, list_keys
 
 PMM_SERVER_ID: Final = "pmm-server"  # the server's own Node and pmm-agent have this fixed ID in both lines
 
@@ -151,7 +151,18 @@ _AGENT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
                                    "process_exec_path", "log_level"),
 }  # fmt: skip
 
+# name -> (fields appended from FIELDS_SINCE_3_9 on), in proto field order
+_FIELDS_3_9: Final[dict[str, tuple[str, ...]]] = {
+    "GENERIC_NODE": ("is_pmm_server_node",),
+    "CONTAINER_NODE": ("is_pmm_server_node",),
+    "MONGODB_EXPORTER": ("environment_variable_names", "connection_timeout", "enable_diagnostic_data_histograms"),
+    "POSTGRES_EXPORTER": ("connection_timeout",),
+}
+
 _ZERO_BY_FIELD: Final[dict[str, Any]] = {
+    # 3.9.0's: a google.protobuf.Duration left unset is null
+    "is_pmm_server_node": False, "environment_variable_names": [], "connection_timeout": None,
+    "enable_diagnostic_data_histograms": False,
     "disabled_collectors": [], "stats_collections": [], "collections_limit": 0, "enable_all_collectors": False,
     "expose_exporter": False, "metrics_resolutions": None, "auto_discovery_limit": 0, "max_exporter_connections": 0,
     "max_query_length": 0, "container_id": "", "container_name": "", "group": "",
@@ -171,16 +182,22 @@ def _field_value(obj: object, name: str, major: int) -> Any:
     return _ZERO_BY_FIELD[name]
 
 
-def render_node(node: Node, major: int) -> dict[str, Any]:
-    return {name: _field_value(node, name, major) for name in _NODE_FIELDS[node.node_type]}
+def _fields(table: dict[str, tuple[str, ...]], kind: str, release: tuple[int, int, int] | None
+            ) -> tuple[str, ...]:
+    later = _FIELDS_3_9.get(kind, ()) if release is not None and release >= FIELDS_SINCE_3_9 else ()
+    return table[kind] + later
+
+
+def render_node(node: Node, major: int, release: tuple[int, int, int] | None = None) -> dict[str, Any]:
+    return {name: _field_value(node, name, major) for name in _fields(_NODE_FIELDS, node.node_type, release)}
 
 
 def render_service(service: Service, major: int) -> dict[str, Any]:
     return {name: _field_value(service, name, major) for name in _SERVICE_FIELDS[service.service_type]}
 
 
-def render_agent(agent: Agent, major: int) -> dict[str, Any]:
-    return {name: _field_value(agent, name, major) for name in _AGENT_FIELDS[agent.agent_type]}
+def render_agent(agent: Agent, major: int, release: tuple[int, int, int] | None = None) -> dict[str, Any]:
+    return {name: _field_value(agent, name, major) for name in _fields(_AGENT_FIELDS, agent.agent_type, release)}
 
 
 def render_location(location: Location) -> dict[str, Any]:
@@ -214,12 +231,12 @@ def services_response(services: list[Service], major: int, release: tuple[int, i
 
 def agents_response(agents: list[Agent], major: int, release: tuple[int, int, int] | None = None
                     ) -> dict[str, list[dict[str, Any]]]:
-    return group(AGENT_TYPES, major, [(a.agent_type, render_agent(a, major)) for a in agents], release)
+    return group(AGENT_TYPES, major, [(a.agent_type, render_agent(a, major, release)) for a in agents], release)
 
 
 def nodes_response(nodes: list[Node], major: int, release: tuple[int, int, int] | None = None
                    ) -> dict[str, list[dict[str, Any]]]:
-    return group(NODE_TYPES, major, [(n.node_type, render_node(n, major)) for n in nodes], release)
+    return group(NODE_TYPES, major, [(n.node_type, render_node(n, major, release)) for n in nodes], release)
 
 
 # --- server ----------------------------------------------------------------------------------------------------------
