@@ -59,6 +59,7 @@ class PBMOperations:
         rs.dynamic_collections[("admin", "pbmLock")] = self._lock_documents
         rs.dynamic_collections[("admin", "pbmLockOp")] = self._pitr_locks
         rs.dynamic_collections[("admin", "pbmPITRChunks")] = self._pitr_chunks
+        rs.read_hooks[("admin", "pbmBackups")] = self._beat_backup
 
     def _members(self) -> Iterator[SimNode]:
         """Every member whose agent writes its document into this set's admin.pbmAgents."""
@@ -188,10 +189,12 @@ class PBMOperations:
             primary = self._rs.primary
             # BackupMeta.MongoVersion: the running agent's mongod buildInfo version (cmd/pbm-agent/backup.go
             # bcp.SetMongoVersion(a.brief.Version.VersionString))
+            # hb: BackupMeta.Hb, the cluster time BackupHB writes every 5 s while the backup runs
+            # (pbm/backup/query.go); _beat_backup keeps it as fresh as the lock's
             version = primary.mongo_version if primary is not None else self._rs.mongo_version
             backups.append({"_id": ObjectId(), "name": name or f"backup-{now}", "opid": opid, "type": kind,
                             "status": "running", "start_ts": now, "last_transition_ts": now, "size": 0,
-                            "store": store,
+                            "store": store, "hb": self._rs.cluster_time(),
                             "mongodb_version": version,
                             "replsets": [{"name": self._rs.name, "node": node, "status": "running"}]})
             self._rs.collections[("admin", "pbmBackups")] = backups
@@ -205,12 +208,31 @@ class PBMOperations:
             opid = self._lock["opid"]
             for doc in self._rs.collections.get(("admin", "pbmBackups"), []):
                 if doc.get("opid") == opid:
-                    doc.update(status=status, last_transition_ts=int(self._rs.now_secs()))
+                    doc.update(status=status, last_transition_ts=int(self._rs.now_secs()), hb=self._rs.cluster_time())
                     doc["size"] = BACKUP_SIZE if status == "done" else 0
                     for replset in doc.get("replsets") or []:
                         replset["status"] = status
                     if error:
                         doc["error"] = error
+            self._lock, self._lock_frozen_at = None, None
+
+    def _beat_backup(self) -> None:
+        """Before pbmBackups is read: the running backup's hb as its agent last wrote it (fresh while the agent
+        lives, frozen when it crashed; with no lock left, frozen where it was)."""
+        with self._rs.lock:
+            if self._lock is None or self._lock.get("type") != "backup":
+                return
+            hb = self._rs.cluster_time() if self._lock_frozen_at is None else Timestamp(self._lock_frozen_at, 1)
+            for doc in self._rs.collections.get(("admin", "pbmBackups"), []):
+                if doc.get("opid") == self._lock["opid"] and doc.get("status") == "running":
+                    doc["hb"] = hb
+
+    def drop_lock(self) -> None:
+        """The lock document goes while the operation's metadata still says running (removed by hand from
+        admin.pbmLock, or lost with the collection): nothing marks the backup stale then (only a new operation's
+        lock.Acquire over a stale lock does, cmd/pbm-agent/agent.go acquireLock, markBcpStale)."""
+        with self._rs.lock:
+            self._beat_backup()
             self._lock, self._lock_frozen_at = None, None
 
     def crash_backup(self) -> None:

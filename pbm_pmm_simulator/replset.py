@@ -25,6 +25,7 @@ from ._loop import sim_loop
 from .errors import CommandError
 from .node import STATE_STR, Connection, Cursor, SaslState, SimNode, canonical_command, quote
 from .pbm import MemberView, agent_document, parse_version
+from .pbm_log import log_documents
 from .pbm_operations import PBMOperations
 from .privileges import authorized_on_cluster, authorized_on_namespace, expand_roles
 from .query import matches, project, sort_docs
@@ -189,8 +190,11 @@ class SimReplicaSet:
         self.shard_map: Callable[[], dict[str, Any]] | None = None
         #: read-only collections computed at every read (after the stored documents), e.g. ("config", "shards")
         self.dynamic_collections: dict[tuple[str, str], Callable[[], list[dict[str, Any]]]] = {}
+        #: called before a collection is read, to bring its stored documents up to date (a running backup's hb)
+        self.read_hooks: dict[tuple[str, str], Callable[[], None]] = {}
         #: PBM's operations (a backup, a physical restore) as its agents write them into this set's collections
         self.pbm = PBMOperations(self)
+        self.dynamic_collections[("admin", "pbmLog")] = lambda: log_documents(self)
         self.members: list[SimNode] = [SimNode(self, i, spec, mongo_version, psmdb) for i, spec in enumerate(specs)]
         electable = [m.index for m in self.members if self._electable(m)]
         self._primary_index: int | None = 0 if standalone else (electable[0] if electable else None)
@@ -494,6 +498,9 @@ class SimReplicaSet:
     def _collection_docs(self, db: str, coll: str) -> list[dict[str, Any]]:
         if (db, coll) == ("admin", "pbmAgents"):
             return self.agent_documents()
+        hook = self.read_hooks.get((db, coll))
+        if hook is not None:
+            hook()
         docs: list[dict[str, Any]] = []
         if (db, coll) == ("admin", "pbmConfig") and self.pbm_config is not None:
             docs.append({"_id": self.pbm_config_id, **self.pbm_config})

@@ -51,6 +51,11 @@ class AgentSpec:
     document_deleted: bool = False
     #: heartbeats paused at this cluster-time second, as during a physical restore (PBM's HbPause)
     paused_at: float | None = None
+    #: False: the agent does not see the storage's `.pbm.init` (a filesystem path that is not the shared mount):
+    #: PBM 2.6+ logs "storage is not initialized" to admin.pbmLog every 15 s and still reports stors.ok (pbm_log.py)
+    storage_initialized: bool = True
+    #: the cluster-time second from which it logs that (None: for as long as the log keeps)
+    storage_uninitialized_since: float | None = None
 
 
 @dataclass

@@ -398,7 +398,8 @@ def exposition() -> Iterator[Labels]:
         textfile = directory / "textfile"
         textfile.mkdir()
         subprocess.run([sys.executable, "-m", "exporter", "node-check", "--root", str(node_root), "--cluster",
-                        "prod-rs", "--node", rs.hosts[0], "--textfile-dir", str(textfile), "--output", "none"],
+                        "prod-rs", "--node", rs.hosts[0], "--storage-path", "/mnt/pbm", "--textfile-dir",
+                        str(textfile), "--output", "none"],
                        check=False, timeout=60)
         exporter = Exporter("--config", config)
         try:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from exporter.node import inspect as node_inspect
 from exporter.node.checks import NODE_CHECKS, NodeIdentity, run_node_checks
 from exporter.node.inspect import inspect_node
-from exporter.node.textfile import FILE_NAME, write_results
+from exporter.node.textfile import FILE_NAME, exposition, write_results
 from exporter.results.check_result import Status
 from tests.promtool import promtool_check
 
@@ -91,7 +91,8 @@ def test_a_healthy_node_passes_every_check(tmp_path: Path) -> None:
          "pbm_agent_service_enabled", "pbm_agent_uri_configured", "pbm_storage_path_writable",
          "systemd_restart_policy_safe", "mongod_on_pbm_agent_path", "dbpath_accessible_by_pbm_agent",
          "pbm_cli_matches_agent", "containerized_node"], Status.PASS)
-    assert out["pbm_storage_path_writable"][1] == "/mnt/pbm is mounted (/mnt/pbm) and writable by mongod"
+    assert out["pbm_storage_path_writable"][1] == "/mnt/pbm is mounted (/mnt/pbm, nfs4 from nfs:/backups) and " \
+                                                  "writable by mongod"
     assert "Sup3rS3cret" not in repr(out)
 
 
@@ -234,6 +235,32 @@ def test_storage_path(tmp_path: Path) -> None:
     assert results(root)["pbm_storage_path_writable"][0] is Status.PASS
     os.chown(root / "mnt/pbm", 0, 0)  # root's, 0750: mongod may not write
     assert results(root)["pbm_storage_path_writable"][1] == "/mnt/pbm is not writable by mongod"
+
+
+def test_storage_path_on_a_local_file_system_or_another_share(tmp_path: Path) -> None:
+    # issue 29 item 4: an NFS mount missing on this node leaves the path on the root file system, or on a local disk
+    root = healthy_node(tmp_path)
+    mountinfo = ("22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+                 "97 22 8:17 / /mnt/pbm rw,relatime shared:50 - xfs /dev/sdb1 rw,attr2\n")
+    write(root, "proc/self/mountinfo", mountinfo)  # read before /proc/mounts, which still says nfs4
+    status, reason, fix = results(root)["pbm_storage_path_writable"]
+    assert status is Status.FAIL
+    assert reason == ("/mnt/pbm is on a local file system (xfs on /dev/sdb1, mounted at /mnt/pbm), not a network or "
+                      "cluster one: each node would write its own disk, and PBM needs the same shared storage on "
+                      "every node")
+    assert "Mount the shared backup filesystem at /mnt/pbm on every node" in fix
+    write(root, "proc/self/mountinfo", mountinfo.splitlines()[0] + "\n")  # unmounted: the path is on /
+    assert "is not on a mounted filesystem of its own (it is on /)" in results(root)["pbm_storage_path_writable"][1]
+    # a CIFS share mounted with its password in the source: the series names the source, never the password
+    write(root, "proc/self/mountinfo", mountinfo.splitlines()[0] + "\n"
+          "98 22 0:52 / /mnt rw,relatime - cifs //backup:S3cretPw@files.example.com/pbm rw,vers=3.1.1\n")
+    facts = inspect_node(str(root), "/mnt/pbm", hostnames=("db1",))
+    status, reason, _ = results(root)["pbm_storage_path_writable"]
+    assert status is Status.PASS and "cifs from //backup@files.example.com/pbm" in reason
+    text = exposition(run_node_checks(facts, ME), ME, 1.0, facts.storage)
+    assert ('pmm_backup_prereq_storage_mount_info{cluster="prod-rs",fstype="cifs",mount_point="/mnt",node="db1:27017",'
+            'path="/mnt/pbm",replica_set="rs0",source="//backup@files.example.com/pbm"} 1.0') in text
+    assert "S3cretPw" not in text + reason
 
 
 def test_restart_always_is_unsafe(tmp_path: Path) -> None:

@@ -339,7 +339,7 @@ def _ready(out: list[CheckResult], mode: str = "logical", pitr: bool = True) -> 
 
 def test_a_pitr_schedule_alone_refuses_snapshots_but_its_own_runs_keep_the_cluster_ready() -> None:
     out = slicing(pmm_facts(scheduled_backups=Observed([schedule("pitr", mode="PITR")])))
-    assert {r.check for r in out if r.status is not Status.PASS} == {"pmm_snapshot_backups_allowed"}
+    assert {r.check for r in out if r.status in (Status.FAIL, Status.UNKNOWN)} == {"pmm_snapshot_backups_allowed"}
     refusal = of(out, "pmm_snapshot_backups_allowed")[""]
     assert (refusal.status, refusal.blocks) == (Status.FAIL, ("logical_backup", "physical_backup"))
     assert "PITR schedule 'pitr' is enabled: PMM refuses every snapshot backup" in refusal.reason
@@ -475,3 +475,55 @@ def test_a_carried_answer_says_so() -> None:
     result = of(run(pmm_facts(compatible_carried={"a1": "a0"})), "restore_version_compatible")[""]
     assert result.status is Status.PASS
     assert "(PMM's answer for the previous artifact, a0, taken at the same MongoDB versions" in result.reason
+
+
+# --- pmm_restore_supported (issue 29 item 5) ------------------------------------------------------------------------
+
+
+
+def test_a_pitr_artifact_on_a_filesystem_location_cannot_be_restored_through_pmm() -> None:
+    # checkArtifactMode: a PITR artifact needs a time; checkArtifactModePreconditions: a time needs an S3 location
+    locations = [S3, DISK]
+    pitr = artifact("p1", "2026-11-30T02:00:00Z", mode="PITR", location_id="loc2", location_name="nfs")
+    out = run(pmm_facts(locations=locations, artifacts=Observed([pitr]), compatible_services={}))
+    result = of(out, "pmm_restore_supported")[""]
+    assert result.status is Status.FAIL and result.blocks == ("logical_restore",)
+    assert "PMM cannot restore the PITR artifact 'backup-p1' (logical PITR, 2026-11-30T02:00:00Z) on location 'nfs' " \
+           "through PMM" in result.reason and "only for S3 locations" in result.reason
+    assert "pbm restore --time=" in result.fix
+    assert readiness(out)["logical_restore"] is False
+    # with a logical snapshot beside it, PMM can still restore that one: a warning
+    snap = artifact("a1", "2026-11-30T01:00:00Z")
+    result = of(run(pmm_facts(locations=locations, artifacts=Observed([snap, pitr]))), "pmm_restore_supported")[""]
+    assert result.status is Status.FAIL and result.blocks == () and "'backup-a1'" in result.reason
+    # the same PITR artifact on S3 is restorable
+    on_s3 = artifact("p1", "2026-11-30T02:00:00Z", mode="PITR")
+    assert of(run(pmm_facts(artifacts=Observed([on_s3]), compatible_services={})),
+              "pmm_restore_supported")[""].status is Status.PASS
+
+
+def test_a_sharded_artifact_names_the_pbm_restore_command() -> None:
+    sharded = Observed([artifact("a1", "2026-11-30T01:00:00Z", is_sharded_cluster=True)])
+    passing = of(run(pmm_facts(artifacts=sharded)), "pmm_restore_supported")[""]
+    assert passing.status is Status.PASS and "restore it with pbm restore, not through PMM" in passing.reason
+    out = run_checks(facts(pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}}),
+                     ClusterSettings("logical", "prod-rs", restore_from_pmm=True), pmm_facts(artifacts=sharded))
+    result = of(out, "pmm_restore_supported")[""]
+    assert result.status is Status.FAIL and result.blocks == ("logical_restore",)
+    assert "was made for a sharded cluster" in result.reason and "through PMM" in result.reason
+    assert "pbm restore <backup name>" in result.fix
+
+
+def test_physical_restore_through_pmm_needs_no_arbiter_and_no_container_node() -> None:
+    assert of(run(pmm_facts(), "physical"), "pmm_restore_supported")[""].status is Status.PASS
+    nodes = Observed([{"node_id": f"n{i}", "node_name": f"db{i}", "address": f"10.0.0.{i}",
+                       "kind": "container" if i == 2 else "generic"} for i in (1, 2, 3)])
+    result = of(run(pmm_facts(nodes=nodes), "physical"), "pmm_restore_supported")[""]
+    assert result.status is Status.FAIL and result.blocks == ("physical_restore",)
+    assert f"on container nodes ({HOSTS[1]} (service db2-mongodb))" in result.reason
+    assert "Restore with the PBM CLI" in result.fix
+    # a logical cluster without physical artifacts does not restore physically: not judged
+    assert of(run(pmm_facts(nodes=nodes)), "pmm_restore_supported")[""].status is Status.PASS
+    arbiter = of(run(pmm_facts(), "physical", arbiter="db4:27017"), "pmm_restore_supported")[""]
+    assert arbiter.status is Status.FAIL and arbiter.blocks == ("physical_restore",)
+    assert "through PMM: it has arbiter nodes (db4:27017)" in arbiter.reason

@@ -31,7 +31,7 @@ NEW_CHECKS = {"pmm_agent_version_supported", "pmm_service_user_matches", "pmm_cl
               "pmm_service_agents_unique",
               "pmm_agent_on_mongodb_node", "pmm_scheduled_backups_enabled", "pmm_backup_folder_unique",
               "restore_version_compatible", "containerized_node", "pmm_retention_effective",
-              "pmm_snapshot_backups_allowed"}
+              "pmm_snapshot_backups_allowed", "pmm_restore_supported"}
 
 
 @dataclass
@@ -525,3 +525,15 @@ def test_members_carry_their_pmm_service_for_the_dashboard(setup: Setup) -> None
     # a probe that fails keeps the members it last saw, so that the dashboard still names them
     failed = build_snapshot("prod-rs", ClusterSettings(), ProbeOutcome(None, "no usable member answered", 1.0), snap)
     assert failed.members == snap.members and not failed.results
+
+
+def test_a_pitr_artifact_on_a_filesystem_location_blocks_its_restore_through_pmm(setup: Setup) -> None:
+    # issue 29 item 5: PMM's checkArtifactModePreconditions refuses a point in time on a location that is not S3
+    nfs = setup.pmm.add_location_filesystem("nfs", "/mnt/backups")
+    setup.pmm.add_artifact(setup.service(0), nfs, name="pitr-1", mode="PITR", created_at="2026-11-30T02:00:00Z")
+    snap = setup.probe()
+    status, reason, fix = result(snap, "pmm_restore_supported")
+    assert status is Status.FAIL and verdicts(snap, "pmm_restore_supported")[""][1] == ()  # nightly-1 is restorable
+    assert "PMM cannot restore the PITR artifact 'pitr-1' (logical PITR, 2026-11-30T02:00:00Z) on location 'nfs' " \
+           "through PMM" in reason and "pbm restore --time=" in fix
+    assert "'nightly-1' (logical, 2026-11-30T01:00:00Z)) can still be restored through PMM" in reason

@@ -300,6 +300,21 @@ def test_community_build_with_physical_mode() -> None:
         assert snap.operations["physical_backup"] is False and snap.operations["physical_restore"] is True
 
 
+def test_community_build_blocks_physical_backups_of_a_logical_cluster_too() -> None:
+    # issue 29 item 8: no member with PSMDB, so PBM has no candidate for a physical backup (getValidCandidates):
+    # known impossible, not unknown; the restore tests no server build, so it stays unjudged on a logical cluster
+    with SimReplicaSet(psmdb=False) as rs:
+        snap = probe(rs)
+        assert snap.ready is True
+        assert snap.operations["physical_backup"] is False and snap.operations["physical_restore"] is None
+        status, reason, fix = result(snap, "supported_configuration")
+        assert status is Status.FAIL and reason.startswith("no member runs Percona Server for MongoDB")
+        assert "logical backups, which are not affected" in reason and "Nothing to do for logical backups" in fix
+    with SimReplicaSet(members=[MemberSpec(), MemberSpec(), MemberSpec(psmdb=False)]) as rs:
+        snap = probe(rs)  # one PSMDB member is enough for PBM: still unjudged on a logical cluster
+        assert snap.operations["physical_backup"] is None and result(snap, "supported_configuration")[0] is Status.PASS
+
+
 def test_physical_backup_from_the_percona_server_members_of_a_mixed_replica_set() -> None:
     # mid-migration from Community to Percona Server: PBM takes the backup from a PSMDB member (getValidCandidates)
     with SimReplicaSet(members=[MemberSpec(), MemberSpec(), MemberSpec(psmdb=False)]) as rs:
@@ -568,3 +583,75 @@ def test_pbm_2_5_refuses_a_backup_when_every_electable_agent_reports_an_error() 
         status, reason, _ = result(snap, "backup_candidate_available")
         assert snap.operations["logical_backup"] is False
         assert status is Status.FAIL and f"{rs.hosts[1]}: its agent reports an error: {err}" in reason
+
+
+FILESYSTEM = {"storage": {"type": "filesystem", "filesystem": {"path": "/mnt/pbm"}}}
+
+
+def test_an_agent_that_does_not_see_the_shared_filesystem_fails_its_node() -> None:
+    # issue 29 item 4: PBM's storStatus logs "storage is not initialized" and still reports stors.ok
+    agents = [AgentSpec(version="2.14.0"), AgentSpec(version="2.14.0"),
+              AgentSpec(version="2.14.0", storage_initialized=False)]
+    with SimReplicaSet(members=[MemberSpec(agent=a) for a in agents], pbm_config=FILESYSTEM) as rs:
+        snap = probe(rs)
+        status, reason, fix = result(snap, "pbm_storage_shared", rs.hosts[2])
+        assert status is Status.FAIL
+        assert reason.startswith("pbm-agent logged \"storage is not initialized\" in the last 60 s: it does not see "
+                                 "PBM's .pbm.init in filesystem path /mnt/pbm")
+        assert "Mount the shared backup directory on this node" in fix
+        assert statuses(snap, "pbm_storage_shared")[rs.hosts[0]] is Status.PASS
+        assert result(snap, "pbm_storage_reachable", rs.hosts[2])[0] is Status.PASS  # PBM says OK
+        # a secondary: physical restores need every node's agent, a logical restore only the primary's
+        blocks = {r.node: r.blocks for r in snap.results if r.check == "pbm_storage_shared"}
+        assert blocks[rs.hosts[2]] == ("physical_restore",) and snap.operations["physical_restore"] is False
+        # the read goes through PBM's index, newest first and bounded
+        finds = [body for node in rs.members for name, _, body in node.command_log
+                 if name == "find" and body.get("find") == "pbmLog"]
+        assert finds and all(b.get("hint") == "event_severity_rs_ts" and b.get("limit") == 100 for b in finds)
+        # an hour later the node mounts the share again: the warnings stop, and a minute later the check passes
+        rs.members[2].agent.storage_initialized = True  # type: ignore[union-attr]
+        rs.advance_clock(61)
+        assert statuses(probe(rs), "pbm_storage_shared")[rs.hosts[2]] is Status.PASS
+
+
+def test_pbmlog_is_not_read_for_s3_nor_without_its_index() -> None:
+    with SimReplicaSet(members=[MemberSpec(agent=AgentSpec(version="2.14.0", storage_initialized=False))
+                                for _ in range(3)]) as rs:
+        snap = probe(rs)  # S3: the warning means nothing about a mount
+        assert statuses(snap, "pbm_storage_shared") == {"": Status.SKIPPED}
+        assert not [1 for node in rs.members for name, _, body in node.command_log if body.get("find") == "pbmLog"]
+    with SimReplicaSet(members=[MemberSpec(agent=AgentSpec(version="2.12.0", storage_initialized=False))
+                                for _ in range(3)], pbm_config=FILESYSTEM) as rs:
+        status, reason, _ = result(probe(rs), "pbm_storage_shared")
+        assert status is Status.SKIPPED and "keeps no index on admin.pbmLog" in reason
+        assert not [1 for node in rs.members for name, _, body in node.command_log if body.get("find") == "pbmLog"]
+
+
+def test_a_backup_left_running_without_its_lock_is_stuck(rs: SimReplicaSet) -> None:
+    # issue 29 item 6: pbm status's rule (status.go getStorageStat): not done/error/canceled, hb 30 s older than
+    # the cluster time
+    rs.pbm.start_backup(name="2026-12-06T04:00:00Z")
+    rs.advance_clock(60)
+    assert statuses(probe(rs), "pbm_no_stuck_operation") == {"": Status.PASS}  # running, its lock heartbeats
+    rs.pbm.crash_backup()
+    rs.advance_clock(60)
+    snap = probe(rs)  # the lock is still there, stale: pbm_no_stale_lock's case, not this one
+    assert statuses(snap, "pbm_no_stuck_operation") == {"": Status.PASS}
+    assert statuses(snap, "pbm_no_stale_lock") == {"": Status.FAIL}
+    rs.pbm.drop_lock()  # the lock goes, the metadata still says running
+    snap = probe(rs)
+    status, reason, fix = result(snap, "pbm_no_stuck_operation")
+    assert status is Status.FAIL
+    assert reason.startswith("PBM's newest backup 2026-12-06T04:00:00Z still says running, but its heartbeat is 6")
+    assert "Backup stuck at `running` stage" in reason and "pbm delete-backup 2026-12-06T04:00:00Z" in fix
+    assert snap.operations["logical_backup"] is True  # a warning: the next backup runs
+    rs.advance_clock(1)
+    assert statuses(probe(rs), "pbm_no_stuck_operation") == {"": Status.FAIL}
+
+
+def test_a_finished_backup_is_not_stuck_however_old(rs: SimReplicaSet) -> None:
+    rs.pbm.start_backup()
+    rs.pbm.finish_backup()
+    rs.advance_clock(86400)
+    status, reason, _ = result(probe(rs), "pbm_no_stuck_operation")
+    assert status is Status.PASS and reason.endswith(" is done")

@@ -337,6 +337,16 @@ def panels() -> list[dict[str, Any]]:
                                "calcs": ["lastNotNull", "max"]},
                     "tooltip": {"mode": "multi", "sort": "desc"}},
     }, 14, 8))
+    out.append(lay.place(label_table(
+        "Backup storage mounts (node-check)",
+        "What each node mounts at PBM's filesystem storage path (pmm_backup_prereq_storage_mount_info, from "
+        "node-check's --storage-path): every node should name the same network or cluster file system source. A "
+        "different source, or a local file system, means that node writes its own disk (see pbm_storage_shared "
+        "and pbm_storage_path_writable).",
+        f"max by (replica_set, member, path, fstype, source) "
+        f"({by_member('pmm_backup_prereq_storage_mount_info', NODE_SELECTOR)})",
+        {"replica_set": "replica set", "member": "node", "path": "path", "fstype": "file system",
+         "source": "source"}, "node"), 24, 6))
     out.append(lay.place(age_stat(
         "Node-side checks age",
         "Time since each node's node-check timer last wrote its results (stale past 5 minutes).",

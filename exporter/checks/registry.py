@@ -12,7 +12,9 @@ from exporter.checks import (
     pbm_agent_running,
     pbm_config_managed_by_pmm,
     pbm_no_stale_lock,
+    pbm_no_stuck_operation,
     pbm_storage_reachable,
+    pbm_storage_shared,
     pbm_version_supported,
     pbm_versions_consistent,
     pitr_running,
@@ -22,6 +24,7 @@ from exporter.checks import (
     pmm_client_connected,
     pmm_cluster_services_connected,
     pmm_pitr_schedule_applied,
+    pmm_restore_supported,
     pmm_retention_effective,
     pmm_scheduled_backups_enabled,
     pmm_service_agents_unique,
@@ -46,14 +49,13 @@ Check = Callable[[CheckInput], list[CheckResult]]
 
 # Order is the order `check` prints them in. The names are a contract (the `check` label).
 _MODULES = (replica_set_member, pbm_agent_running, pbm_version_supported, pbm_versions_consistent,
-            pbm_storage_reachable, backup_candidate_available, pitr_running, pbm_no_stale_lock,
-            mongodb_user_permissions, supported_configuration, backup_management_enabled,
+            pbm_storage_reachable, pbm_storage_shared, backup_candidate_available, pitr_running, pbm_no_stale_lock,
+            pbm_no_stuck_operation, mongodb_user_permissions, supported_configuration, backup_management_enabled,
             storage_location_configured, pmm_client_connected, pmm_agent_version_supported, pmm_agent_on_mongodb_node,
             pmm_service_agents_unique, pmm_service_user_matches, pmm_cluster_services_connected, containerized_node,
             service_cluster_name, pmm_scheduled_backups_enabled, pmm_snapshot_backups_allowed,
-            pmm_pitr_schedule_applied,
-            pmm_retention_effective, pmm_backup_folder_unique,
-            restore_version_compatible, pbm_config_managed_by_pmm)
+            pmm_pitr_schedule_applied, pmm_retention_effective, pmm_backup_folder_unique,
+            restore_version_compatible, pmm_restore_supported, pbm_config_managed_by_pmm)
 CHECKS: dict[str, Check] = {module.CHECK: module.evaluate for module in _MODULES}
 # The operations each check's failure may block at most: what its unknown results leave unknown
 MAY_BLOCK: dict[str, frozenset[str]] = {module.CHECK: module.MAY_BLOCK for module in _MODULES}
@@ -62,9 +64,9 @@ MAY_BLOCK: dict[str, frozenset[str]] = {module.CHECK: module.MAY_BLOCK for modul
 # Checks about the cluster as a whole, judged once: on the replica set, or on a sharded cluster's config servers.
 # The others are judged on every replica set (users, builds and members are per shard).
 CLUSTER_SCOPED = {backup_management_enabled.CHECK, storage_location_configured.CHECK, pbm_config_managed_by_pmm.CHECK,
-                  pbm_no_stale_lock.CHECK, pbm_versions_consistent.CHECK, pmm_scheduled_backups_enabled.CHECK,
-                  pmm_backup_folder_unique.CHECK, restore_version_compatible.CHECK, pmm_pitr_schedule_applied.CHECK,
-                  pmm_retention_effective.CHECK, pmm_snapshot_backups_allowed.CHECK}
+                  pbm_no_stale_lock.CHECK, pbm_no_stuck_operation.CHECK, pbm_versions_consistent.CHECK,
+                  pmm_scheduled_backups_enabled.CHECK, pmm_backup_folder_unique.CHECK, restore_version_compatible.CHECK,
+                  pmm_pitr_schedule_applied.CHECK, pmm_retention_effective.CHECK, pmm_snapshot_backups_allowed.CHECK}
 
 
 def names_to_resolve(cluster: ClusterFacts, settings: ClusterSettings, pmm: PMMFacts | None) -> set[str]:

@@ -57,6 +57,9 @@ class ReplicaSetFacts:
       replica set, or the config servers, where every agent's leading connection goes). `Observed(None)`: not read.
     - agent_user_info: `usersInfo {showPrivileges: true}` of those of agent_users that are not the exporter's own user
       (its privileges are in connection_status), each {user, db, inheritedRoles, inheritedPrivileges}.
+    - storage_warnings: with a filesystem storage and PBM 2.13+ (its pbmLog index), the `admin.pbmLog` entries of
+      the last STORAGE_WARNING_WINDOW seconds in which an agent logged "storage is not initialized" (ts, rs, node),
+      newest first, bounded; Observed([]) when not read.
     - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot
       be read.
     """
@@ -80,13 +83,14 @@ class ReplicaSetFacts:
     pitr_chunks: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
     agent_users: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
     agent_user_info: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    storage_warnings: Observed[list[dict[str, Any]]] = field(default_factory=lambda: Observed([]))
 
     @staticmethod
     def unreachable(name: str, seeds: tuple[str, ...], error: str) -> ReplicaSetFacts:
         """A replica set that could not be read at all: every fact failed with the same error."""
         failed: Observed[Any] = Observed.failed(error)
         return ReplicaSetFacts(seeds, name, failed, failed, failed, failed, failed, failed, failed, failed, failed,
-                               failed, failed, failed, failed, failed, failed, failed, failed)
+                               failed, failed, failed, failed, failed, failed, failed, failed, failed)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ direct connection; filesystem storage mounted on every node, writable by pbm-age
 Like all of node-check: Python 3.6 and the standard library only; the results are the exporter's CheckResult.
 """
 
+import re
 import stat
 from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
@@ -261,6 +262,19 @@ def containerized_node(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
                    "Kubernetes; PMM's backups need mongod on a VM or bare metal", me.node, me.replica_set)]
 
 
+# File system types of proc(5)'s mount tables. Shared: network and cluster file systems, mounted the same on every
+# node (PMM's docs: a remote file system mounted at the same path on all nodes). Local: a node's own disk or memory.
+SHARED_FILESYSTEMS = frozenset({
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "glusterfs", "fuse.glusterfs", "ceph", "fuse.ceph", "fuse.ceph-fuse",
+    "lustre", "gpfs", "ocfs2", "gfs2", "beegfs", "fuse.sshfs", "afs", "panfs", "orangefs", "pvfs2", "fuse.juicefs",
+    "fuse.s3fs", "fuse.rclone", "fuse.mfs",
+})
+LOCAL_FILESYSTEMS = frozenset({
+    "ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "f2fs", "jfs", "reiserfs", "vfat", "exfat", "ntfs", "ntfs3",
+    "tmpfs", "ramfs", "devtmpfs", "overlay", "squashfs", "iso9660", "bcachefs",
+})
+
+
 def pbm_storage_path_writable(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:
     check = "pbm_storage_path_writable"
     storage = facts.storage
@@ -276,14 +290,29 @@ def pbm_storage_path_writable(facts: NodeFacts, me: NodeIdentity) -> List[CheckR
     if storage.mount_point is None:
         return [failed(check, f"{storage.path} is not on a mounted filesystem of its own (it is on /): PBM needs the "
                               f"same shared storage on every node", fix, me.node, me.replica_set)]
+    mount = storage.mount
+    if mount is not None and mount.fstype in LOCAL_FILESYSTEMS:
+        return [failed(check, f"{storage.path} is on a local file system ({mount.fstype} on {mount.source}, mounted "
+                              f"at {mount.point}), not a network or cluster one: each node would write its own "
+                              f"disk, and PBM needs the same shared storage on every node", fix, me.node,
+                       me.replica_set)]
     if not _allowed(storage.info, facts.pbm_user, WRITE_DIR):
         return [failed(check, f"{storage.path} is not writable by {user}", fix, me.node, me.replica_set)]
     if storage.write_test not in (None, "ok"):
         return [failed(check, f"writing a test file in {storage.path} as {user} failed: {storage.write_test}", fix,
                        me.node, me.replica_set)]
     tested = ", a test file written and removed" if storage.write_test == "ok" else ""
-    return [passed(check, f"{storage.path} is mounted ({storage.mount_point}) and writable by {user}{tested}",
+    kind = ""
+    if mount is not None:
+        known = "" if mount.fstype in SHARED_FILESYSTEMS else ", a type not known here as shared or local"
+        kind = f", {mount.fstype} from {storage_source(mount.source)}{known}"
+    return [passed(check, f"{storage.path} is mounted ({storage.mount_point}{kind}) and writable by {user}{tested}",
                    me.node, me.replica_set)]
+
+
+def storage_source(source: str) -> str:
+    """A mount's source without a password ("user:secret@host" -> "user@host"), for reasons and labels."""
+    return re.sub(r"(^|[/:@])([^/:@\s]+):[^/@\s]*@", r"\1\2@", source)
 
 
 def systemd_restart_policy_safe(facts: NodeFacts, me: NodeIdentity) -> List[CheckResult]:

@@ -72,7 +72,7 @@ def run_node_check(args: argparse.Namespace) -> int:
                   f"--textfile-dir DIR or --no-textfile", file=sys.stderr)
             return 2
         try:
-            write_results(directory, results, me, time.time())
+            write_results(directory, results, me, time.time(), facts.storage)
         except OSError as exc:
             print(f"{PROGRAM}: error: cannot write to {directory}: {exc.strerror or exc}", file=sys.stderr)
             return 2

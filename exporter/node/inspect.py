@@ -14,7 +14,7 @@ import re
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Dict, FrozenSet, NamedTuple, Optional, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Set, Tuple
 
 from exporter.node.config_yaml import ConfigError, Unread, load
 from exporter.node.systemd import DEFAULT_PATH, UNIT_DIRS, Unit, find_unit
@@ -46,11 +46,21 @@ class Process(NamedTuple):
     cgroup: str
 
 
+class Mount(NamedTuple):
+    """The mount that holds a path: /proc/self/mountinfo's mount point, file system type and source (fields 5, and
+    the first two after " - "; proc(5)), or /proc/mounts' when mountinfo cannot be read."""
+
+    point: str
+    fstype: str
+    source: str
+
+
 class StorageFacts(NamedTuple):
     path: str
     info: Optional[FileInfo]
     mount_point: Optional[str]  # the mount that holds it, other than "/"
     write_test: Optional[str]  # "ok", an error, or None when not attempted (not running as PBM's user)
+    mount: Optional[Mount] = None  # the mount that holds it ("/" included); None when no mount table was read
 
 
 class AgentURI(NamedTuple):
@@ -318,17 +328,49 @@ def _pbm_agent_uri(root: Path, unit: Optional[Unit], env: Dict[str, str]) -> Age
     return AgentURI("", "", "")
 
 
-def _mount_point(root: Path, path: str) -> Optional[str]:
-    mounts_file = root / "proc/mounts"
-    if not mounts_file.is_file():
+def _unescape(field: str) -> str:
+    """Mount tables write space, tab, newline and backslash as octal escapes (\\040 ...)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def _mounts(root: Path) -> Optional[List[Tuple[str, str, str]]]:
+    """[(mount point, fstype, source)] in mount order, from /proc/self/mountinfo, else /proc/mounts; None when
+    neither can be read. A malformed line is skipped."""
+    table: List[Tuple[str, str, str]] = []
+    try:
+        for line in (root / "proc/self/mountinfo").read_text(errors="replace").splitlines():
+            fields = line.split()
+            if " - " not in line or len(fields) < 5:
+                continue
+            after = line.split(" - ", 1)[1].split()
+            if len(after) >= 2:
+                table.append((_unescape(fields[4]), after[0], _unescape(after[1])))
+        return table
+    except OSError:
+        pass
+    try:
+        for line in (root / "proc/mounts").read_text(errors="replace").splitlines():
+            fields = line.split()
+            if len(fields) >= 3:
+                table.append((_unescape(fields[1]), fields[2], _unescape(fields[0])))
+        return table
+    except OSError:
         return None
-    points = {line.split()[1] for line in mounts_file.read_text(errors="replace").splitlines() if len(line.split()) > 1}
-    candidate = path.rstrip("/") or "/"
-    while candidate not in ("", "/"):
-        if candidate in points:
-            return candidate
-        candidate = str(Path(candidate).parent)
-    return None
+
+
+def _mount_of(root: Path, path: str) -> Optional[Mount]:
+    """The mount holding `path`: the longest mount point that is the path or one of its parents, the last one
+    mounted there when several are (it hides the others)."""
+    table = _mounts(root)
+    if table is None:
+        return None
+    best: Optional[Mount] = None
+    target = "/" + path.strip("/")
+    for point, fstype, source in table:
+        holds = target == point or target.startswith(point.rstrip("/") + "/")
+        if holds and (best is None or len(point) >= len(best.point)):
+            best = Mount(point, fstype, source)
+    return best
 
 
 def _write_test(directory: Path, pbm_user: Optional[Account]) -> Optional[str]:
@@ -364,7 +406,9 @@ def inspect_node(root: str = "/", storage_path: Optional[str] = None, pmm_agent_
     if storage_path:
         info = _info(base, storage_path)
         write = _write_test(base / storage_path.lstrip("/"), pbm_user) if info and info.is_dir else None
-        storage = StorageFacts(storage_path, info, _mount_point(base, storage_path), write)
+        mount = _mount_of(base, storage_path)
+        storage = StorageFacts(storage_path, info, mount.point if mount and mount.point != "/" else None, write,
+                               mount)
     pmm_user = accounts.get(user_name)
     return NodeFacts(units, user_name, pmm_user, path, lookups, processes, port, replica_set, pbm_user, storage,
                      frozenset(h.lower() for h in hostnames), _pbm_agent_uri(base, pbm_unit, pbm_env),

@@ -36,6 +36,7 @@ from exporter import __version__
 from exporter.config.config_file import ClusterConfig
 from exporter.config.redact import redact
 from exporter.facts.observed import ClusterFacts, Observed, ReplicaSetFacts, ShardingFacts
+from exporter.model.pbm_log import LOG_INDEX, LOG_INDEX_SINCE, NOT_INITIALIZED, STORAGE_WARNING_WINDOW, WARNING
 
 # What the checks need of an agent document; nothing else is read (pbm.md 7.4).
 AGENT_PROJECTION = {f: 1 for f in ("n", "rs", "v", "hb", "s", "str", "hdn", "arb", "pbms", "nodes", "stors",
@@ -344,7 +345,10 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
 Documents = list[dict[str, Any]]
 # The ReplicaSetFacts fields _read_pbm fills, from the replica set whose admin database PBM uses
 PBM_FACTS = ("agents", "pbm_config", "cluster_time", "locks", "op_locks", "backups", "last_backup", "last_command",
-             "restore_backup", "pitr_chunks")
+             "restore_backup", "pitr_chunks", "storage_warnings")
+# pbm/log/history.go Entry and its LogKeys: when, which replica set and node (the message is in the filter)
+LOG_PROJECTION = {"_id": 0, "ts": 1, "rs": 1, "node": 1}
+MAX_LOG_DOCS = 100  # at most 4 entries per agent in the window: 25 agents of the replica sets read here
 # pbm/lock/lock.go LockData
 LOCK_PROJECTION = {"_id": 0, "type": 1, "replset": 1, "node": 1, "opid": 1, "hb": 1}
 # What the checks need of a backup's metadata (pbm/backup/types.go BackupMeta): when it started, which it is, and
@@ -352,7 +356,8 @@ LOCK_PROJECTION = {"_id": 0, "type": 1, "replset": 1, "node": 1, "opid": 1, "hb"
 # (store.profile; never the rest of store, which inlines the storage's credentials), and the MongoDB version it was
 # taken on
 BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1, "error": 1,
-                     "store.profile": 1, "mongodb_version": 1}
+                     "store.profile": 1, "mongodb_version": 1,
+                     "hb": 1}
 # pbm/ctrl/cmd.go Cmd and RestoreCmd: which command, and for a restore, its name and backup
 COMMAND_PROJECTION = {"cmd": 1, "restore.name": 1, "restore.backupName": 1, "restore.external": 1, "ts": 1}
 # pbm/oplog/chunk.go OplogChunk
@@ -385,9 +390,9 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
     admin = client.get_database("admin", read_preference=Primary())
 
     async def read(coll: str, query: dict[str, Any], projection: dict[str, Any], limit: int,
-                   sort: list[tuple[str, int]] | None = None) -> Observed[Any]:
+                   sort: list[tuple[str, int]] | None = None, hint: str | None = None) -> Observed[Any]:
         try:
-            cursor = admin[coll].find(query, projection, limit=limit, sort=sort)
+            cursor = admin[coll].find(query, projection, limit=limit, sort=sort, hint=hint)
             return Observed([_plain(d) for d in await cursor.to_list()])
         except OperationFailure as exc:
             return Observed.failed(_operation_failure(exc))
@@ -444,6 +449,7 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
     now = cluster_time.time if isinstance(cluster_time, Timestamp) else None
     stale = now is None or any(not isinstance(d.get("hb"), Timestamp) or d["hb"].time + 30 < now  # StaleFrameSec
                                for d in facts["agents"].value or [])
+    facts["storage_warnings"] = await _storage_warnings(read, config, facts["agents"].value or [], replica_sets, now)
     facts["last_command"] = facts["restore_backup"] = Observed(None)
     if stale:
         found = await read("pbmCmd", {}, COMMAND_PROJECTION, 1, [("$natural", -1)])
@@ -455,6 +461,23 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
             found = await read("pbmBackups", {"name": backup}, {"_id": 0, "name": 1, "type": 1}, 1)
             facts["restore_backup"] = Observed(next(iter(found.value or []), None)) if found.ok else found
     return facts
+
+
+async def _storage_warnings(read: Any, config: Any, agents: list[dict[str, Any]], replica_sets: tuple[str, ...],
+                            now: int | None) -> Observed[Any]:
+    """The recent "storage is not initialized" warnings of agents that do not see a filesystem storage's init file
+    (cmd/pbm-agent/agent.go storStatus, logged every 15 s). Read only for a filesystem storage, and only through
+    PBM's index event_severity_rs_ts {e, s, rs, ts: -1} (cmd/pbm-agent/setup.go, PBM 2.13+; hinted, so that a
+    missing index fails rather than scans the capped collection): newest first, the last minute, bounded."""
+    storage = config.get("storage") if isinstance(config, dict) else None
+    if not isinstance(storage, dict) or storage.get("type") != "filesystem" or now is None:
+        return Observed([])
+    if not any(_pbm_version(d.get("v")) >= LOG_INDEX_SINCE for d in agents):
+        return Observed([])  # no index to read it through (the check says so)
+    query = {"e": "agentCheckup", "s": WARNING, "rs": {"$in": list(replica_sets[:MAX_LOCKS])},
+             "ts": {"$gte": now - STORAGE_WARNING_WINDOW}, "msg": NOT_INITIALIZED}
+    found: Observed[Any] = await read("pbmLog", query, LOG_PROJECTION, MAX_LOG_DOCS, [("ts", -1)], LOG_INDEX)
+    return found
 
 
 def _pbm_version(version: Any) -> tuple[int, int]:

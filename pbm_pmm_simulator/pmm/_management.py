@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from . import _protocol as p
 from ._model import Agent, Node, Service
-from ._protocol import APIError, Handler
+from ._protocol import FIELDS_SINCE_3_9, APIError, Handler
 
 # models.AgentType: what the management API sends as agent_type (managed/models/agent_model.go)
 MODEL_AGENT_TYPES: Final = {
@@ -64,8 +64,8 @@ def update_severity(agent_version: str, server_version: str) -> str | None:
     return "UPDATE_SEVERITY_UP_TO_DATE"
 
 
-def render_universal_agent(agent: Agent, *, node_id: str, version: str, connected: bool, major: int
-                           ) -> dict[str, Any]:  # fmt: skip
+def render_universal_agent(agent: Agent, *, node_id: str, version: str, connected: bool, major: int,
+                           release: tuple[int, int, int] | None = None) -> dict[str, Any]:  # fmt: skip
     """agent.go `agentToAPI`, every field in declaration order (the same in both dialects).
 
     `status` is the models string (the AgentStatus name in the dialect's spelling, "" for a pmm-agent);
@@ -79,7 +79,7 @@ def render_universal_agent(agent: Agent, *, node_id: str, version: str, connecte
             "authentication_mechanism": "", "authentication_database": "", "stats_collections": [],
             "collections_limit": 0, "enable_all_collectors": False,
         }  # fmt: skip
-    return {
+    doc = {
         "agent_id": agent.agent_id, "is_agent_password_set": False,
         "agent_type": MODEL_AGENT_TYPES.get(agent.agent_type, agent.agent_type.lower()), "aws_access_key": "",
         "is_aws_secret_key_set": False, "azure_options": None, "created_at": agent.created_at,
@@ -98,6 +98,11 @@ def render_universal_agent(agent: Agent, *, node_id: str, version: str, connecte
         "tls_skip_verify": agent.tls_skip_verify, "username": agent.username, "updated_at": agent.created_at,
         "version": version, "is_connected": connected, "expose_exporter": False,
     }  # fmt: skip
+    if release is not None and release >= FIELDS_SINCE_3_9:  # v3.9.0's UniversalAgent: three more, unset
+        doc.update(valkey_options=None, rta_options=None, connection_timeout=None)
+        if mongodb_options is not None:
+            mongodb_options["enable_diagnostic_data_histograms"] = False
+    return doc
 
 
 class ManagementMixin:
@@ -106,6 +111,7 @@ class ManagementMixin:
     # provided by SimPMMServer
     lock: threading.RLock
     major: int
+    release: tuple[int, int, int]
     version: str
     _nodes: dict[str, Node]
     _services: dict[str, Service]
@@ -137,7 +143,7 @@ class ManagementMixin:
     def _render_universal(self, agent: Agent) -> dict[str, Any]:
         return render_universal_agent(
             agent, node_id=self._model_node_id(agent), version=self._agent_version(agent),
-            connected=agent.agent_type == "PMM_AGENT" and agent.connected, major=self.major,
+            connected=agent.agent_type == "PMM_AGENT" and agent.connected, major=self.major, release=self.release,
         )  # fmt: skip
 
     def _management_list_agents(self, params: Any) -> dict[str, Any]:

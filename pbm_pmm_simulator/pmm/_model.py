@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from ._protocol import AGENT_TYPES, NODE_TYPES, SERVICE_TYPES, enum_out, list_keys
+from ._protocol import AGENT_TYPES, FIELDS_SINCE_3_9, NODE_TYPES, SERVICE_TYPES, enum_out, list_keys
 
 PMM_SERVER_ID: Final = "pmm-server"  # the server's own Node and pmm-agent have this fixed ID in both lines
 
@@ -151,7 +151,18 @@ _AGENT_FIELDS: Final[dict[str, tuple[str, ...]]] = {
                                    "process_exec_path", "log_level"),
 }  # fmt: skip
 
+# name -> (fields appended from FIELDS_SINCE_3_9 on), in proto field order
+_FIELDS_3_9: Final[dict[str, tuple[str, ...]]] = {
+    "GENERIC_NODE": ("is_pmm_server_node",),
+    "CONTAINER_NODE": ("is_pmm_server_node",),
+    "MONGODB_EXPORTER": ("environment_variable_names", "connection_timeout", "enable_diagnostic_data_histograms"),
+    "POSTGRES_EXPORTER": ("connection_timeout",),
+}
+
 _ZERO_BY_FIELD: Final[dict[str, Any]] = {
+    # 3.9.0's: a google.protobuf.Duration left unset is null
+    "is_pmm_server_node": False, "environment_variable_names": [], "connection_timeout": None,
+    "enable_diagnostic_data_histograms": False,
     "disabled_collectors": [], "stats_collections": [], "collections_limit": 0, "enable_all_collectors": False,
     "expose_exporter": False, "metrics_resolutions": None, "auto_discovery_limit": 0, "max_exporter_connections": 0,
     "max_query_length": 0, "container_id": "", "container_name": "", "group": "",
@@ -171,16 +182,22 @@ def _field_value(obj: object, name: str, major: int) -> Any:
     return _ZERO_BY_FIELD[name]
 
 
-def render_node(node: Node, major: int) -> dict[str, Any]:
-    return {name: _field_value(node, name, major) for name in _NODE_FIELDS[node.node_type]}
+def _fields(table: dict[str, tuple[str, ...]], kind: str, release: tuple[int, int, int] | None
+            ) -> tuple[str, ...]:
+    later = _FIELDS_3_9.get(kind, ()) if release is not None and release >= FIELDS_SINCE_3_9 else ()
+    return table[kind] + later
+
+
+def render_node(node: Node, major: int, release: tuple[int, int, int] | None = None) -> dict[str, Any]:
+    return {name: _field_value(node, name, major) for name in _fields(_NODE_FIELDS, node.node_type, release)}
 
 
 def render_service(service: Service, major: int) -> dict[str, Any]:
     return {name: _field_value(service, name, major) for name in _SERVICE_FIELDS[service.service_type]}
 
 
-def render_agent(agent: Agent, major: int) -> dict[str, Any]:
-    return {name: _field_value(agent, name, major) for name in _AGENT_FIELDS[agent.agent_type]}
+def render_agent(agent: Agent, major: int, release: tuple[int, int, int] | None = None) -> dict[str, Any]:
+    return {name: _field_value(agent, name, major) for name in _fields(_AGENT_FIELDS, agent.agent_type, release)}
 
 
 def render_location(location: Location) -> dict[str, Any]:
@@ -198,25 +215,28 @@ def render_location(location: Location) -> dict[str, Any]:
     return doc
 
 
-def group(table: dict[str, tuple[int, str, int]], major: int, items: list[tuple[str, dict[str, Any]]]
-          ) -> dict[str, list[dict[str, Any]]]:
+def group(table: dict[str, tuple[int, str, int]], major: int, items: list[tuple[str, dict[str, Any]]],
+          release: tuple[int, int, int] | None = None) -> dict[str, list[dict[str, Any]]]:
     """ListXResponse: one list per type, every type's key present (PMM 2 then drops the empty ones)."""
-    out: dict[str, list[dict[str, Any]]] = {key: [] for key in list_keys(table, major)}
+    out: dict[str, list[dict[str, Any]]] = {key: [] for key in list_keys(table, major, release)}
     for type_name, doc in items:
         out[table[type_name][1]].append(doc)
     return out
 
 
-def services_response(services: list[Service], major: int) -> dict[str, list[dict[str, Any]]]:
-    return group(SERVICE_TYPES, major, [(s.service_type, render_service(s, major)) for s in services])
+def services_response(services: list[Service], major: int, release: tuple[int, int, int] | None = None
+                      ) -> dict[str, list[dict[str, Any]]]:
+    return group(SERVICE_TYPES, major, [(s.service_type, render_service(s, major)) for s in services], release)
 
 
-def agents_response(agents: list[Agent], major: int) -> dict[str, list[dict[str, Any]]]:
-    return group(AGENT_TYPES, major, [(a.agent_type, render_agent(a, major)) for a in agents])
+def agents_response(agents: list[Agent], major: int, release: tuple[int, int, int] | None = None
+                    ) -> dict[str, list[dict[str, Any]]]:
+    return group(AGENT_TYPES, major, [(a.agent_type, render_agent(a, major, release)) for a in agents], release)
 
 
-def nodes_response(nodes: list[Node], major: int) -> dict[str, list[dict[str, Any]]]:
-    return group(NODE_TYPES, major, [(n.node_type, render_node(n, major)) for n in nodes])
+def nodes_response(nodes: list[Node], major: int, release: tuple[int, int, int] | None = None
+                   ) -> dict[str, list[dict[str, Any]]]:
+    return group(NODE_TYPES, major, [(n.node_type, render_node(n, major, release)) for n in nodes], release)
 
 
 # --- server ----------------------------------------------------------------------------------------------------------
@@ -237,8 +257,12 @@ def version_response(version: str, major: int) -> dict[str, Any]:
     }
 
 
-def settings_response(major: int, backup_management: bool, public_address: str) -> dict[str, Any]:
-    """GetSettingsResponse {settings: Settings}, with a fresh server's defaults."""
+def settings_response(major: int, backup_management: bool, public_address: str,
+                      release: tuple[int, int, int] | None = None) -> dict[str, Any]:
+    """GetSettingsResponse {settings: Settings}, with a fresh server's defaults. PMM 3's fields are those of
+    api/server/v1/json/v1.json on the pmm-3.4.0 release branch (238209e6e) and at v3.9.0 (2cccd1107): the same but
+    for enable_internal_pg_qan (7459b9b32, after 3.4.0; sent from 3.9.0, the first release checked). Neither
+    declares update_snooze_duration, which lived on the v3 branch between e3f0525e5 and 91629d44f only."""
     if major >= 3:
         settings: dict[str, Any] = {
             "updates_enabled": True, "telemetry_enabled": True, "metrics_resolutions": dict(_METRICS_RESOLUTIONS),
@@ -246,8 +270,10 @@ def settings_response(major: int, backup_management: bool, public_address: str) 
             "platform_email": "", "alerting_enabled": True, "pmm_public_address": public_address,
             "advisor_run_intervals": dict(_CHECK_INTERVALS), "backup_management_enabled": backup_management,
             "azurediscover_enabled": False, "connected_to_platform": False, "telemetry_summaries": [],
-            "enable_access_control": False, "default_role_id": 1, "update_snooze_duration": "0s",
+            "enable_access_control": False, "default_role_id": 1,
         }  # fmt: skip
+        if (release or (3, 99, 0)) >= (3, 9, 0):
+            settings["enable_internal_pg_qan"] = False
     else:
         settings = {
             "updates_disabled": False, "telemetry_enabled": True, "metrics_resolutions": dict(_METRICS_RESOLUTIONS),

@@ -234,6 +234,7 @@ AGENT_TYPES: Final[dict[str, tuple[int, str, int]]] = {
     "AZURE_DATABASE_EXPORTER": (15, "azure_database_exporter", 2),
     "NOMAD_AGENT": (16, "nomad_agent", 3),
     "VALKEY_EXPORTER": (17, "valkey_exporter", 3),
+    "RTA_MONGODB_AGENT": (19, "rta_mongodb_agent", 3),  # api/inventory/v1/agents.proto AGENT_TYPE_RTA_MONGODB_AGENT
 }
 
 NODE_TYPES: Final[dict[str, tuple[int, str, int]]] = {
@@ -255,9 +256,27 @@ ENUM_PREFIX: Final[dict[str, tuple[str, str]]] = {
 }
 
 
-def list_keys(table: Mapping[str, tuple[int, str, int]], major: int) -> list[str]:
-    """The response's list keys for this dialect, in proto field order of the ListXResponse message."""
-    return [key for _, key, since in table.values() if since <= major]
+# List keys PMM 3 added in a later 3.x, by the first release whose published API (api/inventory/v1/json/v1.json of
+# its release branch, as merged into v3; tests/pmm_api_fields.py) declares them: nomad_agent is absent from
+# pmm-3.1.0 (ef0e649eb) and in pmm-3.2.0 (60c952647); qan_mongodb_mongolog_agent absent from 3.2.0 and in pmm-3.3.0
+# (067e23685). Valkey is absent from pmm-3.4.0 (238209e6e) and in v3.9.0 (2cccd1107); it came in be77437ee
+# (2025-09-16), but which release between first had it is not verified here, so the simulator sends it from 3.9.0.
+LIST_KEYS_SINCE: Final[dict[str, tuple[int, int, int]]] = {
+    "nomad_agent": (3, 2, 0), "qan_mongodb_mongolog_agent": (3, 3, 0), "valkey": (3, 9, 0),
+    "valkey_exporter": (3, 9, 0), "rta_mongodb_agent": (3, 9, 0),
+}
+# Fields PMM 3 added to messages after 3.4.0, declared at v3.9.0 (api/inventory/v1/json/v1.json,
+# api/management/v1/json/v1.json; absent from pmm-3.4.0's): sent, zero-valued as PMM 3 emits them (EmitUnpopulated),
+# from 3.9.0, the first release checked (tests/pmm_api_fields.py)
+FIELDS_SINCE_3_9: Final = (3, 9, 0)
+
+
+def list_keys(table: Mapping[str, tuple[int, str, int]], major: int,
+              release: tuple[int, int, int] | None = None) -> list[str]:
+    """The response's list keys for this dialect (and release), in proto field order of the ListXResponse message."""
+    release = release or (major, 99, 0)
+    return [key for _, key, since in table.values()
+            if since <= major and LIST_KEYS_SINCE.get(key, (0, 0, 0)) <= release]
 
 
 def enum_out(major: int, enum: str, name: str) -> str:

@@ -113,6 +113,8 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
             raise ValueError(f"version {version!r}: the simulator speaks PMM 2.x and 3.x")
         self.version = version
         self.major = major
+        #: (major, minor, patch): what the answers' fields follow (PMM's published API of that release)
+        self.release = _release(version)
         self.lock = threading.RLock()
         self.backup_management = backup_management
         self.pmm_public_address = pmm_public_address
@@ -771,7 +773,7 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
         return version_response(self.version, self.major)
 
     def _settings(self, _: Mapping[str, Any]) -> dict[str, Any]:
-        return settings_response(self.major, self.backup_management, self.pmm_public_address)
+        return settings_response(self.major, self.backup_management, self.pmm_public_address, self.release)
 
     def _readonly_settings(self, _: Mapping[str, Any]) -> dict[str, Any]:
         return readonly_settings_response(self.backup_management, self.pmm_public_address)
@@ -786,7 +788,7 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
                 if (service_type is None or s.service_type == service_type)
                 and (not node_id or s.node_id == node_id) and (not group or s.external_group == group)
             ]  # fmt: skip
-            return dict(services_response(services, self.major))
+            return dict(services_response(services, self.major, self.release))
 
     def _list_agents(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """inventory AgentsService.List: at most one of the three ids, each of which must exist (models.FindAgents)."""
@@ -809,13 +811,13 @@ class SimPMMServer(BackupsMixin, ManagementMixin):
                 and (not pmm_agent_id or a.pmm_agent_id == pmm_agent_id)
                 and (not node_id or a.node_id == node_id) and (not service_id or a.service_id == service_id)
             ]  # fmt: skip
-            return dict(agents_response(agents, self.major))
+            return dict(agents_response(agents, self.major, self.release))
 
     def _list_nodes(self, params: Mapping[str, Any]) -> dict[str, Any]:
         node_type = p.enum_in(self.major, "NodeType", p.NODE_TYPES, _param(params, "node_type", 0))
         with self.lock:
             nodes = [n for n in self._nodes.values() if node_type is None or n.node_type == node_type]
-            return dict(nodes_response(nodes, self.major))
+            return dict(nodes_response(nodes, self.major, self.release))
 
     def _list_locations(self, _: Mapping[str, Any]) -> dict[str, Any]:
         if not self.backup_management:
@@ -895,6 +897,12 @@ def _major(version: str) -> int:
         return int(version.strip().removeprefix("v").split(".")[0])
     except ValueError:
         raise ValueError(f"version {version!r} is not like 2.44.0 or 3.4.0") from None
+
+
+def _release(version: str) -> tuple[int, int, int]:
+    parts = [int(x) if x.isdigit() else 0 for x in version.strip().removeprefix("v").split("-")[0].split(".")[:3]]
+    major, minor, patch = [*parts, 0, 0, 0][:3]
+    return major, minor, patch
 
 
 def _role(role: str) -> int:
