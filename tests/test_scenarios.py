@@ -300,21 +300,6 @@ def test_community_build_with_physical_mode() -> None:
         assert snap.operations["physical_backup"] is False and snap.operations["physical_restore"] is True
 
 
-def test_community_build_blocks_physical_backups_of_a_logical_cluster_too() -> None:
-    # issue 29 item 8: no member with PSMDB, so PBM has no candidate for a physical backup (getValidCandidates):
-    # known impossible, not unknown; the restore tests no server build, so it stays unjudged on a logical cluster
-    with SimReplicaSet(psmdb=False) as rs:
-        snap = probe(rs)
-        assert snap.ready is True
-        assert snap.operations["physical_backup"] is False and snap.operations["physical_restore"] is None
-        status, reason, fix = result(snap, "supported_configuration")
-        assert status is Status.FAIL and reason.startswith("no member runs Percona Server for MongoDB")
-        assert "logical backups, which are not affected" in reason and "Nothing to do for logical backups" in fix
-    with SimReplicaSet(members=[MemberSpec(), MemberSpec(), MemberSpec(psmdb=False)]) as rs:
-        snap = probe(rs)  # one PSMDB member is enough for PBM: still unjudged on a logical cluster
-        assert snap.operations["physical_backup"] is None and result(snap, "supported_configuration")[0] is Status.PASS
-
-
 def test_physical_backup_from_the_percona_server_members_of_a_mixed_replica_set() -> None:
     # mid-migration from Community to Percona Server: PBM takes the backup from a PSMDB member (getValidCandidates)
     with SimReplicaSet(members=[MemberSpec(), MemberSpec(), MemberSpec(psmdb=False)]) as rs:

@@ -17,13 +17,8 @@ Rules, and what each blocks:
   (restore_from_pmm: both restores).
 - Sharded, balancer: PBM stops the balancer after taking the backup lock and waits up to 30 s, then only warns
   (pbm/backup/backup.go, WaitForBalancerDisabled): a balancer still on past that is a warning, not a block.
-Physical operations are judged for clusters with backup_mode: physical (the PSMDB and arbiter rules). On a
-logical cluster they stay unknown, except one thing known for certain: when no data-bearing member of the replica
-set runs Percona Server for MongoDB, PBM has no node to take a physical backup from (getValidCandidates drops every
-agent, PBM 2.15.0 cmd/pbm-agent/backup.go; pbm/version/version.go FullPhysicalBackup: "if v.PSMDBVersion == \"\" {
-return false"): physical_backup is blocked there too. physical_restore is not: PBM's physical restore reads no
-$backupCursor and checks only major.minor (pbm/restore/physical.go checkMongod, prepareBackup, 2.15.0), so a
-Community server blocks no restore in PBM's code.
+Physical operations are judged only for clusters with backup_mode: physical (the PSMDB and arbiter rules are
+checked only then); for others they are unknown.
 """
 
 from __future__ import annotations
@@ -131,27 +126,18 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                     f"Run a PBM release that supports MongoDB {_fmt(mongodb)} on every node (see PBM's "
                     f"'Supported MongoDB versions'), or upgrade MongoDB to one PBM {pbm_text} supports", NOTHING))
 
-    hello = facts.hello.value
-    primary = hello.get("primary", "") if isinstance(hello, dict) else ""
-    able, refused, not_known = [], [], []
-    for member in (m for m in view.members if m.data_bearing):
-        refusal = _physical_refusal(view.agent(member.host), member.host, primary, facts)
-        if refusal is None:
-            not_known.append(member.host)
-        elif refusal:
-            refused.append(f"{member.host} ({refusal})")
-        else:
-            able.append(member.host)
-    if settings.backup_mode != "physical" and refused and not able and not not_known:
-        # Known impossible, not unknown: no member PBM could take a physical backup from (see the docstring)
-        problems.append((
-            f"no member runs Percona Server for MongoDB 4.2.15, 4.4.6 or 5.0+ ({'; '.join(refused)}), so PBM "
-            f"refuses physical backups of this replica set (getValidCandidates keeps no node); this cluster takes "
-            f"logical backups, which are not affected (physical restores test no server build)",
-            "Nothing to do for logical backups. For physical backups, run Percona Server for MongoDB (4.2.15, 4.4.6 "
-            "or newer, same major version) on at least one data-bearing member, then set backup_mode: physical",
-            frozenset({PHYSICAL_BACKUP})))
     if settings.backup_mode == "physical":
+        hello = facts.hello.value
+        primary = hello.get("primary", "") if isinstance(hello, dict) else ""
+        able, refused, not_known = [], [], []
+        for member in (m for m in view.members if m.data_bearing):
+            refusal = _physical_refusal(view.agent(member.host), member.host, primary, facts)
+            if refusal is None:
+                not_known.append(member.host)
+            elif refusal:
+                refused.append(f"{member.host} ({refusal})")
+            else:
+                able.append(member.host)
         if refused and (able or not not_known):
             which = ("; PBM takes them from " + ", ".join(able) + ", one node per replica set being enough "
                      "(getValidCandidates), and physical restores test no server build (warning)") if able else ""
