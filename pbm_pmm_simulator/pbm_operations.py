@@ -73,10 +73,11 @@ def backup_document(name: str, opid: str, kind: str, status: str, start: int, en
                     balancer: str, error: str = "", nss: list[str] | None = None) -> dict[str, Any]:
     """A BackupMeta as PBM writes it (pbm/backup/types.go, PBM 2.x): every field without omitempty, and nss, error
     only when set. `replsets`: (name, node) that ran it. `end`: when it reached `status` (None: still running).
-    Its data ends at last_write_ts: the end for a backup that reached `done` (PBM sets first/last write while it
-    runs: SetFirstWrite, SetLastWrite), Timestamp(1, 1) as Backup.Init writes them until then."""
+    Its data ends at last_write_ts, which PBM sets while the backup runs (SetFirstWrite, SetLastWrite: before its
+    upload ends), Timestamp(1, 1) as Backup.Init writes them until then: so a backup that ended (done, or in error
+    in its upload, the usual failure) carries both."""
     done = status == "done" and end is not None
-    first, last = (Timestamp(start, 1), Timestamp(end, 1)) if done and end is not None else \
+    first, last = (Timestamp(start, 1), Timestamp(end, 1)) if end is not None else \
         (Timestamp(1, 1), Timestamp(1, 1))
     ended = end if end is not None else start
     conds = [condition(start, "starting"), condition(start, "running")]

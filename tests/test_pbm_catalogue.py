@@ -66,10 +66,10 @@ def test_backups_carry_every_field_backupmeta_writes_and_their_write_timestamps(
     [replset] = done["replsets"]
     assert set(replset) == BACKUP_RS_FIELDS and replset["status"] == "done"
     assert [c["status"] for c in done["conditions"]] == ["starting", "running", "done"]
-    # a backup that ended in error holds no data: PBM never set its write timestamps
+    # a backup that failed in its upload: PBM had set its write timestamps, its size stays 0
     failed = rs.pbm.add_backup("logical", "error", end=now, error="upload file: AccessDenied")
     doc = admin["pbmBackups"].find_one({"name": failed})
-    assert doc["status"] == "error" and doc["last_write_ts"] == Timestamp(1, 1) and doc["size"] == 0
+    assert doc["status"] == "error" and doc["last_write_ts"] == Timestamp(now, 1) and doc["size"] == 0
     assert doc["error"] == "upload file: AccessDenied" and doc["conditions"][-1]["error"] == doc["error"]
     selective = admin["pbmBackups"].find_one({"name": rs.pbm.add_backup(nss=["shop.orders"])})
     assert selective["nss"] == ["shop.orders"]

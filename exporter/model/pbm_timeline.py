@@ -1,0 +1,258 @@
+"""What a restore can reach: PBM's PITR timelines, its valid base snapshots, and so the restorable window.
+
+Computed as `pbm status` computes it (percona/percona-backup-mongodb, read at v2.15.0 and HEAD 6f9fc3bf; the same
+functions since v2.0.1):
+- One replica set's timelines (pbm/oplog/chunk.go `gettimelines`): its chunks from admin.pbmPITRChunks (OplogChunk
+  {rs, start_ts, end_ts}) sorted by start_ts; a new timeline starts wherever the previous chunk's end_ts is before
+  the next chunk's start_ts (`prevEnd.Compare(s.StartTS) == -1`); a timeline spans the seconds (`.T`) of its first
+  start and last end. `PITRGetValidTimelines` reads the chunks whose start_ts is not after the cluster time.
+- The cluster's timelines (`MergeTimelines`): from the latest first start to the earliest last end over every
+  replica set that has chunks (shards and config servers; `getPITRranges` skips one without any: `tlns == nil`),
+  minus every replica set's gaps, merged. One lagging or holed shard caps the whole cluster.
+- A base snapshot (cmd/pbm/status.go `isValidBaseSnapshot`): status "done", type not "external", no namespaces
+  (`nss`: not selective) and no error. (The errors PBM forgives, FCV or missing replica sets, are set at run time
+  by `bcpMatchCluster` from facts this module does not have; a stored `error` on a done backup is not forgiven.)
+- The ranges (`getPITRranges` and cmd/pbm/list.go `splitByBaseSnapshot`): for each cluster timeline, the valid base
+  with the oldest last_write_ts whose first_write_ts..last_write_ts touches it (`bcp.LastWriteTS.T < tl.Start ||
+  bcp.FirstWriteTS.T > tl.End` is skipped); a point-in-time restore reaches last_write_ts + 1 .. the timeline's end
+  from it; the part before (and a timeline without such a base) is "no base snapshot": not restorable.
+- Without PITR the restorable points are the valid base snapshots' last_write_ts (a snapshot restore).
+
+Every function is pure; a malformed document is left out and counted, never raised on.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson.timestamp import Timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One admin.pbmPITRChunks document (pbm/oplog/chunk.go OplogChunk): its replica set and span."""
+
+    rs: str
+    start: Timestamp
+    end: Timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """A continuous span, in cluster seconds (oplog.Timeline Start, End: uint32 .T)."""
+
+    start: int
+    end: int
+
+    @property
+    def seconds(self) -> int:
+        return max(0, self.end - self.start)
+
+
+@dataclass(frozen=True, slots=True)
+class Hole:
+    """A span of one replica set with no chunk, between two of its timelines (from, to: cluster seconds)."""
+
+    rs: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Backup:
+    """What the window needs of one admin.pbmBackups document (pbm/backup/types.go BackupMeta)."""
+
+    name: str
+    type: str
+    status: str
+    selective: bool
+    error: str
+    first_write: int  # first_write_ts.T
+    last_write: int  # last_write_ts.T: the data the backup holds ends here
+    start: int | None  # start_ts, Unix seconds
+    end: int | None  # last_transition_ts, Unix seconds
+    size: int | None
+
+    @property
+    def is_valid_base(self) -> bool:
+        """cmd/pbm/status.go isValidBaseSnapshot (v2.15.0): done, not external, not selective, no error. PBM
+        initialises both write timestamps to Timestamp(1, 1) (pbm/backup/backup.go Init), so a backup whose
+        last_write_ts is still that holds no restorable point."""
+        return (self.status == "done" and self.type != "external" and not self.selective and not self.error
+                and self.last_write > 1)
+
+
+@dataclass(frozen=True, slots=True)
+class PitrRange:
+    """A cluster timeline, or part of it, as `pbm status` lists it: restorable from a base snapshot or not."""
+
+    start: int
+    end: int
+    base: str  # the base snapshot's name; "" = "no base snapshot"
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a restore can reach now, by the cluster's clock."""
+
+    ranges: tuple[PitrRange, ...]  # every PITR range, oldest first, with and without base
+    points: tuple[int, ...]  # the valid base snapshots' last_write_ts, oldest first
+    gaps: tuple[Timeline, ...]  # the holes between the cluster's timelines (inside the chunks' span)
+    holes: tuple[Hole, ...]  # each replica set's holes inside the cluster's span, to name them
+    malformed: int = 0  # documents left out: a field missing or of the wrong type
+    bases: tuple[Backup, ...] = field(default=())
+
+    @property
+    def restorable(self) -> tuple[PitrRange, ...]:
+        return tuple(r for r in self.ranges if r.base)
+
+    @property
+    def newest(self) -> int | None:
+        """The newest point a restore can reach: the end of a range with a base, or a base's last write."""
+        ends = [r.end for r in self.restorable] + list(self.points)
+        return max(ends) if ends else None
+
+    @property
+    def oldest(self) -> int | None:
+        starts = [r.start for r in self.restorable] + list(self.points)
+        return min(starts) if starts else None
+
+    @property
+    def gap_seconds(self) -> int:
+        return sum(g.seconds for g in self.gaps)
+
+
+def _ts(value: Any) -> Timestamp | None:
+    return value if isinstance(value, Timestamp) else None
+
+
+def chunk_of(doc: Any) -> Chunk | None:
+    """The chunk of a pbmPITRChunks document, or None when rs, start_ts or end_ts is missing or odd."""
+    if not isinstance(doc, Mapping):
+        return None
+    rs, start, end = doc.get("rs"), _ts(doc.get("start_ts")), _ts(doc.get("end_ts"))
+    if not isinstance(rs, str) or not rs or start is None or end is None or end < start:
+        return None
+    return Chunk(rs, start, end)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def backup_of(doc: Any) -> Backup | None:
+    """The backup of a pbmBackups document, or None when name, type, status or a write timestamp is missing or odd
+    (nss, error, start_ts, last_transition_ts and size are optional)."""
+    if not isinstance(doc, Mapping):
+        return None
+    name, kind, status = doc.get("name"), doc.get("type"), doc.get("status")
+    first, last = _ts(doc.get("first_write_ts")), _ts(doc.get("last_write_ts"))
+    if not all(isinstance(v, str) for v in (name, kind, status)) or first is None or last is None:
+        return None
+    nss, error = doc.get("nss"), doc.get("error")
+    return Backup(str(name), str(kind), str(status), bool(nss) if isinstance(nss, list) else False,
+                  error if isinstance(error, str) else "", first.time, last.time, _int(doc.get("start_ts")),
+                  _int(doc.get("last_transition_ts")), _int(doc.get("size")))
+
+
+def timelines(chunks: Iterable[Chunk], until: int | None = None) -> list[Timeline]:
+    """One replica set's timelines (pbm/oplog/chunk.go gettimelines), from its chunks that start by `until`
+    (PITRGetChunksSlice `start_ts <= until`). No chunk: no timeline."""
+    ordered = sorted((c for c in chunks if until is None or c.start.time <= until), key=lambda c: (c.start, c.end))
+    lines: list[Timeline] = []
+    prev_end: Timestamp | None = None
+    start = end = 0
+    for chunk in ordered:
+        if prev_end is not None and prev_end < chunk.start:  # a gap: the previous timeline ends here
+            lines.append(Timeline(start, end))
+            prev_end = None
+        if prev_end is None:
+            start = chunk.start.time
+        prev_end, end = chunk.end, chunk.end.time
+    if prev_end is not None:
+        lines.append(Timeline(start, end))
+    return lines
+
+
+def merge_timelines(per_rs: Sequence[Sequence[Timeline]]) -> list[Timeline]:
+    """The cluster's timelines (pbm/oplog/chunk.go MergeTimelines): the span every replica set covers, minus the
+    union of their gaps. A replica set without timelines is left out, as PBM leaves it out."""
+    present = [list(t) for t in per_rs if t]
+    if not present:
+        return []
+    if len(present) == 1:
+        return present[0]
+    start = max(t[0].start for t in present)
+    end = min(t[-1].end for t in present)
+    gaps = sorted((a.end, b.start) for t in present for a, b in itertools.pairwise(t))
+    merged: list[list[int]] = []
+    for gs, ge in gaps:
+        if ge <= start:
+            continue
+        if gs >= end:
+            break
+        if merged and gs <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], ge)
+        else:
+            merged.append([gs, ge])
+    out: list[Timeline] = []
+    for gs, ge in merged:
+        if start < gs:
+            out.append(Timeline(start, gs))
+        start = ge
+    if start < end:
+        out.append(Timeline(start, end))
+    return out
+
+
+def split_by_base(tl: Timeline, base: Backup | None) -> list[PitrRange]:
+    """cmd/pbm/list.go splitByBaseSnapshot: restorable from the base's last write + 1 to the timeline's end."""
+    if base is None or base.last_write < tl.start or base.last_write > tl.end:
+        return [PitrRange(tl.start, tl.end, "")]
+    ranges = []
+    if base.last_write > tl.start:
+        ranges.append(PitrRange(tl.start, base.last_write, ""))
+    if base.last_write < tl.end:
+        ranges.append(PitrRange(base.last_write + 1, tl.end, base.name))
+    return ranges
+
+
+def window(chunk_docs: Mapping[str, Iterable[Any]], backup_docs: Iterable[Any], now: int | None) -> Window:
+    """The restorable window from each replica set's chunk documents (every shard and the config servers; {} =
+    PITR never wrote any) and the backup documents, by the cluster time `now`."""
+    malformed = 0
+    per_rs: dict[str, list[Timeline]] = {}
+    for rs, docs in chunk_docs.items():
+        chunks = []
+        for doc in docs:
+            chunk = chunk_of(doc)
+            if chunk is None:
+                malformed += 1
+            else:
+                chunks.append(chunk)
+        per_rs[rs] = timelines(chunks, now)
+    backups = []
+    for doc in backup_docs:
+        backup = backup_of(doc)
+        if backup is None:
+            malformed += 1
+        else:
+            backups.append(backup)
+    bases = sorted((b for b in backups if b.is_valid_base), key=lambda b: b.last_write)
+    cluster = merge_timelines(list(per_rs.values()))
+    ranges: list[PitrRange] = []
+    for tl in cluster:
+        # getPITRranges: the first valid base, by last_write_ts ascending, that touches the timeline
+        base = next((b for b in bases if not (b.last_write < tl.start or b.first_write > tl.end)), None)
+        ranges.extend(split_by_base(tl, base))
+    gaps = tuple(Timeline(a.end, b.start) for a, b in itertools.pairwise(cluster))
+    holes: list[Hole] = []
+    if cluster:
+        lo, hi = cluster[0].start, cluster[-1].end
+        for rs, lines in sorted(per_rs.items()):
+            holes.extend(Hole(rs, a.end, b.start) for a, b in itertools.pairwise(lines)
+                         if b.start > lo and a.end < hi)
+    return Window(tuple(ranges), tuple(b.last_write for b in bases), gaps, tuple(holes), malformed, tuple(bases))
