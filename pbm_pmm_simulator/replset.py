@@ -14,6 +14,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
@@ -185,6 +186,9 @@ class SimReplicaSet:
         self.shard_map: Callable[[], dict[str, Any]] | None = None
         #: read-only collections computed at every read (after the stored documents), e.g. ("config", "shards")
         self.dynamic_collections: dict[tuple[str, str], Callable[[], list[dict[str, Any]]]] = {}
+        #: documents each `find` returned, per namespace ("admin.pbmPITRChunks"): MongoDB counts them in
+        #: serverStatus metrics.document.returned (for all namespaces); tests read it to bound what a probe reads
+        self.documents_returned: Counter[str] = Counter()
         #: PBM's operations (a backup, a physical restore) as its agents write them into this set's collections
         self.pbm = PBMOperations(self)
         self.members: list[SimNode] = [SimNode(self, i, spec, mongo_version, psmdb) for i, spec in enumerate(specs)]
@@ -1080,6 +1084,7 @@ class SimReplicaSet:
             docs = docs[:limit]
         projection = body.get("projection")
         projected = [project(d, projection if isinstance(projection, Mapping) else None) for d in docs]
+        self.documents_returned[ns] += len(projected)
         batch_size = body.get("batchSize")
         size = DEFAULT_BATCH_SIZE if batch_size is None else int(batch_size)
         first, rest = projected[:size], projected[size:]

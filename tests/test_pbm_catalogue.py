@@ -5,6 +5,7 @@ retention a test can make, on every shard and the config servers of a sharded cl
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,7 +13,12 @@ import pymongo
 import pytest
 from bson.timestamp import Timestamp
 
+from exporter.config.config_file import ClusterConfig
+from exporter.facts.observed import ReplicaSetFacts
+from exporter.probes.mongodb import MongoDBProber
+from exporter.probes.pbm_catalogue import RETENTION_EVERY
 from pbm_pmm_simulator import SimReplicaSet, SimShardedCluster
+from tests.probing import cluster_config
 
 # pbm/backup/types.go BackupMeta: the fields without omitempty (plus the _id MongoDB adds)
 BACKUP_FIELDS = {"_id", "type", "opid", "name", "replsets", "compression", "store", "size", "size_uncompressed",
@@ -127,3 +133,74 @@ def test_a_sharded_clusters_chunks_are_on_the_config_servers_per_replica_set(
         backup = admin["pbmBackups"].find_one({"name": name})
         assert {r["name"] for r in backup["replsets"]} == {"cfg", "shard0", "shard1"}
         assert backup["balancer"] == "full"
+
+
+# The probe reads the catalogue incrementally (exporter/probes/pbm_catalogue.py)
+
+def probe_facts(runner: asyncio.Runner, prober: MongoDBProber) -> ReplicaSetFacts:
+    outcome = runner.run(prober.probe())
+    assert outcome.facts is not None, outcome.error
+    control = outcome.facts.control_facts
+    assert control is not None
+    return control
+
+
+def test_the_probe_reads_only_the_chunks_written_since_the_previous_probe(rs: SimReplicaSet) -> None:
+    now = int(rs.cluster_time().time)
+    rs.pbm.add_backup("logical", "done", now - 7 * 86400 - 600, now - 7 * 86400)
+    rs.pbm.start_pitr(span_min=10, since=now - 7 * 86400)  # a week of 10-minute chunks: 1008
+    assert rs.pbm_config is not None
+    rs.pbm_config["pitr"] = {"enabled": True}
+    runner = asyncio.Runner()
+    prober = MongoDBProber(cluster_config(rs), 2.0, 2.0)
+    try:
+        facts = probe_facts(runner, prober)
+        assert facts.pitr_timelines.value == {"rs0": ((now - 7 * 86400, now),)}
+        assert rs.documents_returned["admin.pbmPITRChunks"] == 1008
+        assert [b["status"] for b in facts.catalogue.value or []] == ["done"]
+        assert rs.documents_returned["admin.pbmBackups"] <= 2  # the newest, then the catalogue
+        rs.advance_clock(1200)  # two more chunks
+        facts = probe_facts(runner, prober)
+        assert facts.pitr_timelines.value == {"rs0": ((now - 7 * 86400, now + 1200),)}
+        assert rs.documents_returned["admin.pbmPITRChunks"] == 1008 + 2  # only the new ones
+        assert rs.documents_returned["admin.pbmBackups"] <= 2  # the catalogue did not change: not read again
+        [newest] = facts.pitr_chunks.value or []  # pitr_running's newest chunk, from the same read
+        assert newest["end_ts"].time == now + 1200
+        # a hole: PBM's slicer lost 10 minutes on rs0
+        rs.pbm.make_pitr_hole("rs0", now + 1300, now + 1400)
+        rs.advance_clock(1200)
+        facts = probe_facts(runner, prober)
+        assert facts.pitr_timelines.value == {"rs0": ((now - 7 * 86400, now + 1200), (now + 1800, now + 2400))}
+        # retention deletes the first day of chunks: noticed within RETENTION_EVERY probes
+        rs.pbm.delete_chunks_before(now - 6 * 86400)  # the chunk that ends there stays
+        seen = [probe_facts(runner, prober).pitr_timelines.value for _ in range(RETENTION_EVERY)]
+        assert seen[-1] == {"rs0": ((now - 6 * 86400 - 600, now + 1200), (now + 1800, now + 2400))}
+        assert rs.documents_returned["admin.pbmPITRChunks"] <= 1008 + 2 + 1 + 2 * RETENTION_EVERY
+        # a new backup ends: the catalogue is read again
+        rs.pbm.add_backup("physical", "done")
+        rs.advance_clock(60)
+        for _ in range(10):  # the newest backup is re-read within ten probes (BACKUP_REREAD_EVERY)
+            facts = probe_facts(runner, prober)
+        assert [b["type"] for b in facts.catalogue.value or []] == ["physical", "logical"]
+        assert "store" not in (facts.catalogue.value or [{}])[0]  # never the storage's credentials
+    finally:
+        runner.run(prober.close())
+        runner.close()
+
+
+def test_a_sharded_clusters_chunks_are_read_on_the_config_servers_for_every_replica_set() -> None:
+    with SimShardedCluster() as cluster:
+        now = int(cluster.config.cluster_time().time)
+        cluster.config.pbm.start_pitr(span_min=10, since=now - 1800)
+        cluster.config.pbm.make_pitr_hole("shard1", now - 1000, now + 10 ** 6)
+        runner = asyncio.Runner()
+        prober = MongoDBProber(ClusterConfig(name="big", uri=cluster.uri(), backup_mode="logical",
+                                             seeds=(cluster.mongos.host,), username="pmm", password="secret"),
+                               2.0, 2.0)
+        try:
+            facts = probe_facts(runner, prober)
+            assert facts.pitr_timelines.value == {"cfg": ((now - 1800, now),), "shard0": ((now - 1800, now),),
+                                                  "shard1": ((now - 1800, now - 1200),)}
+        finally:
+            runner.run(prober.close())
+            runner.close()

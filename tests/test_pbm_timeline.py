@@ -10,7 +10,15 @@ import pymongo
 import pytest
 from bson.timestamp import Timestamp
 
-from exporter.model.pbm_timeline import Chunk, Timeline, merge_timelines, timelines, window
+from exporter.model.pbm_timeline import (
+    Chunk,
+    Timeline,
+    extend_timelines,
+    merge_timelines,
+    timelines,
+    trim_timelines,
+    window,
+)
 from pbm_pmm_simulator import SimReplicaSet, SimShardedCluster
 
 
@@ -113,3 +121,14 @@ def test_a_hole_on_one_shard_caps_the_whole_clusters_window(admin_of: Callable[[
         w = read_window(admin, sets, now)
         assert w.newest == now - 3000 and [(h.rs, h.start, h.end) for h in w.holes] == [
             ("shard0", now - 3000, now - 2400)]
+
+
+def test_extending_timelines_chunk_by_chunk_gives_what_gettimelines_gives() -> None:
+    spans = [(0, 10), (10, 20), (25, 30), (30, 40), (40, 50), (55, 60)]
+    chunks = [Chunk("rs0", Timestamp(s, 1), Timestamp(e, 1)) for s, e in spans]
+    lines, last = extend_timelines([], None, chunks[:3])
+    lines, last = extend_timelines(lines, last, chunks[1:5])  # the overlap is not counted twice
+    lines, last = extend_timelines(lines, last, chunks[5:])
+    assert lines == timelines(chunks) == tl((0, 20), (25, 50), (55, 60)) and last == chunks[-1]
+    assert trim_timelines(lines, 25) == tl((25, 50), (55, 60))  # retention deleted the chunks before 25
+    assert trim_timelines(lines, 30) == tl((30, 50), (55, 60))

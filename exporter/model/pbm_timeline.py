@@ -220,6 +220,28 @@ def split_by_base(tl: Timeline, base: Backup | None) -> list[PitrRange]:
     return ranges
 
 
+def extend_timelines(lines: list[Timeline], last: Chunk | None, chunks: Iterable[Chunk]
+                     ) -> tuple[list[Timeline], Chunk | None]:
+    """gettimelines continued: `lines` built from the chunks up to `last`, extended with newer chunks (sorted by
+    start_ts, each starting after `last`): what an incremental read of admin.pbmPITRChunks needs to keep."""
+    out = list(lines)
+    for chunk in sorted(chunks, key=lambda c: (c.start, c.end)):
+        if last is not None and chunk.start <= last.start:
+            continue  # already counted
+        if out and last is not None and not last.end < chunk.start:
+            out[-1] = Timeline(out[-1].start, chunk.end.time)
+        else:
+            out.append(Timeline(chunk.start.time, chunk.end.time))
+        last = chunk
+    return out, last
+
+
+def trim_timelines(lines: Sequence[Timeline], oldest_start: int) -> list[Timeline]:
+    """The timelines once retention deleted every chunk before the one that now starts at `oldest_start` (PBM
+    deletes the oldest chunks first: `pbm cleanup`, `pbm delete-pitr --older-than`)."""
+    return [Timeline(max(t.start, oldest_start), t.end) for t in lines if t.end > oldest_start]
+
+
 def window(chunk_docs: Mapping[str, Iterable[Any]], backup_docs: Iterable[Any], now: int | None) -> Window:
     """The restorable window from each replica set's chunk documents (every shard and the config servers; {} =
     PITR never wrote any) and the backup documents, by the cluster time `now`."""
@@ -234,6 +256,11 @@ def window(chunk_docs: Mapping[str, Iterable[Any]], backup_docs: Iterable[Any], 
             else:
                 chunks.append(chunk)
         per_rs[rs] = timelines(chunks, now)
+    return window_of(per_rs, backup_docs, malformed)
+
+
+def window_of(per_rs: Mapping[str, Sequence[Timeline]], backup_docs: Iterable[Any], malformed: int = 0) -> Window:
+    """The restorable window from each replica set's timelines and the backup documents."""
     backups = []
     for doc in backup_docs:
         backup = backup_of(doc)
