@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bson.timestamp import Timestamp
+
+from exporter.facts.observed import ReplicaSetFacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +105,6 @@ class Window:
     gaps: tuple[Timeline, ...]  # the holes between the cluster's timelines (inside the chunks' span)
     holes: tuple[Hole, ...]  # each replica set's holes inside the cluster's span, to name them
     malformed: int = 0  # documents left out: a field missing or of the wrong type
-    bases: tuple[Backup, ...] = field(default=())
 
     @property
     def restorable(self) -> tuple[PitrRange, ...]:
@@ -282,4 +283,61 @@ def window_of(per_rs: Mapping[str, Sequence[Timeline]], backup_docs: Iterable[An
         for rs, lines in sorted(per_rs.items()):
             holes.extend(Hole(rs, a.end, b.start) for a, b in itertools.pairwise(lines)
                          if b.start > lo and a.end < hi)
-    return Window(tuple(ranges), tuple(b.last_write for b in bases), gaps, tuple(holes), malformed, tuple(bases))
+    return Window(tuple(ranges), tuple(b.last_write for b in bases), gaps, tuple(holes), malformed)
+
+
+@dataclass(frozen=True, slots=True)
+class LastBackup:
+    """The newest backup of one type that ended with one status: when it ended (last_transition_ts, Unix
+    seconds), how long it ran (from start_ts) and its size (BackupMeta.size), each None when not known."""
+
+    type: str
+    status: str  # "done" or "error"
+    name: str
+    ended: int
+    duration: int | None
+    size: int | None
+
+
+@dataclass(frozen=True)
+class Recoverability:
+    """What a restore of the cluster can reach now (`window`, None when PBM's catalogue could not be read, with
+    `error` saying why), by the cluster time `now`, and the newest backups of each type."""
+
+    now: int | None
+    window: Window | None
+    last_backups: tuple[LastBackup, ...] = ()
+    error: str = ""
+
+    @property
+    def rpo(self) -> int | None:
+        """What a restore now would lose: cluster time minus the newest restorable point."""
+        newest = self.window.newest if self.window is not None else None
+        return None if newest is None or self.now is None else max(0, self.now - newest)
+
+
+def last_backups(backups: Iterable[Backup]) -> tuple[LastBackup, ...]:
+    """Per type, the newest backup that ended done and the newest that ended in error (by last_transition_ts)."""
+    newest: dict[tuple[str, str], Backup] = {}
+    for b in backups:
+        if b.status in ("done", "error") and b.end is not None:
+            known = newest.get((b.type, b.status))
+            if known is None or (known.end or 0) < b.end:
+                newest[(b.type, b.status)] = b
+    return tuple(LastBackup(b.type, b.status, b.name, b.end or 0,
+                            b.end - b.start if b.start is not None and b.end is not None and b.end >= b.start
+                            else None, b.size)
+                 for (_, _), b in sorted(newest.items()))
+
+
+def recoverability(control: ReplicaSetFacts) -> Recoverability:
+    """The cluster's recoverability from the facts of the replica set whose admin database PBM uses."""
+    now = control.cluster_time.value if control.cluster_time.ok else None
+    for fact, what in ((control.catalogue, "admin.pbmBackups"), (control.pitr_timelines, "admin.pbmPITRChunks")):
+        if not fact.ok:
+            return Recoverability(now, None, error=f"{what} could not be read: {fact.error}")
+    docs = control.catalogue.value or []
+    per_rs = {rs: [Timeline(int(s), int(e)) for s, e in lines]
+              for rs, lines in (control.pitr_timelines.value or {}).items()}
+    backups = [b for b in (backup_of(d) for d in docs) if b is not None]
+    return Recoverability(now, window_of(per_rs, docs), last_backups(backups))

@@ -1,0 +1,84 @@
+"""Recoverability end to end: the simulator's catalogue, probed with real pymongo, as the exporter's metrics show
+it (restorable window, RPO, PITR holes, last backups), replica set and sharded."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from exporter.config.config_file import ClusterConfig
+from exporter.exposition.collector import SnapshotCollector
+from exporter.snapshots.cluster_snapshot import SnapshotStore
+from pbm_pmm_simulator import SimReplicaSet, SimShardedCluster
+from tests.probing import cluster_config, probe_clusters
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+WINDOW = ("restorable_newest_timestamp_seconds", "restorable_oldest_timestamp_seconds", "rpo_seconds", "pitr_gaps",
+          "pitr_gap_seconds")
+
+
+def metrics(store: SnapshotStore) -> Samples:
+    registry = CollectorRegistry()
+    registry.register(SnapshotCollector(store))
+    out: Samples = {}
+    for family in text_string_to_metric_families(generate_latest(registry).decode()):
+        for sample in family.samples:
+            name = sample.name.removeprefix("pmm_backup_prereq_")
+            labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "cluster"))
+            if name in WINDOW or name.startswith("last_backup"):
+                out[(name, labels)] = sample.value
+    return out
+
+
+def of(samples: Samples, name: str, **labels: str) -> float | None:
+    return samples.get((name, tuple(sorted(labels.items()))))
+
+
+def test_a_failed_backup_is_no_restore_point_and_nothing_is_exported_as_zero() -> None:
+    with SimReplicaSet() as rs:
+        now = int(rs.cluster_time().time)
+        rs.pbm.add_backup("logical", "error", now - 1000, now - 900, error="upload file: AccessDenied")
+        m = metrics(probe_clusters([cluster_config(rs)]))
+        for name in ("restorable_newest_timestamp_seconds", "restorable_oldest_timestamp_seconds", "rpo_seconds"):
+            assert of(m, name) is None  # nothing to restore: absent, never 0
+        assert of(m, "last_backup_timestamp_seconds", type="logical", status="error") == now - 900
+        assert of(m, "last_backup_timestamp_seconds", type="logical", status="done") is None
+        assert of(m, "last_backup_duration_seconds", type="logical") is None
+        rs.pbm.add_backup("physical", "done", now - 3600, now - 3000)
+        m = metrics(probe_clusters([cluster_config(rs)]))
+        assert of(m, "restorable_newest_timestamp_seconds") == of(m, "restorable_oldest_timestamp_seconds") == \
+            now - 3000
+        rpo = of(m, "rpo_seconds")
+        assert rpo is not None and 3000 <= rpo <= 3010  # cluster time minus the backup's last write
+        assert of(m, "last_backup_duration_seconds", type="physical") == 600
+        assert of(m, "last_backup_size_bytes", type="physical") == 64 * 1024 * 1024
+        assert of(m, "pitr_gaps") == 0
+
+
+def test_a_hole_after_the_newest_base_ends_the_exported_window_at_the_hole() -> None:
+    with SimReplicaSet() as rs:
+        now = int(rs.cluster_time().time)
+        rs.pbm.add_backup("logical", "done", now - 4200, now - 3600)
+        rs.pbm.start_pitr(span_min=10, since=now - 4200)
+        m = metrics(probe_clusters([cluster_config(rs)]))
+        assert of(m, "restorable_newest_timestamp_seconds") == now and of(m, "pitr_gaps") == 0
+        rs.pbm.make_pitr_hole("rs0", now - 1500, now - 1400)
+        m = metrics(probe_clusters([cluster_config(rs)]))
+        assert of(m, "restorable_newest_timestamp_seconds") == now - 1800
+        assert of(m, "restorable_oldest_timestamp_seconds") == now - 3600
+        assert of(m, "pitr_gaps") == 1 and of(m, "pitr_gap_seconds") == 600
+        rpo = of(m, "rpo_seconds")
+        assert rpo is not None and 1800 <= rpo <= 1810
+
+
+def test_a_hole_on_one_shard_caps_the_whole_clusters_newest_restorable_point() -> None:
+    with SimShardedCluster() as cluster:
+        now = int(cluster.config.cluster_time().time)
+        cluster.config.pbm.add_backup("logical", "done", now - 4200, now - 3600)
+        cluster.config.pbm.start_pitr(span_min=10, since=now - 4200)
+        config = ClusterConfig(name="big", uri=cluster.uri(), backup_mode="logical", seeds=(cluster.mongos.host,),
+                               username="pmm", password="secret")
+        assert of(metrics(probe_clusters([config])), "restorable_newest_timestamp_seconds") == now
+        cluster.config.pbm.make_pitr_hole("shard1", now - 1000, now + 10 ** 6)  # shard1's slicer stopped
+        m = metrics(probe_clusters([config]))
+        assert of(m, "restorable_newest_timestamp_seconds") == now - 1200
