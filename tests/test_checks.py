@@ -149,7 +149,7 @@ def test_pbm_2_14_blocks_restores_from_pmm_unless_a_node_runs_an_older_pbm() -> 
     every = run_checks(facts(agents=[agent(h, version="2.14.0") for h in HOSTS]), ClusterSettings())
     prompt = [r for r in every if r.check == "pbm_version_supported"]
     assert {r.status for r in prompt} == {Status.FAIL}
-    assert prompt[0].blocks == ("logical_restore", "physical_restore")
+    assert prompt[0].blocks == ("logical_restore", "physical_restore", "pitr_restore")
     assert "percona/pmm#5877" in prompt[0].reason and "--yes" in prompt[0].fix
     assert readiness(every)["logical_restore"] is False and readiness(every)["logical_backup"] is True
     mixed = results(facts(agents=[agent(HOSTS[0], version="2.15.1"), *(agent(h, version="2.13.0")
@@ -232,7 +232,7 @@ def test_storage_check_waits_for_a_pbm_config() -> None:
                                           "node's agent; a logical restore runs on the primary's agent; backups and "
                                           "PITR can run from db2:27017, db3:27017)")
     # the leader still nominates the other agents, so a storage failure on the primary blocks no backup
-    assert blocks(f, "pbm_storage_reachable")[HOSTS[0]] == ("logical_restore", "physical_restore")
+    assert blocks(f, "pbm_storage_reachable")[HOSTS[0]] == ("logical_restore", "physical_restore", "pitr_restore")
     assert out[HOSTS[1]] == (Status.PASS, "pbm-agent reaches the storage (filesystem path /backup)")
 
 
@@ -261,7 +261,8 @@ def test_roles_without_privileges_are_unknown_not_a_failure() -> None:
     assert permissions.status is Status.UNKNOWN
     assert permissions.reason == ("connectionStatus lists the user's roles but no privileges (a real mongod always "
                                   "expands them): the privileges cannot be judged")
-    assert permissions.blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+    assert permissions.blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore",
+                                 "pitr_restore")
 
 
 def test_permissions_on_mongodb_8_need_direct_shard_operations() -> None:
@@ -363,7 +364,7 @@ def test_a_stale_lock_blocks_everything_only_where_pbm_status_reports_it(
     f = facts(agents=agents, locks=Observed([lock]), op_locks=Observed([]))
     status, reason = results(f, "pbm_no_stale_lock")[""]
     assert status is Status.FAIL and ("A warning" not in reason) is blocked
-    assert len(blocks(f, "pbm_no_stale_lock")[""]) == (5 if blocked else 0)
+    assert len(blocks(f, "pbm_no_stale_lock")[""]) == (6 if blocked else 0)
 
 
 @pytest.mark.parametrize(("kind", "storage", "error", "storage_error"), [

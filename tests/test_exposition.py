@@ -66,7 +66,8 @@ def store() -> SnapshotStore:
     # a physical cluster with PITR on, whose leader's agent is gone: every backup and PITR blocked
     s.put(ClusterSnapshot("billing", True, "", 0.5, 1_800_000_003.0, (
         CheckResult("pbm_agent_running", Status.FAIL, "no document", "start it", node="b1:27017", replica_set="rs2",
-                    blocks=("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")),
+                    blocks=("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore",
+                            "pitr_restore")),
         CheckResult("supported_configuration", Status.UNKNOWN, "psmdb?", replica_set="rs2",
                     blocks=("physical_backup", "physical_restore")),
     ), backup_mode="physical", pitr_enabled=True, running=("backup", "pitr")))

@@ -35,7 +35,8 @@ def test_pmm_agents_too_old_for_logical_backups_block_them() -> None:
     out = run(pmm_facts(agent_versions=Observed({f"pa{i}": "2.18.0" for i in (1, 2, 3)})))
     result = of(out, "pmm_agent_version_supported")[HOSTS[0]]
     assert result.status is Status.FAIL
-    assert result.blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+    assert result.blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore",
+                             "pitr_restore")
     assert "pmm-agent 2.18.0 of service db1-mongodb is too old" in result.reason and "need 2.31.0" in result.reason
     assert "upgrade PMM Client" in result.fix and "db1" in result.fix
     assert readiness(out)["logical_backup"] is False
@@ -198,7 +199,7 @@ def test_an_artifact_pmm_would_restore_nowhere_blocks_the_restore_of_its_data_mo
     upgraded = [service(i, version="8.0.4") for i in (1, 2, 3)]
     out = run(pmm_facts(services=upgraded, compatible_services={"a1": Observed([])}))
     result = of(out, "restore_version_compatible")[""]
-    assert result.status is Status.FAIL and result.blocks == ("logical_restore",)
+    assert result.status is Status.FAIL and result.blocks == ("logical_restore", "pitr_restore")
     assert "'backup-a1' (logical, 2026-11-30T01:00:00Z)" in result.reason and "no service at all" in result.reason
     assert "run MongoDB 8.0.4" in result.reason and "fresh backup" in result.fix
     assert readiness(out)["logical_restore"] is False and readiness(out)["logical_backup"] is True
@@ -218,7 +219,7 @@ def test_the_newest_successful_artifact_is_the_one_judged() -> None:
 def test_no_artifact_is_skipped_and_one_not_asked_about_is_unknown() -> None:
     assert of(run(pmm_facts(artifacts=Observed([]))), "restore_version_compatible")[""].status is Status.SKIPPED
     unasked = of(run(pmm_facts(compatible_services={})), "restore_version_compatible")[""]
-    assert unasked.status is Status.UNKNOWN and unasked.blocks == ("logical_restore",)
+    assert unasked.status is Status.UNKNOWN and unasked.blocks == ("logical_restore", "pitr_restore")
     refused = of(run(pmm_facts(compatible_services={"a1": Observed.failed("PMM answered 500")})),
                  "restore_version_compatible")[""]
     assert refused.status is Status.UNKNOWN and "PMM answered 500" in refused.reason

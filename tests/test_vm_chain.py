@@ -380,7 +380,8 @@ def test_every_dashboard_query_returns_data_on_victoriametrics(chain: Chain) -> 
     assert instant_values("Ready for backup", "cluster") == {"prod-rs": 1.0}
     # a logical cluster: its physical operations are not judged, so absent, and -1 (UNKNOWN) on the dashboard
     assert instant_values("Readiness by operation", "operation") == {
-        "logical_backup": 1.0, "physical_backup": -1.0, "pitr": 1.0, "logical_restore": 1.0, "physical_restore": -1.0}
+        "logical_backup": 1.0, "physical_backup": -1.0, "pitr": 1.0, "logical_restore": 1.0, "physical_restore": -1.0,
+        "pitr_restore": 1.0}
     assert instant_values("Failing checks", "") == {"": 0.0}
     services = {host: mongodb_exporter_labels(i, host)["service_name"] for i, host in enumerate(hosts)}
     matrix = {(s["metric"]["check"], s["metric"]["member"]): float(s["value"][1])
@@ -554,7 +555,7 @@ def test_breaking_a_prerequisite_fires_its_alert_and_fixing_it_resolves(chain: C
         operations = {s["metric"]["operation"]: s["value"][1]
                       for s in stack.query(dashboard_expr("Readiness by operation"))}
         assert operations == {"logical_backup": "0", "physical_backup": "0", "pitr": "0", "logical_restore": "0",
-                              "physical_restore": "0"}, operations
+                              "physical_restore": "0", "pitr_restore": "0"}, operations
         blocks = {(s["metric"]["check"], s["metric"]["member"], s["metric"]["operation"])
                   for s in stack.query(dashboard_expr("What blocks them"))}
         assert blocks == {("pbm_agent_running", service, op) for op in operations} | {
@@ -732,7 +733,7 @@ def test_the_dashboard_drawn_from_victoriametrics_reads_as_it_should(chain: Chai
         return dom[at:dom.index("</section>", at)]
 
     readiness = re.findall(r"<td[^>]*>([A-Z ]+)</td>", section("Readiness by operation"))
-    assert readiness == ["READY", "UNKNOWN", "READY", "READY", "BLOCKED"], readiness
+    assert readiness == ["READY", "UNKNOWN", "READY", "READY", "BLOCKED", "READY"], readiness
     assert ">READY<" in section("Ready for backup")  # a secondary's agent: the backups still run
     matrix = section("Checks by node")
     assert f">{service}<" in matrix and secondary.host not in matrix  # named as PMM names it

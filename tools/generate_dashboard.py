@@ -51,7 +51,7 @@ OPERATION_STATE = [*zero_one("BLOCKED", "READY", **{"-1": "UNKNOWN"}),
                    {"type": "special", "options": {"match": "null",
                                                    "result": {"text": "UNKNOWN", "color": "orange", "index": 3}}}]
 ON_OFF = zero_one("OFF", "ON")
-OPERATIONS = ["logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore"]
+OPERATIONS = ["logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore", "pitr_restore"]
 # mongodb_pbm_agent_status (mongodb_exporter's PBM collector): 0 ok, 1 error, 2 lost
 AGENT_STATUS = [{"type": "value", "options": {
     "0": {"text": "OK", "color": "green", "index": 0},
