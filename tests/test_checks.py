@@ -75,7 +75,8 @@ def test_healthy_replica_set_passes_everything() -> None:
         "pbm_storage_reachable", "backup_candidate_available", "pbm_no_stale_lock", "mongodb_user_permissions",
         "supported_configuration"}
     # without a pmm: section the PMM checks are skipped, with the reason, and never exported
-    skipped = {r.check: r.reason for r in out if r.status is Status.SKIPPED and r.check != "pitr_running"}
+    skipped = {r.check: r.reason for r in out if r.status is Status.SKIPPED
+               and r.check not in ("pitr_running", "pitr_timeline_continuous", "restore_point_available")}
     assert skipped == dict.fromkeys(
         ["backup_management_enabled", "storage_location_configured", "pmm_client_connected",
          "pmm_agent_version_supported", "pmm_agent_on_mongodb_node", "pmm_service_user_matches",
@@ -434,3 +435,12 @@ def test_pbm_2_5_pre_check_reason_carries_no_secret_from_the_agents_error() -> N
     # from 2.9.1 the agents' `e` no longer matters to the pre-check
     f = facts(agents=[agent(h, version="2.9.1", e=err) for h in HOSTS])
     assert results(f, "backup_candidate_available")[""][0] is Status.PASS
+
+
+def test_malformed_catalogue_documents_make_restore_point_available_unknown_never_raise() -> None:
+    odd = Observed(["x", {"name": 1, "type": "logical"}, {"name": "b", "type": "logical", "status": "done",
+                                                            "first_write_ts": 5, "last_write_ts": None}])
+    out = run_checks(facts(catalogue=odd, pitr_timelines=Observed({"rs0": ((1, "x"),)})), ClusterSettings())
+    [result] = [r for r in out if r.check == "restore_point_available"]
+    assert result.status is Status.UNKNOWN
+    assert "4 record(s) of PBM's catalogue (admin.pbmBackups, admin.pbmPITRChunks) could not" in result.reason

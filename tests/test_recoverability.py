@@ -8,7 +8,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config.config_file import ClusterConfig
 from exporter.exposition.collector import SnapshotCollector
-from exporter.snapshots.cluster_snapshot import SnapshotStore
+from exporter.model.pbm_timeline import utc
+from exporter.results.check_result import CheckResult, Status
+from exporter.snapshots.cluster_snapshot import ClusterSnapshot, SnapshotStore
 from pbm_pmm_simulator import SimReplicaSet, SimShardedCluster
 from tests.probing import cluster_config, probe_clusters
 
@@ -82,3 +84,74 @@ def test_a_hole_on_one_shard_caps_the_whole_clusters_newest_restorable_point() -
         cluster.config.pbm.make_pitr_hole("shard1", now - 1000, now + 10 ** 6)  # shard1's slicer stopped
         m = metrics(probe_clusters([config]))
         assert of(m, "restorable_newest_timestamp_seconds") == now - 1200
+
+
+# The checks: restore_point_available and pitr_timeline_continuous, through the simulator
+
+def one(snap: ClusterSnapshot, check: str) -> CheckResult:
+    [found] = [r for r in snap.results if r.check == check]
+    return found
+
+
+def snapshot(config: ClusterConfig) -> ClusterSnapshot:
+    snap = probe_clusters([config]).get(config.name)
+    assert snap is not None
+    return snap
+
+
+def test_a_cluster_whose_backups_all_failed_has_no_restore_point_and_its_restores_are_blocked() -> None:
+    with SimReplicaSet() as rs:
+        config = cluster_config(rs)
+        assert one(snapshot(config), "restore_point_available").status is Status.SKIPPED  # no backup yet
+        now = int(rs.cluster_time().time)
+        rs.pbm.add_backup("logical", "error", now - 1000, now - 900, error="upload file: AccessDenied")
+        snap = snapshot(config)
+        result = one(snap, "restore_point_available")
+        assert result.status is Status.FAIL and result.blocks == ("logical_restore", "physical_restore",
+                                                                  "pitr_restore")
+        assert "none of its 1 backups ended done" in result.reason and "error" in result.reason
+        assert snap.operations["logical_restore"] is False and snap.operations["pitr_restore"] is False
+        assert snap.operations["logical_backup"] is True  # nothing to restore does not stop the next backup
+        rs.pbm.add_backup("logical", "done", now - 7200, now - 6600)
+        result = one(snapshot(config), "restore_point_available")
+        assert result.status is Status.PASS
+        assert result.reason.startswith(f"restorable from {utc(now - 6600)} to {utc(now - 6600)} (RPO ")
+
+
+def test_a_hole_after_the_newest_base_is_named_and_no_base_at_all_blocks_pitr_restore() -> None:
+    with SimReplicaSet() as rs:
+        assert rs.pbm_config is not None
+        rs.pbm_config["pitr"] = {"enabled": True}
+        config = cluster_config(rs)
+        now = int(rs.cluster_time().time)
+        rs.pbm.start_pitr(span_min=10, since=now - 4200)
+        result = one(snapshot(config), "pitr_timeline_continuous")
+        assert result.status is Status.FAIL and result.blocks == ("pitr_restore",)
+        assert "no usable backup starts any" in result.reason
+        rs.pbm.add_backup("logical", "done", now - 4200, now - 3600)
+        result = one(snapshot(config), "pitr_timeline_continuous")
+        assert result.status is Status.PASS and f"reaches {utc(now - 3599)} to {utc(now)}" in result.reason
+        rs.pbm.make_pitr_hole("rs0", now - 1500, now - 1400)
+        snap = snapshot(config)
+        result = one(snap, "pitr_timeline_continuous")
+        assert result.status is Status.FAIL and result.blocks == ()  # a warning: the points before still restore
+        assert result.reason.startswith(f"no chunk on rs0 from {utc(now - 1800)} to {utc(now - 1200)}; the newest "
+                                        f"range ({utc(now - 1200)} to {utc(now)}) has no base snapshot: a restore "
+                                        f"reaches no later than {utc(now - 1800)}")
+        assert snap.operations["pitr_restore"] is True
+
+
+def test_a_hole_on_one_shard_is_named_for_the_whole_cluster() -> None:
+    with SimShardedCluster() as cluster:
+        assert cluster.config.pbm_config is not None
+        cluster.config.pbm_config["pitr"] = {"enabled": True}
+        now = int(cluster.config.cluster_time().time)
+        cluster.config.pbm.add_backup("logical", "done", now - 4200, now - 3600)
+        cluster.config.pbm.start_pitr(span_min=10, since=now - 4200)
+        cluster.config.pbm.make_pitr_hole("shard1", now - 2000, now - 1900)
+        config = ClusterConfig(name="big", uri=cluster.uri(), backup_mode="logical", seeds=(cluster.mongos.host,),
+                               username="pmm", password="secret")
+        result = one(snapshot(config), "pitr_timeline_continuous")
+        assert result.status is Status.FAIL
+        assert f"no chunk on shard1 from {utc(now - 2400)} to {utc(now - 1800)}" in result.reason
+        assert f"reaches no later than {utc(now - 2400)}" in result.reason

@@ -24,6 +24,7 @@ Every function is pure; a malformed document is left out and counted, never rais
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -337,7 +338,27 @@ def recoverability(control: ReplicaSetFacts) -> Recoverability:
         if not fact.ok:
             return Recoverability(now, None, error=f"{what} could not be read: {fact.error}")
     docs = control.catalogue.value or []
-    per_rs = {rs: [Timeline(int(s), int(e)) for s, e in lines]
-              for rs, lines in (control.pitr_timelines.value or {}).items()}
+    per_rs: dict[str, list[Timeline]] = {}
+    malformed = 0
+    known = control.pitr_timelines.value
+    for rs, lines in (known.items() if isinstance(known, Mapping) else ()):
+        for line in lines if isinstance(lines, (list, tuple)) else ():
+            if isinstance(line, (list, tuple)) and len(line) == 2 and all(_int(v) is not None for v in line):
+                per_rs.setdefault(str(rs), []).append(Timeline(line[0], line[1]))
+            else:
+                malformed += 1
     backups = [b for b in (backup_of(d) for d in docs) if b is not None]
-    return Recoverability(now, window_of(per_rs, docs), last_backups(backups))
+    return Recoverability(now, window_of(per_rs, docs, malformed), last_backups(backups))
+
+
+def utc(seconds: int) -> str:
+    """A cluster-time second as people read it: 2026-12-06T04:00:00Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def memo_recoverability(memo: dict[str, Any], control: ReplicaSetFacts) -> Recoverability:
+    """recoverability(control), worked out once per check input (CheckInput.memo)."""
+    found = memo.get("recoverability")
+    if not isinstance(found, Recoverability):
+        found = memo["recoverability"] = recoverability(control)
+    return found
