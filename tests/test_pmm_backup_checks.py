@@ -7,13 +7,14 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from bson.timestamp import Timestamp
 
 from exporter.checks.registry import run_checks
 from exporter.facts.observed import Observed, PMMFacts
 from exporter.model.cluster_settings import ClusterSettings
 from exporter.readiness.cluster_readiness import cluster_ready, schedules_ready
 from exporter.results.check_result import CheckResult, Status, readiness
-from tests.test_checks import HOSTS, agent, facts
+from tests.test_checks import HOSTS, NOW, agent, facts
 from tests.test_pmm_checks import artifact, pmm_facts, schedule, service
 
 S3 = {"name": "s3-main", "location_id": "loc1", "type": "s3", "bucket": "b", "endpoint": "https://s3.example"}
@@ -254,3 +255,60 @@ def test_a_carried_answer_says_so() -> None:
     result = of(run(pmm_facts(compatible_carried={"a1": "a0"})), "restore_version_compatible")[""]
     assert result.status is Status.PASS
     assert "(PMM's answer for the previous artifact, a0, taken at the same MongoDB versions" in result.reason
+
+
+# --- recovery_objectives_met -------------------------------------------------------------------------------------
+
+def done_backup(ended: int, took: int = 600) -> dict[str, Any]:
+    """An admin.pbmBackups document as the catalogue projection keeps it (pbm/backup/types.go BackupMeta)."""
+    return {"name": f"b{ended}", "type": "logical", "status": "done", "start_ts": ended - took,
+            "last_transition_ts": ended, "first_write_ts": Timestamp(ended - took, 1),
+            "last_write_ts": Timestamp(ended, 1), "size": 1 << 20}
+
+
+def objectives(pmm: PMMFacts | None, settings: ClusterSettings | None = None, **fact_over: Any) -> CheckResult:
+    fact_over.setdefault("pbm_config", {"storage": {"type": "s3", "s3": {"bucket": "b"}}})
+    fact_over.setdefault("pitr_timelines", Observed({}))
+    out = run_checks(facts(**fact_over), settings or ClusterSettings("logical", "prod-rs"), pmm)
+    [result] = [r for r in out if r.check == "recovery_objectives_met"]
+    return result
+
+
+def test_the_backup_age_target_comes_from_the_clusters_pmm_schedule() -> None:
+    nightly = pmm_facts(scheduled_backups=Observed([schedule("nightly", cron_expression="0 1 * * *")]))
+    stale = objectives(nightly, catalogue=Observed([done_backup(NOW - 30 * 3600)]))
+    assert stale.status is Status.FAIL and stale.blocks == ()  # a warning: freshness never blocks
+    assert stale.reason.startswith("RPO 30 h over its target 25 h without PITR, the backup age target (from PMM "
+                                   "schedule 'nightly' 0 1 * * * plus 60 min); newest successful backup age 30 h over "
+                                   "its target 25 h from PMM schedule 'nightly' 0 1 * * * plus 60 min")
+    fresh = objectives(nightly, catalogue=Observed([done_backup(NOW - 2 * 3600)]))
+    assert fresh.status is Status.PASS and "newest successful backup age 2 h within 25 h" in fresh.reason
+    # an hourly schedule beside it: the tighter one sets the target; a disabled or PITR schedule sets none
+    both = pmm_facts(scheduled_backups=Observed([
+        schedule("nightly", cron_expression="0 1 * * *"), schedule("hourly", cron_expression="0 * * * *"),
+        schedule("off", cron_expression="*/5 * * * *", enabled=False),
+        schedule("pitr", cron_expression="*/5 * * * *", mode="PITR")]))
+    assert "over its target 2 h from PMM schedule 'hourly'" in objectives(
+        both, catalogue=Observed([done_backup(NOW - 3 * 3600)])).reason
+
+
+def test_with_pitr_the_rpo_target_is_three_oplog_spans_and_the_config_overrides_every_default() -> None:
+    config = {"storage": {"type": "s3", "s3": {"bucket": "b"}}, "pitr": {"enabled": True, "oplogSpanMin": 10}}
+    # PITR chunks to 45 min ago from a base an hour ago: RPO 45 min
+    base = done_backup(NOW - 3600)
+    timelines = Observed({"rs0": ((NOW - 3600 - 600, NOW - 2700),)})
+    result = objectives(None, pbm_config=config, catalogue=Observed([base]), pitr_timelines=timelines)
+    assert result.status is Status.FAIL
+    assert result.reason.startswith("RPO 45 min over its target 30 min from PITR's oplog span 10 min x 3")
+    stated = ClusterSettings("logical", "prod-rs", objectives=(
+        ("rpo", 3600.0, "clusters[0].recovery_objectives.rpo"),
+        ("min_window", 7200.0, "recovery_objectives.min_window")))
+    result = objectives(None, stated, pbm_config=config, catalogue=Observed([base]), pitr_timelines=timelines)
+    assert result.status is Status.FAIL and result.reason.startswith(
+        "restorable window 15 min under its target 2 h from the config (recovery_objectives.min_window) (met: RPO "
+        "45 min within 60 min from the config (clusters[0].recovery_objectives.rpo))")
+
+
+def test_no_target_at_all_is_skipped_and_an_unreadable_catalogue_unknown() -> None:
+    assert objectives(None, catalogue=Observed([done_backup(NOW - 60)])).status is Status.SKIPPED
+    assert objectives(None, catalogue=Observed.failed("Unauthorized")).status is Status.UNKNOWN

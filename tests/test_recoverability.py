@@ -3,6 +3,8 @@ it (restorable window, RPO, PITR holes, last backups), replica set and sharded."
 
 from __future__ import annotations
 
+import dataclasses
+
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -155,3 +157,19 @@ def test_a_hole_on_one_shard_is_named_for_the_whole_cluster() -> None:
         assert result.status is Status.FAIL
         assert f"no chunk on shard1 from {utc(now - 2400)} to {utc(now - 1800)}" in result.reason
         assert f"reaches no later than {utc(now - 2400)}" in result.reason
+
+
+def test_recovery_objectives_from_the_config_are_judged_as_a_warning_through_the_simulator() -> None:
+    with SimReplicaSet() as rs:
+        now = int(rs.cluster_time().time)
+        rs.pbm.add_backup("logical", "done", now - 7 * 3600, now - 6 * 3600)
+        config = dataclasses.replace(cluster_config(rs), objectives=(
+            ("max_backup_age", 4 * 3600.0, "clusters[0].recovery_objectives.max_backup_age"),))
+        snap = snapshot(config)
+        result = one(snap, "recovery_objectives_met")
+        assert result.status is Status.FAIL and result.blocks == ()
+        assert "newest successful backup age 6 h over its target 4 h from the config " \
+               "(clusters[0].recovery_objectives.max_backup_age)" in result.reason
+        assert snap.operations["logical_restore"] is True and snap.ready is True  # nothing blocked
+        rs.pbm.add_backup("logical", "done", now - 1200, now - 600)
+        assert one(snapshot(config), "recovery_objectives_met").status is Status.PASS

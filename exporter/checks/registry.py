@@ -24,6 +24,7 @@ from exporter.checks import (
     pmm_cluster_services_connected,
     pmm_scheduled_backups_enabled,
     pmm_service_user_matches,
+    recovery_objectives_met,
     replica_set_member,
     restore_point_available,
     restore_version_compatible,
@@ -49,7 +50,7 @@ _MODULES = (replica_set_member, pbm_agent_running, pbm_version_supported, pbm_ve
             storage_location_configured, pmm_client_connected, pmm_agent_version_supported, pmm_agent_on_mongodb_node,
             pmm_service_user_matches, pmm_cluster_services_connected, containerized_node, service_cluster_name,
             pmm_scheduled_backups_enabled, pmm_backup_folder_unique, restore_version_compatible,
-            pbm_config_managed_by_pmm, restore_point_available, pitr_timeline_continuous)
+            pbm_config_managed_by_pmm, restore_point_available, pitr_timeline_continuous, recovery_objectives_met)
 CHECKS: dict[str, Check] = {module.CHECK: module.evaluate for module in _MODULES}
 # The operations each check's failure may block at most: what its unknown results leave unknown
 MAY_BLOCK: dict[str, frozenset[str]] = {module.CHECK: module.MAY_BLOCK for module in _MODULES}
@@ -60,7 +61,7 @@ MAY_BLOCK: dict[str, frozenset[str]] = {module.CHECK: module.MAY_BLOCK for modul
 CLUSTER_SCOPED = {backup_management_enabled.CHECK, storage_location_configured.CHECK, pbm_config_managed_by_pmm.CHECK,
                   pbm_no_stale_lock.CHECK, pbm_versions_consistent.CHECK, pmm_scheduled_backups_enabled.CHECK,
                   pmm_backup_folder_unique.CHECK, restore_version_compatible.CHECK, restore_point_available.CHECK,
-                  pitr_timeline_continuous.CHECK}
+                  pitr_timeline_continuous.CHECK, recovery_objectives_met.CHECK}
 
 
 def names_to_resolve(cluster: ClusterFacts, settings: ClusterSettings, pmm: PMMFacts | None) -> set[str]:

@@ -342,7 +342,7 @@ def _extract(what: str, reply: Any, dialect: int) -> Any:
 # What the checks use of a ScheduledBackup and an Artifact (api/backup/v1/backup.proto, artifacts.proto): an
 # artifact's metadata_list (a physical backup's file list) is dropped on arrival
 SCHEDULE_FIELDS = ("scheduled_backup_id", "service_id", "service_name", "location_id", "location_name", "folder",
-                   "name", "enabled", "data_model", "mode", "vendor")
+                   "name", "enabled", "data_model", "mode", "vendor", "cron_expression")
 ARTIFACT_FIELDS = ("artifact_id", "name", "vendor", "location_id", "location_name", "service_id", "service_name",
                    "data_model", "status", "created_at", "mode", "is_sharded_cluster", "folder")
 
