@@ -277,3 +277,15 @@ def test_members_carry_their_pmm_service_for_the_dashboard(setup: Setup) -> None
     # a probe that fails keeps the members it last saw, so that the dashboard still names them
     failed = build_snapshot("prod-rs", ClusterSettings(), ProbeOutcome(None, "no usable member answered", 1.0), snap)
     assert failed.members == snap.members and not failed.results
+
+
+def test_the_backup_age_target_comes_from_pmms_nightly_schedule_end_to_end(setup: Setup) -> None:
+    # the setup's schedule 'nightly' runs at 0 1 * * * (PMM 2 and PMM 3 both list its cron_expression)
+    status, reason, _ = result(setup.probe(), "recovery_objectives_met")
+    assert status is Status.FAIL and "newest successful backup age: none (no successful backup), target 25 h from " \
+                                     "PMM schedule 'nightly' 0 1 * * * plus 60 min" in reason
+    now = int(setup.rs.cluster_time().time)
+    setup.rs.pbm.add_backup("logical", "done", now - 3 * 3600, now - 2 * 3600)
+    status, reason, _ = result(setup.probe(), "recovery_objectives_met")
+    assert status is Status.PASS and "newest successful backup age 2 h within 25 h from PMM schedule 'nightly'" \
+        in reason
