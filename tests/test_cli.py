@@ -97,8 +97,10 @@ def test_check_exit_codes_table_and_json(tmp_path: Path, rs: SimReplicaSet) -> N
     failing = run("check", "--config", config)
     assert failing.returncode == 1
     assert failing.stdout.startswith("prod-rs: NOT READY for logical backups (")
-    first = failing.stdout.splitlines()[2]
-    assert first.split()[:3] == ["FAIL", "pbm_agent_running", rs.hosts[0]]
+    lines = failing.stdout.splitlines()
+    # no backup in the simulator's catalogue yet: the recoverability line says so, under the operations
+    assert lines[2] == "  recoverability: nothing to restore: no usable backup in PBM's catalogue"
+    assert lines[3].split()[:3] == ["FAIL", "pbm_agent_running", rs.hosts[0]]
     words = " ".join(failing.stdout.split())  # the table wraps to the terminal's width
     assert "blocks logical_backup, physical_backup, pitr, logical_restore, physical_restore" in words
     assert "fix: On 127.0.0.1: sudo systemctl restart pbm-agent" in failing.stdout

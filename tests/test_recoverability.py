@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporter.config.config_file import ClusterConfig
 from exporter.exposition.collector import SnapshotCollector
 from exporter.model.pbm_timeline import utc
+from exporter.report.check_report import render_table, status_document
 from exporter.results.check_result import CheckResult, Status
 from exporter.snapshots.cluster_snapshot import ClusterSnapshot, SnapshotStore
 from pbm_pmm_simulator import SimReplicaSet, SimShardedCluster
@@ -173,3 +174,22 @@ def test_recovery_objectives_from_the_config_are_judged_as_a_warning_through_the
         assert snap.operations["logical_restore"] is True and snap.ready is True  # nothing blocked
         rs.pbm.add_backup("logical", "done", now - 1200, now - 600)
         assert one(snapshot(config), "recovery_objectives_met").status is Status.PASS
+
+
+def test_check_prints_the_window_its_holes_and_the_last_backups_and_json_says_the_same() -> None:
+    with SimReplicaSet() as rs:
+        assert rs.pbm_config is not None
+        rs.pbm_config["pitr"] = {"enabled": True}
+        now = int(rs.cluster_time().time)
+        rs.pbm.add_backup("logical", "done", now - 4200, now - 3600)
+        rs.pbm.start_pitr(span_min=10, since=now - 4200)
+        rs.pbm.make_pitr_hole("rs0", now - 1500, now - 1400)
+        snap = snapshot(cluster_config(rs))
+        line = " ".join(render_table([snap], width=300).split())
+        assert f"recoverability: restorable from {utc(now - 3600)} to {utc(now - 1800)} (RPO 30 min); PITR hole " \
+               f"{utc(now - 1800)} to {utc(now - 1200)} on rs0; last done: logical {utc(now - 3600)} (60 min ago)" \
+               in line
+        doc = status_document([snap])["clusters"][0]["recoverability"]
+        assert doc["restorable_newest_timestamp_seconds"] == now - 1800 and doc["pitr_gaps"] == 1
+        assert doc["pitr_holes"] == [{"replica_set": "rs0", "from": now - 1800, "to": now - 1200}]
+        assert doc["last_backups"][0]["status"] == "done" and doc["last_backups"][0]["duration_seconds"] == 600
