@@ -424,7 +424,7 @@ def test_the_shipped_rule_file_loads_and_evaluates_unchanged_in_vmalert(chain: C
     def evaluated() -> list[dict[str, Any]]:
         groups = chain.shipped.rules() if chain.shipped else []
         rules = [r for g in groups for r in g["rules"]]
-        done = len(rules) == 7 and all(not r["lastEvaluation"].startswith("0001-") for r in rules)
+        done = len(rules) == 10 and all(not r["lastEvaluation"].startswith("0001-") for r in rules)
         return groups if done else []
 
     [group] = chain.wait(evaluated, 10, "vmalert to evaluate the shipped rules")
