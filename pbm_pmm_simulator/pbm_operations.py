@@ -115,6 +115,7 @@ class PBMOperations:
         self._old_chunks: list[dict[str, Any]] = []  # chunks of an earlier slicing run, kept after stop_pitr
         self._holes: list[tuple[str, int, int]] = []  # (replica set, from, to): no chunk overlaps the span
         self._retained_from = 0  # retention deleted every chunk that ends before this cluster second
+        self._chunk_cache: tuple[Any, list[dict[str, Any]]] | None = None
         rs.dynamic_collections[("admin", "pbmLock")] = self._lock_documents
         rs.dynamic_collections[("admin", "pbmLockOp")] = self._pitr_locks
         rs.dynamic_collections[("admin", "pbmPITRChunks")] = self._pitr_chunks
@@ -164,20 +165,28 @@ class PBMOperations:
         """One chunk per replica set for every span elapsed since slicing started (until it crashed), but none in a
         hole, nor before what retention deleted."""
         with self._rs.lock:
-            chunks = list(self._old_chunks)
+            count, since, span = 0, 0, 1
             if self._pitr is not None:
                 since, span = int(self._pitr["since"]), int(self._pitr["span"])
                 until = self._pitr["crashed_at"] or self._rs.cluster_time().time
                 paused = self._pitr_paused_since()
                 if paused is not None:
                     until = min(until, paused)
-                for each in self._replica_sets():
-                    for i in range(max(0, (int(until) - since) // span)):
-                        start, end = since + i * span, since + (i + 1) * span
-                        chunks.append(chunk_document(each.name, start, end))
-            return [c for c in chunks if c["end_ts"].time >= self._retained_from and not any(
-                rs == c["rs"] and c["start_ts"].time < to and c["end_ts"].time > since
-                for rs, since, to in self._holes)]
+                count = max(0, (int(until) - since) // span)
+            sets = tuple(each.name for each in self._replica_sets())
+            # a week of chunks is thousands of documents: built again only when one more is due or holes change
+            key = (id(self._old_chunks), len(self._old_chunks), since, span, count, sets, tuple(self._holes),
+                   self._retained_from)
+            if self._chunk_cache is not None and self._chunk_cache[0] == key:
+                return self._chunk_cache[1]
+            chunks = list(self._old_chunks)
+            for name in sets:
+                chunks += [chunk_document(name, since + i * span, since + (i + 1) * span) for i in range(count)]
+            kept = [c for c in chunks if c["end_ts"].time >= self._retained_from and not any(
+                rs == c["rs"] and c["start_ts"].time < to and c["end_ts"].time > start
+                for rs, start, to in self._holes)]
+            self._chunk_cache = (key, kept)
+            return kept
 
     def make_pitr_hole(self, replset: str, since: float, until: float) -> None:
         """No chunk of `replset` covers any second of since..until (cluster seconds): the slicer lost that oplog."""
