@@ -401,6 +401,13 @@ def test_every_dashboard_query_returns_data_on_victoriametrics(chain: Chain) -> 
     assert instant_values("pbm-agent status (PBM)", "service_name") == dict.fromkeys(services.values(), 0.0)
     assert instant_values("PITR (PBM)", "cluster") == {"prod-rs": 0.0}
     assert 0 <= instant_values("Last successful backup (PBM)", "cluster")["prod-rs"] < 600
+    # the Recoverability row, from the exporter's own reading of PBM's catalogue: the chain's one logical backup
+    assert instant_values("PITR holes", "cluster") == {"prod-rs": 0.0}
+    assert instant_values("Restorable window", "cluster") == {"prod-rs": 0.0}  # one backup: one point
+    [age] = [float(s["value"][1]) for s in results["Last successful backup, by type"]
+             if s["metric"].get("type") == "logical"]
+    assert 0 <= age < 600
+    assert results["RPO: what a restore now would lose"] and results["Backup size, by type"]
 
     # the variables, as Grafana asks for them: the cluster list follows the environment
     variables = {v["name"]: v for v in board["templating"]["list"] if v["type"] == "query"}
