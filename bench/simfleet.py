@@ -2,7 +2,11 @@
 """A fleet of simulated replica sets in one process, for the benchmark: prints one JSON line per replica set
 ({"name", "uri"}) and then "ready", and serves until SIGTERM. A share of the members is stopped (dead nodes).
 
-    python bench/simfleet.py --count 500 --offset 0 --dead 0.05 --seed 1
+    python bench/simfleet.py --count 500 --offset 0 --dead 0.05 --seed 1 --pitr-days 7
+
+Each replica set's PBM catalogue holds a full backup taken `--pitr-days` ago and, PITR on, a chunk every 10 minutes
+since then (a week: 1008 chunks per replica set), as a cluster with PMM's PITR schedule has: what the exporter's
+recoverability reads (incrementally) each cycle.
 """
 
 from __future__ import annotations
@@ -23,11 +27,17 @@ def main() -> int:
     parser.add_argument("--offset", type=int, default=0)
     parser.add_argument("--dead", type=float, default=0.05, help="share of members to stop")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--pitr-days", type=float, default=7.0, help="PITR chunks since a base backup this old")
     args = parser.parse_args()
     rng = random.Random(args.seed + args.offset)
     fleet = []
     for i in range(args.offset, args.offset + args.count):
         rs = SimReplicaSet(name=f"rs{i}").start()
+        if args.pitr_days > 0 and rs.pbm_config is not None:
+            since = int(rs.cluster_time().time - args.pitr_days * 86400)
+            rs.pbm.add_backup("logical", "done", since - 600, since)
+            rs.pbm_config["pitr"] = {"enabled": True, "oplogSpanMin": 10}
+            rs.pbm.start_pitr(span_min=10, since=since)
         for member in rs.members:
             if rng.random() < args.dead:
                 member.stop()

@@ -6,19 +6,29 @@ Read from PBM's source (percona/percona-backup-mongodb, v2.15):
   "stalesec ... 35"). A stopped pbm-agent (it does not catch SIGTERM) so loses its document until it runs again.
   The agent that runs the backup holds the lock in admin.pbmLock (pbm/lock/lock.go LockData: type, replset, node,
   opid, epoch, hb; hb refreshed every 5 s) and the backup's metadata is in admin.pbmBackups (pbm/backup/types.go
-  BackupMeta: name, opid, type, status, start_ts, last_transition_ts, size, replsets[{name, node, status}]).
+  BackupMeta, every field it writes without omitempty: type opid name replsets compression store size
+  size_uncompressed mongodb_version fcv start_ts last_transition_ts first_write_ts last_write_ts hb status conditions
+  n pbm_version balancer; nss, src_backup and error only when set. Backup.Init (pbm/backup/backup.go) writes both
+  write timestamps as Timestamp(1, 1) until the backup sets them, conditions as [{timestamp: start_ts, status}]
+  (saveBackupMeta), and every state change $sets `error` (possibly "") and $pushes a condition (changeBackupState).
 - A physical restore: `pbm restore` inserts the command into admin.pbmCmd (pbm/ctrl/send.go, ctrl.Cmd {cmd:
   "restore", restore: RestoreCmd {name, backupName, fallbackEnabled, allowPartlyDone, external, ...}, ts}; its _id
   is the opid). The cluster leader turns PITR off in the config (cmd/pbm-agent/restore.go SetConfigVar
   "pitr.enabled" false), the primary's restore lock is released at once ("the lock gonna disappear after the
   restore"), every agent pauses its heartbeats (a.HbPause passed to PhysRestore.Snapshot) and then stops mongod
   (pbm/restore/physical.go flush). Its metadata goes to the storage only (PhysRestore.toState, dumpMeta), never to
-  admin.pbmRestores (only a logical restore writes there: pbm/restore/logical.go SetRestoreMeta). On the restored
+  admin.pbmRestores (only a logical restore writes there: pbm/restore/logical.go SetRestoreMeta, a RestoreMeta of
+  pbm/restore/types.go: status name opid backup bcp_chain start_pitr pitr replsets hb start_ts last_transition_ts
+  conditions type, with replsets[] RestoreReplset: name start_ts status committed_txn txn_set partial_txn op
+  last_transition_ts last_write_ts conditions hb stat). On the restored
   data PBM empties its collections (physical.go cleanUpPBMCollections: pbmCmd, pbmLock, pbmBackups, pbmRestores,
   pbmAgents, ...); mongod and the agents are started again by hand (or by PMM).
 - PITR: one agent per replica set slices the oplog, holding its lock in admin.pbmLockOp (cmd/pbm-agent/pitr.go
   NewOpLock, type "pitr") and writing a chunk to admin.pbmPITRChunks every span (pbm/oplog/chunk.go OplogChunk:
-  rs, fname, compression, start_ts, end_ts, size; pitr.oplogSpanMin, 10 minutes by default).
+  rs, fname, compression, start_ts, end_ts, size; pitr.oplogSpanMin, 10 minutes by default). In a sharded cluster
+  every shard's and the config servers' chunks are in the CSRS's collection. A hole (the oplog rolled over, an agent
+  down: pbm/slicer/slicer.go) is a span with no chunk for that replica set; retention (`pbm cleanup`,
+  pbm/resync/...DeletePITR) deletes the oldest chunks.
 - PITR pauses during a logical backup to the main storage (cmd/pbm-agent/backup.go wakes the slicer "to slice and
   pause the main PITR"; cmd/pbm-agent/pitr.go canSlicingNow returns ConcurrentOpError while that backup's lock is
   fresh, so no agent takes the pitr lock): the slicer's lock is gone and its last chunk ends at the backup's start.
@@ -43,6 +53,53 @@ if TYPE_CHECKING:
 STALE_FRAME_SECS = 30  # pbm/defs/defs.go StaleFrameSec
 AGENT_GC_SECS = 35  # pbm/topo/agent.go AgentStatusGC: max(3 * AgentsStatCheckRange, 35)
 BACKUP_SIZE = 64 * 1024 * 1024  # what a finished backup's metadata says it holds (BackupMeta.size)
+PBM_VERSION = "2.12.0"  # BackupMeta.pbm_version: version.Current() of the agent that ran the backup
+TERMINAL = ("done", "error", "cancelled", "partlyDone")  # pbm/defs: a backup in these no longer heartbeats
+
+
+def chunk_document(replset: str, start: int, end: int) -> dict[str, Any]:
+    """pbm/oplog/chunk.go OplogChunk: rs fname compression start_ts end_ts size (no omitempty)."""
+    return {"_id": ObjectId(), "rs": replset, "fname": f"pbmPitr/{replset}/{start}.s2", "compression": "s2",
+            "start_ts": Timestamp(start, 1), "end_ts": Timestamp(end, 1), "size": 1 << 20}
+
+
+def condition(ts: int, status: str, error: str = "") -> dict[str, Any]:
+    """pbm/backup/types.go Condition: timestamp, status, error (omitempty)."""
+    return {"timestamp": ts, "status": status, **({"error": error} if error else {})}
+
+
+def backup_document(name: str, opid: str, kind: str, status: str, start: int, end: int | None, hb: int,
+                    replsets: list[tuple[str, str]], store: dict[str, Any], mongo_version: str, fcv: str,
+                    balancer: str, error: str = "", nss: list[str] | None = None) -> dict[str, Any]:
+    """A BackupMeta as PBM writes it (pbm/backup/types.go, PBM 2.x): every field without omitempty, and nss, error
+    only when set. `replsets`: (name, node) that ran it. `end`: when it reached `status` (None: still running).
+    Its data ends at last_write_ts, which PBM sets while the backup runs (SetFirstWrite, SetLastWrite: before its
+    upload ends), Timestamp(1, 1) as Backup.Init writes them until then: so a backup that ended (done, or in error
+    in its upload, the usual failure) carries both."""
+    done = status == "done" and end is not None
+    first, last = (Timestamp(start, 1), Timestamp(end, 1)) if end is not None else \
+        (Timestamp(1, 1), Timestamp(1, 1))
+    ended = end if end is not None else start
+    conds = [condition(start, "starting"), condition(start, "running")]
+    if end is not None:
+        conds.append(condition(end, status, error))
+    size = BACKUP_SIZE if done else 0
+    doc: dict[str, Any] = {
+        "_id": ObjectId(), "type": kind, "opid": opid, "name": name}
+    if nss:
+        doc["nss"] = list(nss)
+    doc.update({
+        "replsets": [{"name": rs, "start_ts": start, "status": status if end is not None else "running",
+                      "size": size // max(1, len(replsets)), "size_uncompressed": 2 * size // max(1, len(replsets)),
+                      "last_transition_ts": ended, "first_write_ts": first, "last_write_ts": last, "node": node,
+                      "conditions": conds[1:2] + conds[2:]} for rs, node in replsets],
+        "compression": "s2", "store": store, "size": size, "size_uncompressed": 2 * size,
+        "mongodb_version": mongo_version, "fcv": fcv, "start_ts": start, "last_transition_ts": ended,
+        "first_write_ts": first, "last_write_ts": last, "hb": Timestamp(hb, 1), "status": status,
+        "conditions": conds, "n": [{"rs": rs, "n": [node], "ack": node} for rs, node in replsets],
+        # changeBackupState $sets error on every state change, so it is there ("" when none) once the backup runs
+        "error": error, "pbm_version": PBM_VERSION, "balancer": balancer})
+    return doc
 
 
 class PBMOperations:
@@ -56,10 +113,15 @@ class PBMOperations:
         self._backup: dict[str, Any] = {}  # the running backup: {type, profile, start}
         self._pitr: dict[str, Any] | None = None  # {since, span, crashed_at, opid}
         self._old_chunks: list[dict[str, Any]] = []  # chunks of an earlier slicing run, kept after stop_pitr
+        self._holes: list[tuple[str, int, int]] = []  # (replica set, from, to): no chunk overlaps the span
+        self._retained_from = 0  # retention deleted every chunk that ends before this cluster second
+        self._chunk_cache: tuple[Any, list[dict[str, Any]]] | None = None
         rs.dynamic_collections[("admin", "pbmLock")] = self._lock_documents
         rs.dynamic_collections[("admin", "pbmLockOp")] = self._pitr_locks
         rs.dynamic_collections[("admin", "pbmPITRChunks")] = self._pitr_chunks
         rs.read_hooks[("admin", "pbmBackups")] = self._beat_backup
+        self._restore: dict[str, Any] | None = None  # the running logical restore's RestoreMeta
+        rs.dynamic_collections[("admin", "pbmRestores")] = self._running_restore
 
     def _members(self) -> Iterator[SimNode]:
         """Every member whose agent writes its document into this set's admin.pbmAgents."""
@@ -101,23 +163,41 @@ class PBMOperations:
                      "hb": Timestamp(int(hb), 1)} for each in self._replica_sets()]
 
     def _pitr_chunks(self) -> list[dict[str, Any]]:
-        """One chunk per replica set for every span elapsed since slicing started (until it crashed)."""
+        """One chunk per replica set for every span elapsed since slicing started (until it crashed), but none in a
+        hole, nor before what retention deleted."""
         with self._rs.lock:
-            if self._pitr is None:
-                return self._old_chunks
-            since, span = int(self._pitr["since"]), int(self._pitr["span"])
-            until = self._pitr["crashed_at"] or self._rs.cluster_time().time
-            paused = self._pitr_paused_since()
-            if paused is not None:
-                until = min(until, paused)
-            chunks = []
-            for each in self._replica_sets():
-                for i in range(max(0, (int(until) - since) // span)):
-                    start, end = since + i * span, since + (i + 1) * span
-                    chunks.append({"_id": ObjectId(), "rs": each.name, "fname": f"pbmPitr/{each.name}/{start}.s2",
-                                   "compression": "s2", "start_ts": Timestamp(start, 1), "end_ts": Timestamp(end, 1),
-                                   "size": 1 << 20})
-            return self._old_chunks + chunks
+            count, since, span = 0, 0, 1
+            if self._pitr is not None:
+                since, span = int(self._pitr["since"]), int(self._pitr["span"])
+                until = self._pitr["crashed_at"] or self._rs.cluster_time().time
+                paused = self._pitr_paused_since()
+                if paused is not None:
+                    until = min(until, paused)
+                count = max(0, (int(until) - since) // span)
+            sets = tuple(each.name for each in self._replica_sets())
+            # a week of chunks is thousands of documents: built again only when one more is due or holes change
+            key = (id(self._old_chunks), len(self._old_chunks), since, span, count, sets, tuple(self._holes),
+                   self._retained_from)
+            if self._chunk_cache is not None and self._chunk_cache[0] == key:
+                return self._chunk_cache[1]
+            chunks = list(self._old_chunks)
+            for name in sets:
+                chunks += [chunk_document(name, since + i * span, since + (i + 1) * span) for i in range(count)]
+            kept = [c for c in chunks if c["end_ts"].time >= self._retained_from and not any(
+                rs == c["rs"] and c["start_ts"].time < to and c["end_ts"].time > start
+                for rs, start, to in self._holes)]
+            self._chunk_cache = (key, kept)
+            return kept
+
+    def make_pitr_hole(self, replset: str, since: float, until: float) -> None:
+        """No chunk of `replset` covers any second of since..until (cluster seconds): the slicer lost that oplog."""
+        with self._rs.lock:
+            self._holes.append((replset, int(since), int(until)))
+
+    def delete_chunks_before(self, when: float) -> None:
+        """Retention: the chunks that end before `when` (cluster seconds) are deleted."""
+        with self._rs.lock:
+            self._retained_from = int(when)
 
     def start_pitr(self, span_min: float = 10.0, since: float | None = None) -> None:
         """PITR slicing starts on every replica set (at `since`, cluster seconds; default now)."""
@@ -178,27 +258,56 @@ class PBMOperations:
             opid = str(ObjectId())
             self._take_lock("backup", opid)
             self._backup = {"type": kind, "profile": profile, "start": int(self._rs.cluster_time().time)}
-            # pbm/backup/types.go Storage: the storage's config.StorageConf inlined (credentials too, in clear text, as
-            # PBM writes them), and for a profile its name and profile: true (the profile's storage: the main one here)
-            conf = self._rs.pbm_config or {}
-            storage: dict[str, Any] = conf.get("storage") or {}
-            store: dict[str, Any] = {"name": profile, "profile": True} if profile else {}
-            store.update({k: copy.deepcopy(v) for k, v in storage.items() if k == "type" or k == storage.get("type")})
+            store = self._store(profile)
             backups = [d for d in self._rs.collections.get(("admin", "pbmBackups"), []) if d.get("opid") != opid]
-            node = self._lock["node"] if self._lock else ""
             primary = self._rs.primary
             # BackupMeta.MongoVersion: the running agent's mongod buildInfo version (cmd/pbm-agent/backup.go
-            # bcp.SetMongoVersion(a.brief.Version.VersionString))
-            # hb: BackupMeta.Hb, the cluster time BackupHB writes every 5 s while the backup runs
-            # (pbm/backup/query.go); _beat_backup keeps it as fresh as the lock's
+            # bcp.SetMongoVersion(a.brief.Version.VersionString)); hb: BackupMeta.Hb, which BackupHB refreshes
+            # every 5 s while the backup runs (pbm/backup/query.go): _beat_backup keeps it as fresh as the lock's
             version = primary.mongo_version if primary is not None else self._rs.mongo_version
-            backups.append({"_id": ObjectId(), "name": name or f"backup-{now}", "opid": opid, "type": kind,
-                            "status": "running", "start_ts": now, "last_transition_ts": now, "size": 0,
-                            "store": store, "hb": self._rs.cluster_time(),
-                            "mongodb_version": version,
-                            "replsets": [{"name": self._rs.name, "node": node, "status": "running"}]})
+            backups.append(backup_document(
+                name or f"backup-{now}", opid, kind, "running", now, None, int(self._rs.cluster_time().time),
+                self._backup_replsets(), store, version, self._fcv(), self._balancer()))
             self._rs.collections[("admin", "pbmBackups")] = backups
             return opid
+
+    def _backup_replsets(self) -> list[tuple[str, str]]:
+        """(replica set, node) of every replica set a backup covers: the shards and the config servers."""
+        return [(each.name, (each.members[1] if len(each.members) > 1 else each.members[0]).host)
+                for each in self._replica_sets()]
+
+    def _fcv(self) -> str:
+        for doc in self._rs.collections.get(("admin", "system.version"), []):
+            if doc.get("_id") == "featureCompatibilityVersion":
+                return str(doc.get("version", ""))
+        return ""
+
+    def _balancer(self) -> str:
+        # cmd/pbm-agent/backup.go: topo.BalancerModeOff unless the cluster is sharded and its balancer is on ("full")
+        return "full" if self._rs.agent_sources else "off"
+
+    def _store(self, profile: str = "") -> dict[str, Any]:
+        # pbm/backup/types.go Storage: the storage's config.StorageConf inlined (credentials too, in clear text, as
+        # PBM writes them), and for a profile its name and profile: true (the profile's storage: the main one here)
+        conf = self._rs.pbm_config or {}
+        storage: dict[str, Any] = conf.get("storage") or {}
+        store: dict[str, Any] = {"name": profile, "profile": True} if profile else {}
+        store.update({k: copy.deepcopy(v) for k, v in storage.items() if k == "type" or k == storage.get("type")})
+        return store
+
+    def add_backup(self, kind: str = "logical", status: str = "done", start: float | None = None,
+                   end: float | None = None, name: str | None = None, error: str = "",
+                   nss: list[str] | None = None, profile: str = "") -> str:
+        """A backup that ran earlier and ended `status` at `end` (cluster seconds; default: a 10-minute backup that
+        ended now), as it stays in admin.pbmBackups; returns its name."""
+        with self._rs.lock:
+            stop = int(self._rs.cluster_time().time if end is None else end)
+            begin = int(stop - 600 if start is None else start)
+            name = name or datetime.datetime.fromtimestamp(begin, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self._rs.collections.setdefault(("admin", "pbmBackups"), []).append(backup_document(
+                name, str(ObjectId()), kind, status, begin, stop, stop, self._backup_replsets(),
+                self._store(profile), self._rs.mongo_version, self._fcv(), self._balancer(), error, nss))
+            return name
 
     def finish_backup(self, status: str = "done", error: str = "") -> None:
         """The running backup ends: done, or error with PBM's error text (e.g. the storage's AccessDenied)."""
@@ -206,14 +315,15 @@ class PBMOperations:
             if self._lock is None:
                 return
             opid = self._lock["opid"]
-            for doc in self._rs.collections.get(("admin", "pbmBackups"), []):
+            now = int(self._rs.cluster_time().time)
+            backups = self._rs.collections.get(("admin", "pbmBackups"), [])
+            for i, doc in enumerate(backups):
                 if doc.get("opid") == opid:
-                    doc.update(status=status, last_transition_ts=int(self._rs.now_secs()), hb=self._rs.cluster_time())
-                    doc["size"] = BACKUP_SIZE if status == "done" else 0
-                    for replset in doc.get("replsets") or []:
-                        replset["status"] = status
-                    if error:
-                        doc["error"] = error
+                    replsets = [(r.get("name", ""), r.get("node", "")) for r in doc.get("replsets") or []]
+                    finished = backup_document(doc["name"], opid, doc["type"], status, int(doc["start_ts"]), now,
+                                               now, replsets, doc["store"], doc["mongodb_version"], doc["fcv"],
+                                               doc["balancer"], error, doc.get("nss"))
+                    backups[i] = {**finished, "_id": doc["_id"]}
             self._lock, self._lock_frozen_at = None, None
 
     def _beat_backup(self) -> None:
@@ -252,6 +362,57 @@ class PBMOperations:
             self._rs.collections.setdefault(("admin", "pbmCmd"), []).append(cmd)
             return name
 
+    def _running_restore(self) -> list[dict[str, Any]]:
+        with self._rs.lock:
+            if self._restore is None:
+                return []
+            hb = self._rs.cluster_time()  # RestoreHB: every 5 s while the restore runs (pbm/restore/logical.go)
+            return [{**self._restore, "hb": hb,
+                     "replsets": [{**r, "hb": hb} for r in self._restore["replsets"]]}]
+
+    def start_logical_restore(self, backup: str, pitr: float = 0) -> str:
+        """A logical restore of `backup` (to the point `pitr`, cluster seconds, when given) runs: its lock in
+        admin.pbmLock and its RestoreMeta in admin.pbmRestores (pbm/restore/logical.go Snapshot/PITR: SetRestoreMeta
+        with status starting, then each replica set's RestoreReplset via AddRestoreRSMeta and changeRestoreState
+        running), heartbeating until finish_logical_restore(). Returns its name."""
+        with self._rs.lock:
+            name = self.send_restore(backup)
+            opid = str(ObjectId())
+            self._take_lock("restore", opid)
+            now = int(self._rs.cluster_time().time)
+            running = [condition(now, "starting"), condition(now, "running")]
+            self._restore = {
+                "_id": ObjectId(), "status": "running", "error": "", "name": name, "opid": opid, "backup": backup,
+                "bcp_chain": None, "start_pitr": 0, "pitr": int(pitr),
+                "replsets": [{"name": each.name, "start_ts": now, "status": "running", "committed_txn": None,
+                              "txn_set": False, "partial_txn": None, "op": Timestamp(0, 0),
+                              "last_transition_ts": now, "last_write_ts": Timestamp(0, 0),
+                              "conditions": running[:], "error": "", "hb": Timestamp(0, 0),
+                              "stat": {"txn": {"partial": 0, "shard_uncommitted": 0, "left_uncommitted": 0},
+                                       "d": None}}
+                             for each in self._replica_sets()],
+                "hb": Timestamp(now, 1), "start_ts": now, "last_transition_ts": now, "conditions": running,
+                "type": "logical"}
+            return name
+
+    def finish_logical_restore(self, status: str = "done", error: str = "") -> None:
+        """The running logical restore ends (changeRestoreState, ChangeRestoreRSState): its document stays."""
+        with self._rs.lock:
+            running = self._running_restore()
+            if not running:
+                return
+            doc = running[0]
+            now = int(self._rs.cluster_time().time)
+            doc.update(status=status, error=error, last_transition_ts=now,
+                       conditions=[*doc["conditions"], condition(now, status, error)])
+            for each in doc["replsets"]:
+                each.update(status=status, last_transition_ts=now,
+                            conditions=[*each["conditions"], condition(now, status, error)])
+                if error:
+                    each["error"] = error
+            self._rs.collections.setdefault(("admin", "pbmRestores"), []).append(doc)
+            self._restore, self._lock, self._lock_frozen_at = None, None, None
+
     def start_physical_restore(self, backup: str = "2026-12-01T00:00:00Z") -> str:
         """A physical restore of `backup` (its physical metadata is written to admin.pbmBackups when missing) starts
         and reaches the point where every agent pauses its heartbeats: PITR is turned off and no lock stays. mongod
@@ -260,9 +421,7 @@ class PBMOperations:
             backups = self._rs.collections.setdefault(("admin", "pbmBackups"), [])
             if not any(d.get("name") == backup for d in backups):
                 start = int(self._rs.now_secs()) - 86400
-                backups.append({"_id": ObjectId(), "name": backup, "opid": str(ObjectId()), "type": "physical",
-                                "status": "done", "start_ts": start, "last_transition_ts": start + 600,
-                                "size": BACKUP_SIZE, "replsets": [{"name": self._rs.name, "status": "done"}]})
+                self.add_backup("physical", "done", start, start + 600, backup)
             name = self.send_restore(backup)
             if self._rs.pbm_config is not None and isinstance(self._rs.pbm_config.get("pitr"), dict):
                 self._rs.pbm_config["pitr"]["enabled"] = False
@@ -287,7 +446,7 @@ class PBMOperations:
         with self._rs.lock:
             for coll in ("pbmCmd", "pbmLock", "pbmBackups", "pbmRestores", "pbmPITRChunks"):
                 self._rs.collections.pop(("admin", coll), None)
-            self._lock, self._old_chunks = None, []
+            self._lock, self._old_chunks, self._restore = None, [], None
             nodes = list(self._members())
             for node in nodes:
                 if node.agent is not None:

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
@@ -192,6 +193,9 @@ class SimReplicaSet:
         self.dynamic_collections: dict[tuple[str, str], Callable[[], list[dict[str, Any]]]] = {}
         #: called before a collection is read, to bring its stored documents up to date (a running backup's hb)
         self.read_hooks: dict[tuple[str, str], Callable[[], None]] = {}
+        #: documents each `find` returned, per namespace ("admin.pbmPITRChunks"): MongoDB counts them in
+        #: serverStatus metrics.document.returned (for all namespaces); tests read it to bound what a probe reads
+        self.documents_returned: Counter[str] = Counter()
         #: PBM's operations (a backup, a physical restore) as its agents write them into this set's collections
         self.pbm = PBMOperations(self)
         self.dynamic_collections[("admin", "pbmLog")] = lambda: log_documents(self)
@@ -1162,6 +1166,7 @@ class SimReplicaSet:
             docs = docs[:limit]
         projection = body.get("projection")
         projected = [project(d, projection if isinstance(projection, Mapping) else None) for d in docs]
+        self.documents_returned[ns] += len(projected)
         batch_size = body.get("batchSize")
         size = DEFAULT_BATCH_SIZE if batch_size is None else int(batch_size)
         first, rest = projected[:size], projected[size:]

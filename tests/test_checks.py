@@ -79,7 +79,8 @@ def test_healthy_replica_set_passes_everything() -> None:
         "supported_configuration"}
     # without a pmm: section the PMM checks are skipped, with the reason, and never exported
     skipped = {r.check: r.reason for r in out if r.status is Status.SKIPPED
-               and r.check not in ("pitr_running", "pbm_storage_shared", "pbm_no_stuck_operation")}
+               and r.check not in ("pitr_running", "pbm_storage_shared", "pbm_no_stuck_operation",
+                                   "pitr_timeline_continuous", "restore_point_available", "recovery_objectives_met")}
     assert skipped == dict.fromkeys(
         ["backup_management_enabled", "storage_location_configured", "pmm_client_connected",
          "pmm_agent_version_supported", "pmm_agent_on_mongodb_node", "pmm_service_agents_unique",
@@ -157,7 +158,7 @@ def test_pbm_2_14_blocks_restores_from_pmm_unless_a_node_runs_an_older_pbm() -> 
     every = run_checks(facts(agents=[agent(h, version="2.14.0") for h in HOSTS]), ClusterSettings())
     prompt = [r for r in every if r.check == "pbm_version_supported"]
     assert {r.status for r in prompt} == {Status.FAIL}
-    assert prompt[0].blocks == ("logical_restore", "physical_restore")
+    assert prompt[0].blocks == ("logical_restore", "physical_restore", "pitr_restore")
     assert "percona/pmm#5877" in prompt[0].reason and "--yes" in prompt[0].fix
     assert readiness(every)["logical_restore"] is False and readiness(every)["logical_backup"] is True
     mixed = results(facts(agents=[agent(HOSTS[0], version="2.15.1"), *(agent(h, version="2.13.0")
@@ -240,7 +241,7 @@ def test_storage_check_waits_for_a_pbm_config() -> None:
                                           "node's agent; a logical restore runs on the primary's agent; backups and "
                                           "PITR can run from db2:27017, db3:27017)")
     # the leader still nominates the other agents, so a storage failure on the primary blocks no backup
-    assert blocks(f, "pbm_storage_reachable")[HOSTS[0]] == ("logical_restore", "physical_restore")
+    assert blocks(f, "pbm_storage_reachable")[HOSTS[0]] == ("logical_restore", "physical_restore", "pitr_restore")
     assert out[HOSTS[1]] == (Status.PASS, "pbm-agent reaches the storage (filesystem path /backup)")
 
 
@@ -313,7 +314,8 @@ def test_roles_without_privileges_are_unknown_not_a_failure() -> None:
     assert permissions.status is Status.UNKNOWN
     assert permissions.reason == ("connectionStatus lists the user's roles but no privileges (a real mongod always "
                                   "expands them): the privileges cannot be judged")
-    assert permissions.blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+    assert permissions.blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore",
+                                 "pitr_restore")
 
 
 def test_permissions_on_mongodb_8_need_direct_shard_operations() -> None:
@@ -437,7 +439,7 @@ def test_a_stale_lock_blocks_everything_only_where_pbm_status_reports_it(
     f = facts(agents=agents, locks=Observed([lock]), op_locks=Observed([]))
     status, reason = results(f, "pbm_no_stale_lock")[""]
     assert status is Status.FAIL and ("A warning" not in reason) is blocked
-    assert len(blocks(f, "pbm_no_stale_lock")[""]) == (5 if blocked else 0)
+    assert len(blocks(f, "pbm_no_stale_lock")[""]) == (6 if blocked else 0)
 
 
 @pytest.mark.parametrize(("kind", "storage", "error", "storage_error"), [
@@ -507,3 +509,12 @@ def test_pbm_2_5_pre_check_reason_carries_no_secret_from_the_agents_error() -> N
     # from 2.9.1 the agents' `e` no longer matters to the pre-check
     f = facts(agents=[agent(h, version="2.9.1", e=err) for h in HOSTS])
     assert results(f, "backup_candidate_available")[""][0] is Status.PASS
+
+
+def test_malformed_catalogue_documents_make_restore_point_available_unknown_never_raise() -> None:
+    odd = Observed(["x", {"name": 1, "type": "logical"}, {"name": "b", "type": "logical", "status": "done",
+                                                            "first_write_ts": 5, "last_write_ts": None}])
+    out = run_checks(facts(catalogue=odd, pitr_timelines=Observed({"rs0": ((1, "x"),)})), ClusterSettings())
+    [result] = [r for r in out if r.check == "restore_point_available"]
+    assert result.status is Status.UNKNOWN
+    assert "4 record(s) of PBM's catalogue (admin.pbmBackups, admin.pbmPITRChunks) could not" in result.reason

@@ -91,14 +91,16 @@ def test_check_exit_codes_table_and_json(tmp_path: Path, rs: SimReplicaSet) -> N
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.startswith("prod-rs: READY for logical backups (17 pass, 0 fail, 0 unknown)\n"
                                 "  operations: logical_backup READY · physical_backup UNKNOWN · pitr READY · "
-                                "logical_restore READY · physical_restore UNKNOWN\n")
+                                "logical_restore READY · physical_restore UNKNOWN · pitr_restore READY\n")
 
     rs.members[0].stop_agent(at=rs.cluster_time().time - 120)  # the primary's: the cluster leader's
     failing = run("check", "--config", config)
     assert failing.returncode == 1
     assert failing.stdout.startswith("prod-rs: NOT READY for logical backups (")
-    first = failing.stdout.splitlines()[2]
-    assert first.split()[:3] == ["FAIL", "pbm_agent_running", rs.hosts[0]]
+    lines = failing.stdout.splitlines()
+    # no backup in the simulator's catalogue yet: the recoverability line says so, under the operations
+    assert lines[2] == "  recoverability: nothing to restore: no usable backup in PBM's catalogue"
+    assert lines[3].split()[:3] == ["FAIL", "pbm_agent_running", rs.hosts[0]]
     words = " ".join(failing.stdout.split())  # the table wraps to the terminal's width
     assert "blocks logical_backup, physical_backup, pitr, logical_restore, physical_restore" in words
     assert "fix: On 127.0.0.1: sudo systemctl restart pbm-agent" in failing.stdout
@@ -109,9 +111,11 @@ def test_check_exit_codes_table_and_json(tmp_path: Path, rs: SimReplicaSet) -> N
     cluster = document["clusters"][0]
     assert cluster["cluster"] == "prod-rs" and cluster["ready"] is False
     assert cluster["operations"] == {"logical_backup": "blocked", "physical_backup": "blocked", "pitr": "blocked",
-                                     "logical_restore": "blocked", "physical_restore": "blocked"}
+                                     "logical_restore": "blocked", "physical_restore": "blocked",
+                                     "pitr_restore": "blocked"}
     [leader] = [c for c in cluster["checks"] if c["check"] == "pbm_agent_running" and c["status"] == "fail"]
-    assert leader["blocks"] == ["logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore"]
+    assert leader["blocks"] == ["logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore",
+                                "pitr_restore"]
     assert cluster["probes"] == [{"target": "mongodb", "success": True, "error": "",
                                   "duration_seconds": cluster["probes"][0]["duration_seconds"]}]
     failed = [c for c in cluster["checks"] if c["status"] == "fail"]

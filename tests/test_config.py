@@ -225,3 +225,37 @@ discovery: {from_pmm: true}
 mongodb: {username: pmm, password_file: missing}
 """)
     assert problems(path)[0].startswith(f"{path}:3: mongodb.password_file: cannot read ")
+
+
+def test_recovery_objectives_globally_and_per_cluster_say_where_they_were_set(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+recovery_objectives:
+  rpo: 15m
+  max_backup_age: 25h
+clusters:
+  - name: prod-rs
+    uri: mongodb://db1:27017/?replicaSet=rs0
+    recovery_objectives:
+      rpo: 5m
+      min_window: 7d
+  - name: other
+    uri: mongodb://db2:27017/?replicaSet=rs1
+""")
+    config = load_config(path)
+    assert config.clusters[0].objectives == (
+        ("rpo", 300.0, "clusters[0].recovery_objectives.rpo"),
+        ("max_backup_age", 90000.0, "recovery_objectives.max_backup_age"),
+        ("min_window", 604800.0, "clusters[0].recovery_objectives.min_window"))
+    assert config.clusters[1].objectives == (("rpo", 900.0, "recovery_objectives.rpo"),
+                                             ("max_backup_age", 90000.0, "recovery_objectives.max_backup_age"))
+    assert config.objectives == config.clusters[1].objectives  # what discovered clusters get
+    bad = write(tmp_path, """
+recovery_objectives:
+  rpo: soon
+clusters:
+  - name: prod-rs
+    uri: mongodb://db1:27017/?replicaSet=rs0
+    recovery_objectives: {max_age: 1h}
+""", "bad.yml")
+    found = problems(bad)
+    assert any("recovery_objectives.rpo" in p for p in found) and any("max_age" in p for p in found), found

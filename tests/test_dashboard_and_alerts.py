@@ -70,7 +70,7 @@ def test_generated_files_match_their_sources() -> None:
 
 
 def test_rules_pass_promtool_check() -> None:
-    assert "SUCCESS: 7 rules found" in promtool("check", "rules", str(RULES))
+    assert "SUCCESS: 10 rules found" in promtool("check", "rules", str(RULES))
 
 
 def test_rules_unit_tests_pass() -> None:
@@ -80,9 +80,10 @@ def test_rules_unit_tests_pass() -> None:
 def test_every_alert_has_severity_summary_description_and_runbook() -> None:
     rules = yaml.safe_load(RULES.read_text())["groups"][0]["rules"]
     assert {r["alert"] for r in rules} == {"PMMBackupPrerequisiteFailing", "PMMBackupClusterNotReady",
-                                           "PMMBackupRestoreBlocked",
-                                           "PMMBackupPrereqProbeFailing", "PMMBackupPrereqDataStale",
-                                           "PMMBackupPrereqExporterAbsent", "PMMBackupNodeCheckStale"}
+                                           "PMMBackupRestoreBlocked", "PMMBackupNoRestorePoint", "PMMBackupPITRHole",
+                                           "PMMBackupRecoveryObjectivesMissed", "PMMBackupPrereqProbeFailing",
+                                           "PMMBackupPrereqDataStale", "PMMBackupPrereqExporterAbsent",
+                                           "PMMBackupNodeCheckStale"}
     for rule in rules:
         assert rule["labels"]["severity"] in ("warning", "critical")
         assert set(rule["annotations"]) == {"summary", "description", "runbook_url"}
@@ -153,7 +154,8 @@ def test_strict_template_parser_rejects_what_pmm_rejects() -> None:
 def test_pmm_templates_parse_render_and_pass_promtool(tmp_path: Path) -> None:
     templates = parse_templates(TEMPLATES.read_text())
     assert [t["name"] for t in templates] == ["backup_prereq_failing", "backup_prereq_cluster_not_ready",
-                                              "backup_prereq_restore_blocked",
+                                              "backup_prereq_restore_blocked", "backup_prereq_no_restore_point",
+                                              "backup_prereq_pitr_hole", "backup_prereq_recovery_objectives_missed",
                                               "backup_prereq_probe_failing", "backup_prereq_data_stale",
                                               "backup_prereq_exporter_absent", "backup_prereq_node_check_stale"]
     rules = []
@@ -167,7 +169,7 @@ def test_pmm_templates_parse_render_and_pass_promtool(tmp_path: Path) -> None:
                       "annotations": annotations})
     rendered = tmp_path / "rendered.rules.yml"
     rendered.write_text(yaml.safe_dump({"groups": [{"name": "rendered-templates", "rules": rules}]}))
-    assert "SUCCESS: 7 rules found" in promtool("check", "rules", str(rendered))
+    assert "SUCCESS: 10 rules found" in promtool("check", "rules", str(rendered))
     # the templates say the same as the rules: same expressions once rendered
     prometheus = {r["expr"] for r in yaml.safe_load(RULES.read_text())["groups"][0]["rules"]}
     assert {r["expr"] for r in rules} == prometheus

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Metric, generate_latest
 
 from exporter.exposition.collector import SnapshotCollector
 from exporter.exposition.prerendered import Exposition
+from exporter.model.pbm_timeline import Hole, LastBackup, PitrRange, Recoverability, Timeline, Window
 from exporter.results.check_result import CheckResult, Status
 from exporter.snapshots.cluster_snapshot import (
     AgentObservation,
@@ -48,14 +49,25 @@ def store() -> SnapshotStore:
         PMMStatus("3.4.0", True, "", 0.25),
         # db2 matches no PMM service: its node_info says so with empty pmm_ labels
         members=(MemberIdentity("db1:27017", "rs0", "db1-mongodb", "prod"), MemberIdentity("db2:27017", "rs0")),
+        # PITR from a base at ..400 to ..1800 with a 10-minute hole on rs0 from ..1200: restorable to ..1200
+        recoverability=Recoverability(1_800_000_060, Window(
+            (PitrRange(1_799_990_000, 1_799_990_400, ""), PitrRange(1_799_990_401, 1_799_991_200, "base"),
+             PitrRange(1_799_991_800, 1_800_000_000, "")),
+            (1_799_990_400,), (Timeline(1_799_991_200, 1_799_991_800),),
+            (Hole("rs0", 1_799_991_200, 1_799_991_800),)),
+            (LastBackup("logical", "done", "base", 1_799_990_400, 600, 64 << 20),
+             LastBackup("logical", "error", "later", 1_799_999_000, 30, 0))),
     ))
     s.put(ClusterSnapshot("all-good", True, "", 0.125, 1_800_000_001.0,
                           (CheckResult("replica_set_member", Status.PASS, "PRIMARY", node="a:1", replica_set="rs1"),),
-                          source="pmm"))
+                          source="pmm",
+                          # no backup yet: nothing to restore, so no timestamp (absent, never 0), no holes
+                          recoverability=Recoverability(1_800_000_001, Window((), (), (), ()))))
     # a physical cluster with PITR on, whose leader's agent is gone: every backup and PITR blocked
     s.put(ClusterSnapshot("billing", True, "", 0.5, 1_800_000_003.0, (
         CheckResult("pbm_agent_running", Status.FAIL, "no document", "start it", node="b1:27017", replica_set="rs2",
-                    blocks=("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")),
+                    blocks=("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore",
+                            "pitr_restore")),
         CheckResult("supported_configuration", Status.UNKNOWN, "psmdb?", replica_set="rs2",
                     blocks=("physical_backup", "physical_restore")),
     ), backup_mode="physical", pitr_enabled=True, running=("backup", "pitr")))

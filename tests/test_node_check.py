@@ -314,7 +314,7 @@ def test_node_check_command(tmp_path: Path) -> None:
     # Restart=always breaks a physical restore only: PBM stops mongod, and systemd would start it again
     assert done.stdout.startswith("prod-rs, node db1:27017: READY for logical backups (11 pass, 1 fail, 0 unknown)\n"
                                   "  operations: logical_backup READY · physical_backup UNKNOWN · pitr READY · "
-                                  "logical_restore READY · physical_restore BLOCKED\n")
+                                  "logical_restore READY · physical_restore BLOCKED · pitr_restore READY\n")
     assert "FAIL     systemd_restart_policy_safe" in done.stdout and "blocks physical_restore" in done.stdout
     document = json.loads(subprocess.run([*command, "--output", "json", "--no-textfile"], capture_output=True,
                                          text=True, timeout=60).stdout)

@@ -36,7 +36,7 @@ def test_a_dead_agent_on_a_secondary_blocks_only_a_physical_restore() -> None:
     f = facts(agents=[agent(HOSTS[0]), agent(HOSTS[1]), agent(HOSTS[2], age=300)])
     assert blocked(f) == {("pbm_agent_running", HOSTS[2]): ("physical_restore",)}
     assert ready(f, "physical") == {"logical_backup": True, "physical_backup": True, "pitr": True,
-                                    "logical_restore": True, "physical_restore": False}
+                                    "logical_restore": True, "physical_restore": False, "pitr_restore": True}
 
 
 def test_the_leaders_agent_dead_blocks_every_backup_and_pitr() -> None:
@@ -68,7 +68,8 @@ def test_no_percona_server_blocks_only_the_physical_backup() -> None:
     # no Percona Server member at all: no physical backup, the rest goes on
     docs = [{k: v for k, v in agent(h).items() if k != "pv"} for h in HOSTS]
     assert ready(facts(agents=docs), "physical") == {"logical_backup": True, "physical_backup": False, "pitr": True,
-                                                     "logical_restore": True, "physical_restore": True}
+                                                     "logical_restore": True, "physical_restore": True,
+                                                     "pitr_restore": True}
 
 
 def test_arbiters_block_a_physical_restore() -> None:
@@ -81,7 +82,7 @@ def test_missing_privileges_or_no_location_block_everything_backup_management_of
     f = facts(pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}})
     # enabled schedules keep running with it off (PMM's scheduler does not read the setting): pitr is not blocked
     assert blocked(f, pmm=pmm_facts(backup=False))[("backup_management_enabled", "")] == (
-        "logical_backup", "physical_backup", "logical_restore", "physical_restore")
+        "logical_backup", "physical_backup", "logical_restore", "physical_restore", "pitr_restore")
     assert blocked(f, pmm=pmm_facts(locations=[]))[("storage_location_configured", "")] == ALL
 
 
@@ -99,15 +100,15 @@ def test_unknown_leaves_unknown_what_it_could_block_unless_something_blocks_it()
         passed("replica_set_member", "ok", "db1:27017", "rs0"),
     ]
     assert readiness(results) == {"logical_backup": None, "physical_backup": None, "pitr": None,
-                                  "logical_restore": False, "physical_restore": False}
+                                  "logical_restore": False, "physical_restore": False, "pitr_restore": False}
     assert readiness(results[:2]) == {"logical_backup": True, "physical_backup": True, "pitr": True,
-                                      "logical_restore": False, "physical_restore": False}
+                                      "logical_restore": False, "physical_restore": False, "pitr_restore": False}
     assert readiness(results[3:], unjudged=["physical_backup"])["physical_backup"] is None
 
 
 def test_cluster_ready_is_the_backup_of_its_mode_and_pitr_when_it_is_on() -> None:
     operations = {"logical_backup": True, "physical_backup": False, "pitr": False, "logical_restore": False,
-                  "physical_restore": False}
+                  "physical_restore": False, "pitr_restore": False}
     assert cluster_ready(operations, "logical", pitr_enabled=False) is True  # restores blocked: still ready
     assert cluster_ready(operations, "logical", pitr_enabled=True) is False
     assert cluster_ready(operations, "physical", pitr_enabled=False) is False

@@ -42,7 +42,7 @@ def test_a_fresh_lock_names_the_running_backup_and_a_crashed_ones_lock_goes_stal
     snap = probe(rs)
     status, reason, blocks = one(snap, "pbm_no_stale_lock")
     assert status is Status.FAIL and blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore",
-                                                "physical_restore")
+                                                "physical_restore", "pitr_restore")
     assert f"PBM's lock for backup on rs0/{rs.hosts[0]} (opid {opid}, admin.pbmLock) is stale: its last heartbeat " \
            f"was 4" in reason
     [lock] = [r for r in snap.results if r.check == "pbm_no_stale_lock"]
@@ -86,7 +86,7 @@ def test_a_stale_lock_under_pbm_2_5_is_a_warning_and_blocks_everything_once_an_a
     assert agent is not None
     agent.version = "2.6.0"  # a rolling upgrade: PMM may run this node's pbm status, which reports the lock
     status, reason, blocks = one(probe(rs), "pbm_no_stale_lock")
-    assert status is Status.FAIL and len(blocks) == 5 and "A warning" not in reason
+    assert status is Status.FAIL and len(blocks) == 6 and "A warning" not in reason
 
 
 def test_mixed_agent_versions_are_a_warning(rs: SimReplicaSet) -> None:

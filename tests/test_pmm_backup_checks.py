@@ -36,7 +36,8 @@ def test_pmm_agents_too_old_for_logical_backups_block_them() -> None:
     out = run(pmm_facts(agent_versions=Observed({f"pa{i}": "2.18.0" for i in (1, 2, 3)})))
     result = of(out, "pmm_agent_version_supported")[HOSTS[0]]
     assert result.status is Status.FAIL
-    assert result.blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+    assert result.blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore",
+                             "pitr_restore")
     assert "pmm-agent 2.18.0 of service db1-mongodb is too old" in result.reason and "need 2.31.0" in result.reason
     assert "upgrade PMM Client" in result.fix and "db1" in result.fix
     assert readiness(out)["logical_backup"] is False
@@ -144,7 +145,8 @@ def test_the_fix_says_what_removing_the_service_destroys_in_pmm() -> None:
 
 def test_services_pmm_server_monitors_cannot_be_backed_up_or_restored() -> None:
     # a remote instance added in PMM's UI: PMM Server's own pmm-agent runs its agents, and it has no mongod or pbm
-    everything = ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+    everything = ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore",
+                  "pitr_restore")
     out = run(remote(pmm_facts(), {"pa1": "pmm-server", "pa2": "pmm-server", "pa3": "pmm-server"}))
     result = of(out, "pmm_agent_on_mongodb_node")[HOSTS[0]]
     assert result.status is Status.FAIL and result.blocks == everything
@@ -161,7 +163,7 @@ def test_pmm_agents_only_on_other_hosts_leave_backups_and_restores_unknown() -> 
     result = of(out, "pmm_agent_on_mongodb_node")
     assert result[HOSTS[0]].status is Status.FAIL and result[HOSTS[0]].blocks == ("physical_restore",)
     assert result[""].status is Status.UNKNOWN
-    assert result[""].blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore")
+    assert result[""].blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore", "pitr_restore")
     assert "which the exporter cannot see" in result[""].reason
     assert readiness(out)["logical_backup"] is None
 
@@ -185,7 +187,7 @@ def test_two_agents_of_a_type_for_a_service_block_what_runs_through_it() -> None
     assert result[HOSTS[1]].status is Status.PASS
     everywhere = run(twice(pmm_facts(), "qan_agents", (1, 2, 3)))
     assert of(everywhere, "pmm_service_agents_unique")[HOSTS[1]].blocks == (
-        "logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+        "logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore", "pitr_restore")
     assert readiness(everywhere)["logical_restore"] is False
 
 
@@ -210,7 +212,7 @@ def test_the_restore_compares_the_artifacts_version_with_the_members_not_pmms_24
     # mongod was upgraded after the backup; PMM's cached answer still names the cluster's services
     out = run(pmm_facts(artifacts=newest), agents=upgraded, version="7.0.15", last_backup=Observed(taken))
     result = of(out, "restore_version_compatible")[""]
-    assert result.status is Status.FAIL and result.blocks == ("logical_restore",)
+    assert result.status is Status.FAIL and result.blocks == ("logical_restore", "pitr_restore")
     assert "taken on MongoDB 7.0.14, but the cluster runs 7.0.15 (db1:27017, db2:27017, db3:27017)" in result.reason
     assert "PMM's list of compatible services still names db1-mongodb, db2-mongodb, db3-mongodb" in result.reason
     assert "refreshed every 24 h" in result.reason and "fresh backup" in result.fix
@@ -236,7 +238,7 @@ def test_a_cluster_whose_only_artifacts_are_orphaned_cannot_restore_through_pmm(
                                         pbm_backup_name="2026-11-30T01:00:04Z").items() if k != "service_id"}
     out = run(pmm_facts(artifacts=Observed([orphan]), scheduled_backups=Observed([])))
     result = of(out, "restore_version_compatible")[""]
-    assert result.status is Status.FAIL and result.blocks == ("logical_restore",)
+    assert result.status is Status.FAIL and result.blocks == ("logical_restore", "pitr_restore")
     assert "belong to no service" in result.reason and "Empty Service ID." in result.reason
     assert "pbm restore 2026-11-30T01:00:04Z" in result.fix and "folder 'prod-rs'" in result.fix
     assert readiness(out)["logical_restore"] is False
@@ -339,7 +341,8 @@ def _ready(out: list[CheckResult], mode: str = "logical", pitr: bool = True) -> 
 
 def test_a_pitr_schedule_alone_refuses_snapshots_but_its_own_runs_keep_the_cluster_ready() -> None:
     out = slicing(pmm_facts(scheduled_backups=Observed([schedule("pitr", mode="PITR")])))
-    assert {r.check for r in out if r.status in (Status.FAIL, Status.UNKNOWN)} == {"pmm_snapshot_backups_allowed"}
+    assert {r.check for r in out if r.status in (Status.FAIL, Status.UNKNOWN) and r.check.startswith("pmm_")} == \
+        {"pmm_snapshot_backups_allowed"}
     refusal = of(out, "pmm_snapshot_backups_allowed")[""]
     assert (refusal.status, refusal.blocks) == (Status.FAIL, ("logical_backup", "physical_backup"))
     assert "PITR schedule 'pitr' is enabled: PMM refuses every snapshot backup" in refusal.reason
@@ -419,7 +422,7 @@ def test_an_artifact_pmm_would_restore_nowhere_blocks_the_restore_of_its_data_mo
     upgraded = [service(i, version="8.0.4") for i in (1, 2, 3)]
     out = run(pmm_facts(services=upgraded, compatible_services={"a1": Observed([])}))
     result = of(out, "restore_version_compatible")[""]
-    assert result.status is Status.FAIL and result.blocks == ("logical_restore",)
+    assert result.status is Status.FAIL and result.blocks == ("logical_restore", "pitr_restore")
     assert "'backup-a1' (logical, 2026-11-30T01:00:00Z)" in result.reason and "no service at all" in result.reason
     assert "run MongoDB 8.0.4" in result.reason and "fresh backup" in result.fix
     assert readiness(out)["logical_restore"] is False and readiness(out)["logical_backup"] is True
@@ -439,7 +442,7 @@ def test_the_newest_successful_artifact_is_the_one_judged() -> None:
 def test_no_artifact_is_skipped_and_one_not_asked_about_is_unknown() -> None:
     assert of(run(pmm_facts(artifacts=Observed([]))), "restore_version_compatible")[""].status is Status.SKIPPED
     unasked = of(run(pmm_facts(compatible_services={})), "restore_version_compatible")[""]
-    assert unasked.status is Status.UNKNOWN and unasked.blocks == ("logical_restore",)
+    assert unasked.status is Status.UNKNOWN and unasked.blocks == ("logical_restore", "pitr_restore")
     refused = of(run(pmm_facts(compatible_services={"a1": Observed.failed("PMM answered 500")})),
                  "restore_version_compatible")[""]
     assert refused.status is Status.UNKNOWN and "PMM answered 500" in refused.reason
@@ -487,7 +490,7 @@ def test_a_pitr_artifact_on_a_filesystem_location_cannot_be_restored_through_pmm
     pitr = artifact("p1", "2026-11-30T02:00:00Z", mode="PITR", location_id="loc2", location_name="nfs")
     out = run(pmm_facts(locations=locations, artifacts=Observed([pitr]), compatible_services={}))
     result = of(out, "pmm_restore_supported")[""]
-    assert result.status is Status.FAIL and result.blocks == ("logical_restore",)
+    assert result.status is Status.FAIL and result.blocks == ("logical_restore", "pitr_restore")
     assert "PMM cannot restore the PITR artifact 'backup-p1' (logical PITR, 2026-11-30T02:00:00Z) on location 'nfs' " \
            "through PMM" in result.reason and "only for S3 locations" in result.reason
     assert "pbm restore --time=" in result.fix
@@ -509,7 +512,7 @@ def test_a_sharded_artifact_names_the_pbm_restore_command() -> None:
     out = run_checks(facts(pbm_config={"storage": {"type": "s3", "s3": {"bucket": "b"}}}),
                      ClusterSettings("logical", "prod-rs", restore_from_pmm=True), pmm_facts(artifacts=sharded))
     result = of(out, "pmm_restore_supported")[""]
-    assert result.status is Status.FAIL and result.blocks == ("logical_restore",)
+    assert result.status is Status.FAIL and result.blocks == ("logical_restore", "pitr_restore")
     assert "was made for a sharded cluster" in result.reason and "through PMM" in result.reason
     assert "pbm restore <backup name>" in result.fix
 
@@ -527,3 +530,60 @@ def test_physical_restore_through_pmm_needs_no_arbiter_and_no_container_node() -
     arbiter = of(run(pmm_facts(), "physical", arbiter="db4:27017"), "pmm_restore_supported")[""]
     assert arbiter.status is Status.FAIL and arbiter.blocks == ("physical_restore",)
     assert "through PMM: it has arbiter nodes (db4:27017)" in arbiter.reason
+
+
+# --- recovery_objectives_met -------------------------------------------------------------------------------------
+
+def done_backup(ended: int, took: int = 600) -> dict[str, Any]:
+    """An admin.pbmBackups document as the catalogue projection keeps it (pbm/backup/types.go BackupMeta)."""
+    return {"name": f"b{ended}", "type": "logical", "status": "done", "start_ts": ended - took,
+            "last_transition_ts": ended, "first_write_ts": Timestamp(ended - took, 1),
+            "last_write_ts": Timestamp(ended, 1), "size": 1 << 20}
+
+
+def objectives(pmm: PMMFacts | None, settings: ClusterSettings | None = None, **fact_over: Any) -> CheckResult:
+    fact_over.setdefault("pbm_config", {"storage": {"type": "s3", "s3": {"bucket": "b"}}})
+    fact_over.setdefault("pitr_timelines", Observed({}))
+    out = run_checks(facts(**fact_over), settings or ClusterSettings("logical", "prod-rs"), pmm)
+    [result] = [r for r in out if r.check == "recovery_objectives_met"]
+    return result
+
+
+def test_the_backup_age_target_comes_from_the_clusters_pmm_schedule() -> None:
+    nightly = pmm_facts(scheduled_backups=Observed([schedule("nightly", cron_expression="0 1 * * *")]))
+    stale = objectives(nightly, catalogue=Observed([done_backup(NOW - 30 * 3600)]))
+    assert stale.status is Status.FAIL and stale.blocks == ()  # a warning: freshness never blocks
+    assert stale.reason.startswith("RPO 30 h over its target 25 h without PITR, the backup age target (from PMM "
+                                   "schedule 'nightly' 0 1 * * * plus 60 min); newest successful backup age 30 h over "
+                                   "its target 25 h from PMM schedule 'nightly' 0 1 * * * plus 60 min")
+    fresh = objectives(nightly, catalogue=Observed([done_backup(NOW - 2 * 3600)]))
+    assert fresh.status is Status.PASS and "newest successful backup age 2 h within 25 h" in fresh.reason
+    # an hourly schedule beside it: the tighter one sets the target; a disabled or PITR schedule sets none
+    both = pmm_facts(scheduled_backups=Observed([
+        schedule("nightly", cron_expression="0 1 * * *"), schedule("hourly", cron_expression="0 * * * *"),
+        schedule("off", cron_expression="*/5 * * * *", enabled=False),
+        schedule("pitr", cron_expression="*/5 * * * *", mode="PITR")]))
+    assert "over its target 2 h from PMM schedule 'hourly'" in objectives(
+        both, catalogue=Observed([done_backup(NOW - 3 * 3600)])).reason
+
+
+def test_with_pitr_the_rpo_target_is_three_oplog_spans_and_the_config_overrides_every_default() -> None:
+    config = {"storage": {"type": "s3", "s3": {"bucket": "b"}}, "pitr": {"enabled": True, "oplogSpanMin": 10}}
+    # PITR chunks to 45 min ago from a base an hour ago: RPO 45 min
+    base = done_backup(NOW - 3600)
+    timelines = Observed({"rs0": ((NOW - 3600 - 600, NOW - 2700),)})
+    result = objectives(None, pbm_config=config, catalogue=Observed([base]), pitr_timelines=timelines)
+    assert result.status is Status.FAIL
+    assert result.reason.startswith("RPO 45 min over its target 30 min from PITR's oplog span 10 min x 3")
+    stated = ClusterSettings("logical", "prod-rs", objectives=(
+        ("rpo", 3600.0, "clusters[0].recovery_objectives.rpo"),
+        ("min_window", 7200.0, "recovery_objectives.min_window")))
+    result = objectives(None, stated, pbm_config=config, catalogue=Observed([base]), pitr_timelines=timelines)
+    assert result.status is Status.FAIL and result.reason.startswith(
+        "restorable window 15 min under its target 2 h from the config (recovery_objectives.min_window) (met: RPO "
+        "45 min within 60 min from the config (clusters[0].recovery_objectives.rpo))")
+
+
+def test_no_target_at_all_is_skipped_and_an_unreadable_catalogue_unknown() -> None:
+    assert objectives(None, catalogue=Observed([done_backup(NOW - 60)])).status is Status.SKIPPED
+    assert objectives(None, catalogue=Observed.failed("Unauthorized")).status is Status.UNKNOWN

@@ -169,7 +169,7 @@ def test_remote_instances_pmm_server_monitors_block_every_backup_and_restore(set
     assert status is Status.FAIL and "PMM Server's own pmm-agent (pmm-server)" in reason
     assert "deletes its scheduled backups" in fix
     assert verdicts(snap, "pmm_agent_on_mongodb_node")[setup.rs.hosts[1]][1] == (
-        "logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+        "logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore", "pitr_restore")
     assert snap.operations["logical_backup"] is False and snap.operations["logical_restore"] is False
 
 
@@ -537,3 +537,15 @@ def test_a_pitr_artifact_on_a_filesystem_location_blocks_its_restore_through_pmm
     assert "PMM cannot restore the PITR artifact 'pitr-1' (logical PITR, 2026-11-30T02:00:00Z) on location 'nfs' " \
            "through PMM" in reason and "pbm restore --time=" in fix
     assert "'nightly-1' (logical, 2026-11-30T01:00:00Z)) can still be restored through PMM" in reason
+
+
+def test_the_backup_age_target_comes_from_pmms_nightly_schedule_end_to_end(setup: Setup) -> None:
+    # the setup's schedule 'nightly' runs at 0 1 * * * (PMM 2 and PMM 3 both list its cron_expression)
+    status, reason, _ = result(setup.probe(), "recovery_objectives_met")
+    assert status is Status.FAIL and "newest successful backup age: none (no successful backup), target 25 h from " \
+                                     "PMM schedule 'nightly' 0 1 * * * plus 60 min" in reason
+    now = int(setup.rs.cluster_time().time)
+    setup.rs.pbm.add_backup("logical", "done", now - 3 * 3600, now - 2 * 3600)
+    status, reason, _ = result(setup.probe(), "recovery_objectives_met")
+    assert status is Status.PASS and "newest successful backup age 2 h within 25 h from PMM schedule 'nightly'" \
+        in reason

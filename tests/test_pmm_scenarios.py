@@ -66,7 +66,7 @@ def test_backup_management_off(rs: SimReplicaSet, pmm: SimPMMServer) -> None:
     # PMM's scheduler is not gated by the setting: enabled schedules, PITR's among them, keep running
     assert "the schedules already enabled keep running" in reason
     assert [r.blocks for r in snap.results if r.check == "backup_management_enabled"] == [
-        ("logical_backup", "physical_backup", "logical_restore", "physical_restore")]
+        ("logical_backup", "physical_backup", "logical_restore", "physical_restore", "pitr_restore")]
     assert snap.operations["logical_restore"] is False and snap.operations["pitr"] is None
     assert result(snap, "storage_location_configured")[0] is Status.UNKNOWN
     assert snap.pmm is not None and snap.pmm.success  # a disabled backup API is PMM's answer, not a failed read

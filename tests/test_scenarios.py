@@ -63,7 +63,7 @@ def test_stale_heartbeat_fails_with_its_age_and_the_fix(rs: SimReplicaSet) -> No
     # a secondary's agent: PBM takes the logical backup from another node, but a physical restore needs them all
     assert snap.ready is True
     assert snap.operations == {"logical_backup": True, "physical_backup": None, "pitr": True, "logical_restore": True,
-                               "physical_restore": False}
+                               "physical_restore": False, "pitr_restore": True}
 
 
 def test_heartbeat_is_judged_by_the_cluster_clock_not_ours() -> None:

@@ -82,7 +82,8 @@ def test_the_leaders_agent_on_the_config_servers_blocks_every_backup(cluster: Si
     primary.stop_agent(at=cluster.cluster_time().time - 120)
     snap = probe(cluster)
     [running] = [r for r in snap.results if r.check == "pbm_agent_running" and r.node == primary.host]
-    assert running.blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore")
+    assert running.blocks == ("logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore",
+                              "pitr_restore")
     assert "this is the cluster leader, whose agent starts every backup and PITR" in running.reason
     assert snap.ready is False and snap.operations["logical_backup"] is False and snap.operations["pitr"] is False
     primary.start_agent()
@@ -92,7 +93,7 @@ def test_the_leaders_agent_on_the_config_servers_blocks_every_backup(cluster: Si
     shard_primary.stop_agent(at=cluster.cluster_time().time - 120)
     snap = probe(cluster)
     [running] = [r for r in snap.results if r.check == "pbm_agent_running" and r.node == shard_primary.host]
-    assert running.blocks == ("logical_restore", "physical_restore")
+    assert running.blocks == ("logical_restore", "physical_restore", "pitr_restore")
     assert snap.ready is True and snap.operations["logical_restore"] is False
 
 
@@ -232,7 +233,7 @@ def test_check_command_groups_nodes_by_replica_set(tmp_path: object, cluster: Si
     # a shard secondary's agent: the logical backup runs from another member; only a physical restore is blocked
     assert lines[0].startswith("big: READY for logical backups (")
     assert lines[1] == ("  operations: logical_backup READY · physical_backup UNKNOWN · pitr READY · "
-                        "logical_restore READY · physical_restore BLOCKED")
+                        "logical_restore READY · physical_restore BLOCKED · pitr_restore READY")
     headings = [line.strip() for line in lines if line.startswith("  replica set ")]
     assert headings == ["replica set cfg:", "replica set shard0:", "replica set shard1:"]
     shard0 = lines.index("  replica set shard0:")
@@ -281,7 +282,8 @@ def test_a_shard_pmm_cannot_reach_does_not_block_the_clusters_backups(version: s
             pmm.set_agent_connected(service, False)
         snap = probe(cluster, pmm=PMMConfig(pmm.url, "glsa_t"))
     shard1 = [r for r in snap.results if r.check == "pmm_client_connected" and r.replica_set == "shard1"]
-    assert {(r.status, r.blocks) for r in shard1} == {(Status.FAIL, ("logical_restore", "physical_restore"))}
+    assert {(r.status, r.blocks) for r in shard1} == {(Status.FAIL, ("logical_restore", "physical_restore",
+                                                                    "pitr_restore"))}
     assert "PMM runs a sharded cluster's backups and PITR through any one of its services" in shard1[0].reason
     assert snap.operations["logical_backup"] is True and snap.operations["pitr"] is True
     assert snap.operations["physical_restore"] is False  # PMM restarts every labelled service's mongod
@@ -310,5 +312,5 @@ def test_an_old_pmm_agent_on_one_shard_does_not_block_the_clusters_backups() -> 
         snap = probe(cluster, pmm=PMMConfig(pmm.url, "glsa_t"))
     shard1 = [r for r in snap.results if r.check == "pmm_agent_version_supported" and r.replica_set == "shard1"]
     assert {r.status for r in shard1} == {Status.FAIL}
-    assert {op for r in shard1 for op in r.blocks} == {"logical_restore", "physical_restore"}
+    assert {op for r in shard1 for op in r.blocks} == {"logical_restore", "physical_restore", "pitr_restore"}
     assert snap.operations["logical_backup"] is True and snap.operations["pitr"] is True

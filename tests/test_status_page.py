@@ -28,6 +28,13 @@ def test_the_status_page_in_a_browser(tmp_path: Path) -> None:
         services = pmm.register_replica_set(rs, cluster="prod-rs")
         pmm.set_service_cluster(services[rs.hosts[1]], "")
         pmm.register_replica_set(healthy, cluster="billing-rs")
+        # billing-rs's PBM catalogue: PITR chunks for 3 hours (slicing since stopped), a 10-minute hole 2.5 hours ago,
+        # then a full backup that ended 2 hours ago: restorable from that backup on
+        now = int(healthy.cluster_time().time)
+        healthy.pbm.start_pitr(span_min=10, since=now - 3 * 3600)
+        healthy.pbm.make_pitr_hole("rs1", now - 9000, now - 8900)
+        healthy.pbm.add_backup("logical", "done", now - 7800, now - 7200)
+        healthy.pbm.stop_pitr()
         config = Path(write_config(tmp_path, rs, timeout="2s", interval="30s"))
         billing = healthy.uri(password="${TEST_MONGO_PASSWORD}").replace("%24%7BTEST_MONGO_PASSWORD%7D",
                                                                         "${TEST_MONGO_PASSWORD}")
@@ -63,6 +70,12 @@ def test_the_status_page_in_a_browser(tmp_path: Path) -> None:
     assert re.search(r"<details><summary>Passing \(\d+\)</summary>", passing)  # folded: no open attribute
     billing = dom[dom.index('id="cluster-billing-rs"'):]
     assert 'class="badge ready">READY<' in billing and "Failing" not in billing[:billing.index("</section>")]
+    # its restorable window, in words and as a bar: the hole in red, the backup-started range in green
+    window = billing[:billing.index("</section>")]
+    assert "<b>Recoverability:</b> restorable from " in window and " (RPO " in window
+    assert "PITR hole " in window and " on rs1" in window and "last done: logical " in window
+    assert '<svg class="window"' in window and 'fill="#cf222e"' in window and 'fill="#1a7f37"' in window
+    assert "<script" not in dom  # no JavaScript
     assert "glsa_page" not in dom and "secret" not in dom
     width, height = png_size(shot)
     assert (width, height) == tuple(int(v) for v in PHONE.split(","))  # rendered at phone width, no overflow

@@ -247,7 +247,8 @@ def chain() -> Iterator[Chain]:
         textfile_dir = workdir / "textfile"
         textfile_dir.mkdir()
         subprocess.run([*COMMAND, "node-check", "--root", str(healthy_node(workdir / "node")), "--cluster",
-                        "prod-rs", "--node", rs.hosts[0], "--textfile-dir", str(textfile_dir), "--output", "none"],
+                        "prod-rs", "--node", rs.hosts[0], "--storage-path", "/mnt/pbm",  # NFS in the fake node
+                        "--textfile-dir", str(textfile_dir), "--output", "none"],
                        check=True, timeout=60)
         receiver = Receiver(textfile_dir / FILE_NAME, lambda i: mongodb_exporter.exposition(rs, i))
         cleanup.callback(receiver.close)
@@ -380,7 +381,8 @@ def test_every_dashboard_query_returns_data_on_victoriametrics(chain: Chain) -> 
     assert instant_values("Ready for backup", "cluster") == {"prod-rs": 1.0}
     # a logical cluster: its physical operations are not judged, so absent, and -1 (UNKNOWN) on the dashboard
     assert instant_values("Readiness by operation", "operation") == {
-        "logical_backup": 1.0, "physical_backup": -1.0, "pitr": 1.0, "logical_restore": 1.0, "physical_restore": -1.0}
+        "logical_backup": 1.0, "physical_backup": -1.0, "pitr": 1.0, "logical_restore": 1.0, "physical_restore": -1.0,
+        "pitr_restore": 1.0}
     assert instant_values("Failing checks", "") == {"": 0.0}
     services = {host: mongodb_exporter_labels(i, host)["service_name"] for i, host in enumerate(hosts)}
     matrix = {(s["metric"]["check"], s["metric"]["member"]): float(s["value"][1])
@@ -400,6 +402,13 @@ def test_every_dashboard_query_returns_data_on_victoriametrics(chain: Chain) -> 
     assert instant_values("pbm-agent status (PBM)", "service_name") == dict.fromkeys(services.values(), 0.0)
     assert instant_values("PITR (PBM)", "cluster") == {"prod-rs": 0.0}
     assert 0 <= instant_values("Last successful backup (PBM)", "cluster")["prod-rs"] < 600
+    # the Recoverability row, from the exporter's own reading of PBM's catalogue: the chain's one logical backup
+    assert instant_values("PITR holes", "cluster") == {"prod-rs": 0.0}
+    assert instant_values("Restorable window", "cluster") == {"prod-rs": 0.0}  # one backup: one point
+    [age] = [float(s["value"][1]) for s in results["Last successful backup, by type"]
+             if s["metric"].get("type") == "logical"]
+    assert 0 <= age < 600
+    assert results["RPO: what a restore now would lose"] and results["Backup size, by type"]
 
     # the variables, as Grafana asks for them: the cluster list follows the environment
     variables = {v["name"]: v for v in board["templating"]["list"] if v["type"] == "query"}
@@ -423,7 +432,7 @@ def test_the_shipped_rule_file_loads_and_evaluates_unchanged_in_vmalert(chain: C
     def evaluated() -> list[dict[str, Any]]:
         groups = chain.shipped.rules() if chain.shipped else []
         rules = [r for g in groups for r in g["rules"]]
-        done = len(rules) == 7 and all(not r["lastEvaluation"].startswith("0001-") for r in rules)
+        done = len(rules) == 10 and all(not r["lastEvaluation"].startswith("0001-") for r in rules)
         return groups if done else []
 
     [group] = chain.wait(evaluated, 10, "vmalert to evaluate the shipped rules")
@@ -554,7 +563,7 @@ def test_breaking_a_prerequisite_fires_its_alert_and_fixing_it_resolves(chain: C
         operations = {s["metric"]["operation"]: s["value"][1]
                       for s in stack.query(dashboard_expr("Readiness by operation"))}
         assert operations == {"logical_backup": "0", "physical_backup": "0", "pitr": "0", "logical_restore": "0",
-                              "physical_restore": "0"}, operations
+                              "physical_restore": "0", "pitr_restore": "0"}, operations
         blocks = {(s["metric"]["check"], s["metric"]["member"], s["metric"]["operation"])
                   for s in stack.query(dashboard_expr("What blocks them"))}
         assert blocks == {("pbm_agent_running", service, op) for op in operations} | {
@@ -732,7 +741,7 @@ def test_the_dashboard_drawn_from_victoriametrics_reads_as_it_should(chain: Chai
         return dom[at:dom.index("</section>", at)]
 
     readiness = re.findall(r"<td[^>]*>([A-Z ]+)</td>", section("Readiness by operation"))
-    assert readiness == ["READY", "UNKNOWN", "READY", "READY", "BLOCKED"], readiness
+    assert readiness == ["READY", "UNKNOWN", "READY", "READY", "BLOCKED", "READY"], readiness
     assert ">READY<" in section("Ready for backup")  # a secondary's agent: the backups still run
     matrix = section("Checks by node")
     assert f">{service}<" in matrix and secondary.host not in matrix  # named as PMM names it

@@ -51,7 +51,7 @@ OPERATION_STATE = [*zero_one("BLOCKED", "READY", **{"-1": "UNKNOWN"}),
                    {"type": "special", "options": {"match": "null",
                                                    "result": {"text": "UNKNOWN", "color": "orange", "index": 3}}}]
 ON_OFF = zero_one("OFF", "ON")
-OPERATIONS = ["logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore"]
+OPERATIONS = ["logical_backup", "physical_backup", "pitr", "logical_restore", "physical_restore", "pitr_restore"]
 # mongodb_pbm_agent_status (mongodb_exporter's PBM collector): 0 ok, 1 error, 2 lost
 AGENT_STATUS = [{"type": "value", "options": {
     "0": {"text": "OK", "color": "green", "index": 0},
@@ -268,6 +268,74 @@ def panels() -> list[dict[str, Any]]:
                                      "thresholds": thresholds(("red", None), ("green", 1))}, "overrides": []},
         "options": stat_options("background", "value_and_name"),
     }, 12, 5))
+
+    # Recoverability: what a restore could reach now, from PBM's catalogue (the exporter's recoverability metrics)
+    out.append(lay.row("Recoverability"))
+    seconds_series = {"unit": "s", "min": 0, "custom": {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 10,
+                                                        "showPoints": "never"}}
+    legend = {"legend": {"showLegend": True, "displayMode": "list", "placement": "bottom", "calcs": []},
+              "tooltip": {"mode": "multi", "sort": "desc"}}
+    out.append(lay.place({
+        "type": "timeseries", "title": "RPO: what a restore now would lose", "datasource": DS,
+        "description": "Cluster time minus the newest point a restore can reach (pmm_backup_prereq_rpo_seconds), "
+                       "computed as `pbm status` computes PBM's PITR ranges: every shard and the config servers "
+                       "intersected, from a usable backup on. Absent when nothing can be restored. Its target, and "
+                       "where it came from, are in recovery_objectives_met (check, status page).",
+        "targets": [target(f"max by (cluster) (pmm_backup_prereq_rpo_seconds{{{SELECTOR}}})", "{{cluster}}")],
+        "fieldConfig": {"defaults": seconds_series, "overrides": []},
+        "options": legend,
+    }, 8, 7))
+    out.append(lay.place({
+        "type": "stat", "title": "Restorable window", "datasource": DS,
+        "description": "From the oldest to the newest point a restore can reach now "
+                       "(pmm_backup_prereq_restorable_oldest/newest_timestamp_seconds).",
+        "targets": [target(f"max by (cluster) (pmm_backup_prereq_restorable_newest_timestamp_seconds{{{SELECTOR}}}) "
+                           f"- max by (cluster) (pmm_backup_prereq_restorable_oldest_timestamp_seconds"
+                           f"{{{SELECTOR}}})", "{{cluster}}", instant=True)],
+        "fieldConfig": {"defaults": {"unit": "s", "color": {"mode": "fixed", "fixedColor": "text"}},
+                        "overrides": []},
+        "options": stat_options("value", "value_and_name"),
+    }, 4, 7))
+    out.append(lay.place({
+        "type": "stat", "title": "PITR holes", "datasource": DS,
+        "description": "Holes inside the span PBM's PITR chunks cover, over every shard and the config servers "
+                       "(pmm_backup_prereq_pitr_gaps): a restore cannot reach into them. pitr_timeline_continuous "
+                       "names each, with its replica set.",
+        "targets": [target(f"max by (cluster) (pmm_backup_prereq_pitr_gaps{{{SELECTOR}}})", "{{cluster}}",
+                           instant=True)],
+        "fieldConfig": {"defaults": {"color": {"mode": "thresholds"},
+                                     "thresholds": thresholds(("green", None), ("red", 1))}, "overrides": []},
+        "options": stat_options("background", "value_and_name"),
+    }, 4, 7))
+    out.append(lay.place({
+        "type": "stat", "title": "Last successful backup, by type", "datasource": DS,
+        "description": "Time since the newest backup of each type that ended done, from PBM's catalogue "
+                       "(pmm_backup_prereq_last_backup_timestamp_seconds{status=\"done\"}).",
+        "targets": [target(f"time() - max by (cluster, type) (pmm_backup_prereq_last_backup_timestamp_seconds"
+                           f"{{{SELECTOR}, status=\"done\"}})", "{{cluster}} {{type}}", instant=True)],
+        "fieldConfig": {"defaults": {"unit": "s", "color": {"mode": "thresholds"},
+                                     "thresholds": thresholds(("green", None), ("orange", 90000),
+                                                              ("red", 180000))}, "overrides": []},
+        "options": stat_options("value", "value_and_name"),
+    }, 8, 7))
+    out.append(lay.place({
+        "type": "timeseries", "title": "Backup duration, by type", "datasource": DS,
+        "description": "How long the newest successful backup of each type ran "
+                       "(pmm_backup_prereq_last_backup_duration_seconds): its history is the trend.",
+        "targets": [target(f"max by (cluster, type) (pmm_backup_prereq_last_backup_duration_seconds{{{SELECTOR}}})",
+                           "{{cluster}} {{type}}")],
+        "fieldConfig": {"defaults": seconds_series, "overrides": []},
+        "options": legend,
+    }, 12, 7))
+    out.append(lay.place({
+        "type": "timeseries", "title": "Backup size, by type", "datasource": DS,
+        "description": "The size PBM recorded for the newest successful backup of each type "
+                       "(pmm_backup_prereq_last_backup_size_bytes).",
+        "targets": [target(f"max by (cluster, type) (pmm_backup_prereq_last_backup_size_bytes{{{SELECTOR}}})",
+                           "{{cluster}} {{type}}")],
+        "fieldConfig": {"defaults": {**seconds_series, "unit": "bytes"}, "overrides": []},
+        "options": legend,
+    }, 12, 7))
 
     # Per node: one cluster at a time (the row repeats per selected cluster), as PMM's per-node views are
     out.append(lay.row("Nodes of $cluster", repeat="cluster"))

@@ -18,6 +18,7 @@ from exporter.checks import (
     pbm_version_supported,
     pbm_versions_consistent,
     pitr_running,
+    pitr_timeline_continuous,
     pmm_agent_on_mongodb_node,
     pmm_agent_version_supported,
     pmm_backup_folder_unique,
@@ -30,7 +31,9 @@ from exporter.checks import (
     pmm_service_agents_unique,
     pmm_service_user_matches,
     pmm_snapshot_backups_allowed,
+    recovery_objectives_met,
     replica_set_member,
+    restore_point_available,
     restore_version_compatible,
     service_cluster_name,
     storage_location_configured,
@@ -55,7 +58,8 @@ _MODULES = (replica_set_member, pbm_agent_running, pbm_version_supported, pbm_ve
             pmm_service_agents_unique, pmm_service_user_matches, pmm_cluster_services_connected, containerized_node,
             service_cluster_name, pmm_scheduled_backups_enabled, pmm_snapshot_backups_allowed,
             pmm_pitr_schedule_applied, pmm_retention_effective, pmm_backup_folder_unique,
-            restore_version_compatible, pmm_restore_supported, pbm_config_managed_by_pmm)
+            restore_version_compatible, pmm_restore_supported, pbm_config_managed_by_pmm,
+            restore_point_available, pitr_timeline_continuous, recovery_objectives_met)
 CHECKS: dict[str, Check] = {module.CHECK: module.evaluate for module in _MODULES}
 # The operations each check's failure may block at most: what its unknown results leave unknown
 MAY_BLOCK: dict[str, frozenset[str]] = {module.CHECK: module.MAY_BLOCK for module in _MODULES}
@@ -66,7 +70,8 @@ MAY_BLOCK: dict[str, frozenset[str]] = {module.CHECK: module.MAY_BLOCK for modul
 CLUSTER_SCOPED = {backup_management_enabled.CHECK, storage_location_configured.CHECK, pbm_config_managed_by_pmm.CHECK,
                   pbm_no_stale_lock.CHECK, pbm_no_stuck_operation.CHECK, pbm_versions_consistent.CHECK,
                   pmm_scheduled_backups_enabled.CHECK, pmm_backup_folder_unique.CHECK, restore_version_compatible.CHECK,
-                  pmm_pitr_schedule_applied.CHECK, pmm_retention_effective.CHECK, pmm_snapshot_backups_allowed.CHECK}
+                  pmm_pitr_schedule_applied.CHECK, pmm_retention_effective.CHECK, pmm_snapshot_backups_allowed.CHECK,
+                  restore_point_available.CHECK, pitr_timeline_continuous.CHECK, recovery_objectives_met.CHECK}
 
 
 def names_to_resolve(cluster: ClusterFacts, settings: ClusterSettings, pmm: PMMFacts | None) -> set[str]:

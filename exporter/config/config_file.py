@@ -66,6 +66,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+class ObjectivesSpec(_Strict):
+    """Recovery objectives (recovery_objectives_met): each a duration, such as 15m or 25h."""
+
+    rpo: Duration | None = None  # at most this much would be lost by a restore now
+    max_backup_age: Duration | None = None  # the newest successful backup ended at most this long ago
+    min_window: Duration | None = None  # a restore reaches at least this far back
+
+
 class ClusterSpec(_Strict):
     name: str = Field(min_length=1, pattern=r"^\S(.*\S)?$")
     uri: str | None = None
@@ -76,12 +84,29 @@ class ClusterSpec(_Strict):
     # sharded clusters: replica set name -> its connection string, when config.shards' addresses do not work here
     shard_uris: dict[str, str] = Field(default_factory=dict)
     restore_from_pmm: bool = False  # sharded clusters: whether restores are expected to be done from PMM
+    recovery_objectives: ObjectivesSpec | None = None  # this cluster's, over the global ones
 
     @model_validator(mode="after")
     def _one_uri_source(self) -> ClusterSpec:
         if (self.uri is None) == (self.uri_file is None):
             raise ValueError("give exactly one of uri or uri_file")
         return self
+
+
+OBJECTIVES = ("rpo", "max_backup_age", "min_window")
+
+
+def objectives(own: ObjectivesSpec | None, where: str, common: ObjectivesSpec | None
+               ) -> tuple[tuple[str, float, str], ...]:
+    """Each objective the config states for a cluster: its own, else the global one, with where it was set."""
+    out = []
+    for key in OBJECTIVES:
+        for spec, path in ((own, where), (common, "recovery_objectives")):
+            value = getattr(spec, key) if spec is not None else None
+            if value is not None:
+                out.append((key, float(value), f"{path}.{key}"))
+                break
+    return tuple(out)
 
 
 class PMMSpec(_Strict):
@@ -160,6 +185,7 @@ class FileSpec(_Strict):
     discovery: DiscoverySpec | None = None
     mongodb: MongoDBSpec | None = None
     clusters: list[ClusterSpec] = Field(default_factory=list)
+    recovery_objectives: ObjectivesSpec | None = None  # for every cluster, unless a cluster states its own
 
     @field_validator("timeout")
     @classmethod
@@ -194,6 +220,8 @@ class ClusterConfig:
     source: str = "static"  # "static": from the config file; "pmm": discovered from PMM's inventory
     # a discovered sharded cluster whose mongos PMM does not know: its replica sets' names and hosts, read directly
     replica_sets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # recovery objectives stated in the config: (key, seconds, where) for rpo, max_backup_age, min_window
+    objectives: tuple[tuple[str, float, str], ...] = ()
 
     @property
     def display_uri(self) -> str:
@@ -290,6 +318,8 @@ class Config:
     pmm: PMMConfig | None = None
     discovery: DiscoveryConfig | None = None
     shard: Shard | None = None  # from --shard: this replica probes only its share of the clusters
+    # the global recovery objectives, which discovered clusters get: (key, seconds, where)
+    objectives: tuple[tuple[str, float, str], ...] = ()
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -488,7 +518,9 @@ def load_config(path: str) -> Config:
             shard_uris.append((shard, shard_uri))
         clusters.append(ClusterConfig(cluster.name, uri, cluster.backup_mode, seeds, username, password,
                                       tuple(cluster.pmm_services.items()), tuple(shard_uris),
-                                      cluster.restore_from_pmm))
+                                      cluster.restore_from_pmm, objectives=objectives(
+                                          cluster.recovery_objectives, f"clusters[{index}].recovery_objectives",
+                                          spec.recovery_objectives)))
     if problems:
         raise ConfigError(problems)
     if spec.timeout > spec.interval:
@@ -510,7 +542,8 @@ def load_config(path: str) -> Config:
     discovery = None
     if spec.discovery is not None and spec.discovery.from_pmm:
         discovery = _discovery(spec, file, base, lines)
-    return Config(file, spec.interval, spec.timeout, tuple(clusters), pmm, discovery)
+    return Config(file, spec.interval, spec.timeout, tuple(clusters), pmm, discovery,
+                  objectives=objectives(None, "", spec.recovery_objectives))
 
 
 def _read_setting_file(path: Path, where: Path_, file: str, lines: dict[Path_, int]) -> str:

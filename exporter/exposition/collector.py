@@ -64,7 +64,46 @@ class SnapshotCollector(Collector):
                                       "service it is monitored as and that service's environment (empty when no "
                                       "PMM service matches it), to join with PMM's own series.",
                                       labels=["cluster", "node", "replica_set", "pmm_service", "pmm_environment"])
+        newest = GaugeMetricFamily(f"{PREFIX}_restorable_newest_timestamp_seconds", "The newest point in time a "
+                                   "restore can reach now (PBM's PITR ranges with a base snapshot, and its usable "
+                                   "backups), by the cluster's clock; absent when there is none or it is unknown.",
+                                   labels=["cluster"])
+        oldest = GaugeMetricFamily(f"{PREFIX}_restorable_oldest_timestamp_seconds", "The oldest point in time a "
+                                   "restore can reach now; absent when there is none or it is unknown.",
+                                   labels=["cluster"])
+        rpo = GaugeMetricFamily(f"{PREFIX}_rpo_seconds", "Cluster time minus the newest restorable point: what a "
+                                "restore now would lose; absent when there is no restorable point or it is unknown.",
+                                labels=["cluster"])
+        gaps = GaugeMetricFamily(f"{PREFIX}_pitr_gaps", "Holes in the span PBM's PITR chunks cover (over every "
+                                 "shard and the config servers): a restore cannot reach into them.",
+                                 labels=["cluster"])
+        gap_seconds = GaugeMetricFamily(f"{PREFIX}_pitr_gap_seconds", "How long the holes in the span PBM's PITR "
+                                        "chunks cover last, in all.", labels=["cluster"])
+        last_backup = GaugeMetricFamily(f"{PREFIX}_last_backup_timestamp_seconds", "When the newest backup of this "
+                                        "type that ended with this status (done or error) ended, from PBM's "
+                                        "catalogue (admin.pbmBackups).", labels=["cluster", "type", "status"])
+        backup_duration = GaugeMetricFamily(f"{PREFIX}_last_backup_duration_seconds", "How long the newest "
+                                            "successful backup of this type ran.", labels=["cluster", "type"])
+        backup_size = GaugeMetricFamily(f"{PREFIX}_last_backup_size_bytes", "The size PBM recorded for the newest "
+                                        "successful backup of this type.", labels=["cluster", "type"])
         for snap in sorted(self.store.all(), key=lambda s: s.cluster):
+            rec = snap.recoverability if snap.probe_success else None
+            if rec is not None and rec.window is not None:
+                if rec.window.newest is not None:
+                    newest.add_metric([snap.cluster], float(rec.window.newest))
+                if rec.window.oldest is not None:
+                    oldest.add_metric([snap.cluster], float(rec.window.oldest))
+                if rec.rpo is not None:
+                    rpo.add_metric([snap.cluster], float(rec.rpo))
+                gaps.add_metric([snap.cluster], float(len(rec.window.gaps)))
+                gap_seconds.add_metric([snap.cluster], float(rec.window.gap_seconds))
+            for b in rec.last_backups if rec is not None else ():
+                last_backup.add_metric([snap.cluster, b.type, b.status], float(b.ended))
+                if b.status == "done":
+                    if b.duration is not None:
+                        backup_duration.add_metric([snap.cluster, b.type], float(b.duration))
+                    if b.size is not None:
+                        backup_size.add_metric([snap.cluster, b.type], float(b.size))
             cluster_info.add_metric([snap.cluster, snap.source, snap.backup_mode], 1.0)
             for member in snap.members:
                 node_info.add_metric([snap.cluster, member.node, member.replica_set, member.pmm_service,
@@ -99,7 +138,8 @@ class SnapshotCollector(Collector):
         build = GaugeMetricFamily(f"{PREFIX}_exporter_build_info", "The exporter's version.", labels=["version"])
         build.add_metric([__version__], 1.0)
         yield from (ok, ready, operation, blocking, running, cluster_info, node_info, success, duration, interval, last,
-                    age, info, build)
+                    age, info, build, newest, oldest, rpo, gaps, gap_seconds, last_backup, backup_duration,
+                    backup_size)
         cycles = CounterMetricFamily(f"{PREFIX}_cycles", "Probe cycles completed since the exporter started.")
         cycles.add_metric([], float(self.store.cycles))
         yield cycles

@@ -60,6 +60,12 @@ class ReplicaSetFacts:
     - storage_warnings: with a filesystem storage and PBM 2.13+ (its pbmLog index), the `admin.pbmLog` entries of
       the last STORAGE_WARNING_WINDOW seconds in which an agent logged "storage is not initialized" (ts, rs, node),
       newest first, bounded; Observed([]) when not read.
+    - pitr_timelines: once PBM has a config, {replica set: its PITR timelines as (start, end) cluster seconds},
+      kept up to date from the chunks written since the previous probe (pbm/oplog/chunk.go gettimelines; see
+      probes/pbm_catalogue.py): every shard's and the config servers'; a replica set without chunks is absent.
+    - catalogue: the `admin.pbmBackups` documents, newest first, with what the restorable window and the last
+      backup metrics need (name, type, status, nss, error, first/last_write_ts, start_ts, last_transition_ts,
+      size), read again only when the newest backup changed and every CATALOGUE_REREAD_EVERY probes.
     - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot
       be read.
     """
@@ -84,13 +90,15 @@ class ReplicaSetFacts:
     agent_users: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
     agent_user_info: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
     storage_warnings: Observed[list[dict[str, Any]]] = field(default_factory=lambda: Observed([]))
+    pitr_timelines: Observed[dict[str, tuple[tuple[int, int], ...]]] = field(default_factory=Observed)
+    catalogue: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
 
     @staticmethod
     def unreachable(name: str, seeds: tuple[str, ...], error: str) -> ReplicaSetFacts:
         """A replica set that could not be read at all: every fact failed with the same error."""
         failed: Observed[Any] = Observed.failed(error)
         return ReplicaSetFacts(seeds, name, failed, failed, failed, failed, failed, failed, failed, failed, failed,
-                               failed, failed, failed, failed, failed, failed, failed, failed, failed)
+                               failed, failed, failed, failed, failed, failed, failed, failed, failed, failed, failed)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The MongoDB prober: reads one replica set's facts with a long-lived async client. Read-only.
 
 Commands run (all read-only): hello, replSetGetStatus, replSetGetConfig, buildInfo, connectionStatus, find on
-admin.pbmAgents, admin.pbmConfig and admin.pbmLock (and admin.pbmBackups while a backup holds the lock), ping;
+admin.pbmAgents, admin.pbmConfig and admin.pbmLock (and admin.pbmBackups while a backup holds the lock), PBM's catalogue
+(admin.pbmPITRChunks and admin.pbmBackups, incrementally: probes/pbm_catalogue.py), ping;
 through mongos also listShards, getShardMap and
 balancerStatus. One AsyncMongoClient per cluster lives as long as the exporter
 (Percona's mongodb_exporter leaked by building a client per scrape; peers.md 1.4), and every call is bounded by
@@ -37,6 +38,7 @@ from exporter.config.config_file import ClusterConfig
 from exporter.config.redact import redact
 from exporter.facts.observed import ClusterFacts, Observed, ReplicaSetFacts, ShardingFacts
 from exporter.model.pbm_log import LOG_INDEX, LOG_INDEX_SINCE, NOT_INITIALIZED, STORAGE_WARNING_WINDOW, WARNING
+from exporter.probes.pbm_catalogue import Catalogue
 
 # What the checks need of an agent document; nothing else is read (pbm.md 7.4).
 AGENT_PROJECTION = {f: 1 for f in ("n", "rs", "v", "hb", "s", "str", "hdn", "arb", "pbms", "nodes", "stors",
@@ -90,6 +92,7 @@ class MongoDBProber:
         # that saw a backup's lock, and every BACKUP_REREAD_EVERY probes as a backstop
         self._known_backup: Observed[Any] | None = None
         self._probes = 0
+        self._catalogue = Catalogue()  # PBM's chunks and backups, read incrementally (probes/pbm_catalogue.py)
 
     def _client_options(self) -> dict[str, Any]:
         timeout_ms = int(self.timeout * 1000)
@@ -200,7 +203,8 @@ class MongoDBProber:
         if hello.get("msg") == "isdbgrid":
             return await self._read_sharded(client)
         facts = await read_replica_set(client, self.cluster.seeds, str(hello.get("setName", "")), self.timeout,
-                                       read_pbm=True, first_hello=hello, known_backup=self._reusable_backup())
+                                       read_pbm=True, first_hello=hello, known_backup=self._reusable_backup(),
+                                       catalogue=self._catalogue)
         return ClusterFacts((facts,), facts.name)
 
     async def _read_sharded(self, mongos: MongoClient) -> ClusterFacts:
@@ -267,7 +271,8 @@ class MongoDBProber:
         await asyncio.gather(*(client.close() for client in gone), return_exceptions=True)
         known = self._reusable_backup()
         read = [self._read_member_set(name, hosts, read_pbm=name == config_name, replica_sets=tuple(targets),
-                                      known_backup=known) for name, hosts in targets.items()]
+                                      known_backup=known, catalogue=self._catalogue)
+                for name, hosts in targets.items()]
         sets = list(await asyncio.gather(*read))
         control = sets[0]
         sets = [control] + [replace(f, **{name: getattr(control, name) for name in PBM_FACTS}) for f in sets[1:]]
@@ -290,12 +295,13 @@ class MongoDBProber:
         return replace(facts, agent_users=Observed(users), agent_user_info=info)
 
     async def _read_member_set(self, name: str, hosts: tuple[str, ...], read_pbm: bool,
-                               replica_sets: tuple[str, ...] = (), known_backup: Observed[Any] | None = None
-                               ) -> ReplicaSetFacts:
+                               replica_sets: tuple[str, ...] = (), known_backup: Observed[Any] | None = None,
+                               catalogue: Catalogue | None = None) -> ReplicaSetFacts:
         client = await self._replica_set_client(name, hosts)
         try:
             return await read_replica_set(client, hosts, name, self.timeout, read_pbm=read_pbm,
-                                          replica_sets=replica_sets, known_backup=known_backup)
+                                          replica_sets=replica_sets, known_backup=known_backup,
+                                          catalogue=catalogue)
         except (PyMongoError, TimeoutError) as exc:
             error = self._describe_exception(exc, client)
             if isinstance(exc, OperationFailure) and exc.code == AUTHENTICATION_FAILED:
@@ -306,8 +312,8 @@ class MongoDBProber:
 
 async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: str, timeout: float, *,
                            read_pbm: bool, first_hello: dict[str, Any] | None = None,
-                           replica_sets: tuple[str, ...] = (), known_backup: Observed[Any] | None = None
-                           ) -> ReplicaSetFacts:
+                           replica_sets: tuple[str, ...] = (), known_backup: Observed[Any] | None = None,
+                           catalogue: Catalogue | None = None) -> ReplicaSetFacts:
     """One replica set's facts, read on its primary when it has one."""
     with pymongo.timeout(timeout):
         hello = first_hello or await client.admin.command("hello", read_preference=PrimaryPreferred())
@@ -324,7 +330,7 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
         connection_status = await _observe(admin.command("connectionStatus", showPrivileges=True,
                                                          read_preference=pref))
         pbm = await _read_pbm(client, hello, replica_sets or (str(hello.get("setName") or name),),
-                              known_backup) if read_pbm else {}
+                              known_backup, catalogue) if read_pbm else {}
         if read_pbm and has_primary:  # pbm-agents' leading connections go to this primary (PBM connect.Connect)
             pbm.update(await _read_agent_users(admin, pref, connection_status))
         elif read_pbm:
@@ -345,7 +351,8 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
 Documents = list[dict[str, Any]]
 # The ReplicaSetFacts fields _read_pbm fills, from the replica set whose admin database PBM uses
 PBM_FACTS = ("agents", "pbm_config", "cluster_time", "locks", "op_locks", "backups", "last_backup", "last_command",
-             "restore_backup", "pitr_chunks", "storage_warnings")
+             "restore_backup", "pitr_chunks", "storage_warnings",
+             "pitr_timelines", "catalogue")
 # pbm/log/history.go Entry and its LogKeys: when, which replica set and node (the message is in the filter)
 LOG_PROJECTION = {"_id": 0, "ts": 1, "rs": 1, "node": 1}
 MAX_LOG_DOCS = 100  # at most 4 entries per agent in the window: 25 agents of the replica sets read here
@@ -356,21 +363,20 @@ LOCK_PROJECTION = {"_id": 0, "type": 1, "replset": 1, "node": 1, "opid": 1, "hb"
 # (store.profile; never the rest of store, which inlines the storage's credentials), and the MongoDB version it was
 # taken on
 BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1, "error": 1,
-                     "store.profile": 1, "mongodb_version": 1,
-                     "hb": 1}
+                     "store.profile": 1, "mongodb_version": 1, "hb": 1, "last_transition_ts": 1}
 # pbm/ctrl/cmd.go Cmd and RestoreCmd: which command, and for a restore, its name and backup
 COMMAND_PROJECTION = {"cmd": 1, "restore.name": 1, "restore.backupName": 1, "restore.external": 1, "ts": 1}
-# pbm/oplog/chunk.go OplogChunk
-CHUNK_PROJECTION = {"_id": 0, "rs": 1, "start_ts": 1, "end_ts": 1}
 MAX_LOCKS = 100
 BACKUP_REREAD_EVERY = 10  # probes between reads of the newest backup when no backup's lock was seen
 
 
 async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tuple[str, ...],
-                    known_backup: Observed[Any] | None = None) -> dict[str, Observed[Any]]:
+                    known_backup: Observed[Any] | None = None, catalogue: Catalogue | None = None
+                    ) -> dict[str, Observed[Any]]:
     """PBM's collections, read on the primary like PBM does, then the cluster time (so that ct >= hb). Every read
     is bounded and uses an index PBM creates (cmd/pbm-agent/setup.go): pbmBackups {start_ts, status},
-    pbmPITRChunks {rs, start_ts, end_ts}; the lock collections hold one document per running operation."""
+    pbmPITRChunks {rs, start_ts, end_ts}; the lock collections hold one document per running operation. The
+    chunks and the backups' catalogue are read incrementally through `catalogue` (a new one reads them whole)."""
     failed: Observed[Any]
     if not hello.get("setName"):
         return dict.fromkeys(PBM_FACTS, Observed.failed("not a replica set"))
@@ -426,19 +432,17 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
     # reused when no backup ran since it was read (see MongoDBProber)
     facts["last_backup"] = (known_backup if known_backup is not None and not running
                             else await read_newest("pbmBackups", BACKUP_PROJECTION))
-    if pitr_on:  # each replica set's newest PITR chunk
-        chunks: list[dict[str, Any]] = []
-        for rs in replica_sets[:MAX_LOCKS]:
-            found = await read("pbmPITRChunks", {"rs": rs}, CHUNK_PROJECTION, 1, newest)
-            if not found.ok:
-                chunks = []
-                facts["pitr_chunks"] = found
-                break
-            chunks += found.value or []
-        else:
-            facts["pitr_chunks"] = Observed(chunks)
+    if config is not None:  # PBM is set up (PMM writes its config before the first backup): its catalogue
+        catalogue = catalogue if catalogue is not None else Catalogue()
+        facts["pitr_timelines"] = await catalogue.read_chunks(read, replica_sets[:MAX_LOCKS])
+        facts["catalogue"] = await catalogue.read_backups(read, facts["last_backup"])
+        # with PITR on, each replica set's newest chunk, kept up to date by the incremental read (known even while
+        # a long backlog is still being read)
+        newest_chunks = catalogue.newest_chunks()
+        facts["pitr_chunks"] = (Observed([]) if not pitr_on else Observed(newest_chunks)
+                                if facts["pitr_timelines"].ok or newest_chunks else facts["pitr_timelines"])
     else:
-        facts["pitr_chunks"] = Observed([])
+        facts["pitr_chunks"], facts["catalogue"], facts["pitr_timelines"] = Observed([]), Observed([]), Observed({})
     ping = await admin.command("ping", read_preference=Primary())
     cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
     facts["cluster_time"] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)

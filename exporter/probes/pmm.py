@@ -342,7 +342,8 @@ def _extract(what: str, reply: Any, dialect: int) -> Any:
 # What the checks use of a ScheduledBackup and an Artifact (api/backup/v1/backup.proto, artifacts.proto): of an
 # artifact's metadata_list (a physical backup's file list) only the PBM backup's name is kept, as pbm_backup_name
 SCHEDULE_FIELDS = ("scheduled_backup_id", "service_id", "service_name", "location_id", "location_name", "folder",
-                   "name", "enabled", "data_model", "mode", "vendor", "retention")  # retention: both dialects' name
+                   "name", "enabled", "data_model", "mode", "vendor", "retention",
+                   "cron_expression")  # retention: both dialects' name
 ARTIFACT_FIELDS = ("artifact_id", "name", "vendor", "location_id", "location_name", "service_id", "service_name",
                    "data_model", "status", "created_at", "mode", "is_sharded_cluster", "folder")
 

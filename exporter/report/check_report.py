@@ -8,6 +8,7 @@ from typing import Any
 
 from exporter import __version__
 from exporter.readiness.cluster_readiness import describe_blocks
+from exporter.report.recoverability import recoverability_document, recoverability_line
 from exporter.results.result_report import (
     READY_WORDS,
     check_document,
@@ -29,6 +30,7 @@ def cluster_document(snap: ClusterSnapshot) -> dict[str, Any]:
         "backup_mode": snap.backup_mode,
         "pitr_enabled": snap.pitr_enabled,
         "operations": operations_document(snap.operations),
+        "recoverability": recoverability_document(snap.recoverability if snap.probe_success else None),
         "probes": [{"target": "mongodb", "success": snap.probe_success, "error": snap.probe_error,
                     "duration_seconds": round(snap.probe_duration, 3)}] + (
             [{"target": "pmm", "success": snap.pmm.success, "error": snap.pmm.error,
@@ -70,6 +72,8 @@ def render_table(snapshots: list[ClusterSnapshot], width: int | None = None,
         out.append(f"{snap.cluster}{source}: {READY_WORDS[snap.ready]} for {snap.backup_mode} backups"
                    f"{' and PITR' if snap.pitr_enabled else ''} ({status})")
         out.append(f"  operations: {operations_line(snap.operations)}")  # one line, so that it greps whole
+        if snap.probe_success:
+            out.append(wrap(f"recoverability: {recoverability_line(snap.recoverability)}", width, "    ", "  "))
         if not snap.probe_success:
             out.append(wrap("fix: check that the exporter can reach the cluster with the uri in its config "
                             "(network, firewall, user and password), then run check again", width, "    "))

@@ -8,7 +8,7 @@ Shared with node-check, which runs on the MongoDB hosts' own Pythons: Python 3.6
 from enum import Enum
 from typing import Dict, Iterable, NamedTuple, Optional, Set, Tuple
 
-from exporter.results.operations import OPERATIONS, ordered
+from exporter.results.operations import LOGICAL_RESTORE, OPERATIONS, PITR_RESTORE, ordered
 
 
 class Status(Enum):
@@ -66,6 +66,9 @@ def readiness(results: Iterable[CheckResult], unjudged: Iterable[str] = ()) -> D
             blocked.update(result.blocks)
         elif result.status is Status.UNKNOWN:
             uncertain.update(result.blocks)
+    for found in (blocked, uncertain):  # a point-in-time restore begins with a logical one (results/operations.py)
+        if LOGICAL_RESTORE in found:
+            found.add(PITR_RESTORE)
     return {op: False if op in blocked else None if op in uncertain else True for op in OPERATIONS}
 
 

@@ -16,10 +16,16 @@ PHYSICAL_BACKUP = "physical_backup"
 PITR = "pitr"
 LOGICAL_RESTORE = "logical_restore"
 PHYSICAL_RESTORE = "physical_restore"
-OPERATIONS = (LOGICAL_BACKUP, PHYSICAL_BACKUP, PITR, LOGICAL_RESTORE, PHYSICAL_RESTORE)  # a contract: label values
+# A restore to a point in time: PBM restores a base snapshot, then replays the PITR chunks up to the point
+# (pbm/restore/logical.go PITR: the snapshot restore, then applyOplog), and PMM offers it only from a logical
+# artifact (managed/services/backup/backup_service.go checkArtifactModePreconditions: "PITR is only supported for
+# logical backups"). So whatever blocks a logical restore blocks it too (see _ordered).
+PITR_RESTORE = "pitr_restore"
+OPERATIONS = (LOGICAL_BACKUP, PHYSICAL_BACKUP, PITR, LOGICAL_RESTORE, PHYSICAL_RESTORE,
+              PITR_RESTORE)  # a contract: label values
 
 BACKUPS = frozenset({LOGICAL_BACKUP, PHYSICAL_BACKUP})
-RESTORES = frozenset({LOGICAL_RESTORE, PHYSICAL_RESTORE})
+RESTORES = frozenset({LOGICAL_RESTORE, PHYSICAL_RESTORE, PITR_RESTORE})
 PHYSICAL = frozenset({PHYSICAL_BACKUP, PHYSICAL_RESTORE})
 EVERYTHING = frozenset(OPERATIONS)
 NOTHING: FrozenSet[str] = frozenset()
@@ -27,7 +33,8 @@ NOTHING: FrozenSet[str] = frozenset()
 
 def ordered(operations: Iterable[str]) -> Tuple[str, ...]:
     """Operations in the contract's order, for labels and for people; a name that is none is a bug. The same set
-    gives the same tuple object, so that a fleet's results share a few (pickled once between the processes)."""
+    gives the same tuple object, so that a fleet's results share a few (pickled once between the processes).
+    What blocks a logical restore blocks a point-in-time restore too, which begins with one."""
     return _ordered(frozenset(operations))
 
 
@@ -35,6 +42,8 @@ def ordered(operations: Iterable[str]) -> Tuple[str, ...]:
 def _ordered(wanted: FrozenSet[str]) -> Tuple[str, ...]:
     if wanted - EVERYTHING:
         raise ValueError(f"not operations: {sorted(wanted - EVERYTHING)}")
+    if LOGICAL_RESTORE in wanted:
+        wanted = wanted | {PITR_RESTORE}
     return tuple(op for op in OPERATIONS if op in wanted)
 
 

@@ -156,7 +156,8 @@ class ProbeCycle:
         cluster: ClusterConfig = prober.cluster
         outcome = await prober.probe()
         pmm, pmm_probe = await asyncio.shield(pmm_read) if pmm_read is not None else (None, None)
-        settings = ClusterSettings(cluster.backup_mode, cluster.name, cluster.pmm_services, cluster.restore_from_pmm)
+        settings = ClusterSettings(cluster.backup_mode, cluster.name, cluster.pmm_services, cluster.restore_from_pmm,
+                                   cluster.objectives or self.config.objectives)
         previous = self.store.get(cluster.name)
         try:
             addresses = {}

@@ -16,6 +16,7 @@ from exporter.facts.observed import ClusterFacts, PMMFacts, ReplicaSetFacts
 from exporter.model.cluster_settings import ClusterSettings
 from exporter.model.cluster_view import CheckInput, build_view
 from exporter.model.pbm_locks import running_operations
+from exporter.model.pbm_timeline import Recoverability, recoverability
 from exporter.model.pmm_inventory import ServiceMatch, match_members
 from exporter.probes.mongodb import ProbeOutcome
 from exporter.probes.pmm import BACKUP_API, DIALECTS
@@ -92,6 +93,8 @@ class ClusterSnapshot:
     pitr_enabled: bool = False  # PBM's config has PITR on (pitr.enabled), so PMM's PITR must run too
     running: tuple[str, ...] = ()  # the types of PBM's operations running now (backup, restore, pitr, ...)
     members: tuple[MemberIdentity, ...] = ()  # from the last successful probe
+    # what a restore can reach now, from PBM's catalogue (None: the probe failed)
+    recoverability: Recoverability | None = None
 
     @property
     def operations(self) -> dict[str, bool | None]:
@@ -154,7 +157,13 @@ def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome, 
         name, True, "", outcome.duration, time.time() if now is None else now,
         tuple(run_cluster_checks(outcome.facts, settings, pmm, addresses)), cluster_agents(outcome.facts), pmm_probe,
         source, backup_mode=settings.backup_mode, pitr_enabled=cluster_pitr_enabled(outcome.facts),
-        running=running_now(outcome.facts), members=member_identities(outcome.facts, settings, pmm, addresses))
+        running=running_now(outcome.facts), members=member_identities(outcome.facts, settings, pmm, addresses),
+        recoverability=cluster_recoverability(outcome.facts))
+
+
+def cluster_recoverability(cluster: ClusterFacts) -> Recoverability | None:
+    control = cluster.control_facts
+    return recoverability(control) if control is not None else None
 
 
 def member_identities(cluster: ClusterFacts, settings: ClusterSettings, pmm: PMMFacts | None,

@@ -32,6 +32,9 @@ a.check{color:inherit}
 ul.checks li.fail.warning{border-color:var(--unk)}
 .runbook code{font-size:.9em;background:rgba(127,127,127,.12);padding:0 3px;border-radius:3px}
 .runbook pre{background:rgba(127,127,127,.12);padding:6px 8px;border-radius:4px;overflow-x:auto}
+.recoverability{font-size:.9em;margin:.2em 0 .4em;overflow-wrap:anywhere}
+svg.window{display:block;width:100%;height:16px;margin-top:4px;background:rgba(127,127,127,.12);border-radius:3px}
+.window-ends{display:flex;justify-content:space-between;margin:0}
 .runbook table{border-collapse:collapse}.runbook td,.runbook th{border:1px solid #d0d7de;padding:3px 6px}
 """
 

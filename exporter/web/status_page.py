@@ -6,7 +6,9 @@ from __future__ import annotations
 import html
 import time
 
+from exporter.model.pbm_timeline import Recoverability, utc
 from exporter.readiness.cluster_readiness import describe_blocks
+from exporter.report.recoverability import recoverability_line
 from exporter.results.check_result import CheckResult, Status
 from exporter.snapshots.cluster_snapshot import ClusterSnapshot, DiscoveryStatus
 from exporter.web.html_page import document
@@ -39,6 +41,43 @@ def _item(result: CheckResult) -> str:
     return f'<li class="{css}">{name}{where}{rs}<br>{e(result.reason)}{fix}</li>'
 
 
+def _window_bar(rec: Recoverability) -> str:
+    """The restorable window as a picture (inline SVG, no JavaScript): from the oldest restorable point to the
+    cluster time, PITR ranges a backup starts in green, ranges without a base in grey, holes in red, and a tick at
+    each usable backup; each part names its span on hover."""
+    window = rec.window
+    if window is None or window.oldest is None or rec.now is None:
+        return ""
+    lo = min([window.oldest] + [r.start for r in window.ranges])
+    hi = max([rec.now] + [r.end for r in window.ranges])
+    if hi <= lo:
+        return ""
+
+    def x(t: int) -> float:
+        return round(1000 * (t - lo) / (hi - lo), 1)
+
+    def rect(start: int, end: int, fill: str, what: str) -> str:
+        return (f'<rect x="{x(start)}" y="2" width="{max(1.0, x(end) - x(start))}" height="12" fill="{fill}">'
+                f"<title>{html.escape(what)} {utc(start)} to {utc(end)}</title></rect>")
+
+    parts = [rect(r.start, r.end, "#1a7f37" if r.base else "#8c959f",
+                  f"restorable from backup {r.base}:" if r.base else "no base snapshot:") for r in window.ranges]
+    parts += [rect(g.start, g.end, "#cf222e", "PITR hole:") for g in window.gaps]
+    parts += [f'<rect x="{x(p)}" y="0" width="2" height="16" fill="currentColor"><title>backup, restorable to '
+              f"{utc(p)}</title></rect>" for p in window.points]
+    return (f'<svg class="window" viewBox="0 0 1002 16" preserveAspectRatio="none" role="img" '
+            f'aria-label="restorable window">{"".join(parts)}</svg>'
+            f'<div class="meta window-ends"><span>{utc(lo)}</span><span>now</span></div>')
+
+
+def _recoverability(snap: ClusterSnapshot) -> str:
+    rec = snap.recoverability if snap.probe_success else None
+    if rec is None:
+        return ""
+    e = html.escape
+    return f'<div class="recoverability"><b>Recoverability:</b> {e(recoverability_line(rec))}{_window_bar(rec)}</div>'
+
+
 def _cluster(snap: ClusterSnapshot, now: float) -> str:
     e = html.escape
     label, css = _BADGE[snap.ready]
@@ -63,7 +102,7 @@ def _cluster(snap: ClusterSnapshot, now: float) -> str:
     scope = f"{snap.backup_mode} backups{' and PITR' if snap.pitr_enabled else ''}"
     parts = [f'<section id="cluster-{e(snap.cluster)}"><h2>{e(snap.cluster)}{source} '
              f'<span class="badge {css}">{label}</span> <small>for {e(scope)}</small></h2>',
-             f'<div class="ops">{operations}</div>',
+             f'<div class="ops">{operations}</div>', _recoverability(snap),
              f'<div class="meta">{" · ".join(meta)}</div>', *errors]
     if failing:
         parts.append(f'<h3>Failing ({len(failing)})</h3><ul class="checks">{"".join(map(_item, failing))}</ul>')

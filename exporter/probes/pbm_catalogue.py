@@ -1,0 +1,111 @@
+"""PBM's catalogue read incrementally: the PITR chunks written since the previous probe, and the backups when the
+newest one changed. A prober keeps one `Catalogue` per cluster between probes.
+
+Cost (percona/percona-backup-mongodb cmd/pbm-agent/setup.go creates the indexes used): admin.pbmPITRChunks holds
+a chunk per replica set every pitr.oplogSpanMin (10 min: about a thousand a week per replica set). Each probe reads
+only the chunks of each replica set that start after the newest one it knows, `{rs, start_ts: {$gt}}` sorted by
+start_ts, through the unique index {rs: 1, start_ts: 1, end_ts: 1}, at most MAX_NEW_CHUNKS (a longer backlog is
+read over the next probes), and keeps only each replica set's timelines (pbm/oplog/chunk.go gettimelines) and
+newest chunk. Retention deletes the oldest chunks (`pbm cleanup`, `pbm delete-pitr`), and a physical restore or a
+resync empties the collection: every RETENTION_EVERY probes the oldest chunk of each replica set is read (the same
+index, one document) and the timelines are cut to it, or forgotten when there is none. admin.pbmBackups changes
+only when a backup runs or is deleted: it is read again (newest first by the index {start_ts: 1, status: 1}, at
+most MAX_BACKUPS) when the newest backup's document changed, and every CATALOGUE_REREAD_EVERY probes.
+
+Known limit: a chunk inserted with a start_ts older than the newest known one is seen only after the collection is
+read whole again, which happens when the oldest chunk read shows a reset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from exporter.facts.observed import Observed
+from exporter.model.pbm_timeline import Chunk, Timeline, chunk_of, extend_timelines, trim_timelines
+
+MAX_NEW_CHUNKS = 2000  # per replica set and probe: two weeks of 10-minute chunks
+RETENTION_EVERY = 5  # probes between reads of each replica set's oldest chunk
+MAX_BACKUPS = 1000  # the newest backups kept for the window and the last-backup metrics
+CATALOGUE_REREAD_EVERY = 30  # probes between reads of the backups when the newest did not change
+# pbm/oplog/chunk.go OplogChunk: what the timelines need
+CHUNK_PROJECTION = {"_id": 0, "rs": 1, "start_ts": 1, "end_ts": 1}
+# pbm/backup/types.go BackupMeta: what the window (isValidBaseSnapshot, getPITRranges) and the last-backup metrics
+# need; never `store`, which inlines the storage's credentials
+CATALOGUE_PROJECTION = {"_id": 0, "name": 1, "type": 1, "status": 1, "nss": 1, "error": 1, "first_write_ts": 1,
+                        "last_write_ts": 1, "start_ts": 1, "last_transition_ts": 1, "size": 1}
+
+Read = Callable[[str, dict[str, Any], dict[str, Any], int, list[tuple[str, int]] | None], Awaitable[Observed[Any]]]
+
+
+@dataclass
+class _ReplicaSetChunks:
+    lines: list[Timeline] = field(default_factory=list)
+    last: Chunk | None = None  # the newest chunk read, by start_ts
+    newest: Chunk | None = None  # the newest chunk there is, read directly while a backlog is being read
+
+
+@dataclass
+class Catalogue:
+    """What one cluster's prober remembers of PBM's catalogue between probes."""
+
+    sets: dict[str, _ReplicaSetChunks] = field(default_factory=dict)
+    probes: int = 0
+    backups: Observed[list[dict[str, Any]]] | None = None
+    backups_key: Any = None  # the newest backup's (name, status, last_transition_ts) when `backups` was read
+    backups_read_at: int = 0
+
+    async def read_chunks(self, read: Read, replica_sets: tuple[str, ...]) -> Observed[Any]:
+        """Every replica set's timelines, brought up to date: {rs: ((start, end), ...)}."""
+        self.probes += 1
+        for gone in set(self.sets) - set(replica_sets):  # a removed shard
+            del self.sets[gone]
+        for rs in replica_sets:
+            entry = self.sets.setdefault(rs, _ReplicaSetChunks())
+            if entry.last is not None and self.probes % RETENTION_EVERY == 0:
+                oldest = await read("pbmPITRChunks", {"rs": rs}, CHUNK_PROJECTION, 1, [("start_ts", 1)])
+                if not oldest.ok:
+                    return oldest
+                first = chunk_of(next(iter(oldest.value or []), None))
+                if first is None or entry.last.start < first.start:  # emptied (a restore, a resync): read again
+                    entry = self.sets[rs] = _ReplicaSetChunks()
+                else:
+                    entry.lines = trim_timelines(entry.lines, first.start.time)
+            query: dict[str, Any] = {"rs": rs}
+            if entry.last is not None:
+                query["start_ts"] = {"$gt": entry.last.start}
+            found = await read("pbmPITRChunks", query, CHUNK_PROJECTION, MAX_NEW_CHUNKS, [("start_ts", 1)])
+            if not found.ok:
+                return found
+            docs = found.value or []
+            chunks = [c for c in (chunk_of(d) for d in docs) if c is not None and c.rs == rs]
+            entry.lines, entry.last = extend_timelines(entry.lines, entry.last, chunks)
+            entry.newest = None
+            if len(docs) >= MAX_NEW_CHUNKS:  # a backlog, read over the next probes; the newest chunk meanwhile
+                newest = await read("pbmPITRChunks", {"rs": rs}, CHUNK_PROJECTION, 1, [("start_ts", -1)])
+                if not newest.ok:
+                    return newest
+                entry.newest = chunk_of(next(iter(newest.value or []), None))
+        behind = sorted(rs for rs, entry in self.sets.items() if entry.newest is not None)
+        if behind:
+            return Observed.failed(f"PBM's PITR chunks of {', '.join(behind)} are still being read (at most "
+                                   f"{MAX_NEW_CHUNKS} per replica set and probe)")
+        return Observed({rs: tuple((t.start, t.end) for t in entry.lines)
+                         for rs, entry in self.sets.items() if entry.lines})
+
+    def newest_chunks(self) -> list[dict[str, Any]]:
+        """Each replica set's newest chunk, as the document pitr_running reads (rs, start_ts, end_ts)."""
+        return [{"rs": c.rs, "start_ts": c.start, "end_ts": c.end}
+                for c in (e.newest or e.last for e in self.sets.values()) if c is not None]
+
+    async def read_backups(self, read: Read, newest: Observed[Any]) -> Observed[list[dict[str, Any]]]:
+        """The backups, newest first, reused while the newest backup's document is the same."""
+        doc = newest.value if newest.ok and isinstance(newest.value, dict) else None
+        key = (doc.get("name"), doc.get("status"), doc.get("last_transition_ts")) if doc else None
+        if self.backups is not None and self.backups.ok and key == self.backups_key and \
+                self.probes - self.backups_read_at < CATALOGUE_REREAD_EVERY:
+            return self.backups
+        found = await read("pbmBackups", {}, CATALOGUE_PROJECTION, MAX_BACKUPS, [("start_ts", -1)])
+        self.backups, self.backups_key, self.backups_read_at = found, key, self.probes
+        return found

@@ -1,0 +1,206 @@
+"""PBM's catalogue as the simulator keeps it, read with real pymongo: admin.pbmBackups documents shaped as PBM's
+BackupMeta writes them (pbm/backup/types.go), admin.pbmRestores as RestoreMeta (pbm/restore/types.go), and
+admin.pbmPITRChunks per replica set (pbm/oplog/chunk.go OplogChunk) moving with the cluster's clock, with holes and
+retention a test can make, on every shard and the config servers of a sharded cluster."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pymongo
+import pytest
+from bson.timestamp import Timestamp
+
+from exporter.config.config_file import ClusterConfig
+from exporter.facts.observed import ReplicaSetFacts
+from exporter.probes.mongodb import MongoDBProber
+from exporter.probes.pbm_catalogue import RETENTION_EVERY
+from pbm_pmm_simulator import SimReplicaSet, SimShardedCluster
+from tests.probing import cluster_config
+
+# pbm/backup/types.go BackupMeta: the fields without omitempty (plus the _id MongoDB adds)
+BACKUP_FIELDS = {"_id", "type", "opid", "name", "replsets", "compression", "store", "size", "size_uncompressed",
+                 "mongodb_version", "fcv", "start_ts", "last_transition_ts", "first_write_ts", "last_write_ts", "hb",
+                 "status", "conditions", "n", "pbm_version", "balancer"}
+# BackupReplset's fields without omitempty
+BACKUP_RS_FIELDS = {"name", "start_ts", "status", "size", "size_uncompressed", "last_transition_ts", "first_write_ts",
+                    "last_write_ts", "node", "conditions"}
+# pbm/restore/types.go RestoreMeta and RestoreReplset: the fields without omitempty
+RESTORE_FIELDS = {"_id", "status", "name", "opid", "backup", "bcp_chain", "start_pitr", "pitr", "replsets", "hb",
+                  "start_ts", "last_transition_ts", "conditions", "type"}
+RESTORE_RS_FIELDS = {"name", "start_ts", "status", "committed_txn", "txn_set", "partial_txn", "op",
+                     "last_transition_ts", "last_write_ts", "conditions", "hb", "stat"}
+
+
+@pytest.fixture
+def rs() -> Iterator[SimReplicaSet]:
+    with SimReplicaSet() as replica_set:
+        yield replica_set
+
+
+@pytest.fixture
+def admin_of() -> Iterator[Callable[[str], Any]]:
+    clients: list[pymongo.MongoClient[dict[str, Any]]] = []
+
+    def connect(uri: str) -> Any:
+        clients.append(pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000))
+        return clients[-1]["admin"]
+
+    yield connect
+    for client in clients:
+        client.close()
+
+
+def test_backups_carry_every_field_backupmeta_writes_and_their_write_timestamps(
+        rs: SimReplicaSet, admin_of: Callable[[str], Any]) -> None:
+    admin = admin_of(rs.uri())
+    now = int(rs.cluster_time().time)
+    opid = rs.pbm.start_backup("physical")
+    running = admin["pbmBackups"].find_one({"opid": opid})
+    assert set(running) == BACKUP_FIELDS | {"error"}  # changeBackupState $sets error, "" when none
+    assert running["first_write_ts"] == running["last_write_ts"] == Timestamp(1, 1)  # Backup.Init
+    assert running["fcv"] == "7.0" and running["mongodb_version"] == "7.0.14" and running["balancer"] == "off"
+    assert [c["status"] for c in running["conditions"]] == ["starting", "running"]
+    rs.advance_clock(300)
+    rs.pbm.finish_backup()
+    done = admin["pbmBackups"].find_one({"opid": opid})
+    assert set(done) == BACKUP_FIELDS | {"error"} and done["status"] == "done" and done["error"] == ""
+    assert done["first_write_ts"].time == done["start_ts"] and now + 300 <= done["last_write_ts"].time <= now + 302
+    assert done["hb"].time == done["last_write_ts"].time and done["size"] > 0
+    [replset] = done["replsets"]
+    assert set(replset) == BACKUP_RS_FIELDS and replset["status"] == "done"
+    assert [c["status"] for c in done["conditions"]] == ["starting", "running", "done"]
+    # a backup that failed in its upload: PBM had set its write timestamps, its size stays 0
+    failed = rs.pbm.add_backup("logical", "error", end=now, error="upload file: AccessDenied")
+    doc = admin["pbmBackups"].find_one({"name": failed})
+    assert doc["status"] == "error" and doc["last_write_ts"] == Timestamp(now, 1) and doc["size"] == 0
+    assert doc["error"] == "upload file: AccessDenied" and doc["conditions"][-1]["error"] == doc["error"]
+    selective = admin["pbmBackups"].find_one({"name": rs.pbm.add_backup(nss=["shop.orders"])})
+    assert selective["nss"] == ["shop.orders"]
+    assert "nss" not in done and "src_backup" not in done
+
+
+def test_a_logical_restore_writes_restoremeta_with_hb_and_replsets(
+        rs: SimReplicaSet, admin_of: Callable[[str], Any]) -> None:
+    admin = admin_of(rs.uri())
+    backup = rs.pbm.add_backup()
+    name = rs.pbm.start_logical_restore(backup)
+    [running] = list(admin["pbmRestores"].find())
+    assert set(running) == RESTORE_FIELDS | {"error"} and running["name"] == name and running["backup"] == backup
+    [replset] = running["replsets"]
+    assert set(replset) == RESTORE_RS_FIELDS | {"error"} and replset["name"] == "rs0"
+    assert admin["pbmLock"].find_one()["type"] == "restore"
+    hb = running["hb"].time
+    rs.advance_clock(30)
+    assert admin["pbmRestores"].find_one()["hb"].time >= hb + 30  # RestoreHB while it runs
+    rs.pbm.finish_logical_restore()
+    [done] = list(admin["pbmRestores"].find())
+    assert done["status"] == "done" and [c["status"] for c in done["conditions"]] == ["starting", "running", "done"]
+    assert list(admin["pbmLock"].find()) == []
+
+
+def test_chunks_move_with_the_clock_and_a_test_can_make_holes_and_retention(
+        rs: SimReplicaSet, admin_of: Callable[[str], Any]) -> None:
+    admin = admin_of(rs.uri())
+    now = int(rs.cluster_time().time)
+    rs.pbm.start_pitr(span_min=10, since=now - 6 * 600)
+
+    def spans() -> list[tuple[int, int]]:
+        return [(c["start_ts"].time - now, c["end_ts"].time - now)
+                for c in admin["pbmPITRChunks"].find({"rs": "rs0"}).sort("start_ts", 1)]
+
+    assert spans() == [(-3600 + i * 600, -3000 + i * 600) for i in range(6)]
+    rs.advance_clock(600)
+    assert spans()[-1] == (0, 600)
+    rs.pbm.make_pitr_hole("rs0", now - 2000, now - 1900)  # inside the 4th chunk only
+    assert (-2400, -1800) not in spans() and len(spans()) == 6
+    rs.pbm.delete_chunks_before(now - 2900)
+    assert spans()[0] == (-3000, -2400)
+
+
+def test_a_sharded_clusters_chunks_are_on_the_config_servers_per_replica_set(
+        admin_of: Callable[[str], Any]) -> None:
+    with SimShardedCluster() as cluster:
+        now = int(cluster.config.cluster_time().time)
+        cluster.config.pbm.start_pitr(span_min=10, since=now - 1800)
+        cluster.config.pbm.make_pitr_hole("shard1", now - 1000, now - 900)
+        admin = admin_of(cluster.config.uri())
+        counts = {rs: len(list(admin["pbmPITRChunks"].find({"rs": rs}))) for rs in ("cfg", "shard0", "shard1")}
+        assert counts == {"cfg": 3, "shard0": 3, "shard1": 2}
+        name = cluster.config.pbm.add_backup()
+        backup = admin["pbmBackups"].find_one({"name": name})
+        assert {r["name"] for r in backup["replsets"]} == {"cfg", "shard0", "shard1"}
+        assert backup["balancer"] == "full"
+
+
+# The probe reads the catalogue incrementally (exporter/probes/pbm_catalogue.py)
+
+def probe_facts(runner: asyncio.Runner, prober: MongoDBProber) -> ReplicaSetFacts:
+    outcome = runner.run(prober.probe())
+    assert outcome.facts is not None, outcome.error
+    control = outcome.facts.control_facts
+    assert control is not None
+    return control
+
+
+def test_the_probe_reads_only_the_chunks_written_since_the_previous_probe(rs: SimReplicaSet) -> None:
+    now = int(rs.cluster_time().time)
+    rs.pbm.add_backup("logical", "done", now - 7 * 86400 - 600, now - 7 * 86400)
+    rs.pbm.start_pitr(span_min=10, since=now - 7 * 86400)  # a week of 10-minute chunks: 1008
+    assert rs.pbm_config is not None
+    rs.pbm_config["pitr"] = {"enabled": True}
+    runner = asyncio.Runner()
+    prober = MongoDBProber(cluster_config(rs), 2.0, 2.0)
+    try:
+        facts = probe_facts(runner, prober)
+        assert facts.pitr_timelines.value == {"rs0": ((now - 7 * 86400, now),)}
+        assert rs.documents_returned["admin.pbmPITRChunks"] == 1008
+        assert [b["status"] for b in facts.catalogue.value or []] == ["done"]
+        assert rs.documents_returned["admin.pbmBackups"] <= 2  # the newest, then the catalogue
+        rs.advance_clock(1200)  # two more chunks
+        facts = probe_facts(runner, prober)
+        assert facts.pitr_timelines.value == {"rs0": ((now - 7 * 86400, now + 1200),)}
+        assert rs.documents_returned["admin.pbmPITRChunks"] == 1008 + 2  # only the new ones
+        assert rs.documents_returned["admin.pbmBackups"] <= 2  # the catalogue did not change: not read again
+        [newest] = facts.pitr_chunks.value or []  # pitr_running's newest chunk, from the same read
+        assert newest["end_ts"].time == now + 1200
+        # a hole: PBM's slicer lost 10 minutes on rs0
+        rs.pbm.make_pitr_hole("rs0", now + 1300, now + 1400)
+        rs.advance_clock(1200)
+        facts = probe_facts(runner, prober)
+        assert facts.pitr_timelines.value == {"rs0": ((now - 7 * 86400, now + 1200), (now + 1800, now + 2400))}
+        # retention deletes the first day of chunks: noticed within RETENTION_EVERY probes
+        rs.pbm.delete_chunks_before(now - 6 * 86400)  # the chunk that ends there stays
+        seen = [probe_facts(runner, prober).pitr_timelines.value for _ in range(RETENTION_EVERY)]
+        assert seen[-1] == {"rs0": ((now - 6 * 86400 - 600, now + 1200), (now + 1800, now + 2400))}
+        assert rs.documents_returned["admin.pbmPITRChunks"] <= 1008 + 2 + 1 + 2 * RETENTION_EVERY
+        # a new backup ends: the catalogue is read again
+        rs.pbm.add_backup("physical", "done")
+        rs.advance_clock(60)
+        for _ in range(10):  # the newest backup is re-read within ten probes (BACKUP_REREAD_EVERY)
+            facts = probe_facts(runner, prober)
+        assert [b["type"] for b in facts.catalogue.value or []] == ["physical", "logical"]
+        assert "store" not in (facts.catalogue.value or [{}])[0]  # never the storage's credentials
+    finally:
+        runner.run(prober.close())
+        runner.close()
+
+
+def test_a_sharded_clusters_chunks_are_read_on_the_config_servers_for_every_replica_set() -> None:
+    with SimShardedCluster() as cluster:
+        now = int(cluster.config.cluster_time().time)
+        cluster.config.pbm.start_pitr(span_min=10, since=now - 1800)
+        cluster.config.pbm.make_pitr_hole("shard1", now - 1000, now + 10 ** 6)
+        runner = asyncio.Runner()
+        prober = MongoDBProber(ClusterConfig(name="big", uri=cluster.uri(), backup_mode="logical",
+                                             seeds=(cluster.mongos.host,), username="pmm", password="secret"),
+                               2.0, 2.0)
+        try:
+            facts = probe_facts(runner, prober)
+            assert facts.pitr_timelines.value == {"cfg": ((now - 1800, now),), "shard0": ((now - 1800, now),),
+                                                  "shard1": ((now - 1800, now - 1200),)}
+        finally:
+            runner.run(prober.close())
+            runner.close()
