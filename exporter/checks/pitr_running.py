@@ -15,34 +15,20 @@ Catchup). The missing lock and the growing gap then pass, naming the backup; a s
 
 from __future__ import annotations
 
-from typing import Any
-
 from bson.timestamp import Timestamp
 
 from exporter.model.cluster_view import CheckInput
 from exporter.model.pbm_locks import backup_pausing_pitr, locks
+from exporter.model.pbm_pitr_config import pitr_enabled, span_seconds
 from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
 from exporter.results.operations import PITR
 
 CHECK = "pitr_running"
 MAY_BLOCK = frozenset({PITR})
-DEFAULT_SPAN_SEC = 600  # defs.DefaultPITRInterval
 MARGIN_SEC = 120  # slicing, uploading and the agents' 5 s ticks
 FIX = ("PITR slicing stopped: check the agents (pbm status shows the PITR state and its errors; pbm logs -e pitr), "
        "fix what they report (often the storage, or a node's pbm-agent), then take a new backup from PMM, since PITR "
        "needs a base backup after the gap")
-
-
-def pitr_enabled(config: Any) -> bool:
-    """PBM's config has PITR on: pbmConfig.pitr.enabled (pbm/config/config.go PITRConf)."""
-    pitr = config.get("pitr") if isinstance(config, dict) else None
-    return isinstance(pitr, dict) and pitr.get("enabled") is True
-
-
-def span_seconds(config: dict[str, Any]) -> int:
-    pitr = config.get("pitr")
-    minutes = pitr.get("oplogSpanMin") if isinstance(pitr, dict) else None
-    return int(minutes * 60) if isinstance(minutes, int | float) and minutes > 0 else DEFAULT_SPAN_SEC
 
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:

@@ -17,8 +17,8 @@ valid starting point for the PITR", pbm/oplog/backup.go IsSufficient).
 
 from __future__ import annotations
 
-from exporter.checks.pitr_running import pitr_enabled
 from exporter.model.cluster_view import CheckInput
+from exporter.model.pbm_pitr_config import pitr_enabled
 from exporter.model.pbm_timeline import memo_recoverability, utc
 from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
 from exporter.results.operations import NOTHING, PITR_RESTORE

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from exporter.checks.pitr_running import pitr_enabled
 from exporter.facts.pmm_indexes import key, newest_restorable
 from exporter.model.cluster_view import CheckInput
 from exporter.model.pbm_agents import parse_version
+from exporter.model.pbm_pitr_config import pitr_enabled
 from exporter.model.pmm_inventory import ServiceMatch, match_members, usable_pmm
 from exporter.model.pmm_schedules import (
     is_sharded,

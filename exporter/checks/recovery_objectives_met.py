@@ -26,8 +26,8 @@ from itertools import islice, pairwise
 
 from cronsim import CronSim, CronSimError
 
-from exporter.checks.pitr_running import pitr_enabled, span_seconds
 from exporter.model.cluster_view import CheckInput
+from exporter.model.pbm_pitr_config import pitr_enabled, span_seconds
 from exporter.model.pbm_timeline import backup_of, memo_recoverability
 from exporter.model.pmm_schedules import name_of, our_schedules
 from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown

@@ -1,4 +1,4 @@
-"""Whether PITR is on in PBM's config, for the checks that judge PITR from PBM's side and from PMM's."""
+"""PITR in PBM's config: whether it is on, and its slice span, for every check (and the snapshot) that judges PITR."""
 
 from __future__ import annotations
 
@@ -10,3 +10,13 @@ def pitr_enabled(config: Any) -> bool:
     off, as PBM reads it (the zero value)."""
     pitr = config.get("pitr") if isinstance(config, dict) else None
     return isinstance(pitr, dict) and pitr.get("enabled") is True
+
+
+DEFAULT_SPAN_SEC = 600  # pbm/defs: DefaultPITRInterval, 10 minutes
+
+
+def span_seconds(config: dict[str, Any]) -> int:
+    """The slicer's span: pitr.oplogSpanMin minutes (pbm/config/config.go OplogSlicerInterval), 10 when unset."""
+    pitr = config.get("pitr")
+    minutes = pitr.get("oplogSpanMin") if isinstance(pitr, dict) else None
+    return int(minutes * 60) if isinstance(minutes, int | float) and minutes > 0 else DEFAULT_SPAN_SEC

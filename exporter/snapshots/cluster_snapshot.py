@@ -10,12 +10,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from exporter.checks.pitr_running import pitr_enabled
 from exporter.checks.registry import run_cluster_checks
 from exporter.facts.observed import ClusterFacts, PMMFacts, ReplicaSetFacts
 from exporter.model.cluster_settings import ClusterSettings
 from exporter.model.cluster_view import CheckInput, build_view
 from exporter.model.pbm_locks import running_operations
+from exporter.model.pbm_pitr_config import pitr_enabled
 from exporter.model.pbm_timeline import Recoverability, recoverability
 from exporter.model.pmm_inventory import ServiceMatch, match_members
 from exporter.probes.mongodb import ProbeOutcome
