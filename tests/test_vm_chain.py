@@ -28,8 +28,8 @@ all non-zero; while healthy, no template may return a non-zero sample (judge_tem
 Each alert, and its template, fires in a scenario (pbm-agent stopped, role revoked, Backup Management off, MongoDB
 down, node-check stale, exporter stopped; and issue 28's recoverability alerts: no usable backup left, a PITR hole
 after the newest base snapshot, the newest successful backup older than the configured max_backup_age) no sooner
-than its `for:`, and resolves once the scenario is undone. The exporter-absent alert needs no staleness tuning: VictoriaMetrics writes staleness markers when a scrape
-fails, so absent() turns true at the next scrape.
+than its `for:`, and resolves once the scenario is undone. The exporter-absent alert needs no staleness tuning:
+VictoriaMetrics writes staleness markers when a scrape fails, so absent() turns true at the next scrape.
 """
 
 from __future__ import annotations
