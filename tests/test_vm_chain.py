@@ -25,10 +25,11 @@ vmalert fires on any returned series, but PMM runs its templated rules in Grafan
 template's expression is also run as the instant query PMM makes its condition of, and must return samples that are
 all non-zero; while healthy, no template may return a non-zero sample (judge_templates_as_grafana).
 
-Each of the six alerts, and its template, fires in a scenario (pbm-agent stopped, role revoked, Backup Management
-off, MongoDB down, node-check stale, exporter stopped) no sooner than its `for:`, and resolves once the scenario is
-undone. The exporter-absent alert needs no staleness tuning: VictoriaMetrics writes staleness markers when a scrape
-fails, so absent() turns true at the next scrape.
+Each alert, and its template, fires in a scenario (pbm-agent stopped, role revoked, Backup Management off, MongoDB
+down, node-check stale, exporter stopped; and issue 28's recoverability alerts: no usable backup left, a PITR hole
+after the newest base snapshot, the newest successful backup older than the configured max_backup_age) no sooner
+than its `for:`, and resolves once the scenario is undone. The exporter-absent alert needs no staleness tuning:
+VictoriaMetrics writes staleness markers when a scrape fails, so absent() turns true at the next scrape.
 """
 
 from __future__ import annotations
@@ -242,6 +243,9 @@ def chain() -> Iterator[Chain]:
         config = write_config(workdir, rs, interval=PROBE_INTERVAL)
         with open(config, "a") as f:
             f.write(f"pmm:\n  url: {pmm.url}\n  token: glsa_simulatedToken_0123\n")
+            # a stated target for recovery_objectives_met (docs/configuration.md): the newest successful backup at
+            # most an hour old (and so, with PITR off, an RPO of an hour); met by the backup above
+            f.write("recovery_objectives:\n  max_backup_age: 1h\n")
 
         # node-check on a healthy fake node, written where node_exporter's textfile collector reads
         textfile_dir = workdir / "textfile"
@@ -694,6 +698,121 @@ def test_the_exporter_going_away_fires_absent_and_coming_back_resolves(chain: Ch
     assert alert.labels == {"alertname": "PMMBackupPrereqExporterAbsent", "alertgroup": GROUP, "severity": "critical"}
     assert alert.annotations["summary"] == "The PMM backup prerequisite exporter is not being scraped"
     assert first(notes, "backup_prereq_exporter_absent").labels["exporter"] == "pmm-backup-prereq"
+
+
+def test_losing_every_restore_point_a_pitr_hole_and_a_stale_backup_fire_the_recoverability_alerts(chain: Chain) -> None:
+    """Issue 28's alerts, each through the rule and the PMM template, from PBM's catalogue as the simulator keeps it
+    (admin.pbmBackups as BackupMeta, admin.pbmPITRChunks as OplogChunk).
+
+    The exporter reads admin.pbmBackups again after a probe that saw a backup's lock, or else every 10 probes
+    (probes/mongodb.py BACKUP_REREAD_EVERY: 20 s here, longer than the scaled `for:` of 10 s). So each change to the
+    catalogue is made while a backup runs, once the exporter has seen its lock (`locked`), and that backup is then
+    cancelled (`pbm cancel-backup`: no restore point, no error), as PBM's catalogue changes when a backup ends."""
+    rs = chain.rs
+    running = re.compile(r'^pmm_backup_prereq_pbm_operation_running\{[^}]*type="backup"[^}]*\} 1', re.M)
+
+    def locked() -> None:
+        rs.pbm.start_backup()
+        chain.wait(lambda: running.search(requests.get(f"{chain.exporter_url}/metrics", timeout=10).text), 15,
+                   "the exporter to see the backup's lock")
+
+    def then_cancelled(change: Callable[[], None]) -> Callable[[], None]:
+        def apply() -> None:
+            with rs.lock:
+                change()
+                rs.pbm.finish_backup("cancelled")
+        return apply
+    backups = ("admin", "pbmBackups")
+    restore = {(name, "prod-rs", "", "") for name in ("PMMBackupRestoreBlocked", "backup_prereq_restore_blocked")}
+
+    def now() -> int:
+        return int(rs.cluster_time().time)
+
+    # every backup left in PBM's catalogue ended in error: nothing a restore could use (restore_point_available,
+    # which blocks the restores: PMMBackupRestoreBlocked fires alongside)
+    def only_failed_backups() -> None:
+        with rs.lock:  # the running backup stays, to be cancelled
+            rs.collections[backups] = [d for d in rs.collections[backups] if d["status"] == "running"]
+            # no storage error (pbm_storage_reachable would fail on one): the error PBM writes when a backup's
+            # agent stopped beating (pbm/backup/backup.go, v2.15.0: "backup stuck, last beat ts: %d")
+            rs.pbm.add_backup("logical", "error", now() - 7200, now() - 6600,
+                              error=f"backup stuck, last beat ts: {now() - 6630}")
+
+    def new_backup_half_an_hour_ago() -> None:  # a PITR hole needs a base older than a few 10-minute chunks
+        rs.pbm.add_backup("logical", "done", now() - 2400, now() - 1800)
+
+    no_point = {(name, "prod-rs", "", "") for name in ("PMMBackupNoRestorePoint", "backup_prereq_no_restore_point")}
+    locked()
+    notes = run_scenario(chain, "no restore point", then_cancelled(only_failed_backups),
+                         then_cancelled(new_backup_half_an_hour_ago), no_point, allowed=restore, while_firing=locked)
+    alert = first(notes, "PMMBackupNoRestorePoint")
+    assert alert.labels == {"alertname": "PMMBackupNoRestorePoint", "alertgroup": GROUP, "severity": "critical",
+                            "cluster": "prod-rs"}
+    assert alert.annotations == {
+        "summary": "Cluster prod-rs has no backup a restore could use",
+        "description": "PBM's catalogue holds backups of cluster prod-rs, but none a restore can use (none ended done "
+                       "as a full backup without error): if the cluster were lost now, nothing could be restored. "
+                       "Take a full backup from PMM now, then find why the earlier ones failed.",
+        "runbook_url": f"{chain.exporter_url}/runbooks/PMMBackupNoRestorePoint"}
+    assert requests.get(alert.annotations["runbook_url"], timeout=10).status_code == 200
+    assert first(notes, "PMMBackupNoRestorePoint", "resolved").labels == alert.labels
+    template = first(notes, "backup_prereq_no_restore_point")
+    assert template.labels == {**alert.labels, "alertname": "backup_prereq_no_restore_point",
+                               "alertgroup": TEMPLATE_GROUP, "exporter": "pmm-backup-prereq"}
+    assert template.annotations["description"] == (f"{alert.annotations['description']} Runbook: "
+                                                   f"{chain.exporter_url}/runbooks/PMMBackupNoRestorePoint")
+
+    # PITR on, 10-minute chunks for the last 70 minutes, but rs0's slicer lost the 10 minutes from 20 minutes ago:
+    # a hole after the newest base snapshot (30 minutes old), so no point after it can be restored
+    sliced_at = now()
+
+    def pitr_with_a_hole() -> None:
+        with rs.lock:  # all at once: the exporter never sees PITR on without its chunks
+            rs.pbm.configure_as_pmm(pitr=True)
+            rs.pbm.start_pitr(span_min=10, since=sliced_at - 4200)
+            rs.pbm.make_pitr_hole("rs0", sliced_at - 1000, sliced_at - 900)  # chunk sliced_at - 1200 .. - 600
+
+    def new_backup_after_the_hole() -> None:  # inside the newest chunk, so that it starts a range (getPITRranges)
+        rs.pbm.add_backup("logical", "done", sliced_at - 580, sliced_at - 300)
+
+    hole = {(name, "prod-rs", "", "") for name in ("PMMBackupPITRHole", "backup_prereq_pitr_hole")}
+    try:
+        notes = run_scenario(chain, "PITR hole", pitr_with_a_hole, then_cancelled(new_backup_after_the_hole), hole,
+                             while_firing=locked)
+    finally:
+        rs.pbm.configure_as_pmm(pitr=False)  # as the other scenarios and the dashboard's picture expect
+    alert = first(notes, "PMMBackupPITRHole")
+    assert alert.labels == {"alertname": "PMMBackupPITRHole", "alertgroup": GROUP, "severity": "warning",
+                            "cluster": "prod-rs"}
+    assert alert.annotations["summary"] == "Cluster prod-rs has a hole in its point-in-time recovery"
+    assert alert.annotations["runbook_url"] == f"{chain.exporter_url}/runbooks/PMMBackupPITRHole"
+    assert requests.get(alert.annotations["runbook_url"], timeout=10).status_code == 200
+    assert first(notes, "backup_prereq_pitr_hole").labels == {
+        **alert.labels, "alertname": "backup_prereq_pitr_hole", "alertgroup": TEMPLATE_GROUP,
+        "exporter": "pmm-backup-prereq"}
+
+    # the newest successful backup ended 2 hours ago (the state of a cluster whose backups stopped then: the
+    # simulator's clock is the wall clock, so the catalogue is set to it rather than waited for), against the
+    # configured max_backup_age of 1 h
+    def backups_stopped_two_hours_ago() -> None:
+        with rs.lock:
+            rs.collections[backups] = [d for d in rs.collections[backups] if d["status"] == "running"]
+            rs.pbm.add_backup("logical", "done", now() - 7800, now() - 7200)
+
+    missed = {(name, "prod-rs", "", "") for name in ("PMMBackupRecoveryObjectivesMissed",
+                                                      "backup_prereq_recovery_objectives_missed")}
+    locked()
+    notes = run_scenario(chain, "recovery objectives missed", then_cancelled(backups_stopped_two_hours_ago),
+                         then_cancelled(lambda: rs.pbm.add_backup("logical", "done")), missed,
+                         while_firing=locked)
+    alert = first(notes, "PMMBackupRecoveryObjectivesMissed")
+    assert alert.labels == {"alertname": "PMMBackupRecoveryObjectivesMissed", "alertgroup": GROUP,
+                            "severity": "warning", "cluster": "prod-rs"}
+    assert alert.annotations["summary"] == "Cluster prod-rs misses its recovery objectives"
+    assert alert.annotations["description"].startswith("For 30 minutes cluster prod-rs has missed a recovery ")
+    assert requests.get(alert.annotations["runbook_url"], timeout=10).status_code == 200
+    assert first(notes, "backup_prereq_recovery_objectives_missed", "resolved").labels["exporter"] == \
+        "pmm-backup-prereq"
 
 
 if __name__ == "__main__":
