@@ -19,7 +19,7 @@ from __future__ import annotations
 from exporter.model.cluster_view import CheckInput
 from exporter.model.pbm_pitr_config import pitr_enabled
 from exporter.model.pmm_inventory import usable_pmm
-from exporter.model.pmm_schedules import name_of, our_schedules
+from exporter.model.pmm_schedules import names_of, our_schedules
 from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
 from exporter.results.operations import PITR
 
@@ -35,7 +35,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     schedules = [s for s in our_schedules(inp) if s.get("enabled") is True and s.get("mode") == "PITR"]
     if not schedules:
         return [skipped(CHECK, f"PMM has no enabled PITR schedule for cluster {inp.settings.name!r}", "", rs)]
-    names = ", ".join(repr(name_of(s)) for s in schedules)
+    names = names_of(schedules)
     if inp.mongo.pbm_config.error is not None:
         return [unknown(CHECK, f"cannot read admin.pbmConfig: {inp.mongo.pbm_config.error}", "", rs)]
     if pitr_enabled(inp.mongo.pbm_config.value):

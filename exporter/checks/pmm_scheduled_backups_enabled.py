@@ -21,32 +21,20 @@ of it counts against cluster_ready (the backups PMM takes of the cluster will no
 
 from __future__ import annotations
 
-from typing import Any
-
 from exporter.model.cluster_view import CheckInput
-from exporter.model.pmm_inventory import usable_pmm
-from exporter.model.pmm_schedules import cluster_label, label_note, location_type, name_of, our_schedules
-from exporter.results.check_result import CheckResult, failed, passed, skipped
+from exporter.model.pmm_schedules import SCHEDULES_PAGE, cluster_schedules, label_note, location_type, names_of
+from exporter.results.check_result import CheckResult, failed, passed
 from exporter.results.operations import BACKUPS, NOTHING, PITR
 
 CHECK = "pmm_scheduled_backups_enabled"
 MAY_BLOCK = BACKUPS | {PITR}
-SCHEDULES_PAGE = "PMM: Backup > Scheduled backup jobs"
-
-
-def _names(schedules: list[dict[str, Any]]) -> str:
-    return ", ".join(repr(name_of(s)) for s in schedules)
 
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = inp.view.replica_set
-    pmm = usable_pmm(CHECK, inp, "services", "scheduled_backups")
-    if isinstance(pmm, list):
-        return pmm
-    schedules = our_schedules(inp)
-    if not schedules:
-        return [skipped(CHECK, f"PMM has no scheduled backup of cluster {cluster_label(inp)!r}{label_note(inp)}", "",
-                        rs)]
+    schedules, stand_in = cluster_schedules(CHECK, inp)
+    if stand_in:
+        return stand_in
     enabled = [s for s in schedules if s.get("enabled")]
     pitr = [s for s in enabled if s.get("mode") == "PITR"]
     snapshots = [s for s in enabled if s.get("mode") != "PITR"]
@@ -54,30 +42,30 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     blocks: frozenset[str] = NOTHING
     if not enabled:
         problems.append((f"none of the cluster's {len(schedules)} scheduled backup"
-                         f"{'s' if len(schedules) != 1 else ''} ({_names(schedules)}) is enabled, so PMM takes no "
+                         f"{'s' if len(schedules) != 1 else ''} ({names_of(schedules)}) is enabled, so PMM takes no "
                          f"backup of it (a restore from PMM disables the restored service's schedules and leaves "
-                         f"them off)", f"{SCHEDULES_PAGE}: enable {_names(schedules)}"))
+                         f"them off)", f"{SCHEDULES_PAGE}: enable {names_of(schedules)}"))
     if pitr and len(enabled) > 1:
         # case models.PITR: every other enabled task of the cluster, a second PITR one included, refuses its runs;
         # case models.Snapshot: the enabled PITR task refuses the snapshot schedules' runs
         blocks = blocks | BACKUPS | {PITR}
         never_run = (f", and PMM refuses every snapshot backup while a PITR schedule is enabled, so snapshot "
-                     f"schedule{'s' if len(snapshots) != 1 else ''} {_names(snapshots)} never "
+                     f"schedule{'s' if len(snapshots) != 1 else ''} {names_of(snapshots)} never "
                      f"run{'s' if len(snapshots) == 1 else ''}" if snapshots else "")
-        problems.append((f"{len(enabled)} schedules of the cluster are enabled ({_names(enabled)}), and PMM "
+        problems.append((f"{len(enabled)} schedules of the cluster are enabled ({names_of(enabled)}), and PMM "
                          f"refuses every run of a PITR schedule while another one is (\"A PITR backup for the "
                          f"cluster ... can be enabled only if there are no other scheduled backups\"), so "
-                         f"{_names(pitr)} take{'s' if len(pitr) == 1 else ''} no base backup and PITR is not "
+                         f"{names_of(pitr)} take{'s' if len(pitr) == 1 else ''} no base backup and PITR is not "
                          f"turned on{never_run}",
                          f"{SCHEDULES_PAGE}: keep one enabled schedule: the PITR one alone (it takes its own logical "
                          f"base backups), or the snapshot ones without PITR"))
     on_disk = [s for s in pitr if location_type(inp, s.get("location_id")) == "filesystem"]
     if on_disk:
-        problems.append((f"PITR schedule {_names(on_disk)} writes to a filesystem location, and PMM restores to a "
-                         f"point in time only from S3", f"{SCHEDULES_PAGE}: recreate {_names(on_disk)} on an "
+        problems.append((f"PITR schedule {names_of(on_disk)} writes to a filesystem location, and PMM restores to a "
+                         f"point in time only from S3", f"{SCHEDULES_PAGE}: recreate {names_of(on_disk)} on an "
                                                         f"S3-compatible location"))
     if problems:
         return [failed(CHECK, "; ".join(p for p, _ in problems) + label_note(inp), "; ".join(f for _, f in problems),
                        "", rs, blocks)]
     return [passed(CHECK, f"{len(enabled)} of {len(schedules)} scheduled backup{'s' if len(schedules) != 1 else ''} "
-                          f"enabled: {_names(enabled)}{label_note(inp)}", "", rs)]
+                          f"enabled: {names_of(enabled)}{label_note(inp)}", "", rs)]

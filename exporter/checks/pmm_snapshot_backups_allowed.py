@@ -17,29 +17,23 @@ enabled schedule) and take their own logical base backups (PMM agent/runner/jobs
 from __future__ import annotations
 
 from exporter.model.cluster_view import CheckInput
-from exporter.model.pmm_inventory import usable_pmm
-from exporter.model.pmm_schedules import cluster_label, label_note, name_of, our_schedules
-from exporter.results.check_result import CheckResult, failed, passed, skipped
+from exporter.model.pmm_schedules import SCHEDULES_PAGE, cluster_schedules, label_note, names_of
+from exporter.results.check_result import CheckResult, failed, passed
 from exporter.results.operations import BACKUPS
 
 CHECK = "pmm_snapshot_backups_allowed"
 MAY_BLOCK = BACKUPS
-SCHEDULES_PAGE = "PMM: Backup > Scheduled backup jobs"
 
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = inp.view.replica_set
-    pmm = usable_pmm(CHECK, inp, "services", "scheduled_backups")
-    if isinstance(pmm, list):
-        return pmm
-    schedules = our_schedules(inp)
-    if not schedules:
-        return [skipped(CHECK, f"PMM has no scheduled backup of cluster {cluster_label(inp)!r}{label_note(inp)}", "",
-                        rs)]
+    schedules, stand_in = cluster_schedules(CHECK, inp)
+    if stand_in:
+        return stand_in
     # CheckMongoDBBackupPreconditions, case models.Snapshot: any enabled PITR task of the cluster refuses it
     pitr = [s for s in schedules if s.get("enabled") and s.get("mode") == "PITR"]
     if pitr:
-        names = ", ".join(repr(name_of(s)) for s in pitr)
+        names = names_of(pitr)
         alone = len([s for s in schedules if s.get("enabled")]) == len(pitr) == 1
         return [failed(CHECK, f"PITR schedule {names} is enabled: PMM refuses every snapshot backup of the cluster "
                               f"while it is, on demand or scheduled, logical or physical (\"A snapshot backup for "

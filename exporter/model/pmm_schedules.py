@@ -13,8 +13,9 @@ from typing import Any
 
 from exporter.facts.observed import PMMFacts
 from exporter.model.cluster_view import CheckInput
-from exporter.model.pmm_inventory import match_members
+from exporter.model.pmm_inventory import match_members, usable_pmm
 from exporter.model.pmm_service_agents import dsn_agent, serving_pmm_agent
+from exporter.results.check_result import CheckResult, skipped
 from exporter.results.operations import LOGICAL_BACKUP, PHYSICAL_BACKUP, PITR
 
 
@@ -101,3 +102,24 @@ def location_type(inp: CheckInput, location_id: Any) -> str:
 
 def name_of(doc: dict[str, Any]) -> str:
     return str(doc.get("name") or doc.get("scheduled_backup_id") or doc.get("artifact_id") or "?")
+
+
+def names_of(docs: list[dict[str, Any]]) -> str:
+    """'nightly', 'pitr': the names of schedules or artifacts, for reasons and fixes."""
+    return ", ".join(repr(name_of(d)) for d in docs)
+
+
+SCHEDULES_PAGE = "PMM: Backup > Scheduled backup jobs"  # where the fixes of the schedule checks point
+
+
+def cluster_schedules(check: str, inp: CheckInput) -> tuple[list[dict[str, Any]], list[CheckResult]]:
+    """The cluster's schedules in PMM (by PMM's label), and the check's result when they cannot be judged: PMM's
+    lists unusable (usable_pmm's result), or no schedule at all (skipped)."""
+    pmm = usable_pmm(check, inp, "services", "scheduled_backups")
+    if isinstance(pmm, list):
+        return [], pmm
+    schedules = our_schedules(inp)
+    if not schedules:
+        return [], [skipped(check, f"PMM has no scheduled backup of cluster {cluster_label(inp)!r}{label_note(inp)}",
+                            "", inp.view.replica_set)]
+    return schedules, []
