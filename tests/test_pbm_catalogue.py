@@ -9,7 +9,6 @@ import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import pymongo
 import pytest
 from bson.timestamp import Timestamp
 
@@ -38,19 +37,6 @@ RESTORE_RS_FIELDS = {"name", "start_ts", "status", "committed_txn", "txn_set", "
 def rs() -> Iterator[SimReplicaSet]:
     with SimReplicaSet() as replica_set:
         yield replica_set
-
-
-@pytest.fixture
-def admin_of() -> Iterator[Callable[[str], Any]]:
-    clients: list[pymongo.MongoClient[dict[str, Any]]] = []
-
-    def connect(uri: str) -> Any:
-        clients.append(pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000))
-        return clients[-1]["admin"]
-
-    yield connect
-    for client in clients:
-        client.close()
 
 
 def test_backups_carry_every_field_backupmeta_writes_and_their_write_timestamps(

@@ -3,11 +3,9 @@ catalogue read with real pymongo from the simulated replica set and sharded clus
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pymongo
-import pytest
 from bson.timestamp import Timestamp
 
 from exporter.model.pbm_timeline import (
@@ -50,19 +48,6 @@ def test_malformed_documents_are_left_out_and_counted() -> None:
     good = {"rs": "rs0", "start_ts": Timestamp(0, 1), "end_ts": Timestamp(600, 1)}
     w = window({"rs0": [good, {"rs": "rs0", "start_ts": 5}, "x"]}, [{"name": "b", "type": "logical"}, None], 900)
     assert w.malformed == 4 and w.ranges[0].start == 0 and w.newest is None  # a range, but no base
-
-
-@pytest.fixture
-def admin_of() -> Iterator[Callable[[str], Any]]:
-    clients: list[pymongo.MongoClient[dict[str, Any]]] = []
-
-    def connect(uri: str) -> Any:
-        clients.append(pymongo.MongoClient(uri, serverSelectionTimeoutMS=3000))
-        return clients[-1]["admin"]
-
-    yield connect
-    for client in clients:
-        client.close()
 
 
 def read_window(admin: Any, replsets: list[str], now: int) -> Any:
