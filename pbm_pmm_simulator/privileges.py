@@ -49,7 +49,7 @@ def expand_roles(
     """All roles (direct and inherited through custom roles) and the merged privileges they grant.
 
     `custom_roles` maps (name, db) to (privileges, inherited roles). Built-in roles come from
-    `exporter.mongodb_roles.builtin_role_privileges`; a role that is neither built-in (as modelled there) nor
+    `exporter.model.mongodb_roles.builtin_role_privileges`; a role that is neither built-in (as modelled there) nor
     custom grants nothing but is still listed, like a dangling role reference.
     """
     seen: list[RoleName] = []
