@@ -483,9 +483,10 @@ def test_a_physical_restore_runs_while_its_command_is_the_newest_and_the_agents_
               restore_backup=Observed(backup), locks=Observed([]), op_locks=Observed([]))
     assert (running_physical_restore(f) is not None) is running
     assert running_operations(f) == ({"restore"} if running else set())
-    # no member with Percona Server: no physical backup, but the restore is not the server build's to block
+    # no member with Percona Server: no physical backup, nor a physical restore through PMM (issue 29 item 8)
     docs = [{k: v for k, v in agent(h).items() if k != "pv"} for h in HOSTS]
-    assert blocks(facts(agents=docs), "supported_configuration", "physical")[""] == ("physical_backup",)
+    assert blocks(facts(agents=docs), "supported_configuration", "physical")[""] == ("physical_backup",
+                                                                                     "physical_restore")
 
 
 @pytest.mark.parametrize(("mv", "ok"), [("4.4.5", False), ("4.4.6", True), ("4.2.14", False), ("4.2.15", True),
