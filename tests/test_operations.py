@@ -13,6 +13,7 @@ from exporter.results.check_result import CheckResult, Status, failed, passed, r
 from exporter.results.operations import EVERYTHING, OPERATIONS
 from exporter.results.result_report import check_document, result_rows, summary
 from exporter.snapshots.cluster_snapshot import ClusterSnapshot
+from exporter.web.status_page import render_status_page
 from tests.test_checks import HOSTS, agent, facts
 from tests.test_pmm_checks import pmm_facts
 
@@ -88,6 +89,12 @@ def test_a_passing_result_that_rules_operations_out_blocks_them_without_failing(
     rows = "\n".join(result_rows(results, 200))
     assert "rules out physical_backup, physical_restore (impossible here, nothing to fix)" in rows
     assert check_document(results[0])["blocks"] == ["physical_backup", "physical_restore"]
+    snap = ClusterSnapshot("a", True, results=tuple(results))
+    assert snap.ready is True and snap.operations["physical_restore"] is False
+    page = render_status_page([snap], None, now=0.0)
+    assert '<span class="blocks warn">rules out physical_backup, physical_restore (impossible here, nothing to ' \
+           'fix)</span>' in page
+    assert "Failing (" not in page  # it passes
 
 
 def test_arbiters_block_a_physical_restore() -> None:
