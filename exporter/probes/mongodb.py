@@ -436,7 +436,9 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
         catalogue = catalogue if catalogue is not None else Catalogue()
         facts["pitr_timelines"] = await catalogue.read_chunks(read, replica_sets[:MAX_LOCKS])
         facts["catalogue"] = await catalogue.read_backups(read, facts["last_backup"])
-        # the FCV the backups are compared with (cmd/pbm/backup.go bcpMatchCluster), read with them
+        # the FCV the backups are compared with (cmd/pbm/backup.go bcpMatchCluster; PBM's GetFCV, on the same
+        # primary): one command, sent only when the backups are read again (a new backup, or every
+        # CATALOGUE_REREAD_EVERY probes), as it changes only when someone sets it after an upgrade
         facts["fcv"] = await catalogue.read_fcv(lambda: _observe(admin.command(
             {"getParameter": 1, "featureCompatibilityVersion": 1}, read_preference=Primary())))
         # with PITR on, each replica set's newest chunk, kept up to date by the incremental read (known even while
