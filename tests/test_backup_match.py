@@ -250,3 +250,31 @@ def test_the_simulator_answers_getparameter_fcv_as_mongodb_does() -> None:
                 client.admin.command({"getParameter": 1, "noSuchParameter": 1})
         finally:
             client.close()
+
+
+def judge(docs: list[dict[str, Any]], fcv: Any = None, version: str = "7.0.14") -> CheckResult:
+    from exporter.checks import backup_matches_cluster
+    from exporter.model.cluster_settings import ClusterSettings
+    from exporter.model.cluster_view import CheckInput, build_view
+
+    facts = control(docs, fcv, version)
+    [found] = backup_matches_cluster.evaluate(CheckInput(facts, build_view(facts), ClusterSettings("logical", "c")))
+    return found
+
+
+def test_the_check_as_a_pure_function() -> None:
+    assert judge([]).status is Status.SKIPPED
+    assert judge([{**backup_doc("bad", 9000), "status": "error"}]).status is Status.SKIPPED
+    ok = judge([backup_doc("new", 9000), backup_doc("phys", 8000, "physical", version="7.0.2-1")])
+    assert ok.status is Status.PASS and "new (logical" in ok.reason and "phys (physical" in ok.reason
+    # the newest physical one of another major.minor, the logical one fine: physical_restore only
+    found = judge([backup_doc("new", 9000), backup_doc("phys", 8000, "physical", version="6.0.9-7")])
+    assert found.status is Status.FAIL and found.blocks == ("physical_restore",)
+    assert "phys (physical" in found.reason and "by its physical restore's MongoDB version" in found.reason
+    # the newest logical one of another FCV while an older one matches: a warning naming the older one
+    found = judge([backup_doc("new", 9000, fcv="8.0"), backup_doc("old", 5000)])
+    assert found.status is Status.FAIL and found.warning and "goes back to old (logical" in found.reason
+    # the FCV unread: unknown, and what it would block
+    found = judge([backup_doc("new", 9000)], Observed.failed("Unauthorized: not authorized on admin"))
+    assert found.status is Status.UNKNOWN and found.blocks == ("logical_restore", "pitr_restore")
+    assert "Unauthorized" in found.reason
