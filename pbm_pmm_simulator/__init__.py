@@ -1,8 +1,8 @@
 """A simulated MongoDB replica set (and standalone mongod) speaking the real wire protocol, for tests and demos.
 
 Real pymongo (sync and async) connects to it over loopback TCP: OP_MSG and legacy OP_QUERY handshake, SCRAM-SHA-256
-authentication, hello/isMaster, buildInfo, replSetGetStatus, replSetGetConfig, connectionStatus, find/getMore/
-killCursors on an in-memory store with PBM's `admin.pbmAgents` and `admin.pbmConfig`, and per-node faults.
+authentication, hello/isMaster, buildInfo, replSetGetStatus, replSetGetConfig, connectionStatus, getParameter (FCV),
+find/getMore/killCursors on an in-memory store with PBM's `admin.pbmAgents` and `admin.pbmConfig`, and per-node faults.
 One asyncio loop in one daemon thread serves every node of every simulated set in the process.
 
     with SimReplicaSet() as rs:                      # healthy 3-member PSMDB 7.0 set, PBM 2.7.0 agents

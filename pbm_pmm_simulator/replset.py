@@ -66,6 +66,9 @@ _NO_AUTH_COMMANDS = frozenset(
         "endSessions",
     }
 )
+# Fields a driver may add to any command (docs "Command" generic arguments): not a command's own
+_GENERIC_FIELDS = frozenset({"lsid", "comment", "maxTimeMS", "txnNumber", "autocommit", "startTransaction",
+                             "readConcern", "writeConcern"})
 # The simulator never accepts writes: the exporter must be read-only.
 _WRITE_COMMANDS = frozenset(
     {
@@ -602,6 +605,7 @@ class SimReplicaSet:
             "getCmdLineOpts": self._cmd_get_cmd_line_opts,
             "currentOp": self._cmd_current_op,
             "usersInfo": self._cmd_users_info,
+            "getParameter": self._cmd_get_parameter,
         }
 
     # --- commands ----------------------------------------------------------------------------------------
@@ -689,6 +693,40 @@ class SimReplicaSet:
     def _cmd_ping(self, node: SimNode, conn: Connection, req: Request) -> dict[str, Any]:
         # docs "ping": {ok: 1}
         return {"ok": 1.0}
+
+    def _cmd_get_parameter(self, node: SimNode, conn: Connection, req: Request) -> dict[str, Any]:
+        # docs "getParameter": needs the getParameter action on the cluster (clusterMonitor has it); the reply of
+        # {getParameter: 1, featureCompatibilityVersion: 1} is {featureCompatibilityVersion: {version: "7.0"}, ok: 1}
+        # (docs "View FeatureCompatibilityVersion"), read from admin.system.version {_id: featureCompatibilityVersion}
+        # (while an upgrade is under way that document also carries targetVersion, which the reply repeats). Only
+        # that parameter is simulated; any other is refused as the server refuses an unknown one.
+        self._require_cluster(conn, req, "getParameter")
+        wanted = [k for k in req.body
+                  if k not in _GENERIC_FIELDS and k != "getParameter" and not k.startswith(("$", "api"))]
+        if wanted != ["featureCompatibilityVersion"]:
+            raise CommandError(72, "no option found to get", "InvalidOptions")
+        doc = next((d for d in self.collections.get(("admin", "system.version"), [])
+                    if d.get("_id") == "featureCompatibilityVersion"), None)
+        if doc is None:
+            raise CommandError(72, "no option found to get", "InvalidOptions")
+        reply = {k: doc[k] for k in ("version", "targetVersion", "previousVersion") if k in doc}
+        return {"featureCompatibilityVersion": reply, "ok": 1.0}
+
+    def upgrade(self, version: str) -> None:
+        """Every member restarted on MongoDB `version` (buildInfo, the agents' mv); the FCV stays until set_fcv, as
+        after a real binary upgrade (docs "Upgrade a Replica Set": setFeatureCompatibilityVersion is a last step)."""
+        with self.lock:
+            self.mongo_version = version
+            for node in self.members:
+                node.mongo_version = version
+
+    def set_fcv(self, version: str) -> None:
+        """setFeatureCompatibilityVersion, as an administrator runs it after an upgrade (admin.system.version)."""
+        with self.lock:
+            docs = [d for d in self.collections.get(("admin", "system.version"), [])
+                    if d.get("_id") != "featureCompatibilityVersion"]
+            docs.append({"_id": "featureCompatibilityVersion", "version": version})
+            self.collections[("admin", "system.version")] = docs
 
     def _cmd_end_sessions(self, node: SimNode, conn: Connection, req: Request) -> dict[str, Any]:
         # docs "endSessions": {ok: 1}

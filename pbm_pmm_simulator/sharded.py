@@ -222,6 +222,14 @@ class SimShardedCluster:
         self._register(rs)
         return rs
 
+    def upgrade(self, version: str) -> None:
+        """Every member of every set (and shards added later) restarted on MongoDB `version`; the FCV (on the config
+        servers, where PBM reads it) stays until `self.config.set_fcv`."""
+        with self.lock:
+            self.mongo_version = version
+            for rs in self.replica_sets:
+                rs.upgrade(version)
+
     def remove_shard(self, name: str, *, keep_agent_documents: bool = False) -> SimReplicaSet:
         """Unregister the shard and stop it. Its agents' documents leave the CSRS with it, unless
         `keep_agent_documents`: then they stay there, heartbeats frozen (agents stopped without SIGINT, pbm.md 1.3)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from exporter.config.config_file import ClusterConfig, Config, DiscoveryConfig, PMMConfig
-from exporter.results.check_result import Status
+from exporter.results.check_result import CheckResult, Status
 from exporter.run.scheduler import ProbeCycle
 from exporter.snapshots.cluster_snapshot import ClusterSnapshot, SnapshotStore
 from pbm_pmm_simulator import DEFAULT_PASSWORD, DEFAULT_USER, SimReplicaSet
@@ -51,3 +51,24 @@ def result(snapshot: ClusterSnapshot, check: str, node: str = "") -> tuple[Statu
     found = [r for r in snapshot.results if r.check == check and r.node == node]
     assert len(found) == 1, (check, node, snapshot.results)
     return found[0].status, found[0].reason, found[0].fix
+
+
+def result_of(snapshot: ClusterSnapshot, check: str, node: str = "") -> CheckResult:
+    """The one result of `check` (for `node`) in the snapshot, whole."""
+    found = [r for r in snapshot.results if r.check == check and r.node == node]
+    assert len(found) == 1, (check, node, snapshot.results)
+    return found[0]
+
+
+def scrape(*snapshots: ClusterSnapshot) -> str:
+    """What /metrics serves for these snapshots."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from exporter.exposition.collector import SnapshotCollector
+
+    store = SnapshotStore()
+    for snap in snapshots:
+        store.put(snap)
+    registry = CollectorRegistry()
+    registry.register(SnapshotCollector(store))
+    return generate_latest(registry).decode()

@@ -80,7 +80,8 @@ def test_healthy_replica_set_passes_everything() -> None:
     # without a pmm: section the PMM checks are skipped, with the reason, and never exported
     skipped = {r.check: r.reason for r in out if r.status is Status.SKIPPED
                and r.check not in ("pitr_running", "pbm_storage_shared", "pbm_no_stuck_operation",
-                                   "pitr_timeline_continuous", "restore_point_available", "recovery_objectives_met")}
+                                   "pitr_timeline_continuous", "restore_point_available", "recovery_objectives_met",
+                                   "backup_matches_cluster")}
     assert skipped == dict.fromkeys(
         ["backup_management_enabled", "storage_location_configured", "pmm_client_connected",
          "pmm_agent_version_supported", "pmm_agent_on_mongodb_node", "pmm_service_agents_unique",
@@ -483,9 +484,10 @@ def test_a_physical_restore_runs_while_its_command_is_the_newest_and_the_agents_
               restore_backup=Observed(backup), locks=Observed([]), op_locks=Observed([]))
     assert (running_physical_restore(f) is not None) is running
     assert running_operations(f) == ({"restore"} if running else set())
-    # no member with Percona Server: no physical backup, but the restore is not the server build's to block
+    # no member with Percona Server: no physical backup, nor a physical restore through PMM (issue 29 item 8)
     docs = [{k: v for k, v in agent(h).items() if k != "pv"} for h in HOSTS]
-    assert blocks(facts(agents=docs), "supported_configuration", "physical")[""] == ("physical_backup",)
+    assert blocks(facts(agents=docs), "supported_configuration", "physical")[""] == ("physical_backup",
+                                                                                     "physical_restore")
 
 
 @pytest.mark.parametrize(("mv", "ok"), [("4.4.5", False), ("4.4.6", True), ("4.2.14", False), ("4.2.15", True),

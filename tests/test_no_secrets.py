@@ -49,7 +49,8 @@ SECRETS = [MONGO_PW, FILE_PW, SHARD_PW, DISCOVERY_PW, WRONG_PW, PMM_TOKEN, WRONG
 # What the exporter may send: the handshake and authentication, then the reads its README lists
 READ_COMMANDS = {"hello", "isMaster", "ismaster", "saslStart", "saslContinue", "authenticate", "ping", "buildInfo",
                  "buildinfo", "replSetGetStatus", "replSetGetConfig", "connectionStatus", "find", "getMore",
-                 "killCursors", "endSessions", "listShards", "getShardMap", "balancerStatus", "currentOp", "usersInfo"}
+                 "killCursors", "endSessions", "listShards", "getShardMap", "balancerStatus", "currentOp", "usersInfo",
+                 "getParameter"}
 
 USERS = [SimUser("pmm", MONGO_PW, roles=PMM_USER_ROLES), SimUser("filer", FILE_PW, roles=PMM_USER_ROLES),
          SimUser("sharder", SHARD_PW, roles=PMM_USER_ROLES), SimUser("finder", DISCOVERY_PW, roles=PMM_USER_ROLES)]

@@ -9,9 +9,11 @@ from exporter.checks.registry import run_checks
 from exporter.facts.observed import Observed, ReplicaSetFacts
 from exporter.model.cluster_settings import ClusterSettings
 from exporter.readiness.cluster_readiness import cluster_ready
-from exporter.results.check_result import CheckResult, Status, failed, passed, readiness, unknown
+from exporter.results.check_result import CheckResult, Status, failed, passed, readiness, ruled_out, unknown
 from exporter.results.operations import EVERYTHING, OPERATIONS
+from exporter.results.result_report import check_document, result_rows, summary
 from exporter.snapshots.cluster_snapshot import ClusterSnapshot
+from exporter.web.status_page import render_status_page
 from tests.test_checks import HOSTS, agent, facts
 from tests.test_pmm_checks import pmm_facts
 
@@ -65,11 +67,34 @@ def test_no_percona_server_blocks_only_the_physical_backup() -> None:
     docs = [agent(HOSTS[0]), agent(HOSTS[1]), {k: v for k, v in agent(HOSTS[2]).items() if k != "pv"}]
     assert blocked(facts(agents=docs), "physical") == {("supported_configuration", ""): ()}
     assert set(ready(facts(agents=docs), "physical").values()) == {True}
-    # no Percona Server member at all: no physical backup, the rest goes on
+    # no Percona Server member at all: no physical backup, nor a physical restore through PMM (issue 29 item 8)
     docs = [{k: v for k, v in agent(h).items() if k != "pv"} for h in HOSTS]
-    assert ready(facts(agents=docs), "physical") == {"logical_backup": True, "physical_backup": False, "pitr": True,
-                                                     "logical_restore": True, "physical_restore": True,
-                                                     "pitr_restore": True}
+    physical_off = {"logical_backup": True, "physical_backup": False, "pitr": True, "logical_restore": True,
+                    "physical_restore": False, "pitr_restore": True}
+    assert ready(facts(agents=docs), "physical") == physical_off
+    # on a logical cluster the same is known impossible, not unknown, without a failing prerequisite
+    assert blocked(facts(agents=docs)) == {}
+    assert ready(facts(agents=docs)) == physical_off
+
+
+def test_a_passing_result_that_rules_operations_out_blocks_them_without_failing() -> None:
+    results = [ruled_out("supported_configuration", "Community", {"physical_backup", "physical_restore"}, "", "rs0"),
+               passed("replica_set_member", "ok", "db1:27017", "rs0")]
+    assert results[0].status is Status.PASS and results[0].rules_out and not results[0].warning
+    assert not results[1].rules_out
+    assert readiness(results, unjudged=["physical_backup", "physical_restore"]) == {
+        "logical_backup": True, "physical_backup": False, "pitr": True, "logical_restore": True,
+        "physical_restore": False, "pitr_restore": True}
+    assert summary(results) == "2 pass, 0 fail, 0 unknown"
+    rows = "\n".join(result_rows(results, 200))
+    assert "rules out physical_backup, physical_restore (impossible here, nothing to fix)" in rows
+    assert check_document(results[0])["blocks"] == ["physical_backup", "physical_restore"]
+    snap = ClusterSnapshot("a", True, results=tuple(results))
+    assert snap.ready is True and snap.operations["physical_restore"] is False
+    page = render_status_page([snap], None, now=0.0)
+    assert '<span class="blocks warn">rules out physical_backup, physical_restore (impossible here, nothing to ' \
+           'fix)</span>' in page
+    assert "Failing (" not in page  # it passes
 
 
 def test_arbiters_block_a_physical_restore() -> None:

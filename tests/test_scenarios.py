@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from bson.timestamp import Timestamp
 
+from exporter.readiness.cluster_readiness import describe_blocks
 from exporter.results.check_result import Status
 from pbm_pmm_simulator import (
     DEFAULT_ROLES,
@@ -20,7 +21,7 @@ from pbm_pmm_simulator import (
     SimRole,
     SimUser,
 )
-from tests.probing import cluster_config, probe, probe_clusters, result, statuses
+from tests.probing import cluster_config, probe, probe_clusters, result, result_of, scrape, statuses
 
 CHECKS = {"replica_set_member", "pbm_agent_running", "pbm_version_supported", "pbm_versions_consistent",
           "pbm_storage_reachable", "backup_candidate_available", "pbm_no_stale_lock", "mongodb_user_permissions",
@@ -296,8 +297,33 @@ def test_community_build_with_physical_mode() -> None:
         assert reason.startswith("physical backups need Percona Server for MongoDB 4.2.15, 4.4.6 or 5.0+ on the node "
                                  "PBM takes them from")
         assert "backup_mode: logical" in fix
-        # PBM's physical restore tests no server build (physical.go checkMongod: major.minor only)
-        assert snap.operations["physical_backup"] is False and snap.operations["physical_restore"] is True
+        # no physical artifact restores onto Community through PMM (exact version; issue 29 item 8)
+        assert snap.operations["physical_backup"] is False and snap.operations["physical_restore"] is False
+        assert set(result_of(snap, "supported_configuration").blocks) == {"physical_backup", "physical_restore"}
+
+
+def test_community_build_rules_out_physical_operations_of_a_logical_cluster() -> None:
+    # issue 29 item 8: no $backupCursor, so the physical operations are known impossible, not unknown; but the check
+    # passes (nothing to fix for logical backups): pmm_backup_prereq_ok stays 1 and no prerequisite alert fires
+    with SimReplicaSet(psmdb=False) as rs:
+        snap = probe(rs)
+        assert snap.ready is True
+        assert snap.operations["physical_backup"] is False and snap.operations["physical_restore"] is False
+        assert snap.operations["logical_backup"] is True
+        found = result_of(snap, "supported_configuration")
+        assert found.status is Status.PASS and found.rules_out
+        assert "physical backups and restores are impossible here: no member of replica set" in found.reason
+        assert describe_blocks(found) == ("rules out physical_backup, physical_restore (impossible here, nothing "
+                                          "to fix)")
+        metrics = scrape(snap)
+        assert "pmm_backup_prereq_blocking{" not in metrics
+        assert 'pmm_backup_prereq_ok{check="supported_configuration",cluster="prod-rs",node="",replica_set="rs0"} 1.0' \
+            in metrics
+        assert 'pmm_backup_prereq_operation_ready{cluster="prod-rs",operation="physical_restore"} 0.0' in metrics
+    with SimReplicaSet(members=[MemberSpec(), MemberSpec(), MemberSpec(psmdb=False)]) as rs:
+        snap = probe(rs)  # one PSMDB member is enough for PBM: still unjudged on a logical cluster
+        assert snap.operations["physical_backup"] is None and snap.operations["physical_restore"] is None
+        assert result_of(snap, "supported_configuration").status is Status.PASS
 
 
 def test_physical_backup_from_the_percona_server_members_of_a_mixed_replica_set() -> None:

@@ -37,7 +37,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         return [unknown(CHECK, f"cannot read PBM's config: {config.error}", "", rs)]
     if not pitr_enabled(config.value):
         return [skipped(CHECK, "PITR is off in PBM's config (pitr.enabled)", "", rs)]
-    rec = memo_recoverability(inp.memo, inp.mongo)
+    rec = memo_recoverability(inp.memo, inp.mongo, inp.sharding)
     window = rec.window
     if window is None:
         return [unknown(CHECK, f"cannot tell what a point-in-time restore can reach: {rec.error}", "", rs)]

@@ -95,7 +95,7 @@ def targets(inp: CheckInput, now: int) -> dict[str, Target]:
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = inp.view.replica_set
-    rec = memo_recoverability(inp.memo, inp.mongo)
+    rec = memo_recoverability(inp.memo, inp.mongo, inp.sharding)
     if rec.window is None or rec.now is None:
         return [unknown(CHECK, f"cannot measure the recovery objectives: {rec.error or 'no cluster time'}", "", rs)]
     now = rec.now

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from exporter.checks import (
     backup_candidate_available,
     backup_management_enabled,
+    backup_matches_cluster,
     containerized_node,
     mongodb_user_permissions,
     pbm_agent_running,
@@ -59,7 +60,7 @@ _MODULES = (replica_set_member, pbm_agent_running, pbm_version_supported, pbm_ve
             service_cluster_name, pmm_scheduled_backups_enabled, pmm_snapshot_backups_allowed,
             pmm_pitr_schedule_applied, pmm_retention_effective, pmm_backup_folder_unique,
             restore_version_compatible, pmm_restore_supported, pbm_config_managed_by_pmm,
-            restore_point_available, pitr_timeline_continuous, recovery_objectives_met)
+            backup_matches_cluster, restore_point_available, pitr_timeline_continuous, recovery_objectives_met)
 CHECKS: dict[str, Check] = {module.CHECK: module.evaluate for module in _MODULES}
 # The operations each check's failure may block at most: what its unknown results leave unknown
 MAY_BLOCK: dict[str, frozenset[str]] = {module.CHECK: module.MAY_BLOCK for module in _MODULES}
@@ -71,7 +72,8 @@ CLUSTER_SCOPED = {backup_management_enabled.CHECK, storage_location_configured.C
                   pbm_no_stale_lock.CHECK, pbm_no_stuck_operation.CHECK, pbm_versions_consistent.CHECK,
                   pmm_scheduled_backups_enabled.CHECK, pmm_backup_folder_unique.CHECK, restore_version_compatible.CHECK,
                   pmm_pitr_schedule_applied.CHECK, pmm_retention_effective.CHECK, pmm_snapshot_backups_allowed.CHECK,
-                  restore_point_available.CHECK, pitr_timeline_continuous.CHECK, recovery_objectives_met.CHECK}
+                  backup_matches_cluster.CHECK, restore_point_available.CHECK, pitr_timeline_continuous.CHECK,
+                  recovery_objectives_met.CHECK}
 
 
 def names_to_resolve(cluster: ClusterFacts, settings: ClusterSettings, pmm: PMMFacts | None) -> set[str]:

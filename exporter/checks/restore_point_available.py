@@ -3,10 +3,11 @@
 A restore needs a backup PBM can restore from: in PBM's catalogue (admin.pbmBackups) a backup whose status is
 "done", not external, not selective (no `nss`) and without error: the backups cmd/pbm/status.go
 `isValidBaseSnapshot` accepts (PBM v2.15.0; the same since v2.0.1), which are also the only starts of a
-point-in-time restore (`getPITRranges`). The restorable points are then those backups' last_write_ts and the PITR
-ranges that start from them (model/pbm_timeline.py). A backup that ended in error, or one still running, is no
-restore point: `pbm restore` refuses it ("backup '<name>' didn't finish successfully", cmd/pbm/restore.go
-checkBackup: `bcp.Status != defs.StatusDone`).
+point-in-time restore (`getPITRranges`), and which still match the cluster as it runs now (its FCV, MongoDB version
+and replica sets: cmd/pbm/backup.go bcpMatchCluster, see backup_matches_cluster). The restorable points are then
+those backups' last_write_ts and the PITR ranges that start from them (model/pbm_timeline.py). A backup that ended
+in error, or one still running, is no restore point: `pbm restore` refuses it ("backup '<name>' didn't finish
+successfully", cmd/pbm/restore.go checkBackup: `bcp.Status != defs.StatusDone`).
 
 - No usable backup while the catalogue holds backups: fails, blocking the restores.
 - An empty catalogue (no backup was ever taken): skipped, as before PMM's first backup nothing could be restored
@@ -30,7 +31,7 @@ FIX = ("Take a full backup from PMM now (Backup > All Backups > Create backup, o
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     rs = inp.view.replica_set
-    rec = memo_recoverability(inp.memo, inp.mongo)
+    rec = memo_recoverability(inp.memo, inp.mongo, inp.sharding)
     if rec.window is None:
         return [unknown(CHECK, f"cannot tell what a restore can reach: {rec.error}", "", rs)]
     docs = inp.mongo.catalogue.value or []
@@ -43,6 +44,12 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         return [unknown(CHECK, f"{window.malformed} record(s) of PBM's catalogue (admin.pbmBackups, "
                                f"admin.pbmPITRChunks) could not be read (a field "
                                f"missing or of the wrong type), and none of the others can be restored", "", rs)]
+    unmatched = [b.name for b, why in rec.unmatched if why.known]
+    if (newest is None or oldest is None) and unmatched:
+        return [failed(CHECK, f"no backup in PBM's catalogue can be restored: the {len(unmatched)} that ended done "
+                              f"as full backups ({', '.join(unmatched[:5])}{', ...' if len(unmatched) > 5 else ''}) "
+                              f"no longer match the cluster (its FCV, MongoDB version or replica sets changed: "
+                              f"backup_matches_cluster says which rule)", FIX, "", rs, blocks=RESTORES)]
     if newest is None or oldest is None:
         ended = sorted({str(d.get("status")) for d in docs if isinstance(d, dict)})
         return [failed(CHECK, f"no backup in PBM's catalogue can be restored: none of its {len(docs)} backups ended "

@@ -17,24 +17,38 @@ Rules, and what each blocks:
   (restore_from_pmm: both restores).
 - Sharded, balancer: PBM stops the balancer after taking the backup lock and waits up to 30 s, then only warns
   (pbm/backup/backup.go, WaitForBalancerDisabled): a balancer still on past that is a warning, not a block.
-Physical operations are judged only for clusters with backup_mode: physical (the PSMDB and arbiter rules are
-checked only then); for others they are unknown.
+Physical operations are judged for clusters with backup_mode: physical (the PSMDB and arbiter rules). On a
+logical cluster they stay unknown, except when they are known impossible: no data-bearing member of the replica set
+runs Percona Server for MongoDB (every member known). Physical backups read WiredTiger's $backupCursor, which only
+Percona Server has (PBM docs features/physical.md, "Availability and system requirements"); PBM's code refuses every
+such node (pbm/version/version.go FeatureSupport.FullPhysicalBackup: `if v.PSMDBVersion == "" { return false }`;
+cmd/pbm-agent/backup.go getValidCandidates keeps no candidate, and `pbm backup --type physical` lists each agent
+as "unsupported backup type: full physical backup works since Percona Server for MongoDB 4.2.15, 4.4.6",
+pbm/topo/topo.go CheckTopoForBackup; PBM v2.15.0). A physical restore is ruled out with it: PBM's docs support
+physical restores only on Percona Server, and PMM restores an artifact only onto a service of the exact version
+it was taken on (restore_version_compatible), which for a physical artifact is a Percona Server build ("7.0.14-8"),
+never a Community one ("7.0.14"); PBM's own restore code tests no server build (pbm/restore/physical.go
+prepareBackup, checkMongod: major.minor only), so only a restore with the PBM CLI of another cluster's backup
+could try it. On a logical cluster the result passes and rules the physical operations out (ruled_out: they
+read not ready, with no failing prerequisite and no alert, since there is nothing to fix for what the cluster
+uses); on a physical cluster it fails and blocks both.
 """
 
 from __future__ import annotations
 
 from exporter.facts.observed import ReplicaSetFacts
 from exporter.model.cluster_view import CheckInput
-from exporter.model.pbm_agent_duties import physical_backup_refusal
+from exporter.model.pbm_agent_duties import NOT_PSMDB, physical_backup_refusal
 from exporter.model.pbm_agents import AgentReport, parse_version
 from exporter.model.pbm_locks import Lock, locks
 from exporter.model.pmm_inventory import pmm_version
 from exporter.model.topology import major_minor
-from exporter.results.check_result import CheckResult, failed, passed, unknown
+from exporter.results.check_result import CheckResult, failed, passed, ruled_out, unknown
 from exporter.results.operations import (
     BACKUPS,
     EVERYTHING,
     NOTHING,
+    PHYSICAL,
     PHYSICAL_BACKUP,
     PHYSICAL_RESTORE,
     PITR,
@@ -126,18 +140,26 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                     f"Run a PBM release that supports MongoDB {_fmt(mongodb)} on every node (see PBM's "
                     f"'Supported MongoDB versions'), or upgrade MongoDB to one PBM {pbm_text} supports", NOTHING))
 
+    hello = facts.hello.value
+    primary = hello.get("primary", "") if isinstance(hello, dict) else ""
+    able, refused, not_known, community = [], [], [], []
+    for member in (m for m in view.members if m.data_bearing):
+        refusal = _physical_refusal(view.agent(member.host), member.host, primary, facts)
+        if refusal is None:
+            not_known.append(member.host)
+        elif refusal:
+            refused.append(f"{member.host} ({refusal})")
+            if refusal == NOT_PSMDB:
+                community.append(member.host)
+        else:
+            able.append(member.host)
+    # known impossible: no member has Percona Server's $backupCursor (see the docstring)
+    no_psmdb = bool(community) and len(community) == len(refused) and not able and not not_known
+    impossible = (f"no member of replica set {rs} runs Percona Server for MongoDB ({', '.join(community)}), whose "
+                  f"$backupCursor physical backups read: PBM takes no physical backup of it, and PMM restores no "
+                  f"physical artifact onto it (an artifact restores only onto the exact version it was taken on, "
+                  f"a Percona Server build)")
     if settings.backup_mode == "physical":
-        hello = facts.hello.value
-        primary = hello.get("primary", "") if isinstance(hello, dict) else ""
-        able, refused, not_known = [], [], []
-        for member in (m for m in view.members if m.data_bearing):
-            refusal = _physical_refusal(view.agent(member.host), member.host, primary, facts)
-            if refusal is None:
-                not_known.append(member.host)
-            elif refusal:
-                refused.append(f"{member.host} ({refusal})")
-            else:
-                able.append(member.host)
         if refused and (able or not not_known):
             which = ("; PBM takes them from " + ", ".join(able) + ", one node per replica set being enough "
                      "(getValidCandidates), and physical restores test no server build (warning)") if able else ""
@@ -146,7 +168,7 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
                 f"them from; {'; '.join(refused)}{which}",
                 "Set backup_mode: logical for this cluster (and take logical backups in PMM), or run Percona Server "
                 "for MongoDB (4.2.15, 4.4.6 or newer) of the same major version on those nodes",
-                NOTHING if able else frozenset({PHYSICAL_BACKUP})))
+                NOTHING if able else PHYSICAL if no_psmdb else frozenset({PHYSICAL_BACKUP})))
         if not_known and not able:
             refusals = f"; {'; '.join(refused)}" if refused else ""
             unknowns.append(f"cannot tell whether {', '.join(not_known)} run Percona Server for MongoDB "
@@ -167,6 +189,9 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         if unknowns:
             reason += f" (also: {'; '.join(unknowns)})"
         blocks = frozenset().union(*(p[2] for p in problems))
+        if no_psmdb and settings.backup_mode != "physical":
+            reason += f" (also: {impossible}; this cluster takes logical backups, which are not affected)"
+            blocks |= PHYSICAL
         return [failed(CHECK, reason, " ".join(f"{i}. {p[1]}." for i, p in enumerate(problems, 1))
                        if len(problems) > 1 else problems[0][1], "", rs, blocks)]
     if unknowns:
@@ -174,6 +199,10 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     mode = "physical (PSMDB on every data-bearing node, no arbiter)" if settings.backup_mode == "physical" \
         else "logical"
     note = f"; {'; '.join(notes)}" if notes else ""
+    if no_psmdb:
+        return [ruled_out(CHECK, f"MongoDB {_fmt(mongodb) if mongodb else '?'}, {mode} backups supported{note}; "
+                                 f"physical backups and restores are impossible here: {impossible}", PHYSICAL, "",
+                          rs)]
     return [passed(CHECK, f"MongoDB {_fmt(mongodb) if mongodb else '?'}, {mode} backups supported{note}", "", rs)]
 
 

@@ -65,7 +65,10 @@ class ReplicaSetFacts:
       probes/pbm_catalogue.py): every shard's and the config servers'; a replica set without chunks is absent.
     - catalogue: the `admin.pbmBackups` documents, newest first, with what the restorable window and the last
       backup metrics need (name, type, status, nss, error, first/last_write_ts, start_ts, last_transition_ts,
-      size), read again only when the newest backup changed and every CATALOGUE_REREAD_EVERY probes.
+      size, fcv, mongodb_version, replsets.name), read again only when the newest backup changed and every
+      CATALOGUE_REREAD_EVERY probes.
+    - fcv: once PBM has a config, `getParameter {featureCompatibilityVersion: 1}`'s reply (PBM's GetFCV), read again
+      only with the catalogue (probes/pbm_catalogue.py); `Observed(None)`: not read.
     - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot
       be read.
     """
@@ -92,13 +95,15 @@ class ReplicaSetFacts:
     storage_warnings: Observed[list[dict[str, Any]]] = field(default_factory=lambda: Observed([]))
     pitr_timelines: Observed[dict[str, tuple[tuple[int, int], ...]]] = field(default_factory=Observed)
     catalogue: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    fcv: Observed[dict[str, Any]] = field(default_factory=Observed)
 
     @staticmethod
     def unreachable(name: str, seeds: tuple[str, ...], error: str) -> ReplicaSetFacts:
         """A replica set that could not be read at all: every fact failed with the same error."""
         failed: Observed[Any] = Observed.failed(error)
         return ReplicaSetFacts(seeds, name, failed, failed, failed, failed, failed, failed, failed, failed, failed,
-                               failed, failed, failed, failed, failed, failed, failed, failed, failed, failed, failed)
+                               failed, failed, failed, failed, failed, failed, failed, failed, failed, failed, failed,
+                               failed)
 
 
 @dataclass(frozen=True)

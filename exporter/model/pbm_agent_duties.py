@@ -92,12 +92,15 @@ def mongo_version_numbers(mongo_version: str) -> tuple[int, int, int] | None:
     return numbers[0], numbers[1], max(numbers[2], 0)
 
 
+NOT_PSMDB = "not Percona Server for MongoDB"  # physical_backup_refusal's word for a Community or Enterprise build
+
+
 def physical_backup_refusal(mongo_version: str, psmdb_version: str | None) -> str:
     """Why PBM would not take a full physical backup from this server ("" when it would):
     FeatureSupport.BackupType(physical) -> FullPhysicalBackup needs Percona Server (pv set) and 4.2.15, 4.4.6 or
     5.0+; getValidCandidates (cmd/pbm-agent/backup.go, 2.3+) drops an agent that fails it."""
     if psmdb_version is None:
-        return "not Percona Server for MongoDB"
+        return NOT_PSMDB
     version = mongo_version_numbers(mongo_version)
     if version is None:
         return f"its MongoDB version {mongo_version!r} cannot be read"

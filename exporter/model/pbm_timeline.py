@@ -10,8 +10,11 @@ functions since v2.0.1):
   replica set that has chunks (shards and config servers; `getPITRranges` skips one without any: `tlns == nil`),
   minus every replica set's gaps, merged. One lagging or holed shard caps the whole cluster.
 - A base snapshot (cmd/pbm/status.go `isValidBaseSnapshot`): status "done", type not "external", no namespaces
-  (`nss`: not selective) and no error. (The errors PBM forgives, FCV or missing replica sets, are set at run time
-  by `bcpMatchCluster` from facts this module does not have; a stored `error` on a done backup is not forgiven.)
+  (`nss`: not selective) and no error, and it matches the cluster as it runs now (model/pbm_backup_match.py:
+  `getStorageStat` runs `bcpsMatchCluster` first, whose SetRuntimeError turns a backup of another FCV, MongoDB
+  version or replica sets into status error, which isValidBaseSnapshot refuses before it looks at the error; and a
+  physical restore refuses another major.minor, pbm/restore/physical.go prepareBackup). A backup that cannot be
+  judged (the running FCV unread) still counts.
 - The ranges (`getPITRranges` and cmd/pbm/list.go `splitByBaseSnapshot`): for each cluster timeline, the valid base
   with the oldest last_write_ts whose first_write_ts..last_write_ts touches it (`bcp.LastWriteTS.T < tl.Start ||
   bcp.FirstWriteTS.T > tl.End` is skipped); a point-in-time restore reaches last_write_ts + 1 .. the timeline's end
@@ -31,7 +34,8 @@ from typing import Any
 
 from bson.timestamp import Timestamp
 
-from exporter.facts.observed import ReplicaSetFacts
+from exporter.facts.observed import ReplicaSetFacts, ShardingFacts
+from exporter.model.pbm_backup_match import Mismatch, RunningCluster, mismatch, replset_names, running_cluster
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,13 @@ class Backup:
     start: int | None  # start_ts, Unix seconds
     end: int | None  # last_transition_ts, Unix seconds
     size: int | None
+    fcv: str = ""  # the cluster's FCV when it was taken ("" before PBM recorded it)
+    mongodb_version: str = ""  # buildInfo's version when it was taken
+    replsets: tuple[str, ...] = ()  # the replica sets it holds (replsets[].name)
+
+    def mismatch(self, cluster: RunningCluster) -> Mismatch | None:
+        """Why it does not restore onto the cluster as it runs now (None: it does); pbm_backup_match.mismatch."""
+        return mismatch(self.type, self.fcv, self.mongodb_version, self.replsets, cluster)
 
     @property
     def is_valid_base(self) -> bool:
@@ -155,9 +166,11 @@ def backup_of(doc: Any) -> Backup | None:
     if not all(isinstance(v, str) for v in (name, kind, status)) or first is None or last is None:
         return None
     nss, error = doc.get("nss"), doc.get("error")
+    fcv, version = doc.get("fcv"), doc.get("mongodb_version")
     return Backup(str(name), str(kind), str(status), bool(nss) if isinstance(nss, list) else False,
                   error if isinstance(error, str) else "", first.time, last.time, _int(doc.get("start_ts")),
-                  _int(doc.get("last_transition_ts")), _int(doc.get("size")))
+                  _int(doc.get("last_transition_ts")), _int(doc.get("size")), fcv if isinstance(fcv, str) else "",
+                  version if isinstance(version, str) else "", replset_names(doc.get("replsets")))
 
 
 def timelines(chunks: Iterable[Chunk], until: int | None = None) -> list[Timeline]:
@@ -261,8 +274,10 @@ def window(chunk_docs: Mapping[str, Iterable[Any]], backup_docs: Iterable[Any], 
     return window_of(per_rs, backup_docs, malformed)
 
 
-def window_of(per_rs: Mapping[str, Sequence[Timeline]], backup_docs: Iterable[Any], malformed: int = 0) -> Window:
-    """The restorable window from each replica set's timelines and the backup documents."""
+def window_of(per_rs: Mapping[str, Sequence[Timeline]], backup_docs: Iterable[Any], malformed: int = 0,
+              running: RunningCluster | None = None) -> Window:
+    """The restorable window from each replica set's timelines and the backup documents; with `running`, only
+    the backups that restore onto it as it runs now are bases (a backup that cannot be judged still is)."""
     backups = []
     for doc in backup_docs:
         backup = backup_of(doc)
@@ -270,7 +285,7 @@ def window_of(per_rs: Mapping[str, Sequence[Timeline]], backup_docs: Iterable[An
             malformed += 1
         else:
             backups.append(backup)
-    bases = sorted((b for b in backups if b.is_valid_base), key=lambda b: b.last_write)
+    bases = sorted((b for b in backups if b.is_valid_base and not _unmatched(b, running)), key=lambda b: b.last_write)
     cluster = merge_timelines(list(per_rs.values()))
     ranges: list[PitrRange] = []
     for tl in cluster:
@@ -285,6 +300,11 @@ def window_of(per_rs: Mapping[str, Sequence[Timeline]], backup_docs: Iterable[An
             holes.extend(Hole(rs, a.end, b.start) for a, b in itertools.pairwise(lines)
                          if b.start > lo and a.end < hi)
     return Window(tuple(ranges), tuple(b.last_write for b in bases), gaps, tuple(holes), malformed)
+
+
+def _unmatched(backup: Backup, cluster: RunningCluster | None) -> bool:
+    found = backup.mismatch(cluster) if cluster is not None else None
+    return found is not None and found.known
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +329,11 @@ class Recoverability:
     window: Window | None
     last_backups: tuple[LastBackup, ...] = ()
     error: str = ""
+    cluster: RunningCluster | None = None  # what the backups were compared with
+    # the backups a restore could use but for the cluster as it runs now (and those that could not be judged), newest
+    # first, with why: bcpMatchCluster, prepareBackup
+    unmatched: tuple[tuple[Backup, Mismatch], ...] = ()
+    usable: tuple[Backup, ...] = ()  # every backup isValidBaseSnapshot accepts but for the match, newest first
 
     @property
     def rpo(self) -> int | None:
@@ -331,8 +356,9 @@ def last_backups(backups: Iterable[Backup]) -> tuple[LastBackup, ...]:
                  for (_, _), b in sorted(newest.items()))
 
 
-def recoverability(control: ReplicaSetFacts) -> Recoverability:
-    """The cluster's recoverability from the facts of the replica set whose admin database PBM uses."""
+def recoverability(control: ReplicaSetFacts, sharding: ShardingFacts | None = None) -> Recoverability:
+    """The cluster's recoverability from the facts of the replica set whose admin database PBM uses (and, for a
+    sharded cluster, what mongos said of its shards)."""
     now = control.cluster_time.value if control.cluster_time.ok else None
     for fact, what in ((control.catalogue, "admin.pbmBackups"), (control.pitr_timelines, "admin.pbmPITRChunks")):
         if not fact.ok:
@@ -348,7 +374,11 @@ def recoverability(control: ReplicaSetFacts) -> Recoverability:
             else:
                 malformed += 1
     backups = [b for b in (backup_of(d) for d in docs) if b is not None]
-    return Recoverability(now, window_of(per_rs, docs, malformed), last_backups(backups))
+    cluster = running_cluster(control, sharding)
+    usable = tuple(sorted((b for b in backups if b.is_valid_base), key=lambda b: b.last_write, reverse=True))
+    unmatched = tuple((b, found) for b in usable for found in [b.mismatch(cluster)] if found is not None)
+    return Recoverability(now, window_of(per_rs, docs, malformed, cluster), last_backups(backups), cluster=cluster,
+                          unmatched=unmatched, usable=usable)
 
 
 def utc(seconds: int) -> str:
@@ -356,9 +386,10 @@ def utc(seconds: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
-def memo_recoverability(memo: dict[str, Any], control: ReplicaSetFacts) -> Recoverability:
-    """recoverability(control), worked out once per check input (CheckInput.memo)."""
+def memo_recoverability(memo: dict[str, Any], control: ReplicaSetFacts, sharding: ShardingFacts | None = None
+                        ) -> Recoverability:
+    """recoverability(control, sharding), worked out once per check input (CheckInput.memo)."""
     found = memo.get("recoverability")
     if not isinstance(found, Recoverability):
-        found = memo["recoverability"] = recoverability(control)
+        found = memo["recoverability"] = recoverability(control, sharding)
     return found

@@ -352,7 +352,7 @@ Documents = list[dict[str, Any]]
 # The ReplicaSetFacts fields _read_pbm fills, from the replica set whose admin database PBM uses
 PBM_FACTS = ("agents", "pbm_config", "cluster_time", "locks", "op_locks", "backups", "last_backup", "last_command",
              "restore_backup", "pitr_chunks", "storage_warnings",
-             "pitr_timelines", "catalogue")
+             "pitr_timelines", "catalogue", "fcv")
 # pbm/log/history.go Entry and its LogKeys: when, which replica set and node (the message is in the filter)
 LOG_PROJECTION = {"_id": 0, "ts": 1, "rs": 1, "node": 1}
 MAX_LOG_DOCS = 100  # at most 4 entries per agent in the window: 25 agents of the replica sets read here
@@ -436,6 +436,11 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
         catalogue = catalogue if catalogue is not None else Catalogue()
         facts["pitr_timelines"] = await catalogue.read_chunks(read, replica_sets[:MAX_LOCKS])
         facts["catalogue"] = await catalogue.read_backups(read, facts["last_backup"])
+        # the FCV the backups are compared with (cmd/pbm/backup.go bcpMatchCluster; PBM's GetFCV, on the same
+        # primary): one command, sent only when the backups are read again (a new backup, or every
+        # CATALOGUE_REREAD_EVERY probes), as it changes only when someone sets it after an upgrade
+        facts["fcv"] = await catalogue.read_fcv(lambda: _observe(admin.command(
+            {"getParameter": 1, "featureCompatibilityVersion": 1}, read_preference=Primary())))
         # with PITR on, each replica set's newest chunk, kept up to date by the incremental read (known even while
         # a long backlog is still being read)
         newest_chunks = catalogue.newest_chunks()
@@ -443,6 +448,7 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
                                 if facts["pitr_timelines"].ok or newest_chunks else facts["pitr_timelines"])
     else:
         facts["pitr_chunks"], facts["catalogue"], facts["pitr_timelines"] = Observed([]), Observed([]), Observed({})
+        facts["fcv"] = Observed(None)
     ping = await admin.command("ping", read_preference=Primary())
     cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
     facts["cluster_time"] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)

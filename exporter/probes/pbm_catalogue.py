@@ -10,7 +10,10 @@ newest chunk. Retention deletes the oldest chunks (`pbm cleanup`, `pbm delete-pi
 resync empties the collection: every RETENTION_EVERY probes the oldest chunk of each replica set is read (the same
 index, one document) and the timelines are cut to it, or forgotten when there is none. admin.pbmBackups changes
 only when a backup runs or is deleted: it is read again (newest first by the index {start_ts: 1, status: 1}, at
-most MAX_BACKUPS) when the newest backup's document changed, and every CATALOGUE_REREAD_EVERY probes.
+most MAX_BACKUPS) when the newest backup's document changed, and every CATALOGUE_REREAD_EVERY probes. The
+cluster's featureCompatibilityVersion, which a backup must match to restore (cmd/pbm/backup.go bcpMatchCluster),
+changes only when someone runs setFeatureCompatibilityVersion after an upgrade: it is read with the backups (one
+getParameter command), not every probe.
 
 Known limit: a chunk inserted with a start_ts older than the newest known one is seen only after the collection is
 read whole again, which happens when the oldest chunk read shows a reset.
@@ -31,11 +34,14 @@ MAX_BACKUPS = 1000  # the newest backups kept for the window and the last-backup
 CATALOGUE_REREAD_EVERY = 30  # probes between reads of the backups when the newest did not change
 # pbm/oplog/chunk.go OplogChunk: what the timelines need
 CHUNK_PROJECTION = {"_id": 0, "rs": 1, "start_ts": 1, "end_ts": 1}
-# pbm/backup/types.go BackupMeta: what the window (isValidBaseSnapshot, getPITRranges) and the last-backup metrics
-# need; never `store`, which inlines the storage's credentials
+# pbm/backup/types.go BackupMeta: what the window (isValidBaseSnapshot, getPITRranges, bcpMatchCluster) and the
+# last-backup metrics need; never `store`, which inlines the storage's credentials, and of `replsets` only the names
+# (a physical backup's lists every file)
 CATALOGUE_PROJECTION = {"_id": 0, "name": 1, "type": 1, "status": 1, "nss": 1, "error": 1, "first_write_ts": 1,
-                        "last_write_ts": 1, "start_ts": 1, "last_transition_ts": 1, "size": 1}
+                        "last_write_ts": 1, "start_ts": 1, "last_transition_ts": 1, "size": 1, "fcv": 1,
+                        "mongodb_version": 1, "replsets.name": 1}
 
+Command = Callable[[], Awaitable[Observed[Any]]]
 Read = Callable[[str, dict[str, Any], dict[str, Any], int, list[tuple[str, int]] | None], Awaitable[Observed[Any]]]
 
 
@@ -55,6 +61,8 @@ class Catalogue:
     backups: Observed[list[dict[str, Any]]] | None = None
     backups_key: Any = None  # the newest backup's (name, status, last_transition_ts) when `backups` was read
     backups_read_at: int = 0
+    fcv: Observed[Any] | None = None  # getParameter featureCompatibilityVersion's reply, read with the backups
+    fcv_read_with: Observed[Any] | None = None  # the backups it was read with
 
     async def read_chunks(self, read: Read, replica_sets: tuple[str, ...]) -> Observed[Any]:
         """Every replica set's timelines, brought up to date: {rs: ((start, end), ...)}."""
@@ -109,3 +117,10 @@ class Catalogue:
         found = await read("pbmBackups", {}, CATALOGUE_PROJECTION, MAX_BACKUPS, [("start_ts", -1)])
         self.backups, self.backups_key, self.backups_read_at = found, key, self.probes
         return found
+
+    async def read_fcv(self, get_parameter: Command) -> Observed[Any]:
+        """The cluster's featureCompatibilityVersion (pbm/version/version.go GetFCV), read again only when the
+        backups were (read_backups: the newest changed, or every CATALOGUE_REREAD_EVERY probes); a refusal too."""
+        if self.fcv is None or self.fcv_read_with is not self.backups:
+            self.fcv, self.fcv_read_with = await get_parameter(), self.backups
+        return self.fcv

@@ -25,7 +25,7 @@ def operations_document(operations: Dict[str, Optional[bool]]) -> Dict[str, str]
 
 def check_document(r: CheckResult) -> Dict[str, Any]:
     """One result in the JSON; blocks: for a failing result, the operations it blocks ([]: a warning); for an
-    unknown one, those it would."""
+    unknown one, those it would; for a passing one, those it rules out (known impossible here, nothing to fix)."""
     return {"check": r.check, "node": r.node, "replica_set": r.replica_set, "status": r.status.value,
             "reason": r.reason, "fix": r.fix, "blocks": list(r.blocks)}
 
@@ -56,7 +56,7 @@ def result_rows(results: Sequence[CheckResult], width: int,
         for r in rows:
             head = f"{indent}{r.status.value.upper():<8} {r.check:<{check_width}} {r.node or '-':<{node_width}}  "
             out.append(wrap(r.reason, width, " " * len(head), head))
-            if r.status is Status.FAIL:
+            if r.status is Status.FAIL or r.rules_out:
                 out.append(wrap(describe(r), width, " " * len(head), " " * len(head)))
             if r.fix and r.status is Status.FAIL:
                 out.append(wrap(r.fix, width, " " * (len(head) + 5), " " * len(head) + "fix: "))

@@ -163,7 +163,7 @@ def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome, 
 
 def cluster_recoverability(cluster: ClusterFacts) -> Recoverability | None:
     control = cluster.control_facts
-    return recoverability(control) if control is not None else None
+    return recoverability(control, cluster.sharding) if control is not None else None
 
 
 def member_identities(cluster: ClusterFacts, settings: ClusterSettings, pmm: PMMFacts | None,

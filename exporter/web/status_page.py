@@ -32,8 +32,9 @@ def _item(result: CheckResult) -> str:
     where = f' <span class="node">{e(result.node)}</span>' if result.node else ""
     rs = f' <span class="node">({e(result.replica_set)})</span>' if result.replica_set else ""
     fix = f'<span class="fix">Fix: {e(result.fix)}</span>' if result.fix and result.status is Status.FAIL else ""
-    if result.status is Status.FAIL:
-        fix = f'<span class="blocks{" warn" if result.warning else ""}">{e(describe_blocks(result))}</span>{fix}'
+    if result.status is Status.FAIL or result.rules_out:
+        muted = " warn" if result.warning or result.rules_out else ""
+        fix = f'<span class="blocks{muted}">{e(describe_blocks(result))}</span>{fix}'
     name = f'<span class="check">{e(result.check)}</span>'
     if has_runbook(result.check):
         name = f'<a class="check" href="runbooks/{e(result.check)}">{e(result.check)}</a>'
