@@ -163,7 +163,9 @@ def test_an_fcv_upgrade_takes_the_logical_backups_out_of_the_window_and_blocks_t
         result = one(snap, CHECK)
         assert result.status is Status.FAIL and result.blocks == ("logical_restore", "pitr_restore")
         assert f"{name} (logical, data to {_utc(now - 3600)}) no longer restores here, by its FCV: backup FCV " \
-               f"'7.0' is incompatible with the running mongo FCV '8.0'; no logical backup matches" in result.reason
+               f"'7.0' is incompatible with the running mongo FCV '8.0' (pbm status and pbm list refuse it; a " \
+               f"logical restore started anyway only logs a warning and goes on, pbm/restore/logical.go " \
+               f"checkSnapshot); no logical backup matches" in result.reason
         assert snap.operations["logical_restore"] is False and snap.operations["logical_backup"] is True
         point = one(snap, "restore_point_available")
         assert point.status is Status.FAIL and "no longer match the cluster" in point.reason

@@ -10,6 +10,11 @@ incremental backup also needs the same major.minor whatever the FCV (pbm/restore
 "backup's Mongo version (%s) is not compatible with Mongo %s"). The usual causes: an upgrade (new binaries, then
 setFeatureCompatibilityVersion), a shard removed, a replica set turned into a sharded cluster. A shard added is
 not one: PBM restores the backup's shards and leaves the new one alone.
+PBM's code disagrees with itself on one case: a logical backup whose only mismatch is its FCV (or, without an FCV,
+its major.minor) is refused by `pbm status` and `pbm list`, but a logical restore of it started anyway only logs
+"backup FCV ... is incompatible with the running mongo FCV" and goes on (pbm/restore/logical.go checkSnapshot).
+The verdict follows `pbm status`, the window PBM shows and PMM's users see, and the reason says the restore would
+only warn.
 
 Such backups leave the restorable window (model/pbm_timeline.py), so restore_point_available, pitr_timeline_continuous
 and the restorable metrics follow; this check names which backup fell away and by which rule. It compares the
@@ -78,6 +83,9 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
             continue
         still = next((b for b in backups if b.name not in why), None)
         text = f"{describe(newest)} no longer restores here, by its {RULES.get(found.rule, found.rule)}: {found.text}"
+        if restore == LOGICAL_RESTORE and found.rule in ("fcv", "mongodb_version"):
+            text += (" (pbm status and pbm list refuse it; a logical restore started anyway only logs a warning and "
+                     "goes on, pbm/restore/logical.go checkSnapshot)")
         if still is None:
             fails.append(f"{text}; no {newest.type} backup matches the cluster, so {restore} has nothing to restore")
             blocks.add(restore)
