@@ -79,7 +79,7 @@ def test_healthy_replica_set_passes_everything() -> None:
         "supported_configuration"}
     # without a pmm: section the PMM checks are skipped, with the reason, and never exported
     skipped = {r.check: r.reason for r in out if r.status is Status.SKIPPED
-               and r.check not in ("pitr_running", "pbm_storage_shared", "pbm_no_stuck_operation",
+               and r.check not in ("pitr_running", "pitr_resumable", "pbm_storage_shared", "pbm_no_stuck_operation",
                                    "pitr_timeline_continuous", "restore_point_available", "recovery_objectives_met")}
     assert skipped == dict.fromkeys(
         ["backup_management_enabled", "storage_location_configured", "pmm_client_connected",
