@@ -447,10 +447,14 @@ class PBMOperations:
         lock.Acquire over a stale lock does, cmd/pbm-agent/agent.go acquireLock, markBcpStale)."""
         with self._rs.lock:
             self._beat_backup()
+            if self._restore is not None and self._lock is not None and self._lock.get("type") == "restore":
+                # the restore's metadata stays, its heartbeat where its agent last wrote it
+                self._restore["frozen_at"] = self._lock_frozen_at or self._rs.cluster_time().time
             self._lock, self._lock_frozen_at = None, None
 
     def crash_backup(self) -> None:
-        """The agent running the backup dies: its lock stays, no longer heartbeating, the backup still running."""
+        """The agent running the backup (or the logical restore) dies: its lock stays, no longer heartbeating, the
+        operation's metadata still running."""
         with self._rs.lock:
             if self._lock is not None:
                 self._lock_frozen_at = self._rs.cluster_time().time
@@ -470,9 +474,11 @@ class PBMOperations:
         with self._rs.lock:
             if self._restore is None:
                 return []
-            hb = self._rs.cluster_time()  # RestoreHB: every 5 s while the restore runs (pbm/restore/logical.go)
-            return [{**self._restore, "hb": hb,
-                     "replsets": [{**r, "hb": hb} for r in self._restore["replsets"]]}]
+            # RestoreHB: every 5 s while the restore runs (pbm/restore/logical.go); frozen when its agent crashed
+            frozen = self._restore.get("frozen_at") or self._lock_frozen_at
+            hb = self._rs.cluster_time() if frozen is None else Timestamp(int(frozen), 1)
+            meta = {k: v for k, v in self._restore.items() if k != "frozen_at"}
+            return [{**meta, "hb": hb, "replsets": [{**r, "hb": hb} for r in self._restore["replsets"]]}]
 
     def start_logical_restore(self, backup: str, pitr: float = 0) -> str:
         """A logical restore of `backup` (to the point `pitr`, cluster seconds, when given) runs: its lock in
