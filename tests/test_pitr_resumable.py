@@ -55,7 +55,11 @@ def test_no_base_backup_fails_quoting_pbm_then_a_backup_resumes_it(rs: SimReplic
     assert error_read["filter"]["ep"] == Timestamp(1_700_000_000, 1) and error_read["filter"]["s"] == 1
     assert start_read["filter"]["msg"] == "start_ok"
 
-    rs.pbm.add_backup()  # the agent's next try finds it: slicing starts, "start_ok"
+    rs.pbm.start_backup(name="2026-12-06T05:00:00Z")  # a full backup runs: Catchup runs again when it ends
+    rs.advance_clock(20)
+    status, reason, _ = result(probe(rs), "pitr_resumable")
+    assert status is Status.PASS and "but the full backup 2026-12-06T05:00:00Z runs" in reason
+    rs.pbm.finish_backup()  # the agent's next try finds it: slicing starts, "start_ok"
     rs.advance_clock(20)
     reads = len(pbmlog_finds(rs))
     status, reason, _ = result(probe(rs), "pitr_resumable")

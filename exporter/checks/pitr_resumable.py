@@ -11,8 +11,10 @@ until a new backup. Blocks pitr. The reason quotes PBM's own newest PITR error o
 admin.pbmLog for the config's epoch, as `pbm status` shows it (cmd/pbm/status.go getPitrErr, log.Entry StringNode),
 unless a later "start_ok" says slicing started.
 
-A slicer that holds a fresh lock passed its Catchup and passes. Skipped while PITR is off, and with pitr.oplogOnly
-(OplogOnlyCatchup needs no backup).
+A slicer that holds a fresh lock passed its Catchup and passes; so does a replica set while a full backup to the main
+storage runs (its lock fresh): Catchup runs again when it ends and finds it (its metadata from admin.pbmBackups,
+read for the backups that hold a lock). Skipped while PITR is off, and with pitr.oplogOnly (OplogOnlyCatchup needs
+no backup).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 from exporter.model.cluster_view import CheckInput
 from exporter.model.pbm_locks import locks
 from exporter.model.pbm_pitr_config import pitr_enabled
-from exporter.model.pitr_catchup import CATALOGUE_LIMIT, catchup_blocker, last_backup, oplog_only
+from exporter.model.pitr_catchup import CATALOGUE_LIMIT, catchup_blocker, last_backup, oplog_only, running_base
 from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
 from exporter.results.operations import PITR
 
@@ -70,6 +72,10 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         after = f", after the last restore {restore.get('name') or '?'}" if restore else ""
         return [passed(CHECK, f"PBM's slicer of {rs} can start from the last backup {base.get('name') or '?'} (done, "
                               f"full, main storage{after})", "", rs)]
+    ongoing = running_base(facts)
+    if ongoing is not None:
+        return [passed(CHECK, f"PBM's slicer of {rs} would not start now (\"{blocker.message}\"), but the full backup "
+                              f"{ongoing.get('name') or '?'} runs: PBM starts slicing from it once it is done", "", rs)]
     if last_backup(catalogue) is None and len(catalogue) >= CATALOGUE_LIMIT:
         return [unknown(CHECK, f"none of the newest {CATALOGUE_LIMIT} backups is a done, full backup to the main "
                                f"storage; an older one may be PITR's base", "", rs, {PITR})]

@@ -21,6 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from exporter.facts.observed import ReplicaSetFacts
+from exporter.model.pbm_locks import BACKUP_DONE, locks
+
 CATALOGUE_LIMIT = 1000  # the newest admin.pbmBackups documents the probe keeps (probes/pbm_catalogue.py)
 PITR_EVENT = "pitr"  # ctrl.CmdPITR: the event of the slicer's log entries
 ERROR, DEBUG = 1, 4  # pbm/log/log.go Severity
@@ -34,13 +37,30 @@ def oplog_only(config: Any) -> bool:
     return isinstance(pitr, dict) and pitr.get("oplogOnly") is True
 
 
+def _could_be_base(doc: dict[str, Any]) -> bool:
+    store = doc.get("store")  # {"store.profile": nil} matches a missing or null field only
+    return (doc.get("nss") is None and doc.get("type") != "external"
+            and (store.get("profile") if isinstance(store, dict) else None) is None)
+
+
 def last_backup(catalogue: list[dict[str, Any]]) -> dict[str, Any] | None:
     """GetLastBackup over the catalogue (newest first by start_ts)."""
-    for doc in catalogue:
-        store = doc.get("store")  # {"store.profile": nil} matches a missing or null field only
-        if (doc.get("status") == "done" and doc.get("nss") is None and doc.get("type") != "external"
-                and (store.get("profile") if isinstance(store, dict) else None) is None):
-            return doc
+    return next((doc for doc in catalogue if doc.get("status") == "done" and _could_be_base(doc)), None)
+
+
+def running_base(facts: ReplicaSetFacts) -> dict[str, Any] | None:
+    """A backup running now (its lock fresh) that GetLastBackup will return once it is done, and that covers every
+    replica set and is newer than any restore (a full backup of the whole cluster): the metadata of the backup,
+    from admin.pbmBackups (read for the backups that hold a lock). Slicer.Catchup runs again when it ends."""
+    now = facts.cluster_time.value
+    if now is None:
+        return None
+    metas = {d.get("opid"): d for d in facts.backups.value or [] if isinstance(d, dict)}
+    for lock in locks(facts):
+        meta = metas.get(lock.opid)
+        if lock.collection == "pbmLock" and lock.type == "backup" and not lock.is_stale(now) and meta is not None \
+                and meta.get("status") not in BACKUP_DONE and _could_be_base(meta):
+            return meta
     return None
 
 

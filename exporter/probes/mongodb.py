@@ -376,7 +376,7 @@ LOCK_PROJECTION = {"_id": 0, "type": 1, "replset": 1, "node": 1, "opid": 1, "hb"
 # how it ended (error: PBM's text, such as the storage's AccessDenied), whether it went to a profile's storage
 # (store.profile; never the rest of store, which inlines the storage's credentials), and the MongoDB version it was
 # taken on
-BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1, "error": 1,
+BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1, "error": 1, "nss": 1,
                      "store.profile": 1, "mongodb_version": 1, "hb": 1, "last_transition_ts": 1}
 # pbm/ctrl/cmd.go Cmd and RestoreCmd: which command, and for a restore, its name and backup
 COMMAND_PROJECTION = {"cmd": 1, "restore.name": 1, "restore.backupName": 1, "restore.external": 1, "ts": 1}
