@@ -12,10 +12,10 @@ from bson.timestamp import Timestamp
 
 from exporter.facts.observed import Observed
 from exporter.model.pitr_catchup import EPOCH_LOG_INDEX, catchup_blocker, last_backup
-from exporter.probes.mongodb import _pitr_errors
+from exporter.probes.mongodb import BACKUP_REREAD_EVERY, MongoDBProber, _pitr_errors
 from exporter.results.check_result import Status
 from pbm_pmm_simulator import AgentSpec, MemberSpec, SimReplicaSet, SimShardedCluster
-from tests.probing import probe, result, statuses
+from tests.probing import cluster_config, probe, result, statuses
 from tests.test_checks import NOW, facts, results
 from tests.test_sharded_scenarios import by_set
 from tests.test_sharded_scenarios import probe as probe_sharded
@@ -198,3 +198,44 @@ def test_the_probe_quotes_only_an_error_no_start_ok_followed() -> None:
     assert asyncio.run(_pitr_errors(read, PITR_ON, pbm, ("rs0",))).value == []
     assert asyncio.run(_pitr_errors(read, {**PITR_ON, "pitr": {"enabled": False}}, pbm, ("rs0",))).value == []
     assert calls == []
+
+
+def test_a_long_lived_prober_reads_pbmrestores_rarely_and_pbmlog_only_while_pitr_will_not_resume(
+        rs: SimReplicaSet) -> None:
+    """admin.pbmRestores has no index: its newest document is read with the newest backup, again only after a
+    restore's lock was seen or every BACKUP_REREAD_EVERY probes; pbmLog only while a replica set will not resume."""
+    def finds(coll: str) -> int:
+        return sum(1 for node in rs.members for _, _, body in node.command_log if body.get("find") == coll)
+
+    backup = rs.pbm.add_backup()
+    rs.advance_clock(60)
+    rs.pbm.start_logical_restore(backup)
+    rs.pbm.finish_logical_restore()
+    rs.pbm.enable_pitr()
+    runner = asyncio.Runner()
+    prober = MongoDBProber(cluster_config(rs), 2.0, 2.0)
+    try:
+        for _ in range(BACKUP_REREAD_EVERY - 1):
+            rs.advance_clock(60)
+            outcome = runner.run(prober.probe())
+            assert outcome.facts is not None and outcome.facts.control_facts is not None
+            [error] = outcome.facts.control_facts.pitr_errors.value or []
+            assert "no backup found after the restored" in error["msg"]
+        # the newest restore is done, so it is GetLastRestore's too: one read, then reused
+        assert finds("pbmRestores") == 1
+        assert finds("pbmLog") == 2 * (BACKUP_REREAD_EVERY - 1)  # the error, and a start_ok after it, each probe
+        rs.pbm.start_backup()  # a new base: the prober sees its lock, and reads the catalogue again after it
+        runner.run(prober.probe())
+        rs.pbm.finish_backup()  # PITR resumes: nothing more to quote
+        rs.advance_clock(60)
+        runner.run(prober.probe())
+        reads = finds("pbmLog")
+        for _ in range(2 * BACKUP_REREAD_EVERY):
+            rs.advance_clock(60)
+            runner.run(prober.probe())
+        assert finds("pbmLog") == reads
+        # 1 + the probe that saw the backup's lock + the one after it + one every BACKUP_REREAD_EVERY probes
+        assert finds("pbmRestores") == 5
+    finally:
+        runner.run(prober.close())
+        runner.close()
