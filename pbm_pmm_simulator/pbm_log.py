@@ -1,4 +1,5 @@
-"""`admin.pbmLog` as pbm-agents write it: for now, the warning of an agent that does not see the storage's init file.
+"""`admin.pbmLog` as pbm-agents write it: the warning of an agent that does not see the storage's init file, and PITR's
+start errors and "start_ok" (pbm_operations.py PBMOperations.log_entries).
 
 PBM 2.6+ (cmd/pbm-agent/agent.go HbStatus, updateAgentStat, storStatus at v2.15.0): every 15 s (storageCheckInterval)
 the agent checks the storage; when `storage.IsInitialized` finds no `.pbm.init` it logs, through its
@@ -50,6 +51,7 @@ def log_documents(rs: SimReplicaSet) -> list[dict[str, Any]]:
     docs = written_log_entries(rs) if rs.serves_own_agents else []
     for source in rs.agent_sources:
         docs.extend(written_log_entries(source))
+    docs.extend(rs.pbm.log_entries())  # PITR's, which PBMOperations plays on the control set (pbm_operations.py)
     return docs
 
 

@@ -35,6 +35,13 @@ Read from PBM's source (percona/percona-backup-mongodb, v2.15):
   Afterwards pbm/slicer/slicer.go Catchup copies the backup's oplog into chunks, so the chunks run on without a hole.
   A stale backup lock pauses nothing (canSlicingNow: "lock is stale, PITR can ignore it").
 - A crashed agent leaves its lock behind, its hb no longer refreshed: stale 30 s later.
+- PITR starting (again): an agent that takes up slicing first runs pbm/slicer/slicer.go Slicer.Catchup (v2.15.0),
+  which needs the last backup (pbm/backup/query.go GetLastBackup: the newest done, non-selective, non-external one
+  to the main storage) to cover the replica set and to be newer than the last done restore (pbm/restore/query.go
+  GetLastRestore). When it is not, the agent logs to admin.pbmLog, every pitrCheckPeriod (15 s), the pbm/log Entry
+  {ts, ns, tz, s: 1 (Error), rs, node, e: "pitr", eobj: "", ep: the config's epoch, msg: "init: catchup: ..."}
+  (cmd/pbm-agent/pitr.go PITR) and tries again; when it starts, the slicer logs "start_ok" at Debug (s: 4) with
+  the same keys (Slicer.Stream, LogStartMsg). In a sharded cluster these go to the CSRS's pbmLog.
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ import datetime
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from bson import ObjectId, Timestamp
+from bson import Int64, ObjectId, Timestamp
 
 if TYPE_CHECKING:
     from .node import SimNode
@@ -55,6 +62,8 @@ AGENT_GC_SECS = 35  # pbm/topo/agent.go AgentStatusGC: max(3 * AgentsStatCheckRa
 BACKUP_SIZE = 64 * 1024 * 1024  # what a finished backup's metadata says it holds (BackupMeta.size)
 PBM_VERSION = "2.12.0"  # BackupMeta.pbm_version: version.Current() of the agent that ran the backup
 TERMINAL = ("done", "error", "cancelled", "partlyDone")  # pbm/defs: a backup in these no longer heartbeats
+PITR_CHECK_PERIOD = 15  # cmd/pbm-agent/pitr.go pitrCheckPeriod: how often an agent retries starting PITR
+LOG_HISTORY = 600  # the seconds of repeated errors kept (pbmLog is capped; pbm_log.HISTORY)
 
 
 def chunk_document(replset: str, start: int, end: int) -> dict[str, Any]:
@@ -121,6 +130,9 @@ class PBMOperations:
         rs.dynamic_collections[("admin", "pbmPITRChunks")] = self._pitr_chunks
         rs.read_hooks[("admin", "pbmBackups")] = self._beat_backup
         self._restore: dict[str, Any] | None = None  # the running logical restore's RestoreMeta
+        self._pitr_log: list[dict[str, Any]] = []  # entries logged once ("start_ok")
+        self._refused: dict[str, tuple[int, str, str]] = {}  # replica set -> (since, node, message): Catchup fails
+        self._pitr_span = 10.0
         rs.dynamic_collections[("admin", "pbmRestores")] = self._running_restore
 
     def _members(self) -> Iterator[SimNode]:
@@ -151,6 +163,11 @@ class PBMOperations:
         rs = self._rs
         return ([rs] if rs.serves_own_agents else []) + list(rs.agent_sources)
 
+    def _slicing_sets(self) -> list[SimReplicaSet]:
+        """The replica sets whose slicer runs (all, or those whose Catchup passed, see enable_pitr)."""
+        only = self._pitr.get("sets") if self._pitr is not None else None
+        return [each for each in self._replica_sets() if only is None or each.name in only]
+
     def _pitr_locks(self) -> list[dict[str, Any]]:
         with self._rs.lock:
             if self._pitr is None or self._pitr_paused_since() is not None:
@@ -160,7 +177,7 @@ class PBMOperations:
             return [{"_id": ObjectId(), "type": "pitr", "replset": each.name,
                      "node": (each.members[1] if len(each.members) > 1 else each.members[0]).host,
                      "opid": self._pitr["opid"], "epoch": Timestamp(int(self._pitr["since"]) - 3600, 1),
-                     "hb": Timestamp(int(hb), 1)} for each in self._replica_sets()]
+                     "hb": Timestamp(int(hb), 1)} for each in self._slicing_sets()]
 
     def _pitr_chunks(self) -> list[dict[str, Any]]:
         """One chunk per replica set for every span elapsed since slicing started (until it crashed), but none in a
@@ -174,7 +191,7 @@ class PBMOperations:
                 if paused is not None:
                     until = min(until, paused)
                 count = max(0, (int(until) - since) // span)
-            sets = tuple(each.name for each in self._replica_sets())
+            sets = tuple(each.name for each in self._slicing_sets())
             # a week of chunks is thousands of documents: built again only when one more is due or holes change
             key = (id(self._old_chunks), len(self._old_chunks), since, span, count, sets, tuple(self._holes),
                    self._retained_from)
@@ -204,6 +221,87 @@ class PBMOperations:
         with self._rs.lock:
             start = self._rs.cluster_time().time if since is None else since
             self._pitr = {"since": start, "span": span_min * 60, "crashed_at": None, "opid": str(ObjectId())}
+
+    @staticmethod
+    def _node_of(each: SimReplicaSet) -> str:
+        return (each.members[1] if len(each.members) > 1 else each.members[0]).host
+
+    def _catchup_error(self, replset: str) -> str | None:
+        """What Slicer.Catchup returns for `replset`, as the agent logs it ("init: " + "catchup: " + the error, each
+        wrap of pkg/errors WithMessage), or None when it finds its starting point."""
+        backups = [d for d in self._rs.collections.get(("admin", "pbmBackups"), [])
+                   if d.get("status") == "done" and d.get("nss") is None and d.get("type") != "external"
+                   and (d.get("store") or {}).get("profile") is None]
+        if not backups:
+            return "init: catchup: get last backup: no backup found. full backup is required to start PITR"
+        last = max(backups, key=lambda d: d.get("start_ts", 0))
+        if replset not in {r.get("name") for r in last.get("replsets") or []}:
+            return (f'init: catchup: no replset "{replset}" in the last backup "{last["name"]}". full backup is '
+                    f"required to start PITR")
+        restores = [d for d in self._rs.collections.get(("admin", "pbmRestores"), []) if d.get("status") == "done"]
+        if restores:
+            restore = max(restores, key=lambda d: d.get("start_ts", 0))
+            if last.get("start_ts", 0) < restore.get("start_ts", 0):
+                return (f"init: catchup: no backup found after the restored {restore.get('backup')}, a new backup is "
+                        f"required to resume PITR")
+        return None
+
+    def _log_entry(self, ts: int, severity: int, replset: str, node: str, msg: str) -> dict[str, Any]:
+        # pbm/log/history.go Entry: ts ns tz, LogKeys s rs node e eobj (ep, opid omitempty), msg
+        epoch = (self._rs.pbm_config or {}).get("epoch")
+        entry: dict[str, Any] = {"_id": ObjectId(), "ts": Int64(ts), "ns": 0, "tz": 0, "s": severity, "rs": replset,
+                                 "node": node, "e": "pitr", "eobj": ""}
+        if isinstance(epoch, Timestamp):
+            entry["ep"] = epoch
+        entry["msg"] = msg
+        return entry
+
+    def enable_pitr(self, span_min: float = 10.0) -> list[str]:
+        """`pbm config --set pitr.enabled=true`: each replica set's agent runs Catchup; those that pass start slicing
+        now (logging "start_ok"), the others log their error every 15 s and try again, which finds a backup that
+        ended since (add_backup, finish_backup try again for them). Returns the replica sets that refused."""
+        with self._rs.lock:
+            config = self._rs.pbm_config if self._rs.pbm_config is not None else {}
+            config["pitr"] = {**(config.get("pitr") or {}), "enabled": True}
+            self._rs.pbm_config = config
+            self._pitr_span = span_min
+            self._try_catchup()
+            return sorted(self._refused)
+
+    def _try_catchup(self) -> None:
+        now = int(self._rs.cluster_time().time)
+        slicing = {each.name for each in self._slicing_sets()} if self._pitr is not None else set()
+        for each in self._replica_sets():
+            if each.name in slicing:
+                continue
+            error = self._catchup_error(each.name)
+            if error is None:
+                if each.name in self._refused:  # its errors stay in the log, before the start_ok
+                    self._pitr_log += self._refused_entries(each.name, now - 1)
+                    del self._refused[each.name]
+                slicing.add(each.name)
+                self._pitr_log.append(self._log_entry(now, 4, each.name, self._node_of(each), "start_ok"))
+            elif each.name not in self._refused or self._refused[each.name][2] != error:
+                self._refused[each.name] = (now, self._node_of(each), error)
+        if slicing and self._pitr is None:
+            self.start_pitr(self._pitr_span)
+        if self._pitr is not None:
+            self._pitr["sets"] = slicing
+
+    def log_entries(self) -> list[dict[str, Any]]:
+        """PITR's entries in this set's admin.pbmLog: each refused start, every 15 s (the last LOG_HISTORY seconds),
+        and each "start_ok"."""
+        with self._rs.lock:
+            now = int(self._rs.cluster_time().time)
+            entries = list(self._pitr_log)
+            for replset in self._refused:
+                entries += self._refused_entries(replset, now)
+            return sorted(entries, key=lambda e: e["ts"])
+
+    def _refused_entries(self, replset: str, now: int) -> list[dict[str, Any]]:
+        since, node, error = self._refused[replset]
+        first = since + max(0, now - LOG_HISTORY - since) // PITR_CHECK_PERIOD * PITR_CHECK_PERIOD
+        return [self._log_entry(ts, 1, replset, node, error) for ts in range(first, now + 1, PITR_CHECK_PERIOD)]
 
     def configure_as_pmm(self, pitr: bool) -> None:
         """`pbm config --file` with the config PMM's jobs write before they run pbm (agent/runner/jobs/pbm_helpers.go
@@ -297,16 +395,20 @@ class PBMOperations:
 
     def add_backup(self, kind: str = "logical", status: str = "done", start: float | None = None,
                    end: float | None = None, name: str | None = None, error: str = "",
-                   nss: list[str] | None = None, profile: str = "") -> str:
+                   nss: list[str] | None = None, profile: str = "", without: tuple[str, ...] = ()) -> str:
         """A backup that ran earlier and ended `status` at `end` (cluster seconds; default: a 10-minute backup that
-        ended now), as it stays in admin.pbmBackups; returns its name."""
+        ended now), as it stays in admin.pbmBackups; returns its name. `without`: replica sets it does not cover,
+        as a backup taken before they joined the cluster (a shard added since)."""
         with self._rs.lock:
             stop = int(self._rs.cluster_time().time if end is None else end)
             begin = int(stop - 600 if start is None else start)
             name = name or datetime.datetime.fromtimestamp(begin, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             self._rs.collections.setdefault(("admin", "pbmBackups"), []).append(backup_document(
-                name, str(ObjectId()), kind, status, begin, stop, stop, self._backup_replsets(),
+                name, str(ObjectId()), kind, status, begin, stop, stop,
+                [r for r in self._backup_replsets() if r[0] not in without],
                 self._store(profile), self._rs.mongo_version, self._fcv(), self._balancer(), error, nss))
+            if self._refused:
+                self._try_catchup()
             return name
 
     def finish_backup(self, status: str = "done", error: str = "") -> None:
@@ -325,6 +427,8 @@ class PBMOperations:
                                                doc["balancer"], error, doc.get("nss"))
                     backups[i] = {**finished, "_id": doc["_id"]}
             self._lock, self._lock_frozen_at = None, None
+            if self._refused:
+                self._try_catchup()
 
     def _beat_backup(self) -> None:
         """Before pbmBackups is read: the running backup's hb as its agent last wrote it (fresh while the agent
@@ -343,10 +447,14 @@ class PBMOperations:
         lock.Acquire over a stale lock does, cmd/pbm-agent/agent.go acquireLock, markBcpStale)."""
         with self._rs.lock:
             self._beat_backup()
+            if self._restore is not None and self._lock is not None and self._lock.get("type") == "restore":
+                # the restore's metadata stays, its heartbeat where its agent last wrote it
+                self._restore["frozen_at"] = self._lock_frozen_at or self._rs.cluster_time().time
             self._lock, self._lock_frozen_at = None, None
 
     def crash_backup(self) -> None:
-        """The agent running the backup dies: its lock stays, no longer heartbeating, the backup still running."""
+        """The agent running the backup (or the logical restore) dies: its lock stays, no longer heartbeating, the
+        operation's metadata still running."""
         with self._rs.lock:
             if self._lock is not None:
                 self._lock_frozen_at = self._rs.cluster_time().time
@@ -366,9 +474,11 @@ class PBMOperations:
         with self._rs.lock:
             if self._restore is None:
                 return []
-            hb = self._rs.cluster_time()  # RestoreHB: every 5 s while the restore runs (pbm/restore/logical.go)
-            return [{**self._restore, "hb": hb,
-                     "replsets": [{**r, "hb": hb} for r in self._restore["replsets"]]}]
+            # RestoreHB: every 5 s while the restore runs (pbm/restore/logical.go); frozen when its agent crashed
+            frozen = self._restore.get("frozen_at") or self._lock_frozen_at
+            hb = self._rs.cluster_time() if frozen is None else Timestamp(int(frozen), 1)
+            meta = {k: v for k, v in self._restore.items() if k != "frozen_at"}
+            return [{**meta, "hb": hb, "replsets": [{**r, "hb": hb} for r in self._restore["replsets"]]}]
 
     def start_logical_restore(self, backup: str, pitr: float = 0) -> str:
         """A logical restore of `backup` (to the point `pitr`, cluster seconds, when given) runs: its lock in

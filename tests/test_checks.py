@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -79,7 +80,7 @@ def test_healthy_replica_set_passes_everything() -> None:
         "supported_configuration"}
     # without a pmm: section the PMM checks are skipped, with the reason, and never exported
     skipped = {r.check: r.reason for r in out if r.status is Status.SKIPPED
-               and r.check not in ("pitr_running", "pbm_storage_shared", "pbm_no_stuck_operation",
+               and r.check not in ("pitr_running", "pitr_resumable", "pbm_storage_shared", "pbm_no_stuck_operation",
                                    "pitr_timeline_continuous", "restore_point_available", "recovery_objectives_met",
                                    "backup_matches_cluster")}
     assert skipped == dict.fromkeys(
@@ -520,3 +521,40 @@ def test_malformed_catalogue_documents_make_restore_point_available_unknown_neve
     [result] = [r for r in out if r.check == "restore_point_available"]
     assert result.status is Status.UNKNOWN
     assert "4 record(s) of PBM's catalogue (admin.pbmBackups, admin.pbmPITRChunks) could not" in result.reason
+
+
+def _stuck_facts(backup_status: str, restore: dict[str, Any] | None, **over: Any) -> ReplicaSetFacts:
+    backup = {"name": "b1", "opid": "o1", "status": backup_status, "hb": Timestamp(NOW - 100, 1)}
+    return facts(pbm_config={"storage": {"type": "s3"}}, last_backup=Observed(backup), last_restore=Observed(restore),
+                 locks=Observed([]), **over)
+
+
+@pytest.mark.parametrize(("backup_status", "restore", "status", "says"), [
+    ("done", None, Status.PASS, "PBM's newest backup b1 is done"),
+    ("done", {"name": "r1", "opid": "o2", "status": "running", "type": "logical", "backup": "b1",
+              "hb": Timestamp(NOW - 31, 1)}, Status.FAIL, "operation staled, last heartbeat: "),
+    ("done", {"name": "r1", "opid": "o2", "status": "running", "type": "logical", "hb": Timestamp(NOW - 30, 1)},
+     Status.PASS, "its heartbeat 30 s old"),  # StaleFrameSec: stale only past 30 s
+    ("done", {"name": "r1", "status": "running", "type": "physical", "hb": Timestamp(NOW - 600, 1)}, Status.PASS,
+     "only a logical restore's heartbeat is judged"),  # checkRestoreStale's wall-clock rule, not judged here
+    ("done", {"name": "r1", "status": "partlyDone", "type": "logical", "hb": Timestamp(NOW - 600, 1)}, Status.PASS,
+     "is partlyDone"),
+    ("running", {"name": "r1", "opid": "o2", "status": "running", "type": "logical", "hb": Timestamp(NOW - 600, 1)},
+     Status.FAIL, "Backup stuck at `running` stage\"), nothing will finish it, and it is no restore point (warning: "
+                  "the next backup runs); and PBM's newest restore r1"),
+])
+def test_stuck_backups_and_logical_restores(backup_status: str, restore: dict[str, Any] | None, status: Status,
+                                            says: str) -> None:
+    found_status, reason = results(_stuck_facts(backup_status, restore), "pbm_no_stuck_operation")[""]
+    assert found_status is status and says in reason
+
+
+def test_a_stuck_restore_held_by_its_lock_is_left_to_the_stale_lock_check() -> None:
+    restore = {"name": "r1", "opid": "o2", "status": "running", "type": "logical", "hb": Timestamp(NOW - 600, 1)}
+    lock = {"type": "restore", "replset": "rs0", "node": HOSTS[0], "opid": "o2", "hb": Timestamp(NOW - 600, 1)}
+    f = _stuck_facts("done", restore)
+    f = replace(f, locks=Observed([lock]))
+    assert results(f, "pbm_no_stuck_operation")[""][0] is Status.PASS
+    unreadable = replace(f, last_restore=Observed.failed("boom"), locks=Observed([]))
+    assert results(unreadable, "pbm_no_stuck_operation")[""] == (Status.UNKNOWN,
+                                                                 "cannot read admin.pbmRestores: boom")

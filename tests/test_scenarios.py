@@ -660,6 +660,39 @@ def test_a_backup_left_running_without_its_lock_is_stuck(rs: SimReplicaSet) -> N
     assert statuses(probe(rs), "pbm_no_stuck_operation") == {"": Status.FAIL}
 
 
+def test_a_logical_restore_left_running_without_its_lock_is_stuck(rs: SimReplicaSet) -> None:
+    # issue 29 item 6, restores: pbm restore's rule (restore.go checkRestoreStale): a logical restore's hb 30 s older
+    # than the cluster time; its lock gone, nothing finishes it
+    backup = rs.pbm.add_backup()
+    name = rs.pbm.start_logical_restore(backup)
+    rs.advance_clock(60)
+    status, reason, _ = result(probe(rs), "pbm_no_stuck_operation")
+    assert status is Status.PASS and f"restore {name} is running and holds its lock" in reason
+    rs.pbm.crash_backup()  # the agent running the restore dies: its lock stays, stale
+    rs.advance_clock(60)
+    snap = probe(rs)
+    assert statuses(snap, "pbm_no_stuck_operation") == {"": Status.PASS}  # pbm_no_stale_lock's case
+    assert statuses(snap, "pbm_no_stale_lock") == {"": Status.FAIL}
+    rs.pbm.drop_lock()
+    snap = probe(rs)
+    status, reason, fix = result(snap, "pbm_no_stuck_operation")
+    assert status is Status.FAIL
+    assert reason.startswith(f"PBM's newest restore {name} (of {backup}) still says running, but its heartbeat is 6")
+    assert "operation staled, last heartbeat: " in reason and f"pbm logs -e restore/{name}" in fix
+    assert [r.blocks for r in snap.results if r.check == "pbm_no_stuck_operation"] == [()]  # a warning
+    for _ in range(3):  # reused from the cache, still judged by the advancing cluster clock
+        rs.advance_clock(1)
+        assert statuses(probe(rs), "pbm_no_stuck_operation") == {"": Status.FAIL}
+
+
+def test_a_finished_restore_is_not_stuck_however_old(rs: SimReplicaSet) -> None:
+    name = rs.pbm.start_logical_restore(rs.pbm.add_backup())
+    rs.pbm.finish_logical_restore()
+    rs.advance_clock(86400)
+    status, reason, _ = result(probe(rs), "pbm_no_stuck_operation")
+    assert status is Status.PASS and f"restore {name} is done" in reason
+
+
 def test_a_finished_backup_is_not_stuck_however_old(rs: SimReplicaSet) -> None:
     rs.pbm.start_backup()
     rs.pbm.finish_backup()

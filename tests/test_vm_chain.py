@@ -436,7 +436,7 @@ def test_the_shipped_rule_file_loads_and_evaluates_unchanged_in_vmalert(chain: C
     def evaluated() -> list[dict[str, Any]]:
         groups = chain.shipped.rules() if chain.shipped else []
         rules = [r for g in groups for r in g["rules"]]
-        done = len(rules) == 10 and all(not r["lastEvaluation"].startswith("0001-") for r in rules)
+        done = len(rules) == 11 and all(not r["lastEvaluation"].startswith("0001-") for r in rules)
         return groups if done else []
 
     [group] = chain.wait(evaluated, 10, "vmalert to evaluate the shipped rules")
@@ -813,6 +813,57 @@ def test_losing_every_restore_point_a_pitr_hole_and_a_stale_backup_fire_the_reco
     assert requests.get(alert.annotations["runbook_url"], timeout=10).status_code == 200
     assert first(notes, "backup_prereq_recovery_objectives_missed", "resolved").labels["exporter"] == \
         "pmm-backup-prereq"
+
+
+def test_pitr_turned_on_after_a_restore_fires_pitr_will_not_resume_and_a_new_backup_resolves_it(chain: Chain) -> None:
+    """Issue 29's PMMBackupPITRWillNotResume, through the rule and the PMM template judged as Grafana judges it: PITR
+    turned on after a logical restore and before any backup since, which PBM's Slicer.Catchup refuses ("no backup
+    found after the restored ..."), as the simulator's agents do; a new backup resolves it (their next try starts
+    slicing). The exporter reads admin.pbmRestores again after a probe that saw a restore's lock, so the restore
+    runs until it has."""
+    rs = chain.rs
+    locks = re.compile(r'^pmm_backup_prereq_pbm_operation_running\{[^}]*type="(backup|restore)"[^}]*\} 1', re.M)
+
+    def seen(kind: str) -> None:
+        chain.wait(lambda: kind in [m.group(1) for m in locks.finditer(
+            requests.get(f"{chain.exporter_url}/metrics", timeout=10).text)], 15, f"the exporter to see the {kind}")
+
+    def restored_then_pitr_on() -> None:
+        with rs.lock:
+            rs.pbm.finish_logical_restore()
+            assert rs.pbm.enable_pitr() == ["rs0"]
+
+    def new_backup() -> None:
+        with rs.lock:
+            rs.pbm.finish_backup()  # done: the agents' next Catchup starts from it
+
+    def backing_up() -> None:
+        rs.pbm.start_backup()
+        seen("backup")
+
+    rs.pbm.start_logical_restore("2026-12-01T00:00:00Z")
+    seen("restore")
+    resume = {(name, "prod-rs", "", "") for name in ("PMMBackupPITRWillNotResume",
+                                                     "backup_prereq_pitr_will_not_resume")}
+    # PITR on with no slicer: pitr_running fails too, and the cluster's pitr is not ready
+    allowed = {("PMMBackupPrerequisiteFailing", "prod-rs", "pitr_running", ""),
+               ("backup_prereq_failing", "prod-rs", "pitr_running", ""),
+               ("PMMBackupClusterNotReady", "prod-rs", "", ""), ("backup_prereq_cluster_not_ready", "prod-rs", "", "")}
+    try:
+        notes = run_scenario(chain, "PITR will not resume", restored_then_pitr_on, new_backup, resume,
+                             allowed=allowed, while_firing=backing_up)
+    finally:
+        rs.pbm.configure_as_pmm(pitr=False)  # as the other scenarios and the dashboard's picture expect
+    alert = first(notes, "PMMBackupPITRWillNotResume")
+    assert alert.labels == {"alertname": "PMMBackupPITRWillNotResume", "alertgroup": GROUP, "severity": "critical",
+                            "cluster": "prod-rs", "replica_set": "rs0"}
+    assert alert.annotations["summary"] == "PITR of cluster prod-rs will not resume on rs0"
+    assert alert.annotations["runbook_url"] == f"{chain.exporter_url}/runbooks/PMMBackupPITRWillNotResume"
+    assert requests.get(alert.annotations["runbook_url"], timeout=10).status_code == 200
+    assert first(notes, "PMMBackupPITRWillNotResume", "resolved").labels == alert.labels
+    assert first(notes, "backup_prereq_pitr_will_not_resume").labels == {
+        **alert.labels, "alertname": "backup_prereq_pitr_will_not_resume", "alertgroup": TEMPLATE_GROUP,
+        "exporter": "pmm-backup-prereq"}
 
 
 if __name__ == "__main__":

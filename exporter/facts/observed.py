@@ -65,10 +65,17 @@ class ReplicaSetFacts:
       probes/pbm_catalogue.py): every shard's and the config servers'; a replica set without chunks is absent.
     - catalogue: the `admin.pbmBackups` documents, newest first, with what the restorable window and the last
       backup metrics need (name, type, status, nss, error, first/last_write_ts, start_ts, last_transition_ts,
-      size, fcv, mongodb_version, replsets.name), read again only when the newest backup changed and every
-      CATALOGUE_REREAD_EVERY probes.
+      size, fcv, mongodb_version, replsets.name, store.profile), read again only when the newest backup changed
+      and every CATALOGUE_REREAD_EVERY probes.
     - fcv: once PBM has a config, `getParameter {featureCompatibilityVersion: 1}`'s reply (PBM's GetFCV), read again
       only with the catalogue (probes/pbm_catalogue.py); `Observed(None)`: not read.
+    - last_restore: the newest `admin.pbmRestores` document by start_ts (name, opid, backup, type, status, start_ts,
+      hb, last_transition_ts, error; None: none), read with the newest backup (reused as long as it is).
+    - last_done_restore: the newest `done` one (pbm/restore/query.go GetLastRestore), read only with PITR on and not
+      oplog-only (it matters only to the slicer's Catchup); None: none, or not read.
+    - pitr_errors: with PITR on and a replica set whose slicer cannot start (model/pitr_catchup.py), PBM's newest
+      PITR error in `admin.pbmLog` for the config's epoch per such replica set, unless a later "start_ok" (ts, rs,
+      node, msg; cmd/pbm/status.go getPitrErr); Observed([]) when not read.
     - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot
       be read.
     """
@@ -96,6 +103,9 @@ class ReplicaSetFacts:
     pitr_timelines: Observed[dict[str, tuple[tuple[int, int], ...]]] = field(default_factory=Observed)
     catalogue: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
     fcv: Observed[dict[str, Any]] = field(default_factory=Observed)
+    last_restore: Observed[dict[str, Any]] = field(default_factory=Observed)
+    last_done_restore: Observed[dict[str, Any]] = field(default_factory=Observed)
+    pitr_errors: Observed[list[dict[str, Any]]] = field(default_factory=lambda: Observed([]))
 
     @staticmethod
     def unreachable(name: str, seeds: tuple[str, ...], error: str) -> ReplicaSetFacts:
@@ -103,7 +113,7 @@ class ReplicaSetFacts:
         failed: Observed[Any] = Observed.failed(error)
         return ReplicaSetFacts(seeds, name, failed, failed, failed, failed, failed, failed, failed, failed, failed,
                                failed, failed, failed, failed, failed, failed, failed, failed, failed, failed, failed,
-                               failed)
+                               failed, failed, failed, failed)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Commands run (all read-only): hello, replSetGetStatus, replSetGetConfig, buildInfo, connectionStatus, find on
 admin.pbmAgents, admin.pbmConfig and admin.pbmLock (and admin.pbmBackups while a backup holds the lock), PBM's catalogue
-(admin.pbmPITRChunks and admin.pbmBackups, incrementally: probes/pbm_catalogue.py), ping;
+(admin.pbmPITRChunks and admin.pbmBackups, incrementally: probes/pbm_catalogue.py), the newest admin.pbmRestores,
+admin.pbmLog (a filesystem storage's warnings; PITR's errors when its slicer cannot start), ping;
 through mongos also listShards, getShardMap and
 balancerStatus. One AsyncMongoClient per cluster lives as long as the exporter
 (Percona's mongodb_exporter leaked by building a client per scrape; peers.md 1.4), and every call is bounded by
@@ -38,6 +39,8 @@ from exporter.config.config_file import ClusterConfig
 from exporter.config.redact import redact
 from exporter.facts.observed import ClusterFacts, Observed, ReplicaSetFacts, ShardingFacts
 from exporter.model.pbm_log import LOG_INDEX, LOG_INDEX_SINCE, NOT_INITIALIZED, STORAGE_WARNING_WINDOW, WARNING
+from exporter.model.pbm_pitr_config import pitr_enabled
+from exporter.model.pitr_catchup import DEBUG, EPOCH_LOG_INDEX, ERROR, PITR_EVENT, START_OK, catchup_blocker, oplog_only
 from exporter.probes.pbm_catalogue import Catalogue
 
 # What the checks need of an agent document; nothing else is read (pbm.md 7.4).
@@ -48,7 +51,7 @@ PBM_CONFIG_PROJECTION = {
     "_id": 0, "storage.type": 1, "storage.s3.bucket": 1, "storage.s3.region": 1, "storage.s3.prefix": 1,
     "storage.minio.bucket": 1, "storage.gcs.bucket": 1, "storage.azure.container": 1, "storage.oss.bucket": 1,
     "storage.oci.bucket": 1, "storage.filesystem.path": 1, "storage.s3.endpointUrl": 1, "pitr.enabled": 1,
-    "pitr.oplogSpanMin": 1, "backup.priority": 1,
+    "pitr.oplogSpanMin": 1, "pitr.oplogOnly": 1, "backup.priority": 1, "epoch": 1,
 }
 MAX_AGENT_DOCS = 10_000  # a replica set has at most 50 members; the cap only bounds a corrupt collection
 
@@ -88,9 +91,10 @@ class MongoDBProber:
         self.heartbeat = max(10.0, heartbeat)
         self._client: MongoClient | None = None
         self._rs_clients: dict[str, tuple[tuple[str, ...], MongoClient]] = {}
-        # the newest admin.pbmBackups document, which changes only when a backup runs: read again after a cycle
-        # that saw a backup's lock, and every BACKUP_REREAD_EVERY probes as a backstop
-        self._known_backup: Observed[Any] | None = None
+        # the newest admin.pbmBackups and admin.pbmRestores documents, which change only when a backup or a restore
+        # runs: read again after a cycle that saw a backup's or a restore's lock, and every BACKUP_REREAD_EVERY probes
+        # as a backstop
+        self._known: dict[str, Observed[Any]] | None = None
         self._probes = 0
         self._catalogue = Catalogue()  # PBM's chunks and backups, read incrementally (probes/pbm_catalogue.py)
 
@@ -145,7 +149,7 @@ class MongoDBProber:
             # only shorten it, and wait_for is the backstop should anything ignore it
             with pymongo.timeout(self.timeout):
                 facts = await asyncio.wait_for(self._read_facts(), self.timeout + 1.0)
-            self._remember_backup(facts)
+            self._remember(facts)
             return ProbeOutcome(facts, "", time.monotonic() - started)
         except (TimeoutError, ExecutionTimeout, NetworkTimeout) as exc:
             error = f"probe timed out after {self.timeout:g} s ({self._describe_exception(exc, self._client)})"
@@ -160,14 +164,19 @@ class MongoDBProber:
             cause = "unexpected error"
         return ProbeOutcome(None, redact(error, self.cluster.secrets), time.monotonic() - started, cause)
 
-    def _remember_backup(self, facts: ClusterFacts) -> None:
+    def _remember(self, facts: ClusterFacts) -> None:
         self._probes += 1
         control = facts.control_facts
-        locked = control is None or any(lock.get("type") == "backup" for lock in control.locks.value or [])
-        self._known_backup = None if locked or control is None or not control.last_backup.ok else control.last_backup
+        locked = control is None or any(lock.get("type") in ("backup", "restore") for lock in control.locks.value or [])
+        if locked or control is None or not (control.last_backup.ok and control.last_restore.ok):
+            self._known = None
+            return
+        self._known = {"last_backup": control.last_backup, "last_restore": control.last_restore}
+        if _read_done_restore(control.pbm_config.value) and control.last_done_restore.ok:  # kept when it was read
+            self._known["last_done_restore"] = control.last_done_restore
 
-    def _reusable_backup(self) -> Observed[Any] | None:
-        return self._known_backup if self._probes % BACKUP_REREAD_EVERY else None
+    def _reusable(self) -> dict[str, Observed[Any]] | None:
+        return self._known if self._probes % BACKUP_REREAD_EVERY else None
 
     def _describe_exception(self, exc: BaseException, client: MongoClient | None) -> str:
         if isinstance(exc, OperationFailure) and exc.code == AUTHENTICATION_FAILED:
@@ -203,7 +212,7 @@ class MongoDBProber:
         if hello.get("msg") == "isdbgrid":
             return await self._read_sharded(client)
         facts = await read_replica_set(client, self.cluster.seeds, str(hello.get("setName", "")), self.timeout,
-                                       read_pbm=True, first_hello=hello, known_backup=self._reusable_backup(),
+                                       read_pbm=True, first_hello=hello, known=self._reusable(),
                                        catalogue=self._catalogue)
         return ClusterFacts((facts,), facts.name)
 
@@ -269,9 +278,9 @@ class MongoDBProber:
         targets = {config_name: config_hosts, **{n: h for n, h in shards.items() if n != config_name}}
         gone = [self._rs_clients.pop(name)[1] for name in set(self._rs_clients) - set(targets)]  # removed shards
         await asyncio.gather(*(client.close() for client in gone), return_exceptions=True)
-        known = self._reusable_backup()
+        known = self._reusable()
         read = [self._read_member_set(name, hosts, read_pbm=name == config_name, replica_sets=tuple(targets),
-                                      known_backup=known, catalogue=self._catalogue)
+                                      known=known, catalogue=self._catalogue)
                 for name, hosts in targets.items()]
         sets = list(await asyncio.gather(*read))
         control = sets[0]
@@ -295,12 +304,12 @@ class MongoDBProber:
         return replace(facts, agent_users=Observed(users), agent_user_info=info)
 
     async def _read_member_set(self, name: str, hosts: tuple[str, ...], read_pbm: bool,
-                               replica_sets: tuple[str, ...] = (), known_backup: Observed[Any] | None = None,
+                               replica_sets: tuple[str, ...] = (), known: dict[str, Observed[Any]] | None = None,
                                catalogue: Catalogue | None = None) -> ReplicaSetFacts:
         client = await self._replica_set_client(name, hosts)
         try:
             return await read_replica_set(client, hosts, name, self.timeout, read_pbm=read_pbm,
-                                          replica_sets=replica_sets, known_backup=known_backup,
+                                          replica_sets=replica_sets, known=known,
                                           catalogue=catalogue)
         except (PyMongoError, TimeoutError) as exc:
             error = self._describe_exception(exc, client)
@@ -312,7 +321,7 @@ class MongoDBProber:
 
 async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: str, timeout: float, *,
                            read_pbm: bool, first_hello: dict[str, Any] | None = None,
-                           replica_sets: tuple[str, ...] = (), known_backup: Observed[Any] | None = None,
+                           replica_sets: tuple[str, ...] = (), known: dict[str, Observed[Any]] | None = None,
                            catalogue: Catalogue | None = None) -> ReplicaSetFacts:
     """One replica set's facts, read on its primary when it has one."""
     with pymongo.timeout(timeout):
@@ -330,7 +339,7 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
         connection_status = await _observe(admin.command("connectionStatus", showPrivileges=True,
                                                          read_preference=pref))
         pbm = await _read_pbm(client, hello, replica_sets or (str(hello.get("setName") or name),),
-                              known_backup, catalogue) if read_pbm else {}
+                              known, catalogue) if read_pbm else {}
         if read_pbm and has_primary:  # pbm-agents' leading connections go to this primary (PBM connect.Connect)
             pbm.update(await _read_agent_users(admin, pref, connection_status))
         elif read_pbm:
@@ -352,9 +361,14 @@ Documents = list[dict[str, Any]]
 # The ReplicaSetFacts fields _read_pbm fills, from the replica set whose admin database PBM uses
 PBM_FACTS = ("agents", "pbm_config", "cluster_time", "locks", "op_locks", "backups", "last_backup", "last_command",
              "restore_backup", "pitr_chunks", "storage_warnings",
-             "pitr_timelines", "catalogue", "fcv")
+             "pitr_timelines", "catalogue", "fcv", "last_restore", "last_done_restore", "pitr_errors")
 # pbm/log/history.go Entry and its LogKeys: when, which replica set and node (the message is in the filter)
 LOG_PROJECTION = {"_id": 0, "ts": 1, "rs": 1, "node": 1}
+# ... and for PITR's errors, the message too (cmd/pbm/status.go getPitrErr shows the entry's StringNode)
+PITR_LOG_PROJECTION = {"_id": 0, "ts": 1, "rs": 1, "node": 1, "msg": 1}
+# pbm/restore/types.go RestoreMeta: which restore, of what, how far it got, its heartbeat (never replsets' txns)
+RESTORE_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "backup": 1, "type": 1, "status": 1, "start_ts": 1, "hb": 1,
+                      "last_transition_ts": 1, "error": 1}
 MAX_LOG_DOCS = 100  # at most 4 entries per agent in the window: 25 agents of the replica sets read here
 # pbm/lock/lock.go LockData
 LOCK_PROJECTION = {"_id": 0, "type": 1, "replset": 1, "node": 1, "opid": 1, "hb": 1}
@@ -362,7 +376,7 @@ LOCK_PROJECTION = {"_id": 0, "type": 1, "replset": 1, "node": 1, "opid": 1, "hb"
 # how it ended (error: PBM's text, such as the storage's AccessDenied), whether it went to a profile's storage
 # (store.profile; never the rest of store, which inlines the storage's credentials), and the MongoDB version it was
 # taken on
-BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1, "error": 1,
+BACKUP_PROJECTION = {"_id": 0, "name": 1, "opid": 1, "type": 1, "status": 1, "start_ts": 1, "error": 1, "nss": 1,
                      "store.profile": 1, "mongodb_version": 1, "hb": 1, "last_transition_ts": 1}
 # pbm/ctrl/cmd.go Cmd and RestoreCmd: which command, and for a restore, its name and backup
 COMMAND_PROJECTION = {"cmd": 1, "restore.name": 1, "restore.backupName": 1, "restore.external": 1, "ts": 1}
@@ -371,7 +385,7 @@ BACKUP_REREAD_EVERY = 10  # probes between reads of the newest backup when no ba
 
 
 async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tuple[str, ...],
-                    known_backup: Observed[Any] | None = None, catalogue: Catalogue | None = None
+                    known: dict[str, Observed[Any]] | None = None, catalogue: Catalogue | None = None
                     ) -> dict[str, Observed[Any]]:
     """PBM's collections, read on the primary like PBM does, then the cluster time (so that ct >= hb). Every read
     is bounded and uses an index PBM creates (cmd/pbm-agent/setup.go): pbmBackups {start_ts, status},
@@ -405,9 +419,10 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
 
     newest = [("start_ts", -1)]
 
-    async def read_newest(coll: str, projection: dict[str, Any]) -> Observed[Any]:
+    async def read_newest(coll: str, projection: dict[str, Any], query: dict[str, Any] | None = None
+                          ) -> Observed[Any]:
         """The collection's newest document by start_ts (None when it has none)."""
-        found = await read(coll, {}, projection, 1, newest)
+        found = await read(coll, query or {}, projection, 1, newest)
         return Observed(next(iter(found.value or []), None)) if found.ok else found
 
     facts: dict[str, Observed[Any]] = {"agents": await read("pbmAgents", {}, AGENT_PROJECTION, MAX_AGENT_DOCS)}
@@ -430,8 +445,25 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
     facts["backups"] = (await read("pbmBackups", {"opid": {"$in": running}}, BACKUP_PROJECTION, 5) if running
                         else Observed([]))
     # reused when no backup ran since it was read (see MongoDBProber)
-    facts["last_backup"] = (known_backup if known_backup is not None and not running
+    facts["last_backup"] = (known["last_backup"] if known is not None and not running
                             else await read_newest("pbmBackups", BACKUP_PROJECTION))
+    # admin.pbmRestores has no index (cmd/pbm-agent/setup.go only creates it) but a document per restore, so the
+    # sort on start_ts is over a handful; reused like the newest backup while no restore's lock shows
+    restoring = any(lock.get("type") == "restore" for lock in facts["locks"].value or [])
+    reuse = known if known is not None and not running and not restoring else None
+    facts["last_restore"] = reuse["last_restore"] if reuse else await read_newest("pbmRestores", RESTORE_PROJECTION)
+    facts["last_done_restore"] = Observed(None)
+    if _read_done_restore(config):  # GetLastRestore matters only to Catchup: PITR on and not oplog-only
+        newest_restore = facts["last_restore"].value
+        if not facts["last_restore"].ok or (isinstance(newest_restore, dict)
+                                            and newest_restore.get("status") == "done"):
+            facts["last_done_restore"] = facts["last_restore"]
+        elif newest_restore is None:
+            facts["last_done_restore"] = Observed(None)
+        elif reuse and "last_done_restore" in reuse:
+            facts["last_done_restore"] = reuse["last_done_restore"]
+        else:
+            facts["last_done_restore"] = await read_newest("pbmRestores", RESTORE_PROJECTION, {"status": "done"})
     if config is not None:  # PBM is set up (PMM writes its config before the first backup): its catalogue
         catalogue = catalogue if catalogue is not None else Catalogue()
         facts["pitr_timelines"] = await catalogue.read_chunks(read, replica_sets[:MAX_LOCKS])
@@ -449,6 +481,7 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
     else:
         facts["pitr_chunks"], facts["catalogue"], facts["pitr_timelines"] = Observed([]), Observed([]), Observed({})
         facts["fcv"] = Observed(None)
+    facts["pitr_errors"] = await _pitr_errors(read, config, facts, replica_sets)
     ping = await admin.command("ping", read_preference=Primary())
     cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
     facts["cluster_time"] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
@@ -488,6 +521,46 @@ async def _storage_warnings(read: Any, config: Any, agents: list[dict[str, Any]]
              "ts": {"$gte": now - STORAGE_WARNING_WINDOW}, "msg": NOT_INITIALIZED}
     found: Observed[Any] = await read("pbmLog", query, LOG_PROJECTION, MAX_LOG_DOCS, [("ts", -1)], LOG_INDEX)
     return found
+
+
+def _read_done_restore(config: Any) -> bool:
+    """Whether GetLastRestore can matter: only the slicer's Catchup reads it, with PITR on and not oplog-only."""
+    return pitr_enabled(config) and not oplog_only(config)
+
+
+async def _pitr_errors(read: Any, config: Any, facts: dict[str, Observed[Any]], replica_sets: tuple[str, ...]
+                       ) -> Observed[Any]:
+    """PBM's own newest PITR error of each replica set whose slicer cannot start (model/pitr_catchup.py), the way
+    `pbm status` finds it (cmd/pbm/status.go getPitrErr, v2.15.0): the newest pbmLog entry with e "pitr", s Error,
+    ep the config's epoch and that rs, unless a "start_ok" (s Debug) of the same keys was logged after it. Read only
+    with PITR on and then only for those replica sets (none while PITR resumes: no read), through PBM's index
+    epoch_rs_event_severity_ts {ep, rs, e, s, ts: -1} (PBM 2.13+, hinted so that a missing index fails rather than
+    scans the capped collection), one entry each; the start_ok read is bounded below by the error's ts."""
+    epoch = config.get("epoch") if isinstance(config, dict) else None
+    catalogue, restore = facts.get("catalogue", Observed([])), facts["last_done_restore"]
+    if not _read_done_restore(config) or not isinstance(epoch, Timestamp) or not catalogue.ok or not restore.ok:
+        return Observed([])
+    blocked = [rs for rs in replica_sets[:MAX_LOCKS]
+               if catchup_blocker(rs, catalogue.value or [], restore.value) is not None]
+    if blocked and not any(_pbm_version(d.get("v")) >= LOG_INDEX_SINCE for d in facts["agents"].value or []):
+        return Observed.failed("PBM before 2.13 keeps no index on admin.pbmLog to read it through")
+    errors: list[dict[str, Any]] = []
+    for rs in blocked:
+        keys = {"ep": epoch, "rs": rs, "e": PITR_EVENT}
+        found: Observed[Any] = await read("pbmLog", {**keys, "s": ERROR}, PITR_LOG_PROJECTION, 1, [("ts", -1)],
+                                          EPOCH_LOG_INDEX)
+        if not found.ok:
+            return found
+        entry = next(iter(found.value or []), None)
+        if not isinstance(entry, dict) or not isinstance(entry.get("ts"), int):
+            continue
+        started: Observed[Any] = await read("pbmLog", {**keys, "s": DEBUG, "ts": {"$gt": entry["ts"]}, "msg": START_OK},
+                             PITR_LOG_PROJECTION, 1, [("ts", -1)], EPOCH_LOG_INDEX)
+        if not started.ok:
+            return started
+        if not started.value:
+            errors.append(entry)
+    return Observed(errors)
 
 
 def _pbm_version(version: Any) -> tuple[int, int]:

@@ -27,19 +27,21 @@ from typing import Any
 
 from exporter.facts.observed import Observed
 from exporter.model.pbm_timeline import Chunk, Timeline, chunk_of, extend_timelines, trim_timelines
+from exporter.model.pitr_catchup import CATALOGUE_LIMIT
 
 MAX_NEW_CHUNKS = 2000  # per replica set and probe: two weeks of 10-minute chunks
 RETENTION_EVERY = 5  # probes between reads of each replica set's oldest chunk
-MAX_BACKUPS = 1000  # the newest backups kept for the window and the last-backup metrics
+MAX_BACKUPS = CATALOGUE_LIMIT  # the newest backups kept for the window, the last-backup metrics and PITR's base
 CATALOGUE_REREAD_EVERY = 30  # probes between reads of the backups when the newest did not change
 # pbm/oplog/chunk.go OplogChunk: what the timelines need
 CHUNK_PROJECTION = {"_id": 0, "rs": 1, "start_ts": 1, "end_ts": 1}
-# pbm/backup/types.go BackupMeta: what the window (isValidBaseSnapshot, getPITRranges, bcpMatchCluster) and the
-# last-backup metrics need; never `store`, which inlines the storage's credentials, and of `replsets` only the names
-# (a physical backup's lists every file)
+# pbm/backup/types.go BackupMeta: what the window (isValidBaseSnapshot, getPITRranges, bcpMatchCluster), the
+# last-backup metrics and PITR's base (GetLastBackup: store.profile; Slicer.Catchup: replsets' names) need; never
+# the rest of `store`, which inlines the storage's credentials, and of `replsets` only the names (a physical
+# backup's lists every file)
 CATALOGUE_PROJECTION = {"_id": 0, "name": 1, "type": 1, "status": 1, "nss": 1, "error": 1, "first_write_ts": 1,
                         "last_write_ts": 1, "start_ts": 1, "last_transition_ts": 1, "size": 1, "fcv": 1,
-                        "mongodb_version": 1, "replsets.name": 1}
+                        "mongodb_version": 1, "replsets.name": 1, "store.profile": 1}
 
 Command = Callable[[], Awaitable[Observed[Any]]]
 Read = Callable[[str, dict[str, Any], dict[str, Any], int, list[tuple[str, int]] | None], Awaitable[Observed[Any]]]
