@@ -2,7 +2,7 @@
 
 The probes are driven directly, cycle after cycle, on one event loop that keeps running between them, as in the
 exporter, where pymongo's monitors send hello to each member once per heartbeat, the probe interval, and so about
-once between two cycles. Here time is scaled down: the heartbeat is pymongo's least, 0.5 s (set on the prober
+once between two cycles. Here time is scaled down: the heartbeat is 0.5 s, a monitor's least (set on the prober
 before its client exists), and cycles are `GAP` = 0.7 s apart. A reaction is counted in probe cycles (one interval
 apart in the exporter) and in the seconds those cycles took.
 
@@ -30,7 +30,7 @@ from pbm_pmm_simulator import SimReplicaSet
 from tests.probing import cluster_config, statuses
 from tests.test_faults import LiveExporter, assert_ready
 
-HEARTBEAT = 0.5  # pymongo refuses less (heartbeatFrequencyMS >= 500)
+HEARTBEAT = 0.5  # no less: a monitor checks at most once per MIN_HEARTBEAT_INTERVAL, 0.5 s
 GAP = 0.7  # seconds the loop runs between two cycles: a heartbeat comes in between, as in the exporter
 
 
