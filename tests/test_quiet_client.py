@@ -219,3 +219,14 @@ def test_monitors_of_members_found_later_are_quiet_too(rs: SimReplicaSet) -> Non
             await client.close()
 
     assert asyncio.run(run()) == 3
+
+
+def test_the_cursor_task_runs_once_per_given_interval() -> None:
+    async def run() -> float:
+        client = QuietClient("mongodb://127.0.0.1:1/", cursor_interval=42.0, connect=False)
+        try:
+            return float(client._kill_cursors_executor._interval)
+        finally:
+            await client.close()
+
+    assert asyncio.run(run()) == 42.0
