@@ -81,10 +81,6 @@ def member(live: LiveExporter, host: str) -> Status | None:
     return statuses(snap, "replica_set_member").get(host) if snap.probe_success else None
 
 
-def quiet(request: pytest.FixtureRequest) -> bool:
-    return "quiet" in request.node.name
-
-
 def test_a_secondary_that_dies_and_comes_back(rs: SimReplicaSet, live: LiveExporter) -> None:
     secondary = rs.members[2]
     idle(live)
@@ -95,16 +91,12 @@ def test_a_secondary_that_dies_and_comes_back(rs: SimReplicaSet, live: LiveExpor
     assert len(react(live, "secondary returns", lambda: member(live, secondary.host) is Status.PASS)) == 1
 
 
-def test_a_primary_that_dies_and_comes_back(rs: SimReplicaSet, live: LiveExporter, request: pytest.FixtureRequest
-                                            ) -> None:
+def test_a_primary_that_dies_and_comes_back(rs: SimReplicaSet, live: LiveExporter) -> None:
     primary = rs.members[0]
     idle(live)
     primary.stop()
     rs.step_down()  # the others elect a new primary
-    took = react(live, "primary dies", lambda: member(live, primary.host) is Status.FAIL)
-    assert len(took) <= 2
-    if quiet(request):  # the woken monitors check at once: no 0.5-s step to wait for (a cycle takes ~20 ms)
-        assert took[-1] < 0.25, took
+    assert len(react(live, "primary dies", lambda: member(live, primary.host) is Status.FAIL)) <= 2
     idle(live)
     primary.start()  # back as a secondary
     assert len(react(live, "old primary returns", lambda: member(live, primary.host) is Status.PASS)) == 1

@@ -19,7 +19,9 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous import monitor, topology
 from pymongo.asynchronous.mongo_client import AsyncMongoClient as ClientClass
+from pymongo.errors import ServerSelectionTimeoutError
 from pymongo.periodic_executor import AsyncPeriodicExecutor
+from pymongo.read_preferences import Secondary
 
 from exporter.probes.mongodb import MongoDBProber
 from exporter.probes.quiet_client import QuietClient, QuietMonitor, quiet
@@ -134,13 +136,13 @@ def test_skip_sleep_still_runs_again_at_once_and_the_interval_still_ends_a_wait(
     async def run() -> None:
         runs = Runs()
         runs.skip_once = True  # as a monitor does after a network error, to retry at once
-        made = executor(runs, interval=0.2, min_interval=0.05)
+        made = executor(runs, interval=3.0, min_interval=2.0)
         made.open()
         await runs.next()
         await runs.next(timeout=10)  # the retry
         await runs.next(timeout=10)  # the interval: no wake needed
-        assert runs.times[1] - runs.times[0] < 0.05 + 0.5, runs.times  # no rate-limit wait before the retry
-        assert runs.times[2] - runs.times[1] >= 0.19, runs.times
+        assert runs.times[1] - runs.times[0] < 1.0, runs.times  # not after min_interval: at once
+        assert runs.times[2] - runs.times[1] >= 2.99, runs.times
         made.close()
 
     asyncio.run(run())
@@ -230,3 +232,26 @@ def test_the_cursor_task_runs_once_per_given_interval() -> None:
             await client.close()
 
     assert asyncio.run(run()) == 42.0
+
+
+def test_a_server_selection_that_finds_no_member_wakes_every_monitor(rs: SimReplicaSet) -> None:
+    """What a probe does when its primary is gone: pymongo wakes the monitors while it waits for a suitable member
+    (Topology._select_servers_loop). With a 60-s heartbeat, only a heard wake makes them send hello meanwhile."""
+    async def run() -> list[int]:
+        options = MongoDBProber(cluster_config(rs), 2.0, 60.0)._client_options()
+        client = QuietClient(cluster_config(rs).uri, cursor_interval=60, **{**options,
+                                                                          "serverSelectionTimeoutMS": 1500})
+        try:
+            await client.admin.command("ping")
+            await asyncio.sleep(0.7)  # past the monitors' rate limit
+            seen = [len(m.commands_seen) for m in rs.members]
+            nowhere = Secondary(tag_sets=[{"dc": "nowhere"}])  # no member matches: selection waits and wakes
+            with pytest.raises(ServerSelectionTimeoutError):
+                await client.admin.command("ping", read_preference=nowhere)
+            return [sum(name.lower() in ("hello", "ismaster") for name in m.commands_seen[start:])
+                    for m, start in zip(rs.members, seen, strict=True)]
+        finally:
+            await client.close()
+
+    hellos = asyncio.run(run())
+    assert all(count >= 1 for count in hellos), hellos  # at least once each within the 1.5 s (rate limit: 0.5 s)
