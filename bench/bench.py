@@ -10,6 +10,13 @@ average CPU over one interval (utime+stime), resident memory, threads and open f
 processes added up), the per-cluster cost, and /metrics scrape latency (p50/p99) next to the same ThreadingHTTPServer
 serving the same bytes as a static file, measured in the same run: once right after a cycle, and once spread over a
 whole interval, so that some scrapes land while a cycle runs, as a Prometheus server's do.
+
+It prints a second line per N, the idle floor: the exporter's CPU between two cycles, its clients held and nothing
+probed (pymongo's monitors and periodic tasks), and the load on each running mongod, as the simulated fleet counts
+it: connections held between cycles, connections opened and commands received per cycle.
+
+    .venv/bin/python bench/bench.py --sizes 300 --interval 30 --root /tmp/other-checkout   # A/B: another tree's
+                                                                                           # exporter, same fleet
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import json
 import os
 import platform
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -52,6 +60,18 @@ def start_fleet(total: int, processes: int, dead: float) -> tuple[list[subproces
                 break
             clusters.append(json.loads(line))
     return procs, clusters
+
+
+def fleet_load(fleet: list[subprocess.Popen[str]]) -> dict[str, int]:
+    """What the simulated fleet's running members have seen so far (bench/simfleet.py answers SIGUSR1)."""
+    total: dict[str, int] = {}
+    for proc in fleet:
+        proc.send_signal(signal.SIGUSR1)
+    for proc in fleet:
+        assert proc.stdout is not None
+        for key, count in json.loads(proc.stdout.readline()).items():
+            total[key] = total.get(key, 0) + count
+    return total
 
 
 def process_tree(pid: int) -> list[int]:
@@ -115,15 +135,59 @@ class _Static(BaseHTTPRequestHandler):
         pass
 
 
-def run(size: int, interval: float, timeout: float, scrapes: int, dead: float) -> dict[str, float | int]:
+def cycles_done(url: str) -> tuple[float, float]:
+    text = timed_get(url)[1].decode()
+    return (metric(text, "pmm_backup_prereq_cycles_total") or 0,
+            metric(text, "pmm_backup_prereq_last_cycle_duration_seconds") or 0.0)
+
+
+def next_cycle_end(url: str, cycles: float) -> tuple[float, float, float]:
+    """Wait until a cycle after `cycles` ends: (cycles, that cycle's duration, when the end was seen)."""
+    while True:
+        done, took = cycles_done(url)
+        if done > cycles:
+            return done, took, time.monotonic()
+        time.sleep(0.2)
+
+
+def idle_floor(url: str, pid: int, fleet: list[subprocess.Popen[str]], size: int, interval: float
+               ) -> dict[str, float | int]:
+    """CPU between two cycles (no scrape meanwhile), and the fleet's load: held connections between cycles, opened
+    connections and commands over one whole cycle (from one idle window's start to the next one's)."""
+    cycles, took, seen = next_cycle_end(url, cycles_done(url)[0])
+    next_start = seen - took + interval  # the cycle started `took` before its end was seen; the next one interval after
+    time.sleep(1.0)
+    before, load_before, started = proc_stat(pid), fleet_load(fleet), time.monotonic()
+    time.sleep(max(1.0, next_start - 1.0 - time.monotonic()))
+    after, load_after, ended = proc_stat(pid), fleet_load(fleet), time.monotonic()
+    next_cycle_end(url, cycles)
+    time.sleep(1.0)
+    load_cycle = fleet_load(fleet)  # one full interval after load_before: a cycle plus the idle time around it
+    members = max(1, load_before["members"])
+    cores = (after["cpu"] - before["cpu"]) / (ended - started)
+    return {
+        "clusters": size, "idle_floor_window_s": round(ended - started, 1), "idle_cpu_cores": round(cores, 4),
+        "idle_ms_per_cluster_minute": round(cores * 60_000 / size, 3),
+        "members_up": load_before["members"],
+        "connections_held_per_member": round(load_before["open_connections"] / members, 2),
+        "commands_per_member_idle_minute": round((load_after["commands"] - load_before["commands"]) / members * 60
+                                                 / (ended - started), 2),
+        "commands_per_member_cycle": round((load_cycle["commands"] - load_before["commands"]) / members, 2),
+        "connections_opened_per_cycle": load_cycle["connections_total"] - load_before["connections_total"],
+    }
+
+
+def run(size: int, interval: float, timeout: float, scrapes: int, dead: float, root: Path = ROOT,
+        uri_options: str = "") -> tuple[dict[str, float | int], dict[str, float | int]]:
     fleet, clusters = start_fleet(size, 2 if size >= 100 else 1, dead)
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     config = work / "exporter.yml"
     config.write_text(f"interval: {interval:g}s\ntimeout: {timeout:g}s\nclusters:\n" + "".join(
-        f"  - name: {c['name']}\n    uri: \"{c['uri']}\"\n" for c in clusters))
+        f"  - name: {c['name']}\n    uri: \"{c['uri']}{'&' + uri_options if uri_options else ''}\"\n"
+        for c in clusters))
     exporter = subprocess.Popen([sys.executable, "-m", "exporter", "--config", str(config), "--web.listen-address",
                                  "127.0.0.1:0"], stderr=subprocess.PIPE, text=True,
-                                cwd=ROOT)
+                                cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
     try:
         assert exporter.stderr is not None
         port, printed = None, []
@@ -154,6 +218,7 @@ def run(size: int, interval: float, timeout: float, scrapes: int, dead: float) -
         cycle = metric(text, "pmm_backup_prereq_last_cycle_duration_seconds") or 0.0
         ready = len(re.findall(r"^pmm_backup_prereq_cluster_ready\{", text, re.M))
         series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+        floor = idle_floor(url, exporter.pid, fleet, size, interval)
         # scrapes between cycles, as most are (a cycle takes a fraction of the interval): wait for one to end
         cycles = metric(text, "pmm_backup_prereq_cycles_total") or 0
         while (metric(timed_get(url)[1].decode(), "pmm_backup_prereq_cycles_total") or 0) <= cycles:
@@ -174,7 +239,7 @@ def run(size: int, interval: float, timeout: float, scrapes: int, dead: float) -
             spread_baseline.append(timed_get(static_url)[0])
             time.sleep(interval / scrapes)
         static.shutdown()
-        return {
+        return floor, {
             "clusters": size, "first_cycle_s": round(first_cycle, 2), "cycle_s": round(cycle, 2),
             "cpu_cores": round(cpu, 3), "rss_mb": round(after["rss_mb"], 1), "threads": int(after["threads"]),
             "fds": int(after["fds"]), "series": series, "clusters_reported": ready,
@@ -200,12 +265,17 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--scrapes", type=int, default=200)
     parser.add_argument("--dead", type=float, default=0.05)
+    parser.add_argument("--root", type=Path, default=ROOT, help="the source tree whose exporter runs (A/B)")
+    parser.add_argument("--uri-options", default="", help="appended to every cluster's URI, e.g. maxIdleTimeMS=1000")
     args = parser.parse_args()
     print(f"# {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; interval {args.interval:g}s, "
           f"timeout {args.timeout:g}s, {args.dead:.0%} of members dead", flush=True)
     for size in (int(s) for s in args.sizes.split(",")):
-        print(json.dumps(run(size, args.interval, args.timeout, args.scrapes, args.dead)), flush=True)
+        floor, figures = run(size, args.interval, args.timeout, args.scrapes, args.dead, args.root,
+                             args.uri_options)
+        print(json.dumps(figures), flush=True)
+        print(json.dumps({"idle_floor": floor}), flush=True)
     return 0
 
 

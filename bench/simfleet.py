@@ -7,6 +7,9 @@
 Each replica set's PBM catalogue holds a full backup taken `--pitr-days` ago and, PITR on, a chunk every 10 minutes
 since then (a week: 1008 chunks per replica set), as a cluster with PMM's PITR schedule has: what the exporter's
 recoverability reads (incrementally) each cycle.
+
+On SIGUSR1 it prints one JSON line of what its running members have seen: {"members", "open_connections",
+"connections_total", "commands"}, for bench.py's load per mongod.
 """
 
 from __future__ import annotations
@@ -45,6 +48,14 @@ def main() -> int:
         print(json.dumps({"name": f"cluster-{i:04d}", "uri": rs.uri()}), flush=True)
     print("ready", flush=True)
     stop = threading.Event()
+
+    def load(*_: object) -> None:
+        members = [m for rs in fleet for m in rs.members if m.up]
+        print(json.dumps({"members": len(members), "open_connections": sum(len(m._conns) for m in members),
+                          "connections_total": sum(m.total_connections for m in members),
+                          "commands": sum(len(m.commands_seen) for m in members)}), flush=True)
+
+    signal.signal(signal.SIGUSR1, load)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()

@@ -42,6 +42,7 @@ from exporter.model.pbm_log import LOG_INDEX, LOG_INDEX_SINCE, NOT_INITIALIZED, 
 from exporter.model.pbm_pitr_config import pitr_enabled
 from exporter.model.pitr_catchup import DEBUG, EPOCH_LOG_INDEX, ERROR, PITR_EVENT, START_OK, catchup_blocker, oplog_only
 from exporter.probes.pbm_catalogue import Catalogue
+from exporter.probes.quiet_client import QuietClient
 
 # What the checks need of an agent document; nothing else is read (pbm.md 7.4).
 AGENT_PROJECTION = {f: 1 for f in ("n", "rs", "v", "hb", "s", "str", "hdn", "arb", "pbms", "nodes", "stors",
@@ -111,9 +112,14 @@ class MongoDBProber:
             "heartbeatFrequencyMS": int(self.heartbeat * 1000),
         }
 
+    def _new_client(self, host: str | list[str], **options: Any) -> MongoClient:
+        # pymongo's background tasks woken only when they have work (probes/quiet_client.py): idle, a client costs
+        # nothing between probes; its cursor task runs once a heartbeat
+        return QuietClient(host, cursor_interval=self.heartbeat, **options)
+
     def _connect(self) -> MongoClient:
         if self._client is None:
-            self._client = AsyncMongoClient(self.cluster.uri, **self._client_options())
+            self._client = self._new_client(self.cluster.uri, **self._client_options())
         return self._client
 
     async def _replica_set_client(self, name: str, hosts: tuple[str, ...]) -> MongoClient:
@@ -127,13 +133,13 @@ class MongoDBProber:
         if known is not None:
             await known[1].close()  # its hosts changed
         if override:
-            client: MongoClient = AsyncMongoClient(override, **self._client_options())
+            client: MongoClient = self._new_client(override, **self._client_options())
         else:
             parsed = parse_uri(self.cluster.uri)
             options = {k: v for k, v in parsed["options"].items() if k.lower() not in _TOPOLOGY_OPTIONS}
             if parsed.get("username"):
                 options.update(username=parsed["username"], password=parsed.get("password"))
-            client = AsyncMongoClient(list(hosts), replicaSet=name, **{**options, **self._client_options()})
+            client = self._new_client(list(hosts), replicaSet=name, **{**options, **self._client_options()})
         self._rs_clients[name] = (key, client)
         return client
 
