@@ -66,6 +66,9 @@ class ReplicaSetFacts:
     - catalogue: the `admin.pbmBackups` documents, newest first, with what the restorable window and the last
       backup metrics need (name, type, status, nss, error, first/last_write_ts, start_ts, last_transition_ts,
       size), read again only when the newest backup changed and every CATALOGUE_REREAD_EVERY probes.
+    - oplog_first: with PITR on, {member: the `ts` of the oldest entry of its local.oplog.rs} for the members PBM
+      could nominate to slice (probes/oplog.py), each read on that member and carried for a few probes; {} when not
+      read. The newest entry is in status (members[].optime).
     - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot
       be read.
     """
@@ -92,6 +95,7 @@ class ReplicaSetFacts:
     storage_warnings: Observed[list[dict[str, Any]]] = field(default_factory=lambda: Observed([]))
     pitr_timelines: Observed[dict[str, tuple[tuple[int, int], ...]]] = field(default_factory=Observed)
     catalogue: Observed[list[dict[str, Any]]] = field(default_factory=Observed)
+    oplog_first: dict[str, Observed[Any]] = field(default_factory=dict)
 
     @staticmethod
     def unreachable(name: str, seeds: tuple[str, ...], error: str) -> ReplicaSetFacts:
