@@ -2,7 +2,8 @@
 
 Commands run (all read-only): hello, replSetGetStatus, replSetGetConfig, buildInfo, connectionStatus, find on
 admin.pbmAgents, admin.pbmConfig and admin.pbmLock (and admin.pbmBackups while a backup holds the lock), PBM's catalogue
-(admin.pbmPITRChunks and admin.pbmBackups, incrementally: probes/pbm_catalogue.py), ping;
+(admin.pbmPITRChunks and admin.pbmBackups, incrementally: probes/pbm_catalogue.py), ping; with PITR on, the oldest
+entry of local.oplog.rs on each member PBM could slice on, now and then (probes/oplog.py);
 through mongos also listShards, getShardMap and
 balancerStatus. One AsyncMongoClient per cluster lives as long as the exporter
 (Percona's mongodb_exporter leaked by building a client per scrape; peers.md 1.4), and every call is bounded by
