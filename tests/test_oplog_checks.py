@@ -12,9 +12,10 @@ from exporter.facts.observed import Observed, ReplicaSetFacts
 from exporter.probes.mongodb import MongoDBProber
 from exporter.probes.oplog import OPLOG_REREAD_EVERY
 from exporter.results.check_result import Status
-from pbm_pmm_simulator import MemberSpec, SimReplicaSet
+from pbm_pmm_simulator import MemberSpec, SimReplicaSet, SimShardedCluster
 from tests.probing import cluster_config, probe, result
 from tests.test_checks import HOSTS, NOW, blocks, facts, results
+from tests.test_sharded_scenarios import probe as probe_sharded
 
 PITR_ON = {"storage": {"type": "s3", "s3": {"bucket": "b"}}, "pitr": {"enabled": True}}
 CHUNK_END = NOW - 300
@@ -165,14 +166,26 @@ def test_oplog_window_is_read_on_each_member_rarely_and_only_with_pitr_on() -> N
         asyncio.run(run(2))
         assert finds() == [0, 0, 0]  # PITR off: never read
         pitr_set(rs, 4000)
+        asyncio.run(run(3))
+        assert finds() == [1, 1, 1]  # each member, on itself, once: not every probe while the headroom is ample
         outcome = asyncio.run(run(OPLOG_REREAD_EVERY + 1))
-        assert finds() == [2, 2, 2]  # each member, on itself, once and again after OPLOG_REREAD_EVERY probes
+        assert finds() == [3, 3, 3]  # and again after OPLOG_REREAD_EVERY probes
         firsts = outcome.facts.replica_sets[0].oplog_first
         assert set(firsts) == set(rs.hosts) and all(isinstance(f.value, Timestamp) for f in firsts.values())
         for member in rs.members:
             member.oplog_window_secs = 2000  # headroom near the warning: read every probe
         asyncio.run(run(3))
-        assert finds() == [5, 5, 5]
+        assert finds() == [6, 6, 6]
+
+
+def test_the_oplog_is_read_only_on_members_pbm_could_slice_on() -> None:
+    with SimReplicaSet().start() as rs:
+        pitr_set(rs, 4000)
+        rs.members[2].stop_agent(at=rs.cluster_time().time - 120)  # PBM would not nominate it
+        snap = probe(rs)
+        assert [sum(1 for name, _, body in m.command_log if name == "find" and body.get("find") == "oplog.rs")
+                for m in rs.members] == [1, 1, 0]
+        assert {w.node for w in snap.oplog_windows} == set(rs.hosts[:2])
 
 
 def test_write_majority_lost_through_the_simulator() -> None:
@@ -187,3 +200,21 @@ def test_write_majority_lost_through_the_simulator() -> None:
         assert "the majority commit point is 120 s behind the last write" in reason and "votes: 0" in fix
         assert snap.operations["pitr"] is False
         assert result(snap, "pitr_running")[0] is Status.PASS  # its lock is fresh: only this check sees it
+
+
+def test_each_shard_is_judged_on_its_own_members_oplog() -> None:
+    with SimShardedCluster() as cluster:
+        cluster.config.pbm_config["pitr"] = {"enabled": True}
+        cluster.config.pbm.start_pitr(span_min=10, since=cluster.config.cluster_time().time - 4000)
+        snap = probe_sharded(cluster)
+        verdicts = {r.replica_set: r for r in snap.results if r.check == CHECK}
+        assert {rs: r.status for rs, r in verdicts.items()} == dict.fromkeys(("cfg", "shard0", "shard1"), Status.PASS)
+        assert {w.replica_set for w in snap.oplog_windows} == {"cfg", "shard0", "shard1"}
+        shard1 = next(rs for rs in cluster.replica_sets if rs.name == "shard1")
+        for member in shard1.members:
+            member.oplog_window_secs = 300  # shard1's oplog rolled past its newest chunk's end
+        snap = probe_sharded(cluster)
+        verdicts = {r.replica_set: r for r in snap.results if r.check == CHECK}
+        assert verdicts["shard1"].status is Status.FAIL and verdicts["shard1"].blocks == ("pitr",)
+        assert verdicts["shard0"].status is Status.PASS and snap.operations["pitr"] is False
+        assert {w.seconds for w in snap.oplog_windows if w.replica_set == "shard1"} == {300}
