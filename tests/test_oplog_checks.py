@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -185,6 +186,18 @@ def test_the_oplog_is_read_only_on_members_pbm_could_slice_on() -> None:
         snap = probe(rs)
         assert [sum(1 for name, _, body in m.command_log if name == "find" and body.get("find") == "oplog.rs")
                 for m in rs.members] == [1, 1, 0]
+        assert {w.node for w in snap.oplog_windows} == set(rs.hosts[:2])
+
+
+def test_a_slow_member_costs_its_own_oplog_read_not_the_probe() -> None:
+    with SimReplicaSet().start() as rs:
+        pitr_set(rs, 4000)
+        probe(rs)  # the agents' documents are read once the set answers
+        rs.members[2].set_delay(30)  # its hello and find hang far past the 2 s probe timeout
+        started = time.monotonic()
+        snap = probe(rs)
+        assert snap.probe_success and time.monotonic() - started < 4
+        assert result(snap, CHECK)[0] is Status.PASS
         assert {w.node for w in snap.oplog_windows} == set(rs.hosts[:2])
 
 

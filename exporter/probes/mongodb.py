@@ -208,8 +208,12 @@ class MongoDBProber:
                 options.update(username=parsed["username"], password=parsed.get("password"))
             self._member_options = {**options, **self._client_options(), "directConnection": True}
         client: MongoClient = AsyncMongoClient(host, **self._member_options)
+        budget = self.timeout / 2  # a slow or hung member costs its own read, not the probe (nested: only shortens)
         try:
-            found = await read_oplog_first(client)
+            with pymongo.timeout(budget):
+                found = await asyncio.wait_for(read_oplog_first(client), budget + 0.5)
+        except TimeoutError:
+            found = Observed.failed(f"{host} did not answer in {budget:g} s")
         finally:
             await client.close()
         return Observed.failed(redact(found.error, self.cluster.secrets)) if found.error is not None else found

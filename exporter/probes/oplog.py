@@ -17,6 +17,7 @@ Why this read and not another (cheapest honest option):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bson.timestamp import Timestamp
@@ -36,8 +37,9 @@ async def read_oplog_first(client: Any) -> Observed[Timestamp]:
     except OperationFailure as exc:
         details = exc.details or {}
         return Observed.failed(f"{details.get('codeName') or exc.code}: {details.get('errmsg') or exc}")
-    except (PyMongoError, TimeoutError) as exc:
-        return Observed.failed(str(exc) or type(exc).__name__)
+    except (PyMongoError, TimeoutError) as exc:  # unreachable, timed out (pymongo.timeout), connection lost
+        return Observed.failed(re.sub(r"\s*\(configured timeouts:[^)]*\)", "", str(exc)).strip()
+                               or type(exc).__name__)
     ts = doc.get("ts") if isinstance(doc, dict) else None
     return Observed(ts) if isinstance(ts, Timestamp) else Observed.failed("local.oplog.rs is empty")
 
