@@ -73,6 +73,24 @@ def test_oplog_headroom_is_skipped_with_pitr_off_or_before_the_first_chunk() -> 
     assert results(oplog_facts({}, pitr_chunks=Observed.failed("boom")), CHECK)[""][0] is Status.UNKNOWN
 
 
+def backup(name: str, last_write: int, **over: Any) -> dict[str, Any]:
+    return {"name": name, "type": "logical", "status": "done", "first_write_ts": Timestamp(last_write - 60, 1),
+            "last_write_ts": Timestamp(last_write, 1), "start_ts": last_write - 600, **over}
+
+
+@pytest.mark.parametrize(("catalogue", "status"), [
+    ([backup("new", CHUNK_END + 100)], Status.SKIPPED),  # Catchup starts the slicer from it
+    ([backup("old", CHUNK_END - 100)], Status.FAIL),
+    ([backup("new", CHUNK_END + 100, status="error"), backup("old", CHUNK_END - 100)], Status.FAIL),
+    ([backup("new", CHUNK_END + 100, type="external")], Status.FAIL),
+    ([backup("new", CHUNK_END + 100, nss=["db.c"])], Status.FAIL),
+])
+def test_a_backup_newer_than_the_newest_chunk_is_where_the_slicer_restarts(catalogue: list[Any],
+                                                                           status: Status) -> None:
+    f = oplog_facts({h: CHUNK_END + 1 for h in HOSTS}, catalogue=Observed(catalogue))
+    assert results(f, CHECK)[""][0] is status
+
+
 def test_only_members_pbm_could_nominate_count() -> None:
     # db1 holds the end but its agent is stale: PBM would not nominate it (ListSteadyAgents)
     agents = [{"n": h, "rs": "rs0", "v": "2.7.0", "hb": Timestamp(NOW - (100 if h == HOSTS[0] else 2), 1), "s": 2,
@@ -144,6 +162,10 @@ def test_oplog_headroom_through_the_simulator() -> None:
         status, reason, fix = result(snap, CHECK)
         assert status is Status.FAIL and "no member PBM could slice rs0 on still holds" in reason
         assert "take a new full backup" in fix and snap.operations["pitr"] is False
+        rs.pbm.start_backup()  # the fix: PBM's slicer starts again from the new backup
+        rs.pbm.finish_backup()
+        status, reason, _ = result(probe(rs), CHECK)
+        assert status is Status.SKIPPED and "starts again from that backup" in reason, reason
 
 
 def test_oplog_window_is_read_on_each_member_rarely_and_only_with_pitr_on() -> None:

@@ -12,11 +12,14 @@ model/pbm_agent_duties.py candidates); their oldest oplog entry is read on each 
 one holds the end, a headroom (the newest chunk's end minus that member's oldest entry) under WARN_SPANS slice spans
 is a warning: the oplog rolls past the end before long if the slicer falls behind or writes burst. So is the member
 slicing now (its pitr lock in admin.pbmLockOp) no longer holding it while another does: its slicer stops with that
-error, and PITR goes on only if PBM nominates another member. Skipped while PITR is off, and until the replica set
-has a chunk (pitr_running judges the slicer's start).
+error, and PITR goes on only if PBM nominates another member. Skipped while PITR is off, until the replica set
+has a chunk, and while PBM's last backup ends after the newest chunk (Catchup starts the slicer from that backup's
+last write instead; pitr_running judges the slicer's start).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from bson.timestamp import Timestamp
 
@@ -25,6 +28,7 @@ from exporter.model.oplog_window import WARN_SPANS, first_entries, holds, newest
 from exporter.model.pbm_agent_duties import candidates
 from exporter.model.pbm_locks import locks
 from exporter.model.pbm_pitr_config import pitr_enabled, span_seconds
+from exporter.model.pbm_timeline import Backup, backup_of
 from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
 from exporter.results.operations import PITR
 
@@ -43,6 +47,18 @@ def _when(ts: Timestamp) -> str:
     return f"{ts.time}"
 
 
+def _newer_backup(catalogue: Any, end: Timestamp) -> Backup | None:
+    """PBM's last backup (pbm/backup/query.go GetLastBackup: the newest by start_ts that is done, not external, not
+    selective) when it ends after the newest chunk: Slicer.Catchup then starts the slicer from its last write, not
+    from the chunk. The catalogue has no store.profile, so a newer backup to a profile's storage (which GetLastBackup
+    skips) also counts here: the check then skips rather than fail on a backup PBM would not use."""
+    for doc in catalogue if isinstance(catalogue, list) else []:
+        backup = backup_of(doc)
+        if backup is not None and backup.status == "done" and backup.type != "external" and not backup.selective:
+            return backup if backup.last_write > end.time else None
+    return None
+
+
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     facts, view, rs = inp.mongo, inp.view, inp.view.replica_set
     config = facts.pbm_config.value
@@ -58,6 +74,11 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     if not isinstance(end, Timestamp):
         return [skipped(CHECK, f"{rs} has no PITR chunk yet: the slicer starts from the last backup "
                                f"(pitr_running judges it)", "", rs)]
+    restart = _newer_backup(facts.catalogue.value, end)
+    if restart is not None:
+        return [skipped(CHECK, f"the newest backup {restart.name} ends after the newest chunk of {rs}: PBM's slicer "
+                               f"starts again from that backup, not from the chunk (Slicer.Catchup); pitr_running "
+                               f"judges whether it does", "", rs)]
     users = candidates(view)
     if not users:
         return [unknown(CHECK, f"no member of {rs} is one PBM could nominate to slice the oplog "
