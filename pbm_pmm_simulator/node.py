@@ -33,6 +33,7 @@ STATE_STR = {1: "PRIMARY", 2: "SECONDARY", 3: "RECOVERING", 5: "STARTUP2", 6: "U
              8: "(not reachable/healthy)", 9: "ROLLBACK"}
 
 # Commands whose name is matched case-insensitively (legacy aliases); all other names are case-sensitive.
+DEFAULT_OPLOG_WINDOW_SECS = 2 * 86400  # a lightly written set with MongoDB's default oplog size (5% of the disk)
 ALIASES = {"ismaster": "isMaster", "buildinfo": "buildInfo"}
 
 
@@ -81,6 +82,9 @@ class SimNode:
         self.delay_secs = int(spec.delay_secs)
         #: seconds this member's oplog is behind the primary (replication lag), besides any configured delay
         self.lag_secs = 0
+        #: seconds between this member's oldest and newest oplog entries (its oplog window; a smaller oplog or more
+        #: writes shrink it): what local.oplog.rs answers (SimReplicaSet._oplog_docs)
+        self.oplog_window_secs = DEFAULT_OPLOG_WINDOW_SECS
         #: a running, healthy member's state other than PRIMARY/SECONDARY: 3 RECOVERING, 5 STARTUP2 or 9 ROLLBACK
         #: (mongod reports it in replSetGetStatus and hello; its pbm-agent writes it as `s`)
         self.forced_state: int | None = None

@@ -613,6 +613,29 @@ class SimReplicaSet:
     def _optime_secs(self, node: SimNode, now: int) -> int:
         return now - node.delay_secs
 
+    def _commit_secs(self, now: int) -> int:
+        """The majority commit point: the newest optime that writeMajorityCount voting data-bearing members have
+        applied (docs "Replica Set Data Synchronization", "writeMajorityCount" in replSetGetStatus; server
+        TopologyCoordinator::updateLastCommittedOpTimeAndWallTime). A member that is down keeps the optime it had when
+        it went down, so a PSA set with its secondary down stops its commit point there (docs "Mitigate Performance
+        Issues with PSA Replica Set")."""
+        applied = sorted(((self._optime_secs(m, now) if m.up else (m.down_since or 0)) for m in self.members
+                          if m.votes > 0 and not m.arbiter), reverse=True)
+        voting = sum(1 for m in self.members if m.votes > 0)
+        count = min(voting // 2 + 1, len(applied))
+        return applied[count - 1] if count else 0
+
+    def _oplog_docs(self, node: SimNode) -> list[dict[str, Any]]:
+        """local.oplog.rs of one member, in natural (insertion) order: its oldest kept entry, `oplog_window_secs`
+        before its newest, and the newest (what `find` sorted by {$natural: 1 | -1} with limit 1 returns, as
+        mongosh's db.getReplicationInfo() reads tFirst and tLast). Entry shape: docs "Replica Set Oplog" (ts, t, v,
+        op, ns, o, wall); the entries in between are left out: no reader of the simulator scans them."""
+        newest = self._optime_secs(node, int(self.now_secs()))
+        oldest = max(newest - int(node.oplog_window_secs), 1)
+        ends = [oldest] if oldest >= newest else [oldest, newest]
+        return [{"ts": Timestamp(secs, 1), "t": Int64(self.term), "v": Int64(2), "op": "n", "ns": "",
+                 "o": {"msg": "periodic noop"}, "wall": _dt(secs)} for secs in ends]
+
     def _cmd_hello(self, node: SimNode, conn: Connection, req: Request) -> dict[str, Any]:
         # Shape: docs "hello" (https://www.mongodb.com/docs/manual/reference/command/hello/) and server
         # TopologyCoordinator::fillHelloForReplSet. Real servers put `topologyVersion` first; it is deliberately
@@ -658,11 +681,12 @@ class SimReplicaSet:
             if not node.arbiter:
                 op_secs = self._optime_secs(node, int(now))
                 optime = {"ts": Timestamp(op_secs, 1), "t": Int64(self.term)}
+                majority_secs = min(op_secs, self._commit_secs(int(now)))
                 r["lastWrite"] = {
                     "opTime": optime,
                     "lastWriteDate": _dt(op_secs),
-                    "majorityOpTime": optime,
-                    "majorityWriteDate": _dt(op_secs),
+                    "majorityOpTime": {"ts": Timestamp(majority_secs, 1), "t": Int64(self.term)},
+                    "majorityWriteDate": _dt(majority_secs),
                 }
         if self.configsvr:
             # Server CmdHello::run (repl/replication_info.cpp): config servers add configsvr: 2 here.
@@ -1065,10 +1089,12 @@ class SimReplicaSet:
             "writableVotingMembersCount": len(writable_voting),
         }
         if not node.arbiter:
+            commit_secs = min(op_secs, self._commit_secs(now))
+            committed = {"ts": Timestamp(commit_secs, 1), "t": Int64(self.term)}
             r["optimes"] = {
-                "lastCommittedOpTime": optime,
-                "lastCommittedWallTime": _dt(op_secs),
-                "readConcernMajorityOpTime": optime,
+                "lastCommittedOpTime": committed,
+                "lastCommittedWallTime": _dt(commit_secs),
+                "readConcernMajorityOpTime": committed,
                 "appliedOpTime": optime,
                 "durableOpTime": optime,
                 "lastAppliedWallTime": _dt(op_secs),
@@ -1190,7 +1216,8 @@ class SimReplicaSet:
         query = body.get("filter") or {}
         if not isinstance(query, Mapping):
             raise CommandError(14, '"filter" had the wrong type. Expected object', "TypeMismatch")
-        docs = [d for d in self._collection_docs(req.db, coll) if matches(d, query)]
+        docs = [d for d in (self._oplog_docs(node) if (req.db, coll) == ("local", "oplog.rs")
+                            else self._collection_docs(req.db, coll)) if matches(d, query)]
         sort = body.get("sort")
         docs = sort_docs(docs, sort if isinstance(sort, Mapping) else None)
         skip = int(body.get("skip") or 0)

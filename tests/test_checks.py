@@ -82,7 +82,7 @@ def test_healthy_replica_set_passes_everything() -> None:
     skipped = {r.check: r.reason for r in out if r.status is Status.SKIPPED
                and r.check not in ("pitr_running", "pitr_resumable", "pbm_storage_shared", "pbm_no_stuck_operation",
                                    "pitr_timeline_continuous", "restore_point_available", "recovery_objectives_met",
-                                   "backup_matches_cluster")}
+                                   "backup_matches_cluster", "pitr_oplog_sufficient", "write_majority_available")}
     assert skipped == dict.fromkeys(
         ["backup_management_enabled", "storage_location_configured", "pmm_client_connected",
          "pmm_agent_version_supported", "pmm_agent_on_mongodb_node", "pmm_service_agents_unique",

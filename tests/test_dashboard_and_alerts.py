@@ -70,7 +70,7 @@ def test_generated_files_match_their_sources() -> None:
 
 
 def test_rules_pass_promtool_check() -> None:
-    assert "SUCCESS: 11 rules found" in promtool("check", "rules", str(RULES))
+    assert "SUCCESS: 13 rules found" in promtool("check", "rules", str(RULES))
 
 
 def test_rules_unit_tests_pass() -> None:
@@ -82,6 +82,7 @@ def test_every_alert_has_severity_summary_description_and_runbook() -> None:
     assert {r["alert"] for r in rules} == {"PMMBackupPrerequisiteFailing", "PMMBackupClusterNotReady",
                                            "PMMBackupRestoreBlocked", "PMMBackupNoRestorePoint", "PMMBackupPITRHole",
                                            "PMMBackupPITRWillNotResume",
+                                           "PMMBackupOplogInsufficient", "PMMBackupOplogHeadroomLow",
                                            "PMMBackupRecoveryObjectivesMissed", "PMMBackupPrereqProbeFailing",
                                            "PMMBackupPrereqDataStale", "PMMBackupPrereqExporterAbsent",
                                            "PMMBackupNodeCheckStale"}
@@ -157,6 +158,7 @@ def test_pmm_templates_parse_render_and_pass_promtool(tmp_path: Path) -> None:
     assert [t["name"] for t in templates] == ["backup_prereq_failing", "backup_prereq_cluster_not_ready",
                                               "backup_prereq_restore_blocked", "backup_prereq_no_restore_point",
                                               "backup_prereq_pitr_hole", "backup_prereq_pitr_will_not_resume",
+                                              "backup_prereq_oplog_insufficient", "backup_prereq_oplog_headroom_low",
                                               "backup_prereq_recovery_objectives_missed",
                                               "backup_prereq_probe_failing", "backup_prereq_data_stale",
                                               "backup_prereq_exporter_absent", "backup_prereq_node_check_stale"]
@@ -171,7 +173,7 @@ def test_pmm_templates_parse_render_and_pass_promtool(tmp_path: Path) -> None:
                       "annotations": annotations})
     rendered = tmp_path / "rendered.rules.yml"
     rendered.write_text(yaml.safe_dump({"groups": [{"name": "rendered-templates", "rules": rules}]}))
-    assert "SUCCESS: 11 rules found" in promtool("check", "rules", str(rendered))
+    assert "SUCCESS: 13 rules found" in promtool("check", "rules", str(rendered))
     # the templates say the same as the rules: same expressions once rendered
     prometheus = {r["expr"] for r in yaml.safe_load(RULES.read_text())["groups"][0]["rules"]}
     assert {r["expr"] for r in rules} == prometheus
@@ -392,6 +394,8 @@ def exposition() -> Iterator[Labels]:
         rs.pbm.start_backup()  # a finished backup, so that mongodb_exporter serves its backup series
         rs.pbm.finish_backup()
         rs.members[2].stop_agent(at=rs.cluster_time().time - 120)  # a failing check, so that blocking has series
+        rs.pbm_config["pitr"] = {"enabled": True}  # PITR on, so that the oplog windows are read
+        rs.pbm.start_pitr(since=rs.cluster_time().time - 1800)
         directory = tmp / f"dashboard-test-{os.getpid()}"
         directory.mkdir(exist_ok=True)
         config = write_config(directory, rs)

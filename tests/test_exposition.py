@@ -20,6 +20,7 @@ from exporter.snapshots.cluster_snapshot import (
     ClusterSnapshot,
     DiscoveryStatus,
     MemberIdentity,
+    OplogWindow,
     PMMStatus,
     SnapshotStore,
 )
@@ -70,7 +71,9 @@ def store() -> SnapshotStore:
                             "pitr_restore")),
         CheckResult("supported_configuration", Status.UNKNOWN, "psmdb?", replica_set="rs2",
                     blocks=("physical_backup", "physical_restore")),
-    ), backup_mode="physical", pitr_enabled=True, running=("backup", "pitr")))
+    ), backup_mode="physical", pitr_enabled=True, running=("backup", "pitr"),
+        # the oplog windows of the members PBM could slice on; b3's oldest entry unread: absent, never 0
+        oplog_windows=(OplogWindow("b2:27017", "rs2", 86_400),)))
     s.put(ClusterSnapshot("gone", False, "no usable member answered", 10.5, 1_799_999_000.0))
     s.put(ClusterSnapshot("never-seen", False, "authentication failed", 0.01, None,
                           pmm=PMMStatus("3.4.0", False, "PMM answered 500", 0.5)))

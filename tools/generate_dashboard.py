@@ -405,6 +405,22 @@ def panels() -> list[dict[str, Any]]:
                                "calcs": ["lastNotNull", "max"]},
                     "tooltip": {"mode": "multi", "sort": "desc"}},
     }, 14, 8))
+    out.append(lay.place({
+        "type": "timeseries", "title": "Oplog window of the members PBM could slice PITR on", "datasource": DS,
+        "description": "Seconds from the oldest to the newest entry of each member's oplog "
+                       "(pmm_backup_prereq_oplog_window_seconds), read only with PITR on, on the members PBM could "
+                       "nominate to slice. PBM's slicer needs the oplog of the member it runs on to still hold the "
+                       "newest chunk's end: pitr_oplog_sufficient judges the headroom, warning under 3 slice spans.",
+        "targets": [target(f"max by (member) "
+                           f"({by_member('pmm_backup_prereq_oplog_window_seconds', NODE_SELECTOR)})", "{{member}}")],
+        "fieldConfig": {"defaults": {
+            "unit": "s", "min": 0, "color": {"mode": "palette-classic"},
+            "custom": {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 0, "showPoints": "never"}},
+            "overrides": []},
+        "options": {"legend": {"showLegend": True, "displayMode": "table", "placement": "right",
+                               "calcs": ["lastNotNull", "min"]},
+                    "tooltip": {"mode": "multi", "sort": "desc"}},
+    }, 24, 8))
     out.append(lay.place(label_table(
         "Backup storage mounts (node-check)",
         "What each node mounts at PBM's filesystem storage path (pmm_backup_prereq_storage_mount_info, from "

@@ -18,6 +18,7 @@ from exporter.checks import (
     pbm_storage_shared,
     pbm_version_supported,
     pbm_versions_consistent,
+    pitr_oplog_sufficient,
     pitr_resumable,
     pitr_running,
     pitr_timeline_continuous,
@@ -40,6 +41,7 @@ from exporter.checks import (
     service_cluster_name,
     storage_location_configured,
     supported_configuration,
+    write_majority_available,
 )
 from exporter.facts.observed import ClusterFacts, PMMFacts, ReplicaSetFacts, ShardingFacts
 from exporter.model import pmm_inventory
@@ -55,9 +57,9 @@ Check = Callable[[CheckInput], list[CheckResult]]
 # Order is the order `check` prints them in. The names are a contract (the `check` label).
 _MODULES = (replica_set_member, pbm_agent_running, pbm_version_supported, pbm_versions_consistent,
             pbm_storage_reachable, pbm_storage_shared, backup_candidate_available, pitr_running, pitr_resumable,
-            pbm_no_stale_lock, pbm_no_stuck_operation, mongodb_user_permissions, supported_configuration,
-            backup_management_enabled, storage_location_configured, pmm_client_connected, pmm_agent_version_supported,
-            pmm_agent_on_mongodb_node,
+            pitr_oplog_sufficient, write_majority_available, pbm_no_stale_lock, pbm_no_stuck_operation,
+            mongodb_user_permissions, supported_configuration, backup_management_enabled, storage_location_configured,
+            pmm_client_connected, pmm_agent_version_supported, pmm_agent_on_mongodb_node,
             pmm_service_agents_unique, pmm_service_user_matches, pmm_cluster_services_connected, containerized_node,
             service_cluster_name, pmm_scheduled_backups_enabled, pmm_snapshot_backups_allowed,
             pmm_pitr_schedule_applied, pmm_retention_effective, pmm_backup_folder_unique,

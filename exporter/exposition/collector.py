@@ -86,7 +86,13 @@ class SnapshotCollector(Collector):
                                             "successful backup of this type ran.", labels=["cluster", "type"])
         backup_size = GaugeMetricFamily(f"{PREFIX}_last_backup_size_bytes", "The size PBM recorded for the newest "
                                         "successful backup of this type.", labels=["cluster", "type"])
+        oplog_window = GaugeMetricFamily(f"{PREFIX}_oplog_window_seconds", "Seconds from the oldest to the newest "
+                                         "entry of the member's oplog, for the members PBM could slice PITR on; read "
+                                         "only with PITR on, absent when unknown.",
+                                         labels=["cluster", "node", "replica_set"])
         for snap in sorted(self.store.all(), key=lambda s: s.cluster):
+            for window in snap.oplog_windows if snap.probe_success else ():
+                oplog_window.add_metric([snap.cluster, window.node, window.replica_set], float(window.seconds))
             rec = snap.recoverability if snap.probe_success else None
             if rec is not None and rec.window is not None:
                 if rec.window.newest is not None:
@@ -139,7 +145,7 @@ class SnapshotCollector(Collector):
         build.add_metric([__version__], 1.0)
         yield from (ok, ready, operation, blocking, running, cluster_info, node_info, success, duration, interval, last,
                     age, info, build, newest, oldest, rpo, gaps, gap_seconds, last_backup, backup_duration,
-                    backup_size)
+                    backup_size, oplog_window)
         cycles = CounterMetricFamily(f"{PREFIX}_cycles", "Probe cycles completed since the exporter started.")
         cycles.add_metric([], float(self.store.cycles))
         yield cycles

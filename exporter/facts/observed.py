@@ -76,6 +76,9 @@ class ReplicaSetFacts:
     - pitr_errors: with PITR on and a replica set whose slicer cannot start (model/pitr_catchup.py), PBM's newest
       PITR error in `admin.pbmLog` for the config's epoch per such replica set, unless a later "start_ok" (ts, rs,
       node, msg; cmd/pbm/status.go getPitrErr); Observed([]) when not read.
+    - oplog_first: with PITR on, {member: the `ts` of the oldest entry of its local.oplog.rs} for the members PBM
+      could nominate to slice (probes/oplog.py), each read on that member and carried for a few probes; {} when not
+      read. The newest entry is in status (members[].optime).
     - seeds: the host:port list of the cluster's URI (or of the shard), to name nodes when the set itself cannot
       be read.
     """
@@ -106,6 +109,7 @@ class ReplicaSetFacts:
     last_restore: Observed[dict[str, Any]] = field(default_factory=Observed)
     last_done_restore: Observed[dict[str, Any]] = field(default_factory=Observed)
     pitr_errors: Observed[list[dict[str, Any]]] = field(default_factory=lambda: Observed([]))
+    oplog_first: dict[str, Observed[Any]] = field(default_factory=dict)
 
     @staticmethod
     def unreachable(name: str, seeds: tuple[str, ...], error: str) -> ReplicaSetFacts:

@@ -3,7 +3,8 @@
 Commands run (all read-only): hello, replSetGetStatus, replSetGetConfig, buildInfo, connectionStatus, find on
 admin.pbmAgents, admin.pbmConfig and admin.pbmLock (and admin.pbmBackups while a backup holds the lock), PBM's catalogue
 (admin.pbmPITRChunks and admin.pbmBackups, incrementally: probes/pbm_catalogue.py), the newest admin.pbmRestores,
-admin.pbmLog (a filesystem storage's warnings; PITR's errors when its slicer cannot start), ping;
+admin.pbmLog (a filesystem storage's warnings; PITR's errors when its slicer cannot start), ping; with PITR on, the
+oldest entry of local.oplog.rs on each member PBM could slice on, now and then (probes/oplog.py);
 through mongos also listShards, getShardMap and
 balancerStatus. One AsyncMongoClient per cluster lives as long as the exporter
 (Percona's mongodb_exporter leaked by building a client per scrape; peers.md 1.4), and every call is bounded by
@@ -38,9 +39,13 @@ from exporter import __version__
 from exporter.config.config_file import ClusterConfig
 from exporter.config.redact import redact
 from exporter.facts.observed import ClusterFacts, Observed, ReplicaSetFacts, ShardingFacts
+from exporter.model.cluster_view import build_view
+from exporter.model.oplog_window import WARN_SPANS
+from exporter.model.pbm_agent_duties import candidates
 from exporter.model.pbm_log import LOG_INDEX, LOG_INDEX_SINCE, NOT_INITIALIZED, STORAGE_WARNING_WINDOW, WARNING
-from exporter.model.pbm_pitr_config import pitr_enabled
+from exporter.model.pbm_pitr_config import pitr_enabled, span_seconds
 from exporter.model.pitr_catchup import DEBUG, EPOCH_LOG_INDEX, ERROR, PITR_EVENT, START_OK, catchup_blocker, oplog_only
+from exporter.probes.oplog import due, read_oplog_first
 from exporter.probes.pbm_catalogue import Catalogue
 from exporter.probes.quiet_client import QuietClient
 
@@ -98,6 +103,9 @@ class MongoDBProber:
         self._known: dict[str, Observed[Any]] | None = None
         self._probes = 0
         self._catalogue = Catalogue()  # PBM's chunks and backups, read incrementally (probes/pbm_catalogue.py)
+        # {(replica set, member): (the probe it was read at, its oldest oplog entry)} (probes/oplog.py)
+        self._oplog_first: dict[tuple[str, str], tuple[int, Observed[Any]]] = {}
+        self._member_options: dict[str, Any] | None = None
 
     def _client_options(self) -> dict[str, Any]:
         timeout_ms = int(self.timeout * 1000)
@@ -154,7 +162,7 @@ class MongoDBProber:
             # One deadline for the whole probe: CSOT bounds every operation by it, nested pymongo.timeout() blocks
             # only shorten it, and wait_for is the backstop should anything ignore it
             with pymongo.timeout(self.timeout):
-                facts = await asyncio.wait_for(self._read_facts(), self.timeout + 1.0)
+                facts = await asyncio.wait_for(self._read_facts_and_oplogs(), self.timeout + 1.0)
             self._remember(facts)
             return ProbeOutcome(facts, "", time.monotonic() - started)
         except (TimeoutError, ExecutionTimeout, NetworkTimeout) as exc:
@@ -169,6 +177,55 @@ class MongoDBProber:
             error = f"unexpected error: {exc!r}"
             cause = "unexpected error"
         return ProbeOutcome(None, redact(error, self.cluster.secrets), time.monotonic() - started, cause)
+
+    async def _read_facts_and_oplogs(self) -> ClusterFacts:
+        return await self._read_oplog_firsts(await self._read_facts())
+
+    async def _read_oplog_firsts(self, cluster: ClusterFacts) -> ClusterFacts:
+        """With PITR on, each replica set's members PBM could nominate to slice get their oldest oplog entry (read
+        on each when due: probes/oplog.py says why this read, and how rarely)."""
+        control = cluster.control_facts
+        config = control.pbm_config.value if control is not None else None
+        if control is None or not pitr_enabled(config):
+            self._oplog_first.clear()
+            return cluster
+        assert isinstance(config, dict)
+        low = WARN_SPANS * span_seconds(config) + 2 * int(self.heartbeat)  # near the warning: read every probe
+        ends = {c.get("rs"): c.get("end_ts") for c in control.pitr_chunks.value or [] if isinstance(c, dict)}
+        wanted: dict[tuple[str, str], bool] = {}
+        for facts in cluster.replica_sets:
+            end = ends.get(facts.name)
+            for host in candidates(build_view(facts)):
+                key = (facts.name, host)
+                wanted[key] = due(self._oplog_first.get(key), self._probes, end if isinstance(end, Timestamp)
+                                  else None, low)
+        fresh = [key for key, read in wanted.items() if read]
+        found = await asyncio.gather(*(self._read_member_oplog(host) for _, host in fresh))
+        self._oplog_first = {key: self._oplog_first[key] for key in wanted if key in self._oplog_first}
+        self._oplog_first.update({key: (self._probes, value) for key, value in zip(fresh, found, strict=True)})
+        return replace(cluster, replica_sets=tuple(
+            replace(f, oplog_first={host: value for (rs, host), (_, value) in self._oplog_first.items()
+                                    if rs == f.name}) for f in cluster.replica_sets))
+
+    async def _read_member_oplog(self, host: str) -> Observed[Any]:
+        """One member's oldest oplog entry through a short-lived client connected directly to it, with the cluster's
+        credentials and TLS options (kept in this small function: issue 30 reworks how clients are held)."""
+        if self._member_options is None:  # parsed once: an SRV URI resolves through DNS
+            parsed = parse_uri(self.cluster.uri)
+            options = {k: v for k, v in parsed["options"].items() if k.lower() not in _TOPOLOGY_OPTIONS}
+            if parsed.get("username"):
+                options.update(username=parsed["username"], password=parsed.get("password"))
+            self._member_options = {**options, **self._client_options(), "directConnection": True}
+        client: MongoClient = self._new_client(host, **self._member_options)
+        budget = self.timeout / 2  # a slow or hung member costs its own read, not the probe (nested: only shortens)
+        try:
+            with pymongo.timeout(budget):
+                found = await asyncio.wait_for(read_oplog_first(client), budget + 0.5)
+        except TimeoutError:
+            found = Observed.failed(f"{host} did not answer in {budget:g} s")
+        finally:
+            await client.close()
+        return Observed.failed(redact(found.error, self.cluster.secrets)) if found.error is not None else found
 
     def _remember(self, facts: ClusterFacts) -> None:
         self._probes += 1
@@ -344,8 +401,8 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
         build_info = await _observe(admin.command("buildInfo", read_preference=pref))
         connection_status = await _observe(admin.command("connectionStatus", showPrivileges=True,
                                                          read_preference=pref))
-        pbm = await _read_pbm(client, hello, replica_sets or (str(hello.get("setName") or name),),
-                              known, catalogue) if read_pbm else {}
+        pbm: dict[str, Any] = await _read_pbm(client, hello, replica_sets or (str(hello.get("setName") or name),),
+                                              known, catalogue) if read_pbm else {}
         if read_pbm and has_primary:  # pbm-agents' leading connections go to this primary (PBM connect.Connect)
             pbm.update(await _read_agent_users(admin, pref, connection_status))
         elif read_pbm:

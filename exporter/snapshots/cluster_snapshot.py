@@ -14,6 +14,7 @@ from exporter.checks.registry import run_cluster_checks
 from exporter.facts.observed import ClusterFacts, PMMFacts, ReplicaSetFacts
 from exporter.model.cluster_settings import ClusterSettings
 from exporter.model.cluster_view import CheckInput, build_view
+from exporter.model.oplog_window import windows
 from exporter.model.pbm_locks import running_operations
 from exporter.model.pbm_pitr_config import pitr_enabled
 from exporter.model.pbm_timeline import Recoverability, recoverability
@@ -67,6 +68,15 @@ class AgentObservation:
 
 
 @dataclass(frozen=True, slots=True)
+class OplogWindow:
+    """A member's oplog window: seconds from its oldest to its newest entry (model/oplog_window.py)."""
+
+    node: str
+    replica_set: str
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
 class MemberIdentity:
     """A member as PMM knows it: the service PMM monitors it as, and that service's environment ("" when no PMM
     service matches it), so that dashboards join our series to PMM's (node_info)."""
@@ -95,6 +105,8 @@ class ClusterSnapshot:
     members: tuple[MemberIdentity, ...] = ()  # from the last successful probe
     # what a restore can reach now, from PBM's catalogue (None: the probe failed)
     recoverability: Recoverability | None = None
+    # the oplog windows of the members PBM could slice on, read with PITR on (empty otherwise)
+    oplog_windows: tuple[OplogWindow, ...] = ()
 
     @property
     def operations(self) -> dict[str, bool | None]:
@@ -158,7 +170,12 @@ def build_snapshot(name: str, settings: ClusterSettings, outcome: ProbeOutcome, 
         tuple(run_cluster_checks(outcome.facts, settings, pmm, addresses)), cluster_agents(outcome.facts), pmm_probe,
         source, backup_mode=settings.backup_mode, pitr_enabled=cluster_pitr_enabled(outcome.facts),
         running=running_now(outcome.facts), members=member_identities(outcome.facts, settings, pmm, addresses),
-        recoverability=cluster_recoverability(outcome.facts))
+        recoverability=cluster_recoverability(outcome.facts), oplog_windows=cluster_oplog_windows(outcome.facts))
+
+
+def cluster_oplog_windows(cluster: ClusterFacts) -> tuple[OplogWindow, ...]:
+    return tuple(OplogWindow(node, facts.name, seconds) for facts in cluster.replica_sets
+                 for node, seconds in sorted(windows(facts).items()))
 
 
 def cluster_recoverability(cluster: ClusterFacts) -> Recoverability | None:
