@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from exporter.probes.mongodb import MongoDBProber
 from exporter.probes.oplog import OPLOG_REREAD_EVERY
 from exporter.results.check_result import Status
 from pbm_pmm_simulator import MemberSpec, SimReplicaSet, SimShardedCluster
-from tests.probing import cluster_config, probe, result
+from tests.probing import cluster_config, probe, probe_clusters, result
 from tests.test_checks import HOSTS, NOW, blocks, facts, results
 from tests.test_sharded_scenarios import probe as probe_sharded
 
@@ -253,3 +254,44 @@ def test_each_shard_is_judged_on_its_own_members_oplog() -> None:
         assert verdicts["shard1"].status is Status.FAIL and verdicts["shard1"].blocks == ("pitr",)
         assert verdicts["shard0"].status is Status.PASS and snap.operations["pitr"] is False
         assert {w.seconds for w in snap.oplog_windows if w.replica_set == "shard1"} == {300}
+
+
+def test_the_oplog_is_read_on_connections_the_prober_keeps() -> None:
+    # each member's read goes through the replica set's long-lived client, aimed at the member: after the first
+    # read, re-reading it opens no connection and authenticates nothing more (a short-lived client per read was
+    # ~9 ms of CPU, a handshake and SCRAM-SHA-256 key derivation each time)
+    with SimReplicaSet().start() as rs:
+        pitr_set(rs, 4000)
+
+        def count(command: str, **body: Any) -> list[int]:
+            return [sum(1 for name, _, b in m.command_log if name == command
+                        and all(b.get(k) == v for k, v in body.items())) for m in rs.members]
+
+        async def run() -> Any:
+            prober = MongoDBProber(cluster_config(rs), 2.0)
+            try:
+                await prober.probe()
+                signed_in = count("saslStart")
+                for _ in range(OPLOG_REREAD_EVERY):
+                    outcome = await prober.probe()
+                return signed_in, outcome
+            finally:
+                await prober.close()
+
+        signed_in, outcome = asyncio.run(run())
+        assert count("find", find="oplog.rs") == [2, 2, 2]  # read twice on each member
+        assert count("saslStart") == signed_in  # and the second time, on the connections of the first
+        assert all(isinstance(f.value, Timestamp) for f in outcome.facts.replica_sets[0].oplog_first.values())
+
+
+def test_a_uri_to_one_member_reads_the_others_oplog_directly() -> None:
+    # directConnection=true: the cluster's client sees one member, so the others are read through a client of
+    # their own, with the same credentials
+    with SimReplicaSet().start() as rs:
+        pitr_set(rs, 4000)
+        config = cluster_config(rs)
+        direct = replace(config, uri=rs._build_uri(rs.hosts[:1], None, None, auth=True, replica_set=False,
+                                                   options={"directConnection": True}))
+        snapshot = probe_clusters([direct]).get(direct.name)
+        assert snapshot is not None and "directConnection=true" in direct.uri
+        assert {w.node for w in snapshot.oplog_windows} == set(rs.hosts)

@@ -45,7 +45,7 @@ from exporter.model.pbm_agent_duties import candidates
 from exporter.model.pbm_log import LOG_INDEX, LOG_INDEX_SINCE, NOT_INITIALIZED, STORAGE_WARNING_WINDOW, WARNING
 from exporter.model.pbm_pitr_config import pitr_enabled, span_seconds
 from exporter.model.pitr_catchup import DEBUG, EPOCH_LOG_INDEX, ERROR, PITR_EVENT, START_OK, catchup_blocker, oplog_only
-from exporter.probes.oplog import due, read_oplog_first
+from exporter.probes.oplog import due, member_address, only_member, read_oplog_first
 from exporter.probes.pbm_catalogue import Catalogue
 from exporter.probes.quiet_client import QuietClient
 
@@ -118,6 +118,7 @@ class MongoDBProber:
             "serverMonitoringMode": "poll",  # one monitoring connection per member instead of two
             "retryReads": False,  # a retry could double the time past the probe timeout
             "heartbeatFrequencyMS": int(self.heartbeat * 1000),
+            "server_selector": only_member,  # lets a read aim at one member (probes/oplog.py); else a no-op
         }
 
     def _new_client(self, host: str | list[str], **options: Any) -> MongoClient:
@@ -200,16 +201,38 @@ class MongoDBProber:
                 wanted[key] = due(self._oplog_first.get(key), self._probes, end if isinstance(end, Timestamp)
                                   else None, low)
         fresh = [key for key, read in wanted.items() if read]
-        found = await asyncio.gather(*(self._read_member_oplog(host) for _, host in fresh))
+        found = await asyncio.gather(*(self._read_member_oplog(rs, host) for rs, host in fresh))
         self._oplog_first = {key: self._oplog_first[key] for key in wanted if key in self._oplog_first}
         self._oplog_first.update({key: (self._probes, value) for key, value in zip(fresh, found, strict=True)})
         return replace(cluster, replica_sets=tuple(
             replace(f, oplog_first={host: value for (rs, host), (_, value) in self._oplog_first.items()
                                     if rs == f.name}) for f in cluster.replica_sets))
 
-    async def _read_member_oplog(self, host: str) -> Observed[Any]:
-        """One member's oldest oplog entry through a short-lived client connected directly to it, with the cluster's
-        credentials and TLS options (kept in this small function: issue 30 reworks how clients are held)."""
+    def _member_client(self, replica_set: str, member: tuple[str, int]) -> MongoClient | None:
+        """The long-lived client of the replica set, when it monitors `member` (not a single direct connection)."""
+        known = self._rs_clients.get(replica_set)
+        client = known[1] if known is not None else self._client
+        if client is None:
+            return None
+        description = client.topology_description
+        if description.topology_type_name == "Single" or member not in description.server_descriptions():
+            return None
+        return client
+
+    async def _read_member_oplog(self, replica_set: str, host: str) -> Observed[Any]:
+        """One member's oldest oplog entry, through the replica set's long-lived client aimed at it (probes/oplog.py
+        says why), or through a short-lived client connected directly to it, with the cluster's credentials and
+        TLS options, when that client does not see the member."""
+        member = member_address(host)
+        budget = self.timeout / 2  # a slow or hung member costs its own read, not the probe (nested: only shortens)
+        shared = self._member_client(replica_set, member)
+        if shared is not None:
+            try:
+                with pymongo.timeout(budget):
+                    found = await asyncio.wait_for(read_oplog_first(shared, member), budget + 0.5)
+            except TimeoutError:
+                found = Observed.failed(f"{host} did not answer in {budget:g} s")
+            return Observed.failed(redact(found.error, self.cluster.secrets)) if found.error is not None else found
         if self._member_options is None:  # parsed once: an SRV URI resolves through DNS
             parsed = parse_uri(self.cluster.uri)
             options = {k: v for k, v in parsed["options"].items() if k.lower() not in _TOPOLOGY_OPTIONS}
@@ -217,7 +240,6 @@ class MongoDBProber:
                 options.update(username=parsed["username"], password=parsed.get("password"))
             self._member_options = {**options, **self._client_options(), "directConnection": True}
         client: MongoClient = self._new_client(host, **self._member_options)
-        budget = self.timeout / 2  # a slow or hung member costs its own read, not the probe (nested: only shortens)
         try:
             with pymongo.timeout(budget):
                 found = await asyncio.wait_for(read_oplog_first(client), budget + 0.5)
