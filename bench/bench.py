@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def start_fleet(total: int, processes: int, dead: float) -> tuple[list[subprocess.Popen[str]], list[dict[str, str]]]:
+def start_fleet(total: int, processes: int, dead: float, pitr_days: float = 7.0
+                ) -> tuple[list[subprocess.Popen[str]], list[dict[str, str]]]:
     procs, clusters = [], []
     per = [total // processes + (1 if i < total % processes else 0) for i in range(processes)]
     offset = 0
@@ -41,7 +42,8 @@ def start_fleet(total: int, processes: int, dead: float) -> tuple[list[subproces
         if count == 0:
             continue
         proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "simfleet.py"), "--count", str(count),
-                                 "--offset", str(offset), "--dead", str(dead)], stdout=subprocess.PIPE, text=True,
+                                 "--offset", str(offset), "--dead", str(dead),
+                                 "--pitr-days", str(pitr_days)], stdout=subprocess.PIPE, text=True,
                                 cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
         procs.append(proc)
         offset += count
@@ -115,8 +117,9 @@ class _Static(BaseHTTPRequestHandler):
         pass
 
 
-def run(size: int, interval: float, timeout: float, scrapes: int, dead: float) -> dict[str, float | int]:
-    fleet, clusters = start_fleet(size, 2 if size >= 100 else 1, dead)
+def run(size: int, interval: float, timeout: float, scrapes: int, dead: float, pitr_days: float = 7.0
+        ) -> dict[str, float | int]:
+    fleet, clusters = start_fleet(size, 2 if size >= 100 else 1, dead, pitr_days)
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     config = work / "exporter.yml"
     config.write_text(f"interval: {interval:g}s\ntimeout: {timeout:g}s\nclusters:\n" + "".join(
@@ -200,12 +203,15 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--scrapes", type=int, default=200)
     parser.add_argument("--dead", type=float, default=0.05)
+    parser.add_argument("--pitr-days", type=float, default=7.0,
+                        help="days of 10-minute PITR chunks per replica set (simfleet.py); 0: PITR off, no chunks")
     args = parser.parse_args()
     print(f"# {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; interval {args.interval:g}s, "
-          f"timeout {args.timeout:g}s, {args.dead:.0%} of members dead", flush=True)
+          f"timeout {args.timeout:g}s, {args.dead:.0%} of members dead, {args.pitr_days:g} days of PITR chunks",
+          flush=True)
     for size in (int(s) for s in args.sizes.split(",")):
-        print(json.dumps(run(size, args.interval, args.timeout, args.scrapes, args.dead)), flush=True)
+        print(json.dumps(run(size, args.interval, args.timeout, args.scrapes, args.dead, args.pitr_days)), flush=True)
     return 0
 
 
