@@ -11,12 +11,16 @@ from typing import Any
 
 import pytest
 from bson.timestamp import Timestamp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pymongo import MongoClient
 
 from exporter.config.config_file import ClusterConfig
 from exporter.facts.observed import ReplicaSetFacts
 from exporter.probes.mongodb import MongoDBProber
 from exporter.probes.pbm_catalogue import RETENTION_EVERY
 from pbm_pmm_simulator import SimReplicaSet, SimShardedCluster
+from pbm_pmm_simulator.query import matches, sort_docs
 from tests.probing import cluster_config
 
 # pbm/backup/types.go BackupMeta: the fields without omitempty (plus the _id MongoDB adds)
@@ -190,3 +194,63 @@ def test_a_sharded_clusters_chunks_are_read_on_the_config_servers_for_every_repl
         finally:
             runner.run(prober.close())
             runner.close()
+
+
+# What reading the catalogue costs: the simulator answers chunk queries through PBM's index, as mongod does
+
+CHUNK_FIELDS = {"_id": 0, "rs": 1, "start_ts": 1, "end_ts": 1}
+
+
+@pytest.fixture(scope="module")
+def chunked() -> Iterator[tuple[SimReplicaSet, Any]]:
+    """Two days of 10-minute chunks with a hole, the first hours deleted by retention."""
+    with SimReplicaSet() as replica_set:
+        now = int(replica_set.cluster_time().time)
+        replica_set.pbm.start_pitr(span_min=10, since=now - 2 * 86400)
+        replica_set.pbm.make_pitr_hole("rs0", now - 86400, now - 86400 + 1800)
+        replica_set.pbm.delete_chunks_before(now - 2 * 86400 + 3 * 3600)
+        client: Any = MongoClient(replica_set.uri())
+        try:
+            yield replica_set, client.admin
+        finally:
+            client.close()
+
+
+TS_BOUNDS = st.dictionaries(st.sampled_from(["$gt", "$gte", "$lt", "$lte"]),
+                            st.builds(Timestamp, st.integers(0, 2 * 86400 + 600), st.integers(0, 2)), max_size=2)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rs_name=st.sampled_from(["rs0", "shard9"]), bounds=st.none() | TS_BOUNDS | st.just({"$gt": 5}),
+       equal=st.booleans(), sort=st.sampled_from([None, 1, -1, "end_ts"]), skip=st.integers(0, 2),
+       limit=st.sampled_from([0, 1, 2, 500]))
+def test_the_simulators_chunk_index_answers_as_a_scan_of_every_chunk_would(
+        chunked: tuple[SimReplicaSet, Any], rs_name: str, bounds: dict[str, Any] | None, equal: bool,
+        sort: int | str | None, skip: int, limit: int) -> None:
+    rs, admin = chunked
+    origin = int(rs.cluster_time().time) - 2 * 86400  # bounds are drawn relative to the first chunk
+    query: dict[str, Any] = {"rs": rs_name}
+    if bounds is not None:
+        shifted = {op: Timestamp(v.time + origin, v.inc) if isinstance(v, Timestamp) else v for op, v in bounds.items()}
+        query["start_ts"] = shifted.get("$gte", Timestamp(origin + 3 * 3600 + 600, 1)) if equal else shifted
+    order = None if sort is None else [("end_ts", -1)] if sort == "end_ts" else [("start_ts", sort)]
+    got = list(admin["pbmPITRChunks"].find(query, CHUNK_FIELDS, sort=order, skip=skip, limit=limit))
+    # the reference: every document through the simulator's query semantics, as it answered before the index
+    every = rs.pbm._pitr_chunks()
+    expected = sort_docs([d for d in every if matches(d, query)], dict(order) if order else None)[skip:]
+    expected = [{k: d[k] for k in ("rs", "start_ts", "end_ts")} for d in (expected[:limit] if limit else expected)]
+    assert got == expected
+
+
+def test_the_simulator_examines_only_the_chunks_inside_the_index_bounds(chunked: tuple[SimReplicaSet, Any]) -> None:
+    rs, admin = chunked
+    ns, chunks = "admin.pbmPITRChunks", admin["pbmPITRChunks"]
+    newest = chunks.find_one({"rs": "rs0"}, CHUNK_FIELDS, sort=[("start_ts", -1)])
+    before = rs.documents_examined[ns]
+    assert list(chunks.find({"rs": "rs0", "start_ts": {"$gt": newest["start_ts"]}}, sort=[("start_ts", 1)])) == []
+    assert chunks.find_one({"rs": "rs0"}, sort=[("start_ts", 1)]) is not None  # the oldest
+    assert rs.documents_examined[ns] == before + 1  # nothing after the newest; the oldest is the first key
+    total = len(rs.pbm._pitr_chunks())
+    chunks.find_one({"rs": "rs0"}, sort=[("end_ts", -1)])  # no index serves this sort: every chunk is examined
+    assert rs.documents_examined[ns] == before + 1 + total
