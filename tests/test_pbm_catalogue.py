@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 from bson.timestamp import Timestamp
@@ -16,11 +17,13 @@ from hypothesis import strategies as st
 from pymongo import MongoClient
 
 from exporter.config.config_file import ClusterConfig
-from exporter.facts.observed import ReplicaSetFacts
+from exporter.facts.observed import Observed, ReplicaSetFacts
+from exporter.model.pbm_timeline import Chunk, chunk_of, timelines
+from exporter.probes import pbm_catalogue
 from exporter.probes.mongodb import MongoDBProber
-from exporter.probes.pbm_catalogue import RETENTION_EVERY
+from exporter.probes.pbm_catalogue import CHUNK_PAGE, RETENTION_EVERY, Catalogue
 from pbm_pmm_simulator import SimReplicaSet, SimShardedCluster
-from pbm_pmm_simulator.query import matches, sort_docs
+from pbm_pmm_simulator.query import matches, project, sort_docs
 from tests.probing import cluster_config
 
 # pbm/backup/types.go BackupMeta: the fields without omitempty (plus the _id MongoDB adds)
@@ -196,7 +199,8 @@ def test_a_sharded_clusters_chunks_are_read_on_the_config_servers_for_every_repl
             runner.close()
 
 
-# What reading the catalogue costs: the simulator answers chunk queries through PBM's index, as mongod does
+# What reading the catalogue costs: the simulator answers chunk queries through PBM's index, as mongod does, and the
+# probe reads a backlog a page at a time, keeping each page
 
 CHUNK_FIELDS = {"_id": 0, "rs": 1, "start_ts": 1, "end_ts": 1}
 
@@ -254,3 +258,112 @@ def test_the_simulator_examines_only_the_chunks_inside_the_index_bounds(chunked:
     total = len(rs.pbm._pitr_chunks())
     chunks.find_one({"rs": "rs0"}, sort=[("end_ts", -1)])  # no index serves this sort: every chunk is examined
     assert rs.documents_examined[ns] == before + 1 + total
+
+
+def test_the_probe_reads_a_backlog_a_page_at_a_time_through_the_index(rs: SimReplicaSet) -> None:
+    now = int(rs.cluster_time().time)
+    rs.pbm.start_pitr(span_min=10, since=now - 7 * 86400)  # 1008 chunks
+    assert rs.pbm_config is not None
+    rs.pbm_config["pitr"] = {"enabled": True}
+    runner = asyncio.Runner()
+    prober = MongoDBProber(cluster_config(rs), 2.0, 2.0)
+    ns = "admin.pbmPITRChunks"
+    try:
+        assert probe_facts(runner, prober).pitr_timelines.value == {"rs0": ((now - 7 * 86400, now),)}
+        assert rs.documents_returned[ns] == 1008
+        assert rs.documents_examined[ns] <= 1008 + 1  # pages of CHUNK_PAGE, each from where the last one ended
+        examined = rs.documents_examined[ns]
+        probe_facts(runner, prober)
+        assert rs.documents_examined[ns] == examined  # nothing new: the index has no key after the newest
+        rs.advance_clock(600)
+        probe_facts(runner, prober)
+        assert rs.documents_examined[ns] == examined + 1 and rs.documents_returned[ns] == 1009
+    finally:
+        runner.run(prober.close())
+        runner.close()
+
+
+# The incremental read against a from-scratch computation (gettimelines over every chunk there is)
+
+class FakeChunks:
+    """admin.pbmPITRChunks in memory, queried with the simulator's query semantics; a read can be made to fail."""
+
+    def __init__(self) -> None:
+        self.docs: list[dict[str, Any]] = []
+        self.calls = 0
+        self.fail_at: int | None = None  # the read (counted from 1) that fails
+        self.returned = 0
+
+    async def read(self, coll: str, query: dict[str, Any], projection: dict[str, Any], limit: int,
+                   sort: list[tuple[str, int]] | None = None) -> Observed[Any]:
+        assert coll == "pbmPITRChunks" and set(query) <= {"rs", "start_ts"}  # what the index {rs, start_ts} serves
+        self.calls += 1
+        if self.calls == self.fail_at:
+            return Observed.failed("timed out")
+        found = sort_docs([d for d in self.docs if matches(d, query)], dict(sort) if sort else None)[:limit]
+        self.returned += len(found)
+        return Observed([project(d, projection) for d in found])
+
+    def expected(self) -> dict[str, tuple[tuple[int, int], ...]]:
+        per_rs: dict[str, list[Chunk]] = {}
+        for doc in self.docs:
+            chunk = chunk_of(doc)
+            assert chunk is not None
+            per_rs.setdefault(chunk.rs, []).append(chunk)
+        return {rs: tuple((t.start, t.end) for t in timelines(chunks)) for rs, chunks in per_rs.items()}
+
+
+def test_a_probe_that_fails_mid_backlog_keeps_the_pages_it_read() -> None:
+    fake = FakeChunks()
+    fake.docs = [{"rs": "rs0", "start_ts": Timestamp(600 * i, 1), "end_ts": Timestamp(600 * (i + 1), 1)}
+                 for i in range(1, 1009)]
+    catalogue = Catalogue()
+    fake.fail_at = 2  # the second page
+    assert not asyncio.run(catalogue.read_chunks(fake.read, ("rs0",))).ok
+    assert fake.returned == CHUNK_PAGE
+    fake.fail_at = None
+    assert asyncio.run(catalogue.read_chunks(fake.read, ("rs0",))).value == {"rs0": ((600, 600 * 1009),)}
+    assert fake.returned == 1008  # the pages read before the failure were not read again
+
+
+STEPS = st.lists(st.one_of(
+    st.tuples(st.just("write"), st.sampled_from(["rs0", "rs1"]), st.integers(1, 12), st.integers(-1, 3)),
+    st.tuples(st.just("retain"), st.sampled_from(["rs0", "rs1"]), st.integers(1, 8), st.just(0)),
+    st.tuples(st.just("empty"), st.just(""), st.just(0), st.just(0)),  # a physical restore, a resync
+    st.tuples(st.just("probe"), st.just(""), st.integers(0, 4), st.just(0))), max_size=25)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(steps=STEPS, page=st.integers(1, 6), most=st.integers(1, 15))
+def test_the_incremental_timelines_equal_gettimelines_over_every_chunk(
+        steps: list[tuple[str, str, int, int]], page: int, most: int) -> None:
+    """Chunks written (contiguous, after a gap, or overlapping their predecessor by a second), deleted oldest first
+    by retention, or all at once; probes in between, some failing at one of their reads: once the reads catch up
+    and RETENTION_EVERY probes ran, the timelines are gettimelines' over the chunks there are, whatever the page
+    size and the per-probe bound."""
+    fake, catalogue = FakeChunks(), Catalogue()
+    clock = {"rs0": 100, "rs1": 100}
+    with mock.patch.object(pbm_catalogue, "CHUNK_PAGE", page), \
+            mock.patch.object(pbm_catalogue, "MAX_NEW_CHUNKS", max(most, page)):
+        for kind, rs, count, gap in steps:
+            if kind == "write":
+                for _ in range(count):
+                    start = clock[rs] + gap if gap >= 0 else clock[rs] - 1
+                    clock[rs] = start + 10
+                    fake.docs.append({"rs": rs, "start_ts": Timestamp(start, 1), "end_ts": Timestamp(clock[rs], 1)})
+                    gap = 0
+            elif kind == "retain":
+                ours = [d for d in fake.docs if d["rs"] == rs][:count]
+                fake.docs = [d for d in fake.docs if not any(d is o for o in ours)]
+            elif kind == "empty":
+                fake.docs = []
+            else:
+                fake.calls, fake.fail_at = 0, count or None
+                asyncio.run(catalogue.read_chunks(fake.read, ("rs0", "rs1")))
+        fake.fail_at = None
+        for _ in range(RETENTION_EVERY + len(fake.docs) // max(most, page) + 2):
+            found = asyncio.run(catalogue.read_chunks(fake.read, ("rs0", "rs1")))
+    assert found.ok and found.value == fake.expected()
+    newest = {rs: max((d for d in fake.docs if d["rs"] == rs), key=lambda d: d["start_ts"])["end_ts"]
+              for rs in fake.expected()}
+    assert {c["rs"]: c["end_ts"] for c in catalogue.newest_chunks()} == newest

@@ -1,19 +1,24 @@
 """PBM's catalogue read incrementally: the PITR chunks written since the previous probe, and the backups when the
 newest one changed. A prober keeps one `Catalogue` per cluster between probes.
 
-Cost (percona/percona-backup-mongodb cmd/pbm-agent/setup.go creates the indexes used): admin.pbmPITRChunks holds
-a chunk per replica set every pitr.oplogSpanMin (10 min: about a thousand a week per replica set). Each probe reads
-only the chunks of each replica set that start after the newest one it knows, `{rs, start_ts: {$gt}}` sorted by
-start_ts, through the unique index {rs: 1, start_ts: 1, end_ts: 1}, at most MAX_NEW_CHUNKS (a longer backlog is
-read over the next probes), and keeps only each replica set's timelines (pbm/oplog/chunk.go gettimelines) and
-newest chunk. Retention deletes the oldest chunks (`pbm cleanup`, `pbm delete-pitr`), and a physical restore or a
-resync empties the collection: every RETENTION_EVERY probes the oldest chunk of each replica set is read (the same
-index, one document) and the timelines are cut to it, or forgotten when there is none. admin.pbmBackups changes
-only when a backup runs or is deleted: it is read again (newest first by the index {start_ts: 1, status: 1}, at
-most MAX_BACKUPS) when the newest backup's document changed, and every CATALOGUE_REREAD_EVERY probes.
+Cost (percona/percona-backup-mongodb cmd/pbm-agent/setup.go, v2.15.0, creates the indexes used): admin.pbmPITRChunks
+holds a chunk per replica set every pitr.oplogSpanMin (10 min: about a thousand a week per replica set). Each probe
+reads only the chunks of each replica set that start after the newest one it read, `{rs, start_ts: {$gt}}` sorted by
+start_ts, through the unique index {rs: 1, start_ts: 1, end_ts: 1}: in steady state one find that returns nothing or
+the chunk written since. A backlog (the first probe reads a week's thousand chunks) is read in pages of CHUNK_PAGE,
+each folded into the timelines as it comes, so that a probe holds at most a page of documents at once (a fleet's
+first probes run by the hundred together) and keeps what it read should it time out later; at most MAX_NEW_CHUNKS a
+probe (a longer backlog is read over the next probes). Only each replica set's timelines (pbm/oplog/chunk.go
+gettimelines: a few spans) and newest chunk are kept, never the chunks. Retention deletes the oldest chunks (`pbm
+cleanup`, `pbm delete-pitr`), and a physical restore or a resync empties the collection: every RETENTION_EVERY
+probes the oldest chunk of each replica set is read (the same index, one document) and the timelines are cut to it,
+or forgotten when there is none. admin.pbmBackups changes only when a backup runs or is deleted: it is read again
+(newest first by the index {start_ts: 1, status: 1}, at most MAX_BACKUPS) when the newest backup's document changed,
+and every CATALOGUE_REREAD_EVERY probes.
 
-Known limit: a chunk inserted with a start_ts older than the newest known one is seen only after the collection is
-read whole again, which happens when the oldest chunk read shows a reset.
+Known limit: a chunk inserted with a start_ts older than (or equal to) the newest one read is seen only after the
+collection is read whole again, which happens when the oldest chunk read shows a reset. PBM's slicer starts each
+chunk where the previous one ended (pbm/slicer/slicer.go lastTS), so its chunks come in start_ts order.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bson.timestamp import Timestamp
+
 from exporter.facts.observed import Observed
 from exporter.model.pbm_timeline import Chunk, Timeline, chunk_of, extend_timelines, trim_timelines
 
 MAX_NEW_CHUNKS = 2000  # per replica set and probe: two weeks of 10-minute chunks
+CHUNK_PAGE = 500  # chunks a find: a page of 4-field documents, under 100 KB
 RETENTION_EVERY = 5  # probes between reads of each replica set's oldest chunk
 MAX_BACKUPS = 1000  # the newest backups kept for the window and the last-backup metrics
 CATALOGUE_REREAD_EVERY = 30  # probes between reads of the backups when the newest did not change
@@ -43,6 +51,7 @@ Read = Callable[[str, dict[str, Any], dict[str, Any], int, list[tuple[str, int]]
 class _ReplicaSetChunks:
     lines: list[Timeline] = field(default_factory=list)
     last: Chunk | None = None  # the newest chunk read, by start_ts
+    after: Timestamp | None = None  # the start_ts the next read starts after (the newest read, malformed or not)
     newest: Chunk | None = None  # the newest chunk there is, read directly while a backlog is being read
 
 
@@ -72,17 +81,27 @@ class Catalogue:
                     entry = self.sets[rs] = _ReplicaSetChunks()
                 else:
                     entry.lines = trim_timelines(entry.lines, first.start.time)
-            query: dict[str, Any] = {"rs": rs}
-            if entry.last is not None:
-                query["start_ts"] = {"$gt": entry.last.start}
-            found = await read("pbmPITRChunks", query, CHUNK_PROJECTION, MAX_NEW_CHUNKS, [("start_ts", 1)])
-            if not found.ok:
-                return found
-            docs = found.value or []
-            chunks = [c for c in (chunk_of(d) for d in docs) if c is not None and c.rs == rs]
-            entry.lines, entry.last = extend_timelines(entry.lines, entry.last, chunks)
+            read_now = 0
+            while read_now < MAX_NEW_CHUNKS:
+                query: dict[str, Any] = {"rs": rs}
+                if entry.after is not None:
+                    query["start_ts"] = {"$gt": entry.after}
+                page = min(CHUNK_PAGE, MAX_NEW_CHUNKS - read_now)
+                found = await read("pbmPITRChunks", query, CHUNK_PROJECTION, page, [("start_ts", 1)])
+                if not found.ok:
+                    return found
+                docs = found.value or []
+                chunks = [c for c in (chunk_of(d) for d in docs) if c is not None and c.rs == rs]
+                entry.lines, entry.last = extend_timelines(entry.lines, entry.last, chunks)
+                starts = [d["start_ts"] for d in docs if isinstance(d, dict) and isinstance(d.get("start_ts"),
+                                                                                             Timestamp)]
+                if starts:
+                    entry.after = max(starts)
+                read_now += len(docs)
+                if len(docs) < page or not starts:  # the end of the collection (or nothing to go on from)
+                    break
             entry.newest = None
-            if len(docs) >= MAX_NEW_CHUNKS:  # a backlog, read over the next probes; the newest chunk meanwhile
+            if read_now >= MAX_NEW_CHUNKS:  # a backlog, read over the next probes; the newest chunk meanwhile
                 newest = await read("pbmPITRChunks", {"rs": rs}, CHUNK_PROJECTION, 1, [("start_ts", -1)])
                 if not newest.ok:
                     return newest
