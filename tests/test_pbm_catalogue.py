@@ -326,6 +326,36 @@ def test_a_probe_that_fails_mid_backlog_keeps_the_pages_it_read() -> None:
     assert fake.returned == 1008  # the pages read before the failure were not read again
 
 
+def test_new_chunks_are_read_when_the_slicer_can_have_cut_one_and_on_every_retention_probe() -> None:
+    """PBM's slicer cuts a chunk every span, ending at the last write before its tick (pbm/slicer/slicer.go
+    Stream): none can end before the newest one's end plus the span."""
+    fake, catalogue = FakeChunks(), Catalogue()
+    end = 6000
+    fake.docs = [{"rs": "rs0", "start_ts": Timestamp(end - 600 * i, 1), "end_ts": Timestamp(end - 600 * (i - 1), 1)}
+                 for i in (3, 2, 1)]
+
+    def probe(now: int, span: int | None = 600) -> tuple[int, Any]:
+        calls = fake.calls
+        found = asyncio.run(catalogue.read_chunks(fake.read, ("rs0",), span, now))
+        return fake.calls - calls, found.value["rs0"][-1][1]
+
+    assert probe(end) == (1, end)  # the first probe reads
+    assert probe(end + 599) == (0, end)  # the next chunk cannot be there yet
+    assert probe(end + 600) == (1, end)  # it can: read, not there yet (the slicer uploads it)
+    fake.docs.append({"rs": "rs0", "start_ts": Timestamp(end, 1), "end_ts": Timestamp(end + 600, 1)})
+    assert probe(end + 610) == (1, end + 600)
+    assert probe(end + 620) == (2, end + 600)  # probe 5: the oldest chunk (retention) and the new ones
+    # a last slice when PITR stops, before the span: seen on the next retention probe (10), as with PITR off
+    fake.docs.append({"rs": "rs0", "start_ts": Timestamp(end + 600, 1), "end_ts": Timestamp(end + 700, 1)})
+    assert [probe(end + 710, span) for span in (600, 600, None, None)] == [(0, end + 600)] * 4
+    assert probe(end + 720, None) == (2, end + 700)
+    # a read that failed is done again at the next probe, whatever the clock and PITR say
+    catalogue, fake.calls, fake.fail_at = Catalogue(), 0, 1
+    assert not asyncio.run(catalogue.read_chunks(fake.read, ("rs0",), None, end + 720)).ok
+    fake.fail_at = None
+    assert probe(end + 720, None) == (1, end + 700)
+
+
 STEPS = st.lists(st.one_of(
     st.tuples(st.just("write"), st.sampled_from(["rs0", "rs1"]), st.integers(1, 12), st.integers(-1, 3)),
     st.tuples(st.just("retain"), st.sampled_from(["rs0", "rs1"]), st.integers(1, 8), st.just(0)),
@@ -334,14 +364,21 @@ STEPS = st.lists(st.one_of(
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
-@given(steps=STEPS, page=st.integers(1, 6), most=st.integers(1, 15))
+@given(steps=STEPS, page=st.integers(1, 6), most=st.integers(1, 15), span=st.sampled_from([None, 10, 600]),
+       lag=st.none() | st.integers(-20, 20))
 def test_the_incremental_timelines_equal_gettimelines_over_every_chunk(
-        steps: list[tuple[str, str, int, int]], page: int, most: int) -> None:
+        steps: list[tuple[str, str, int, int]], page: int, most: int, span: int | None, lag: int | None) -> None:
     """Chunks written (contiguous, after a gap, or overlapping their predecessor by a second), deleted oldest first
     by retention, or all at once; probes in between, some failing at one of their reads: once the reads catch up
     and RETENTION_EVERY probes ran, the timelines are gettimelines' over the chunks there are, whatever the page
-    size and the per-probe bound."""
+    size, the per-probe bound, PITR on (its span) or off, and the cluster time (`lag` from the newest chunk's end,
+    None: not known)."""
     fake, catalogue = FakeChunks(), Catalogue()
+
+    def probe() -> Observed[Any]:
+        ends = [d["end_ts"].time for d in fake.docs]
+        now = None if lag is None else max(ends, default=0) + lag
+        return asyncio.run(catalogue.read_chunks(fake.read, ("rs0", "rs1"), span, now))
     clock = {"rs0": 100, "rs1": 100}
     with mock.patch.object(pbm_catalogue, "CHUNK_PAGE", page), \
             mock.patch.object(pbm_catalogue, "MAX_NEW_CHUNKS", max(most, page)):
@@ -359,10 +396,10 @@ def test_the_incremental_timelines_equal_gettimelines_over_every_chunk(
                 fake.docs = []
             else:
                 fake.calls, fake.fail_at = 0, count or None
-                asyncio.run(catalogue.read_chunks(fake.read, ("rs0", "rs1")))
+                probe()
         fake.fail_at = None
         for _ in range(RETENTION_EVERY + len(fake.docs) // max(most, page) + 2):
-            found = asyncio.run(catalogue.read_chunks(fake.read, ("rs0", "rs1")))
+            found = probe()
     assert found.ok and found.value == fake.expected()
     newest = {rs: max((d for d in fake.docs if d["rs"] == rs), key=lambda d: d["start_ts"])["end_ts"]
               for rs in fake.expected()}

@@ -38,6 +38,7 @@ from exporter.config.config_file import ClusterConfig
 from exporter.config.redact import redact
 from exporter.facts.observed import ClusterFacts, Observed, ReplicaSetFacts, ShardingFacts
 from exporter.model.pbm_log import LOG_INDEX, LOG_INDEX_SINCE, NOT_INITIALIZED, STORAGE_WARNING_WINDOW, WARNING
+from exporter.model.pbm_pitr_config import span_seconds
 from exporter.probes.pbm_catalogue import Catalogue
 
 # What the checks need of an agent document; nothing else is read (pbm.md 7.4).
@@ -373,7 +374,8 @@ BACKUP_REREAD_EVERY = 10  # probes between reads of the newest backup when no ba
 async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tuple[str, ...],
                     known_backup: Observed[Any] | None = None, catalogue: Catalogue | None = None
                     ) -> dict[str, Observed[Any]]:
-    """PBM's collections, read on the primary like PBM does, then the cluster time (so that ct >= hb). Every read
+    """PBM's collections, read on the primary like PBM does, with the cluster time read after those that carry a
+    heartbeat (so that ct >= hb) and before the catalogue, whose chunks it tells when to read. Every read
     is bounded and uses an index PBM creates (cmd/pbm-agent/setup.go): pbmBackups {start_ts, status},
     pbmPITRChunks {rs, start_ts, end_ts}; the lock collections hold one document per running operation. The
     chunks and the backups' catalogue are read incrementally through `catalogue` (a new one reads them whole)."""
@@ -432,9 +434,17 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
     # reused when no backup ran since it was read (see MongoDBProber)
     facts["last_backup"] = (known_backup if known_backup is not None and not running
                             else await read_newest("pbmBackups", BACKUP_PROJECTION))
+    # the cluster time, after every document with a heartbeat it is compared with (agents, locks, backups)
+    ping = await admin.command("ping", read_preference=Primary())
+    cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
+    facts["cluster_time"] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
+                             else Observed.failed("the server's reply carries no $clusterTime"))
+    now = cluster_time.time if isinstance(cluster_time, Timestamp) else None
     if config is not None:  # PBM is set up (PMM writes its config before the first backup): its catalogue
         catalogue = catalogue if catalogue is not None else Catalogue()
-        facts["pitr_timelines"] = await catalogue.read_chunks(read, replica_sets[:MAX_LOCKS])
+        # new chunks are read when one can have been cut since (pbm_catalogue.py: the slicer's span, by this clock)
+        span = span_seconds(config) if pitr_on and isinstance(config, dict) else None
+        facts["pitr_timelines"] = await catalogue.read_chunks(read, replica_sets[:MAX_LOCKS], span, now)
         facts["catalogue"] = await catalogue.read_backups(read, facts["last_backup"])
         # with PITR on, each replica set's newest chunk, kept up to date by the incremental read (known even while
         # a long backlog is still being read)
@@ -443,14 +453,9 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
                                 if facts["pitr_timelines"].ok or newest_chunks else facts["pitr_timelines"])
     else:
         facts["pitr_chunks"], facts["catalogue"], facts["pitr_timelines"] = Observed([]), Observed([]), Observed({})
-    ping = await admin.command("ping", read_preference=Primary())
-    cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
-    facts["cluster_time"] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
-                             else Observed.failed("the server's reply carries no $clusterTime"))
     # a physical restore pauses the agents' heartbeats and is seen in MongoDB only as its command in pbmCmd (its
     # metadata goes to the storage; model/pbm_locks.py): read the newest command when an agent is stale. pbmCmd is
     # capped (cmd/pbm-agent/setup.go), so its newest document is the first in reverse natural order, no index needed
-    now = cluster_time.time if isinstance(cluster_time, Timestamp) else None
     stale = now is None or any(not isinstance(d.get("hb"), Timestamp) or d["hb"].time + 30 < now  # StaleFrameSec
                                for d in facts["agents"].value or [])
     facts["storage_warnings"] = await _storage_warnings(read, config, facts["agents"].value or [], replica_sets, now)

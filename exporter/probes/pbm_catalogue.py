@@ -9,12 +9,19 @@ the chunk written since. A backlog (the first probe reads a week's thousand chun
 each folded into the timelines as it comes, so that a probe holds at most a page of documents at once (a fleet's
 first probes run by the hundred together) and keeps what it read should it time out later; at most MAX_NEW_CHUNKS a
 probe (a longer backlog is read over the next probes). Only each replica set's timelines (pbm/oplog/chunk.go
-gettimelines: a few spans) and newest chunk are kept, never the chunks. Retention deletes the oldest chunks (`pbm
-cleanup`, `pbm delete-pitr`), and a physical restore or a resync empties the collection: every RETENTION_EVERY
-probes the oldest chunk of each replica set is read (the same index, one document) and the timelines are cut to it,
-or forgotten when there is none. admin.pbmBackups changes only when a backup runs or is deleted: it is read again
-(newest first by the index {start_ts: 1, status: 1}, at most MAX_BACKUPS) when the newest backup's document changed,
-and every CATALOGUE_REREAD_EVERY probes.
+gettimelines: a few spans) and newest chunk are kept, never the chunks.
+
+And a replica set's chunks are read only when a new one can be there: PBM's slicer cuts one every span on a ticker,
+ending at the last write before the tick (pbm/slicer/slicer.go Stream), so none ends before the newest one's end
+plus the span: with PITR on they are read once the cluster time reaches that, and at every probe after until it
+comes. A chunk cut early (the slicer wakes when a backup starts, and makes a last slice when PITR stops) and, PITR
+off, the chunks of an earlier slicing are read on the probes that look for retention, every RETENTION_EVERY.
+
+Retention deletes the oldest chunks (`pbm cleanup`, `pbm delete-pitr`), and a physical restore or a resync empties
+the collection: every RETENTION_EVERY probes the oldest chunk of each replica set is read (the same index, one
+document) and the timelines are cut to it, or forgotten when there is none. admin.pbmBackups changes only when a
+backup runs or is deleted: it is read again (newest first by the index {start_ts: 1, status: 1}, at most
+MAX_BACKUPS) when the newest backup's document changed, and every CATALOGUE_REREAD_EVERY probes.
 
 Known limit: a chunk inserted with a start_ts older than (or equal to) the newest one read is seen only after the
 collection is read whole again, which happens when the oldest chunk read shows a reset. PBM's slicer starts each
@@ -53,6 +60,14 @@ class _ReplicaSetChunks:
     last: Chunk | None = None  # the newest chunk read, by start_ts
     after: Timestamp | None = None  # the start_ts the next read starts after (the newest read, malformed or not)
     newest: Chunk | None = None  # the newest chunk there is, read directly while a backlog is being read
+    synced: bool = False  # its last read of new chunks reached the newest (not failed, no backlog left)
+
+
+def _may_have_new(last: Chunk | None, span: int | None, now: int | None) -> bool:
+    """Whether PBM's slicer can have cut a chunk after `last` by the cluster time `now` (see above)."""
+    if span is None:  # PITR off
+        return False
+    return last is None or now is None or now >= last.end.time + span
 
 
 @dataclass
@@ -65,14 +80,19 @@ class Catalogue:
     backups_key: Any = None  # the newest backup's (name, status, last_transition_ts) when `backups` was read
     backups_read_at: int = 0
 
-    async def read_chunks(self, read: Read, replica_sets: tuple[str, ...]) -> Observed[Any]:
-        """Every replica set's timelines, brought up to date: {rs: ((start, end), ...)}."""
+    async def read_chunks(self, read: Read, replica_sets: tuple[str, ...], span: int | None = None,
+                          now: int | None = None) -> Observed[Any]:
+        """Every replica set's timelines, brought up to date: {rs: ((start, end), ...)}. `span`: the slicer's span
+        in seconds with PITR on (None: off); `now`: the cluster time (None: not known, read whatever it says)."""
         self.probes += 1
         for gone in set(self.sets) - set(replica_sets):  # a removed shard
             del self.sets[gone]
+        periodic = self.probes % RETENTION_EVERY == 0
         for rs in replica_sets:
             entry = self.sets.setdefault(rs, _ReplicaSetChunks())
-            if entry.last is not None and self.probes % RETENTION_EVERY == 0:
+            if entry.synced and not periodic and not _may_have_new(entry.last, span, now):
+                continue
+            if entry.last is not None and periodic:
                 oldest = await read("pbmPITRChunks", {"rs": rs}, CHUNK_PROJECTION, 1, [("start_ts", 1)])
                 if not oldest.ok:
                     return oldest
@@ -81,7 +101,7 @@ class Catalogue:
                     entry = self.sets[rs] = _ReplicaSetChunks()
                 else:
                     entry.lines = trim_timelines(entry.lines, first.start.time)
-            read_now = 0
+            read_now, entry.synced = 0, False
             while read_now < MAX_NEW_CHUNKS:
                 query: dict[str, Any] = {"rs": rs}
                 if entry.after is not None:
@@ -100,7 +120,7 @@ class Catalogue:
                 read_now += len(docs)
                 if len(docs) < page or not starts:  # the end of the collection (or nothing to go on from)
                     break
-            entry.newest = None
+            entry.newest, entry.synced = None, read_now < MAX_NEW_CHUNKS
             if read_now >= MAX_NEW_CHUNKS:  # a backlog, read over the next probes; the newest chunk meanwhile
                 newest = await read("pbmPITRChunks", {"rs": rs}, CHUNK_PROJECTION, 1, [("start_ts", -1)])
                 if not newest.ok:
