@@ -4,12 +4,12 @@ newest one changed. A prober keeps one `Catalogue` per cluster between probes.
 Cost (percona/percona-backup-mongodb cmd/pbm-agent/setup.go, v2.15.0, creates the indexes used): admin.pbmPITRChunks
 holds a chunk per replica set every pitr.oplogSpanMin (10 min: about a thousand a week per replica set). Each probe
 reads only the chunks of each replica set that start after the newest one it read, `{rs, start_ts: {$gt}}` sorted by
-start_ts, through the unique index {rs: 1, start_ts: 1, end_ts: 1}: in steady state one find that returns nothing or
-the chunk written since. A backlog (the first probe reads a week's thousand chunks) is read in pages of CHUNK_PAGE,
-each folded into the timelines as it comes, so that a probe holds at most a page of documents at once (a fleet's
-first probes run by the hundred together) and keeps what it read should it time out later; at most MAX_NEW_CHUNKS a
-probe (a longer backlog is read over the next probes). Only each replica set's timelines (pbm/oplog/chunk.go
-gettimelines: a few spans) and newest chunk are kept, never the chunks.
+start_ts, through the unique index {rs: 1, start_ts: 1, end_ts: 1}: in steady state one find, about once a span
+(below), that returns the chunk written since. A backlog (the first probe reads a week's thousand chunks) is read in
+pages of CHUNK_PAGE, each folded into the timelines as it comes, so that a probe holds at most a page of documents at
+once (a fleet's first probes run by the hundred together) and keeps what it read should it time out later; at most
+MAX_NEW_CHUNKS a probe (a longer backlog is read over the next probes). Only each replica set's timelines
+(pbm/oplog/chunk.go gettimelines: a few spans) and newest chunk are kept, never the chunks.
 
 And a replica set's chunks are read only when a new one can be there: PBM's slicer cuts one every span on a ticker,
 ending at the last write before the tick (pbm/slicer/slicer.go Stream), so none ends before the newest one's end
