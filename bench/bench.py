@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def start_fleet(total: int, processes: int, dead: float) -> tuple[list[subprocess.Popen[str]], list[dict[str, str]]]:
+def start_fleet(total: int, processes: int, dead: float, pitr_days: float = 7.0
+                ) -> tuple[list[subprocess.Popen[str]], list[dict[str, str]]]:
     procs, clusters = [], []
     per = [total // processes + (1 if i < total % processes else 0) for i in range(processes)]
     offset = 0
@@ -49,7 +50,8 @@ def start_fleet(total: int, processes: int, dead: float) -> tuple[list[subproces
         if count == 0:
             continue
         proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "simfleet.py"), "--count", str(count),
-                                 "--offset", str(offset), "--dead", str(dead)], stdout=subprocess.PIPE, text=True,
+                                 "--offset", str(offset), "--dead", str(dead),
+                                 "--pitr-days", str(pitr_days)], stdout=subprocess.PIPE, text=True,
                                 cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
         procs.append(proc)
         offset += count
@@ -178,8 +180,8 @@ def idle_floor(url: str, pid: int, fleet: list[subprocess.Popen[str]], size: int
 
 
 def run(size: int, interval: float, timeout: float, scrapes: int, dead: float, root: Path = ROOT,
-        uri_options: str = "") -> tuple[dict[str, float | int], dict[str, float | int]]:
-    fleet, clusters = start_fleet(size, 2 if size >= 100 else 1, dead)
+        uri_options: str = "", pitr_days: float = 7.0) -> tuple[dict[str, float | int], dict[str, float | int]]:
+    fleet, clusters = start_fleet(size, 2 if size >= 100 else 1, dead, pitr_days)
     work = Path(tempfile.mkdtemp(prefix="bench-"))
     config = work / "exporter.yml"
     config.write_text(f"interval: {interval:g}s\ntimeout: {timeout:g}s\nclusters:\n" + "".join(
@@ -267,13 +269,16 @@ def main() -> int:
     parser.add_argument("--dead", type=float, default=0.05)
     parser.add_argument("--root", type=Path, default=ROOT, help="the source tree whose exporter runs (A/B)")
     parser.add_argument("--uri-options", default="", help="appended to every cluster's URI, e.g. maxIdleTimeMS=1000")
+    parser.add_argument("--pitr-days", type=float, default=7.0,
+                        help="days of 10-minute PITR chunks per replica set (simfleet.py); 0: PITR off, no chunks")
     args = parser.parse_args()
     print(f"# {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; interval {args.interval:g}s, "
-          f"timeout {args.timeout:g}s, {args.dead:.0%} of members dead", flush=True)
+          f"timeout {args.timeout:g}s, {args.dead:.0%} of members dead, {args.pitr_days:g} days of PITR chunks",
+          flush=True)
     for size in (int(s) for s in args.sizes.split(",")):
         floor, figures = run(size, args.interval, args.timeout, args.scrapes, args.dead, args.root,
-                             args.uri_options)
+                             args.uri_options, args.pitr_days)
         print(json.dumps(figures), flush=True)
         print(json.dumps({"idle_floor": floor}), flush=True)
     return 0

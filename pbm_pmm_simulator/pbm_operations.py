@@ -46,9 +46,10 @@ Read from PBM's source (percona/percona-backup-mongodb, v2.15):
 
 from __future__ import annotations
 
+import bisect
 import copy
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bson import Int64, ObjectId, Timestamp
@@ -125,9 +126,14 @@ class PBMOperations:
         self._holes: list[tuple[str, int, int]] = []  # (replica set, from, to): no chunk overlaps the span
         self._retained_from = 0  # retention deleted every chunk that ends before this cluster second
         self._chunk_cache: tuple[Any, list[dict[str, Any]]] | None = None
+        self._chunk_count = 0  # the chunks per replica set of the running slicer in `_chunk_cache`
+        # the index pbm-agent creates, unique {rs: 1, start_ts: 1, end_ts: 1} (cmd/pbm-agent/setup.go, v2.15.0):
+        # per replica set, its chunks in that order and their start_ts as (time, inc), to bisect on
+        self._chunk_index: dict[str, tuple[list[tuple[int, int]], list[dict[str, Any]]]] = {}
         rs.dynamic_collections[("admin", "pbmLock")] = self._lock_documents
         rs.dynamic_collections[("admin", "pbmLockOp")] = self._pitr_locks
         rs.dynamic_collections[("admin", "pbmPITRChunks")] = self._pitr_chunks
+        rs.dynamic_indexes[("admin", "pbmPITRChunks")] = self._chunk_scan
         rs.read_hooks[("admin", "pbmBackups")] = self._beat_backup
         self._restore: dict[str, Any] | None = None  # the running logical restore's RestoreMeta
         self._pitr_log: list[dict[str, Any]] = []  # entries logged once ("start_ok")
@@ -192,19 +198,66 @@ class PBMOperations:
                     until = min(until, paused)
                 count = max(0, (int(until) - since) // span)
             sets = tuple(each.name for each in self._slicing_sets())
-            # a week of chunks is thousands of documents: built again only when one more is due or holes change
-            key = (id(self._old_chunks), len(self._old_chunks), since, span, count, sets, tuple(self._holes),
+            # a week of chunks is thousands of documents: built again only when holes, retention or the slicer
+            # change; when only more chunks are due, the new ones are added (the slicer writes the newest last)
+            key = (id(self._old_chunks), len(self._old_chunks), since, span, sets, tuple(self._holes),
                    self._retained_from)
-            if self._chunk_cache is not None and self._chunk_cache[0] == key:
-                return self._chunk_cache[1]
-            chunks = list(self._old_chunks)
+            cached = self._chunk_cache
+            if cached is not None and cached[0] == key and self._chunk_count == count:
+                return cached[1]
+            first = self._chunk_count if cached is not None and cached[0] == key and self._chunk_count < count else 0
+            new = [] if first else list(self._old_chunks)
             for name in sets:
-                chunks += [chunk_document(name, since + i * span, since + (i + 1) * span) for i in range(count)]
-            kept = [c for c in chunks if c["end_ts"].time >= self._retained_from and not any(
+                new += [chunk_document(name, since + i * span, since + (i + 1) * span) for i in range(first, count)]
+            new = [c for c in new if c["end_ts"].time >= self._retained_from and not any(
                 rs == c["rs"] and c["start_ts"].time < to and c["end_ts"].time > start
                 for rs, start, to in self._holes)]
-            self._chunk_cache = (key, kept)
+            kept = cached[1] + new if first and cached is not None else new
+            self._chunk_cache, self._chunk_count = (key, kept), count
+            self._index_chunks(new, rebuild=not first)
             return kept
+
+    def _index_chunks(self, chunks: list[dict[str, Any]], rebuild: bool) -> None:
+        """Adds `chunks` to the index {rs, start_ts, end_ts}, or builds it again from them alone."""
+        index = {} if rebuild else dict(self._chunk_index)
+        by_rs: dict[str, list[dict[str, Any]]] = {}
+        for chunk in chunks:
+            by_rs.setdefault(chunk["rs"], []).append(chunk)
+        for rs, added in by_rs.items():
+            docs = sorted(index.get(rs, ([], []))[1] + added,
+                          key=lambda c: (c["start_ts"].time, c["start_ts"].inc, c["end_ts"].time, c["end_ts"].inc))
+            index[rs] = ([(c["start_ts"].time, c["start_ts"].inc) for c in docs], docs)
+        self._chunk_index = index
+
+    def _chunk_scan(self, query: Mapping[str, Any], sort: Mapping[str, Any] | None
+                    ) -> tuple[Sequence[dict[str, Any]], bool] | None:
+        """How mongod answers PBM's and the exporter's chunk queries, {rs, start_ts: {$gt...}} sorted by start_ts
+        (pbm/oplog/chunk.go pitrChunk, pitrGetChunksSlice): through the index {rs, start_ts, end_ts}, reading only
+        the keys inside the bounds, in index order (forwards or backwards for the sort). Other queries (no rs
+        equality, another sort) scan the collection (None)."""
+        rs = query.get("rs")
+        if not isinstance(rs, str) or (sort and dict(sort) not in ({"start_ts": 1}, {"start_ts": -1})):
+            return None
+        self._pitr_chunks()  # brings the index up to date
+        keys, docs = self._chunk_index.get(rs, ([], []))
+        lo, hi = 0, len(docs)
+        bounds = query.get("start_ts", {})
+        if isinstance(bounds, Timestamp):
+            bounds = {"$gte": bounds, "$lte": bounds}
+        for op, value in (bounds.items() if isinstance(bounds, Mapping) else ()):
+            if not isinstance(value, Timestamp):
+                continue  # no bound from it: the filter still applies to every document given
+            at = (value.time, value.inc)
+            if op == "$gt":
+                lo = max(lo, bisect.bisect_right(keys, at))
+            elif op == "$gte":
+                lo = max(lo, bisect.bisect_left(keys, at))
+            elif op == "$lt":
+                hi = min(hi, bisect.bisect_left(keys, at))
+            elif op == "$lte":
+                hi = min(hi, bisect.bisect_right(keys, at))
+        part = docs[lo:hi] if lo < hi else []
+        return (part[::-1] if sort and dict(sort) == {"start_ts": -1} else part), True
 
     def make_pitr_hole(self, replset: str, since: float, until: float) -> None:
         """No chunk of `replset` covers any second of since..until (cluster seconds): the slicer lost that oplog."""

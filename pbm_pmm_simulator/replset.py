@@ -45,6 +45,9 @@ from .specs import (
 from .tls import server_context
 from .wire import Request
 
+#: a dynamic collection's index (SimReplicaSet.dynamic_indexes): (filter, sort) -> (documents, in the sort's order)
+IndexScan = Callable[[Mapping[str, Any], Mapping[str, Any] | None], tuple[Sequence[dict[str, Any]], bool] | None]
+
 log = logging.getLogger("pbm_pmm_simulator")
 
 MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024
@@ -107,6 +110,18 @@ def _payload(value: Any) -> bytes:
     if isinstance(value, str):
         return value.encode()
     return b""
+
+
+def _first_matches(candidates: Sequence[dict[str, Any]], query: Mapping[str, Any], want: int
+                   ) -> tuple[list[dict[str, Any]], int]:
+    """The first `want` candidates (all when 0) that match, in their order, and how many were examined."""
+    docs: list[dict[str, Any]] = []
+    for examined, doc in enumerate(candidates, 1):
+        if matches(doc, query):
+            docs.append(doc)
+            if want and len(docs) >= want:
+                return docs, examined
+    return docs, len(candidates)
 
 
 class SimReplicaSet:
@@ -196,9 +211,16 @@ class SimReplicaSet:
         self.dynamic_collections: dict[tuple[str, str], Callable[[], list[dict[str, Any]]]] = {}
         #: called before a collection is read, to bring its stored documents up to date (a running backup's hb)
         self.read_hooks: dict[tuple[str, str], Callable[[], None]] = {}
+        #: an index over a dynamic collection, as mongod answers a find through one (docs "Indexes"): given the
+        #: filter and sort, the documents the filter may match (a superset, still filtered) in the index's order, and
+        #: whether that order is the sort's; None when no index applies (every document is scanned)
+        self.dynamic_indexes: dict[tuple[str, str], IndexScan] = {}
         #: documents each `find` returned, per namespace ("admin.pbmPITRChunks"): MongoDB counts them in
         #: serverStatus metrics.document.returned (for all namespaces); tests read it to bound what a probe reads
         self.documents_returned: Counter[str] = Counter()
+        #: documents each `find` examined, per namespace: serverStatus metrics.queryExecutor.scannedObjects (docs
+        #: "serverStatus"); through an index only those inside its bounds, without one the whole collection
+        self.documents_examined: Counter[str] = Counter()
         #: PBM's operations (a backup, a physical restore) as its agents write them into this set's collections
         self.pbm = PBMOperations(self)
         self.dynamic_collections[("admin", "pbmLog")] = lambda: log_documents(self)
@@ -501,6 +523,15 @@ class SimReplicaSet:
                         docs.append(doc)
             docs.extend(copy.deepcopy(self.extra_agent_docs))
             return docs
+
+    def _index_scan(self, db: str, coll: str, query: Mapping[str, Any], sort: Mapping[str, Any] | None
+                    ) -> tuple[Sequence[dict[str, Any]], bool] | None:
+        """The documents a dynamic collection's index gives for this find, when it has one that applies and no
+        stored documents of its own (set_collection) or read hook sit beside it."""
+        index = self.dynamic_indexes.get((db, coll))
+        if index is None or self.collections.get((db, coll)) or (db, coll) in self.read_hooks:
+            return None
+        return index(query, sort)
 
     def _collection_docs(self, db: str, coll: str) -> list[dict[str, Any]]:
         if (db, coll) == ("admin", "pbmAgents"):
@@ -1216,17 +1247,25 @@ class SimReplicaSet:
         query = body.get("filter") or {}
         if not isinstance(query, Mapping):
             raise CommandError(14, '"filter" had the wrong type. Expected object', "TypeMismatch")
-        docs = [d for d in (self._oplog_docs(node) if (req.db, coll) == ("local", "oplog.rs")
-                            else self._collection_docs(req.db, coll)) if matches(d, query)]
         sort = body.get("sort")
-        docs = sort_docs(docs, sort if isinstance(sort, Mapping) else None)
+        sort = sort if isinstance(sort, Mapping) else None
         skip = int(body.get("skip") or 0)
-        if skip:
-            docs = docs[skip:]
         limit = int(body.get("limit") or 0)
         single_batch = bool(body.get("singleBatch"))
         if limit < 0:
             limit, single_batch = -limit, True
+        scan = self._index_scan(req.db, coll, query, sort)
+        if scan is not None and scan[1]:  # in the sort's order already: stop once skip + limit matched
+            docs, examined = _first_matches(scan[0], query, skip + limit if limit else 0)
+        else:
+            oplog = (req.db, coll) == ("local", "oplog.rs")  # each member's own (its window)
+            candidates = scan[0] if scan is not None else (
+                self._oplog_docs(node) if oplog else self._collection_docs(req.db, coll))
+            examined = len(candidates)
+            docs = sort_docs([d for d in candidates if matches(d, query)], sort)
+        self.documents_examined[ns] += examined
+        if skip:
+            docs = docs[skip:]
         if limit:
             docs = docs[:limit]
         projection = body.get("projection")

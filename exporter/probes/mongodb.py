@@ -472,7 +472,8 @@ BACKUP_REREAD_EVERY = 10  # probes between reads of the newest backup when no ba
 async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tuple[str, ...],
                     known: dict[str, Observed[Any]] | None = None, catalogue: Catalogue | None = None
                     ) -> dict[str, Observed[Any]]:
-    """PBM's collections, read on the primary like PBM does, then the cluster time (so that ct >= hb). Every read
+    """PBM's collections, read on the primary like PBM does, with the cluster time read after those that carry a
+    heartbeat (so that ct >= hb) and before the catalogue, whose chunks it tells when to read. Every read
     is bounded and uses an index PBM creates (cmd/pbm-agent/setup.go): pbmBackups {start_ts, status},
     pbmPITRChunks {rs, start_ts, end_ts}; the lock collections hold one document per running operation. The
     chunks and the backups' catalogue are read incrementally through `catalogue` (a new one reads them whole)."""
@@ -549,9 +550,17 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
             facts["last_done_restore"] = reuse["last_done_restore"]
         else:
             facts["last_done_restore"] = await read_newest("pbmRestores", RESTORE_PROJECTION, {"status": "done"})
+    # the cluster time, after every document with a heartbeat it is compared with (agents, locks, backups, restores)
+    ping = await admin.command("ping", read_preference=Primary())
+    cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
+    facts["cluster_time"] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
+                             else Observed.failed("the server's reply carries no $clusterTime"))
+    now = cluster_time.time if isinstance(cluster_time, Timestamp) else None
     if config is not None:  # PBM is set up (PMM writes its config before the first backup): its catalogue
         catalogue = catalogue if catalogue is not None else Catalogue()
-        facts["pitr_timelines"] = await catalogue.read_chunks(read, replica_sets[:MAX_LOCKS])
+        # new chunks are read when one can have been cut since (pbm_catalogue.py: the slicer's span, by this clock)
+        span = span_seconds(config) if pitr_on and isinstance(config, dict) else None
+        facts["pitr_timelines"] = await catalogue.read_chunks(read, replica_sets[:MAX_LOCKS], span, now)
         facts["catalogue"] = await catalogue.read_backups(read, facts["last_backup"])
         # the FCV the backups are compared with (cmd/pbm/backup.go bcpMatchCluster; PBM's GetFCV, on the same
         # primary): one command, sent only when the backups are read again (a new backup, or every
@@ -567,14 +576,9 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
         facts["pitr_chunks"], facts["catalogue"], facts["pitr_timelines"] = Observed([]), Observed([]), Observed({})
         facts["fcv"] = Observed(None)
     facts["pitr_errors"] = await _pitr_errors(read, config, facts, replica_sets)
-    ping = await admin.command("ping", read_preference=Primary())
-    cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
-    facts["cluster_time"] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
-                             else Observed.failed("the server's reply carries no $clusterTime"))
     # a physical restore pauses the agents' heartbeats and is seen in MongoDB only as its command in pbmCmd (its
     # metadata goes to the storage; model/pbm_locks.py): read the newest command when an agent is stale. pbmCmd is
     # capped (cmd/pbm-agent/setup.go), so its newest document is the first in reverse natural order, no index needed
-    now = cluster_time.time if isinstance(cluster_time, Timestamp) else None
     stale = now is None or any(not isinstance(d.get("hb"), Timestamp) or d["hb"].time + 30 < now  # StaleFrameSec
                                for d in facts["agents"].value or [])
     facts["storage_warnings"] = await _storage_warnings(read, config, facts["agents"].value or [], replica_sets, now)
