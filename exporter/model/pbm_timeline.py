@@ -240,14 +240,20 @@ def extend_timelines(lines: list[Timeline], last: Chunk | None, chunks: Iterable
     """gettimelines continued: `lines` built from the chunks up to `last`, extended with newer chunks (sorted by
     start_ts, each starting after `last`): what an incremental read of admin.pbmPITRChunks needs to keep."""
     out = list(lines)
-    for chunk in sorted(chunks, key=lambda c: (c.start, c.end)):
-        if last is not None and chunk.start <= last.start:
+    # compared as (time, inc) tuples, in C: bson's Timestamp compares in Python, and a first probe folds in a
+    # week of chunks per replica set (the same order as Timestamp's)
+    last_start = (last.start.time, last.start.inc) if last is not None else None
+    last_end = (last.end.time, last.end.inc) if last is not None else None
+    keyed = sorted((((c.start.time, c.start.inc), (c.end.time, c.end.inc), c) for c in chunks),
+                   key=lambda k: (k[0], k[1]))
+    for start, end, chunk in keyed:
+        if last_start is not None and start <= last_start:
             continue  # already counted
-        if out and last is not None and not last.end < chunk.start:
-            out[-1] = Timeline(out[-1].start, chunk.end.time)
+        if out and last_end is not None and not last_end < start:
+            out[-1] = Timeline(out[-1].start, end[0])
         else:
-            out.append(Timeline(chunk.start.time, chunk.end.time))
-        last = chunk
+            out.append(Timeline(start[0], end[0]))
+        last, last_start, last_end = chunk, start, end
     return out, last
 
 
