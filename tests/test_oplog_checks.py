@@ -295,3 +295,26 @@ def test_a_uri_to_one_member_reads_the_others_oplog_directly() -> None:
         snapshot = probe_clusters([direct]).get(direct.name)
         assert snapshot is not None and "directConnection=true" in direct.uri
         assert {w.node for w in snapshot.oplog_windows} == set(rs.hosts)
+
+
+def test_a_failed_oplog_read_is_tried_again_at_the_next_probe() -> None:
+    # not carried for OPLOG_REREAD_EVERY probes: that would leave the check unknown for as many minutes after one
+    # probe short of time (a fleet's first cycle) or one slow answer
+    with SimReplicaSet().start() as rs:
+        pitr_set(rs, 4000)
+
+        probe(rs)  # the agents' documents are read once the set answers
+
+        async def run() -> tuple[Any, Any]:
+            prober = MongoDBProber(cluster_config(rs), 2.0)
+            try:
+                rs.members[2].set_delay(30)
+                slow = await prober.probe()
+                rs.members[2].set_delay(0)
+                return slow, await prober.probe()
+            finally:
+                await prober.close()
+
+        slow, back = asyncio.run(run())
+        assert not slow.facts.replica_sets[0].oplog_first[rs.hosts[2]].ok
+        assert isinstance(back.facts.replica_sets[0].oplog_first[rs.hosts[2]].value, Timestamp)

@@ -36,8 +36,11 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
         return [unknown(CHECK, f"cannot tell what a restore can reach: {rec.error}", "", rs)]
     docs = inp.mongo.catalogue.value or []
     if not docs:
+        # a physical restore empties PBM's collections but pbmConfig (pbm/restore/physical.go
+        # cleanUpPBMCollections, v2.15.0) until a resync reads the storage's backups back
         return [skipped(CHECK, "no backup in PBM's catalogue (admin.pbmBackups) yet: nothing to restore until the "
-                               "first backup", "", rs)]
+                               "first backup (after a physical restore PBM's catalogue stays empty until a resync: "
+                               "pbm config --force-resync)", "", rs)]
     window = rec.window
     newest, oldest = window.newest, window.oldest
     if (newest is None or oldest is None) and window.malformed:

@@ -76,9 +76,10 @@ async def read_oplog_first(client: Any, member: tuple[str, int] | None = None) -
 
 
 def due(known: tuple[int, Observed[Timestamp]] | None, probe: int, end: Timestamp | None, low: int) -> bool:
-    """Whether to read a member's oldest entry again: never read, read (or failed) OPLOG_REREAD_EVERY probes ago or
-    more, or a headroom (the newest chunk's `end` minus it) under `low` seconds."""
-    if known is None or probe - known[0] >= OPLOG_REREAD_EVERY:
+    """Whether to read a member's oldest entry again: never read, failed (a probe short of time, a member just
+    back: the check stays unknown until it is read), read OPLOG_REREAD_EVERY probes ago or more, or a headroom (the
+    newest chunk's `end` minus it) under `low` seconds."""
+    if known is None or not known[1].ok or probe - known[0] >= OPLOG_REREAD_EVERY:
         return True
     first = known[1].value
     return isinstance(first, Timestamp) and end is not None and end.time - first.time < low
