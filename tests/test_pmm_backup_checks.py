@@ -331,7 +331,9 @@ def slicing(pmm: PMMFacts, **over: Any) -> list[CheckResult]:
                locks=Observed([]), op_locks=Observed([{"type": "pitr", "replset": "rs0", "node": HOSTS[1],
                                                         "opid": "p1", "hb": Timestamp(NOW - 2, 1)}]),
                pitr_chunks=Observed([{"rs": "rs0", "start_ts": Timestamp(NOW - 660, 1),
-                                      "end_ts": Timestamp(NOW - 60, 1)}]), **over)
+                                      "end_ts": Timestamp(NOW - 60, 1)}]),
+               # a day of oplog on every member (pitr_oplog_sufficient)
+               **{"oplog_first": {h: Observed(Timestamp(NOW - 86400, 1)) for h in HOSTS}, **over})
 
 
 def _ready(out: list[CheckResult], mode: str = "logical", pitr: bool = True) -> bool | None:
@@ -538,7 +540,8 @@ def done_backup(ended: int, took: int = 600) -> dict[str, Any]:
     """An admin.pbmBackups document as the catalogue projection keeps it (pbm/backup/types.go BackupMeta)."""
     return {"name": f"b{ended}", "type": "logical", "status": "done", "start_ts": ended - took,
             "last_transition_ts": ended, "first_write_ts": Timestamp(ended - took, 1),
-            "last_write_ts": Timestamp(ended, 1), "size": 1 << 20}
+            "last_write_ts": Timestamp(ended, 1), "size": 1 << 20, "fcv": "7.0", "mongodb_version": "7.0.14-8",
+            "replsets": [{"name": "rs0"}]}
 
 
 def objectives(pmm: PMMFacts | None, settings: ClusterSettings | None = None, **fact_over: Any) -> CheckResult:
