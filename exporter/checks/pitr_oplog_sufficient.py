@@ -27,7 +27,7 @@ from exporter.model.cluster_view import CheckInput
 from exporter.model.oplog_window import WARN_SPANS, first_entries, holds, newest_entries
 from exporter.model.pbm_agent_duties import candidates
 from exporter.model.pbm_locks import locks
-from exporter.model.pbm_pitr_config import pitr_enabled, span_seconds
+from exporter.model.pbm_pitr_config import pitr_config, span_seconds
 from exporter.model.pbm_timeline import Backup, backup_of
 from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
 from exporter.results.operations import PITR
@@ -61,12 +61,9 @@ def _newer_backup(catalogue: Any, end: Timestamp) -> Backup | None:
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     facts, view, rs = inp.mongo, inp.view, inp.view.replica_set
-    config = facts.pbm_config.value
-    if facts.pbm_config.error is not None:
-        return [unknown(CHECK, f"cannot read admin.pbmConfig: {facts.pbm_config.error}", "", rs)]
-    if not pitr_enabled(config):
-        return [skipped(CHECK, "PITR is off in PBM's config (pitr.enabled)", "", rs)]
-    assert isinstance(config, dict)
+    config, cannot = pitr_config(CHECK, facts, rs)
+    if cannot:
+        return cannot
     if facts.pitr_chunks.error is not None:
         return [unknown(CHECK, f"cannot read admin.pbmPITRChunks: {facts.pitr_chunks.error}", "", rs)]
     chunk = next((c for c in facts.pitr_chunks.value or [] if c.get("rs") == rs), None)

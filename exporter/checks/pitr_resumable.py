@@ -24,7 +24,7 @@ from typing import Any
 
 from exporter.model.cluster_view import CheckInput
 from exporter.model.pbm_locks import locks
-from exporter.model.pbm_pitr_config import pitr_enabled
+from exporter.model.pbm_pitr_config import pitr_config
 from exporter.model.pitr_catchup import CATALOGUE_LIMIT, catchup_blocker, last_backup, oplog_only, running_base
 from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
 from exporter.results.operations import PITR
@@ -47,11 +47,9 @@ def as_pbm_status(entry: dict[str, Any]) -> str:
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     facts, rs = inp.mongo, inp.view.replica_set
-    config = facts.pbm_config.value
-    if facts.pbm_config.error is not None:
-        return [unknown(CHECK, f"cannot read admin.pbmConfig: {facts.pbm_config.error}", "", rs)]
-    if not pitr_enabled(config):
-        return [skipped(CHECK, "PITR is off in PBM's config (pitr.enabled)", "", rs)]
+    config, cannot = pitr_config(CHECK, facts, rs)
+    if cannot:
+        return cannot
     if oplog_only(config):
         return [skipped(CHECK, "PITR is oplog-only (pitr.oplogOnly): PBM's slicer starts without a base backup", "",
                         rs)]

@@ -19,8 +19,8 @@ from bson.timestamp import Timestamp
 
 from exporter.model.cluster_view import CheckInput
 from exporter.model.pbm_locks import backup_pausing_pitr, locks
-from exporter.model.pbm_pitr_config import pitr_enabled, span_seconds
-from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
+from exporter.model.pbm_pitr_config import pitr_config, span_seconds
+from exporter.results.check_result import CheckResult, failed, passed, unknown
 from exporter.results.operations import PITR
 
 CHECK = "pitr_running"
@@ -33,12 +33,9 @@ FIX = ("PITR slicing stopped: check the agents (pbm status shows the PITR state 
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     facts, rs = inp.mongo, inp.view.replica_set
-    config = facts.pbm_config.value
-    if facts.pbm_config.error is not None:
-        return [unknown(CHECK, f"cannot read admin.pbmConfig: {facts.pbm_config.error}", "", rs)]
-    if not pitr_enabled(config):
-        return [skipped(CHECK, "PITR is off in PBM's config (pitr.enabled)", "", rs)]
-    assert isinstance(config, dict)
+    config, cannot = pitr_config(CHECK, facts, rs)
+    if cannot:
+        return cannot
     now = facts.cluster_time.value
     for fact, name in ((facts.op_locks, "admin.pbmLockOp"), (facts.pitr_chunks, "admin.pbmPITRChunks")):
         if fact.error is not None:

@@ -12,9 +12,9 @@ chunk is a span old). Blocks pitr. Skipped while PITR is off.
 from __future__ import annotations
 
 from exporter.model.cluster_view import CheckInput
-from exporter.model.pbm_pitr_config import pitr_enabled
+from exporter.model.pbm_pitr_config import pitr_config
 from exporter.model.write_majority import write_majority
-from exporter.results.check_result import CheckResult, failed, passed, skipped, unknown
+from exporter.results.check_result import CheckResult, failed, passed, unknown
 from exporter.results.operations import PITR
 
 CHECK = "write_majority_available"
@@ -26,11 +26,9 @@ FIX = ("bring the down data-bearing member back (or add one) so that a majority 
 
 def evaluate(inp: CheckInput) -> list[CheckResult]:
     facts, rs = inp.mongo, inp.view.replica_set
-    config = facts.pbm_config.value
-    if facts.pbm_config.error is not None:
-        return [unknown(CHECK, f"cannot read admin.pbmConfig: {facts.pbm_config.error}", "", rs)]
-    if not pitr_enabled(config):
-        return [skipped(CHECK, "PITR is off in PBM's config (pitr.enabled)", "", rs)]
+    _, cannot = pitr_config(CHECK, facts, rs)
+    if cannot:
+        return cannot
     for fact, name in ((facts.status, "replSetGetStatus"), (facts.config, "replSetGetConfig")):
         if fact.value is None:
             return [unknown(CHECK, f"cannot read {name}: {fact.error or 'no reply'}", "", rs)]
