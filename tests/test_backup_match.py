@@ -16,9 +16,9 @@ from exporter.model.pbm_backup_match import RunningCluster, majmin, mismatch, ru
 from exporter.model.pbm_timeline import recoverability, window_of
 from exporter.probes.pbm_catalogue import Catalogue
 from exporter.results.check_result import CheckResult, Status
-from exporter.snapshots.cluster_snapshot import ClusterSnapshot
 from pbm_pmm_simulator import SimReplicaSet, SimShardedCluster
-from tests.probing import cluster_config, probe_clusters
+from tests.probing import cluster_config
+from tests.test_recoverability import one, snapshot
 
 CHECK = "backup_matches_cluster"
 RS0 = RunningCluster("7.0", "7.0.14", ("rs0",), "rs0")
@@ -132,17 +132,7 @@ def test_the_fcv_is_read_with_the_catalogue_not_every_probe() -> None:
     asyncio.run(probes())
 
 
-# Through the simulator
-
-def one(snap: ClusterSnapshot, check: str) -> CheckResult:
-    [found] = [r for r in snap.results if r.check == check]
-    return found
-
-
-def snapshot(config: ClusterConfig) -> ClusterSnapshot:
-    snap = probe_clusters([config]).get(config.name)
-    assert snap is not None
-    return snap
+# Through the simulator (one and snapshot: tests/test_recoverability.py)
 
 
 def test_an_fcv_upgrade_takes_the_logical_backups_out_of_the_window_and_blocks_their_restore() -> None:
