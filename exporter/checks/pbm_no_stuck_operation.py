@@ -66,6 +66,25 @@ def evaluate(inp: CheckInput) -> list[CheckResult]:
     return [backup._replace(reason=f"{backup.reason}, nor restore metadata")]
 
 
+def _beating(inp: CheckInput, kind: str, name: str, status: str, doc: dict[str, Any]) -> CheckResult | tuple[int, int]:
+    """An unfinished backup's or restore's metadata judged as `pbm status` does: passed while its lock holds it (the
+    stale-lock check's case) or its heartbeat is fresh by the cluster time, unknown without either clock; else
+    (its heartbeat's age, the heartbeat), for the caller to say how it is stuck."""
+    facts, rs = inp.mongo, inp.view.replica_set
+    if any(lock.opid and lock.opid == doc.get("opid") for lock in locks(facts)):
+        return passed(CHECK, f"PBM's newest {kind} {name} is {status} and holds its lock (pbm_no_stale_lock judges "
+                             f"it)", "", rs)
+    now, hb = facts.cluster_time.value, _seconds(doc.get("hb"))
+    if now is None:
+        return unknown(CHECK, f"cannot read the cluster time: {facts.cluster_time.error}", "", rs)
+    if hb is None:
+        return unknown(CHECK, f"PBM's newest {kind} {name} is {status} with no heartbeat (hb) to judge it by", "", rs)
+    age = now - hb
+    if age <= STALE_FRAME_SEC:
+        return passed(CHECK, f"PBM's newest {kind} {name} is {status}, its heartbeat {age} s old", "", rs)
+    return age, hb
+
+
 def _restore(inp: CheckInput) -> CheckResult:
     facts, rs = inp.mongo, inp.view.replica_set
     restore = facts.last_restore.value
@@ -81,18 +100,10 @@ def _restore(inp: CheckInput) -> CheckResult:
     if restore.get("type") != "logical":
         return passed(CHECK, f"PBM's newest restore {name} ({restore.get('type') or '?'}) is {status}: only a logical "
                              f"restore's heartbeat is judged by the cluster's clock", "", rs)
-    held = [lock for lock in locks(facts) if lock.opid and lock.opid == restore.get("opid")]
-    if held:
-        return passed(CHECK, f"PBM's newest restore {name} is {status} and holds its lock (pbm_no_stale_lock judges "
-                             f"it)", "", rs)
-    now, hb = facts.cluster_time.value, _seconds(restore.get("hb"))
-    if now is None:
-        return unknown(CHECK, f"cannot read the cluster time: {facts.cluster_time.error}", "", rs)
-    if hb is None:
-        return unknown(CHECK, f"PBM's newest restore {name} is {status} with no heartbeat (hb) to judge it by", "", rs)
-    age = now - hb
-    if age <= STALE_FRAME_SEC:
-        return passed(CHECK, f"PBM's newest restore {name} is {status}, its heartbeat {age} s old", "", rs)
+    judged = _beating(inp, "restore", name, status, restore)
+    if isinstance(judged, CheckResult):
+        return judged
+    age, hb = judged
     return failed(
         CHECK, f"PBM's newest restore {name} (of {restore.get('backup') or '?'}) still says {status}, but its "
                f"heartbeat is {age} s old by the cluster's clock and no lock holds it: it is stuck (pbm restore "
@@ -115,19 +126,10 @@ def _backup(inp: CheckInput) -> CheckResult:
         return unknown(CHECK, f"PBM's newest backup {name} has no readable status", "", rs)
     if status in FINAL:
         return passed(CHECK, f"PBM's newest backup {name} is {status}", "", rs)
-    held = [lock for lock in locks(facts) if lock.opid and lock.opid == backup.get("opid")]
-    if held:
-        return passed(CHECK, f"PBM's newest backup {name} is {status} and holds its lock (pbm_no_stale_lock judges "
-                              f"it)", "", rs)
-    now, hb = facts.cluster_time.value, _seconds(backup.get("hb"))
-    if now is None:
-        return unknown(CHECK, f"cannot read the cluster time: {facts.cluster_time.error}", "", rs)
-    if hb is None:
-        return unknown(CHECK, f"PBM's newest backup {name} is {status} with no heartbeat (hb) to judge it by", "",
-                        rs)
-    age = now - hb
-    if age <= STALE_FRAME_SEC:
-        return passed(CHECK, f"PBM's newest backup {name} is {status}, its heartbeat {age} s old", "", rs)
+    judged = _beating(inp, "backup", name, status, backup)
+    if isinstance(judged, CheckResult):
+        return judged
+    age, _ = judged
     return failed(
         CHECK, f"PBM's newest backup {name} still says {status}, but its heartbeat is {age} s old by the cluster's "
                f"clock and no lock holds it: it is stuck (pbm status shows \"Backup stuck at `{status}` stage\"), "
