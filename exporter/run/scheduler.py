@@ -26,8 +26,10 @@ from exporter.snapshots.cluster_snapshot import DiscoveryStatus, PMMStatus, Snap
 
 RESOLVE_TIMEOUT = 2.0  # bound on name lookups for one cluster's matching to PMM services
 # Probes at once: enough that a fleet's cycle is bound by CPU, not by waiting; few enough to keep bursts of sockets
-# and memory small (each running probe holds a few connections)
-MAX_CONCURRENT_PROBES = 256
+# and memory small (each running probe holds a few connections and a page of PBM's chunks). Memory a first cycle's
+# burst takes is not given back: at 1,000 clusters 256 left the prober 24 MB larger than 64, with the same cycle
+# time (BENCHMARKS.md, issue 30)
+MAX_CONCURRENT_PROBES = 64
 
 log = logging.getLogger(__name__)
 
