@@ -774,6 +774,9 @@ class SimReplicaSet:
             self.mongo_version = version
             for node in self.members:
                 node.mongo_version = version
+            if self._primary_index is not None:  # the primary too restarted (stepped down first, as the docs say):
+                self.term += 1  # a new election, a new electionId
+                self._election_secs = int(self.now_secs())
 
     def set_fcv(self, version: str) -> None:
         """setFeatureCompatibilityVersion, as an administrator runs it after an upgrade (admin.system.version)."""

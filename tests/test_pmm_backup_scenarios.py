@@ -401,9 +401,7 @@ def test_re_adding_a_service_orphans_its_artifacts_and_pmm_cannot_restore_them(s
 
 def upgrade(setup: Setup, version: str) -> None:
     """mongod upgraded on every member; PMM's software-version cache still holds the old version (24 h)."""
-    with setup.rs.lock:
-        for member in setup.rs.members:
-            member.mongo_version = version
+    setup.rs.upgrade(version)  # every member restarted on it, the primary re-elected
     for host in setup.rs.hosts:
         setup.pmm.set_service_version(setup.services[host], version, cached=False)
 

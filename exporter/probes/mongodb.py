@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pymongo
@@ -105,6 +105,7 @@ class MongoDBProber:
         self._catalogue = Catalogue()  # PBM's chunks and backups, read incrementally (probes/pbm_catalogue.py)
         # {(replica set, member): (the probe it was read at, its oldest oplog entry)} (probes/oplog.py)
         self._oplog_first: dict[tuple[str, str], tuple[int, Observed[Any]]] = {}
+        self._stable = StableReplies()  # replSetGetConfig and buildInfo, read again only when they can have changed
         self._member_options: dict[str, Any] | None = None
 
     def _client_options(self) -> dict[str, Any]:
@@ -298,7 +299,7 @@ class MongoDBProber:
             return await self._read_sharded(client)
         facts = await read_replica_set(client, self.cluster.seeds, str(hello.get("setName", "")), self.timeout,
                                        read_pbm=True, first_hello=hello, known=self._reusable(),
-                                       catalogue=self._catalogue)
+                                       catalogue=self._catalogue, stable=self._stable.at(self._probes))
         return ClusterFacts((facts,), facts.name)
 
     async def _read_sharded(self, mongos: MongoClient) -> ClusterFacts:
@@ -395,7 +396,7 @@ class MongoDBProber:
         try:
             return await read_replica_set(client, hosts, name, self.timeout, read_pbm=read_pbm,
                                           replica_sets=replica_sets, known=known,
-                                          catalogue=catalogue)
+                                          catalogue=catalogue, stable=self._stable.at(self._probes))
         except (PyMongoError, TimeoutError) as exc:
             error = self._describe_exception(exc, client)
             if isinstance(exc, OperationFailure) and exc.code == AUTHENTICATION_FAILED:
@@ -407,8 +408,10 @@ class MongoDBProber:
 async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: str, timeout: float, *,
                            read_pbm: bool, first_hello: dict[str, Any] | None = None,
                            replica_sets: tuple[str, ...] = (), known: dict[str, Observed[Any]] | None = None,
-                           catalogue: Catalogue | None = None) -> ReplicaSetFacts:
-    """One replica set's facts, read on its primary when it has one."""
+                           catalogue: Catalogue | None = None, stable: StableReplies | None = None
+                           ) -> ReplicaSetFacts:
+    """One replica set's facts, read on its primary when it has one; replSetGetConfig's and buildInfo's replies are
+    taken from `stable` while they cannot have changed (StableReplies)."""
     with pymongo.timeout(timeout):
         hello = first_hello or await client.admin.command("hello", read_preference=PrimaryPreferred())
         # Any member names the primary when there is one. Read from it then (pymongo may not have found it yet
@@ -419,10 +422,19 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
         if has_primary and hello.get("setName") and not hello.get("isWritablePrimary"):
             hello = await admin.command("hello", read_preference=pref)
         status = await _observe(admin.command("replSetGetStatus", read_preference=pref))
-        config = await _observe(admin.command("replSetGetConfig", read_preference=pref))
-        build_info = await _observe(admin.command("buildInfo", read_preference=pref))
         connection_status = await _observe(admin.command("connectionStatus", showPrivileges=True,
                                                          read_preference=pref))
+        # kept while the config's version, the primary and the user's privileges are what they were
+        privileges = (connection_status.value or {}).get("authInfo")
+        key = (stable_key(hello), privileges) if has_primary and privileges is not None else None
+        kept = stable.get(name, key) if stable is not None else None
+        if kept is not None:
+            config, build_info = kept
+        else:
+            config = await _observe(admin.command("replSetGetConfig", read_preference=pref))
+            build_info = await _observe(admin.command("buildInfo", read_preference=pref))
+            if stable is not None:
+                stable.put(name, key, config, build_info)
         pbm: dict[str, Any] = await _read_pbm(client, hello, replica_sets or (str(hello.get("setName") or name),),
                                               known, catalogue) if read_pbm else {}
         if read_pbm and has_primary:  # pbm-agents' leading connections go to this primary (PBM connect.Connect)
@@ -440,6 +452,49 @@ async def read_replica_set(client: MongoClient, seeds: tuple[str, ...], name: st
         connection_status=connection_status,
         **pbm,
     )
+
+
+STABLE_REREAD_EVERY = 10  # probes between reads of replSetGetConfig and buildInfo when nothing says they changed
+
+
+def stable_key(hello: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What replSetGetConfig's and buildInfo's replies depend on, as the primary's hello tells it: the config's
+    version (every reconfig bumps it; MongoDB's replSetReconfig) and the primary with its election (a primary's
+    restart, as an upgrade does, ends its term: the one that answers next was elected anew). None without them."""
+    version, primary, election = hello.get("setVersion"), hello.get("primary"), hello.get("electionId")
+    if version is None or not primary or election is None:
+        return None
+    return version, primary, str(election)
+
+
+@dataclass
+class StableReplies:
+    """A prober's replSetGetConfig and buildInfo replies per replica set, with the key they were read under (the
+    stable_key and the user's privileges, connectionStatus, which is read every probe): reused while the key is the
+    same, for at most STABLE_REREAD_EVERY probes (a backstop). Only replies that both succeeded are kept, so a
+    refusal is asked again each probe, and a lost privilege reads them again at once. Two commands of a probe's
+    dozen, at a fleet's scale."""
+
+    kept: dict[str, tuple[Any, int, Observed[Any], Observed[Any]]] = field(default_factory=dict)
+    probe: int = 0
+
+    def at(self, probe: int) -> StableReplies:
+        self.probe = probe
+        return self
+
+    def get(self, name: str, key: Any) -> tuple[Observed[Any], Observed[Any]] | None:
+        kept = self.kept.get(name)
+        if kept is None or key is None or key[0] is None or kept[0] != key:
+            return None
+        if self.probe - kept[1] >= STABLE_REREAD_EVERY:
+            return None
+        return kept[2], kept[3]
+
+    def put(self, name: str, key: Any, config: Observed[Any], build_info: Observed[Any]) -> None:
+        if key is not None and key[0] is not None and config.ok and build_info.ok:
+            self.kept[name] = (key, self.probe, config, build_info)
+        else:
+            self.kept.pop(name, None)
 
 
 Documents = list[dict[str, Any]]

@@ -1,0 +1,80 @@
+"""replSetGetConfig and buildInfo are read again only when the primary's hello says they can have changed (issue 30:
+two commands of a probe's dozen), and what they say still reaches the checks at the next probe when it does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from exporter.probes.mongodb import STABLE_REREAD_EVERY
+from pbm_pmm_simulator import SimReplicaSet
+from tests.probing import cluster_config
+from tests.test_faults import LiveExporter
+
+
+@pytest.fixture
+def rs() -> Iterator[SimReplicaSet]:
+    with SimReplicaSet(name="rs0") as replica_set:
+        yield replica_set
+
+
+def sent(rs: SimReplicaSet, command: str) -> int:
+    return sum(node.commands_seen.count(command) for node in rs.members)
+
+
+def supported_reason(live: LiveExporter) -> str:
+    """supported_configuration's reason, which names the primary's MongoDB version (buildInfo) when it is too old."""
+    return next(r.reason for r in live.snap("c").results if r.check == "supported_configuration")
+
+
+def test_read_once_while_the_config_version_and_the_primary_stay(rs: SimReplicaSet) -> None:
+    live = LiveExporter([cluster_config(rs, "c")])
+    try:
+        live.cycle()
+        assert (sent(rs, "replSetGetConfig"), sent(rs, "buildInfo")) == (1, 1)
+        for _ in range(STABLE_REREAD_EVERY - 1):
+            live.cycle()
+        assert (sent(rs, "replSetGetConfig"), sent(rs, "buildInfo")) == (1, 1)
+        assert sent(rs, "replSetGetStatus") == STABLE_REREAD_EVERY  # the rest is read every probe
+        live.cycle()  # the backstop
+        assert (sent(rs, "replSetGetConfig"), sent(rs, "buildInfo")) == (2, 2)
+    finally:
+        live.close()
+
+
+def test_a_reconfig_an_election_and_an_upgrade_are_read_at_the_next_probe(rs: SimReplicaSet) -> None:
+    live = LiveExporter([cluster_config(rs, "c")])
+    try:
+        live.cycle()
+        live.cycle()
+        assert sent(rs, "replSetGetConfig") == 1
+        with rs.lock:
+            rs.config_version += 1  # a replSetReconfig
+        live.cycle()
+        assert sent(rs, "replSetGetConfig") == 2
+        rs.set_primary(1)
+        live.cycle_until("c", lambda s: s.probe_success)  # the first may fail: "the primary changed during the probe"
+        new_primary = rs.members[1].commands_seen
+        assert (new_primary.count("replSetGetConfig"), new_primary.count("buildInfo")) == (1, 1)
+        live.cycle()
+        assert (new_primary.count("replSetGetConfig"), new_primary.count("buildInfo")) == (1, 1)
+        assert "older than" not in supported_reason(live)
+        rs.upgrade("4.2.24")  # a downgrade, so that the version shows in a reason
+        live.cycle()
+        assert new_primary.count("buildInfo") == 2
+        assert "MongoDB 4.2 is older than 4.4" in supported_reason(live)
+    finally:
+        live.close()
+
+
+def test_a_refused_reply_is_asked_again_each_probe(rs: SimReplicaSet) -> None:
+    for member in rs.members:
+        member.refuse("replSetGetConfig")
+    live = LiveExporter([cluster_config(rs, "c")])
+    try:
+        live.cycle()
+        live.cycle()
+        assert sent(rs, "replSetGetConfig") == 2
+    finally:
+        live.close()
