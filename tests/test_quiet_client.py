@@ -40,6 +40,14 @@ PINNED = {
     "MonitorBase.request_check": "2eb5cb6905bb382d",
     "Monitor.__init__": "7d30b0bbfee71315",
     "AsyncMongoClient._init_background": "000a11fe910f8e3b",
+    # the round-trip-time monitor's pool, replaced by the monitor's own in poll mode (QuietMonitor)
+    "_RttMonitor.__init__": "c3b2b3d33b11b32e",
+    "_RttMonitor.close": "2d9c6bada0d16438",
+    "_RttMonitor._run": "98ae7fa42edf687e",
+    "_RttMonitor._ping": "5bd9cdcc56243419",
+    "Monitor.close": "abeb8c3b8ec9cddb",
+    "Monitor._run": "94f73d57de555e97",
+    "Monitor._check_once": "b9cd7298ded3e9ca",
 }
 OBJECTS: dict[str, Callable[..., Any]] = {
     "AsyncPeriodicExecutor.__init__": AsyncPeriodicExecutor.__init__,
@@ -52,6 +60,13 @@ OBJECTS: dict[str, Callable[..., Any]] = {
     "MonitorBase.request_check": monitor.MonitorBase.request_check,
     "Monitor.__init__": monitor.Monitor.__init__,
     "AsyncMongoClient._init_background": ClientClass._init_background,
+    "_RttMonitor.__init__": monitor._RttMonitor.__init__,
+    "_RttMonitor.close": monitor._RttMonitor.close,
+    "_RttMonitor._run": monitor._RttMonitor._run,
+    "_RttMonitor._ping": monitor._RttMonitor._ping,
+    "Monitor.close": monitor.Monitor.close,
+    "Monitor._run": monitor.Monitor._run,
+    "Monitor._check_once": monitor.Monitor._check_once,
 }
 
 
@@ -257,3 +272,36 @@ def test_a_server_selection_that_finds_no_member_wakes_every_monitor(rs: SimRepl
 
     hellos = asyncio.run(run())
     assert all(count >= 1 for count in hellos), hellos  # at least once each within the 1.5 s (rate limit: 0.5 s)
+
+
+def test_in_poll_mode_a_member_costs_one_monitoring_pool_and_its_round_trip_times_are_still_measured(
+        rs: SimReplicaSet) -> None:
+    """pymongo makes each monitor a second pool for its round-trip-time monitor, used only in stream mode: in poll
+    mode a QuietMonitor's shares the monitor's own, so a client holds two pools a member, not three, and the
+    round-trip times (fed by the monitor's hello) and closing work as before."""
+    options = MongoDBProber(cluster_config(rs), 2.0, 60.0)._client_options()
+
+    async def run() -> tuple[set[bool], list[float | None], int]:
+        client = QuietClient(cluster_config(rs).uri, cursor_interval=60, **options)
+        await client.admin.command("ping")
+        while not all(sd.is_server_type_known for sd in client.topology_description.server_descriptions().values()):
+            await asyncio.sleep(0.05)
+        monitors = [s._monitor for s in client._topology._servers.values()]
+        shared = {m._rtt_monitor._pool is m._pool for m in monitors}
+        rtts = [sd.round_trip_time for sd in client.topology_description.server_descriptions().values()]
+        await client.close()
+        return shared, rtts, sum(len(m._pool.conns) for m in monitors)
+
+    shared, rtts, left_open = asyncio.run(run())
+    assert shared == {True}
+    assert len(rtts) == 3 and all(isinstance(rtt, float) and rtt >= 0 for rtt in rtts)
+    assert left_open == 0
+
+    async def plain() -> set[bool]:  # pymongo's own monitor: the separate pool this saves
+        client = AsyncMongoClient(cluster_config(rs).uri, **options)
+        await client.admin.command("ping")
+        shared = {s._monitor._rtt_monitor._pool is s._monitor._pool for s in client._topology._servers.values()}
+        await client.close()
+        return shared
+
+    assert asyncio.run(plain()) == {False}
