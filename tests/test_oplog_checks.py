@@ -284,6 +284,37 @@ def test_the_oplog_is_read_on_connections_the_prober_keeps() -> None:
         assert all(isinstance(f.value, Timestamp) for f in outcome.facts.replica_sets[0].oplog_first.values())
 
 
+def test_a_secondarys_connection_opened_for_its_oplog_is_not_held_between_reads() -> None:
+    # maxIdleTimeMS is two heartbeats: the primary's pooled connection, used every probe, stays open; a secondary's,
+    # used only to read its oplog every OPLOG_REREAD_EVERY probes, is closed once idle that long (the cursor task
+    # prunes once a heartbeat), so that between reads each member holds the monitor's connection only
+    with SimReplicaSet().start() as rs:
+        pitr_set(rs, 4000)
+
+        def held() -> list[int]:
+            return [len(m._conns) for m in rs.members]
+
+        async def run() -> tuple[list[int], list[int]]:
+            prober = MongoDBProber(cluster_config(rs), 2.0)
+            prober.heartbeat = 0.5  # before its client exists: maxIdleTimeMS 1 s, the cursor task every 0.5 s
+            try:
+                await prober.probe()
+                after_read, now = held(), held()
+                deadline = time.monotonic() + 30  # a bound for a loaded machine, not a wait: it ends when seen
+                while now != [2, 1, 1] and time.monotonic() < deadline:
+                    # probes 0.3 s apart keep the primary's connection in use; a secondary's is used every tenth
+                    await asyncio.sleep(0.3)
+                    await prober.probe()
+                    now = held()
+                return after_read, now
+            finally:
+                await prober.close()
+
+        after_read, later = asyncio.run(run())
+    assert after_read == [2, 2, 2]  # each member: the monitor's connection and the one its oplog was read on
+    assert later == [2, 1, 1]  # the primary: the monitor's and the probe's; each secondary: the monitor's
+
+
 def test_a_uri_to_one_member_reads_the_others_oplog_directly() -> None:
     # directConnection=true: the cluster's client sees one member, so the others are read through a client of
     # their own, with the same credentials

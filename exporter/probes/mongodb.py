@@ -119,6 +119,10 @@ class MongoDBProber:
             "serverMonitoringMode": "poll",  # one monitoring connection per member instead of two
             "retryReads": False,  # a retry could double the time past the probe timeout
             "heartbeatFrequencyMS": int(self.heartbeat * 1000),
+            # a pooled connection unused for two heartbeats is closed (by the cursor task, once a heartbeat): the
+            # primary's, used every probe, stays; a secondary's, opened to read its oplog's oldest entry every
+            # OPLOG_REREAD_EVERY probes, is not held in between (19 MB and 2,000 connections at 1,000 clusters)
+            "maxIdleTimeMS": int(2 * self.heartbeat * 1000),
             "server_selector": only_member,  # lets a read aim at one member (probes/oplog.py); else a no-op
         }
 

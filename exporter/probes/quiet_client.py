@@ -17,8 +17,8 @@ step, so a probe that finds its primary gone gets a new one sooner (tests/test_m
 
 The cursor task runs once per heartbeat (the probe interval, at least 10 s) instead of every second: its work is to
 kill the server cursors of operations abandoned mid-way (a probe that timed out; the server would drop them after
-10 minutes anyway) and to drop pooled connections past maxIdleTimeMS or of an older pool generation (the exporter
-sets neither minPoolSize nor maxIdleTimeMS, and a checkout discards a stale connection itself).
+10 minutes anyway) and to drop pooled connections past maxIdleTimeMS (the exporter's is two heartbeats) or of an older
+pool generation (a checkout discards a stale connection itself).
 
 This relies on pymongo internals it does not document: `AsyncPeriodicExecutor`'s `_target`, `_skip_sleep`,
 `_interval`, `_min_interval`, `_event` and `wake()`; `Monitor._executor`, `_stream`, `_pool` and `_rtt_monitor`, and
