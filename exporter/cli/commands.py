@@ -18,6 +18,7 @@ from exporter.config.web_config_file import WebConfig, load_web_config
 from exporter.exposition.prerendered import Exposition
 from exporter.report.check_report import exit_code, render_json, render_table
 from exporter.run.logs import set_secrets
+from exporter.run.malloc_settings import fix_mmap_threshold
 from exporter.run.prober_process import ProberProcess
 from exporter.run.scheduler import ProbeCycle
 from exporter.snapshots.cluster_snapshot import SnapshotStore
@@ -48,6 +49,7 @@ def serve(config: Config, address: tuple[str, int], ready_message: str = "", web
           web_config_path: str | None = None, external_url: str | None = None) -> int:
     """Probe in a child process and serve until SIGTERM or SIGINT; SIGHUP or POST /-/reload reload the config."""
     set_secrets(config.secrets)
+    fix_mmap_threshold()  # the exposition, rendered once a cycle, is given back to the system (run/malloc_settings.py)
     store = SnapshotStore()
     exposition = Exposition(store, prober_pid=lambda: prober.pid)
     prober = ProberProcess(config, store, on_publish=exposition.prerender)
