@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """A fleet of simulated replica sets in one process, for the benchmark: prints one JSON line per replica set
-({"name", "uri"}) and then "ready", and serves until SIGTERM. A share of the members is stopped (dead nodes).
+({"name", "uri"}) and then "ready", and serves until SIGTERM. A share of the members is stopped (dead nodes): each
+keeps its port, which refuses connections (pbm_pmm_simulator's SimNode.stop), and where the primary is among them
+and a majority is left, one of the others is primary, as after the election a replica set holds.
 
     python bench/simfleet.py --count 500 --offset 0 --dead 0.05 --seed 1 --pitr-days 7
 
@@ -44,6 +46,9 @@ def main() -> int:
         for member in rs.members:
             if rng.random() < args.dead:
                 member.stop()
+        primary = rs.primary
+        if primary is not None and not primary.up and sum(m.up for m in rs.members) * 2 > len(rs.members):
+            rs.step_down()  # the members left elect one of them, as a replica set does within electionTimeoutMillis
         fleet.append(rs)
         print(json.dumps({"name": f"cluster-{i:04d}", "uri": rs.uri()}), flush=True)
     print("ready", flush=True)

@@ -7,6 +7,7 @@ import contextlib
 import copy
 import itertools
 import logging
+import socket
 import time
 import urllib.parse
 from collections import deque
@@ -104,6 +105,10 @@ class SimNode:
         self.started_monotonic = time.monotonic()
         self.total_connections = 0
         self._server: asyncio.Server | None = None
+        # while stopped, the port stays bound (not listening): a connection to it is refused, as to a killed mongod's,
+        # and no other listener (another simulated member, of another replica set) can take it meanwhile: a client
+        # would then reach a member of another set at this member's address
+        self._reserved: socket.socket | None = None
         self._conns: dict[asyncio.Task[Any], tuple[Connection, asyncio.StreamWriter]] = {}
         self._conn_ids = itertools.count(1)
         self._delay = 0.0
@@ -241,6 +246,9 @@ class SimNode:
     async def _start_async(self) -> None:
         if self._server is not None:
             return
+        if self._reserved is not None:
+            self._reserved.close()
+            self._reserved = None
         context = self._rs.ssl_context
         server = await asyncio.start_server(
             self._handle,
@@ -260,7 +268,9 @@ class SimNode:
             self.down_since = None
             self.started_monotonic = time.monotonic()
 
-    async def _stop_async(self) -> None:
+    async def _stop_async(self, reserve: bool = True) -> None:
+        """Stop (as stop()); `reserve`: keep the port bound, for a member that may start again (not when its whole
+        replica set stops for good)."""
         server, self._server = self._server, None
         with self._rs.lock:
             if self.up:
@@ -279,6 +289,21 @@ class SimNode:
         if server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), timeout=1.0)
+            if reserve:
+                self._reserve_port()
+        elif not reserve and self._reserved is not None:
+            self._reserved.close()
+            self._reserved = None
+
+    def _reserve_port(self) -> None:
+        reserved = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # its connections may linger in TIME_WAIT
+        try:
+            reserved.bind(("127.0.0.1", self.port))
+        except OSError:  # taken already: nothing to keep
+            reserved.close()
+            return
+        self._reserved = reserved
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

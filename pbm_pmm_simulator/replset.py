@@ -252,7 +252,7 @@ class SimReplicaSet:
         sim_loop().run(self._stop_all())
 
     async def _stop_all(self) -> None:
-        await asyncio.gather(*(node._stop_async() for node in self.members))
+        await asyncio.gather(*(node._stop_async(reserve=False) for node in self.members))  # ports released
 
     def __enter__(self) -> Self:
         return self.start()

@@ -512,6 +512,12 @@ def test_stopped_node_is_down_for_others_and_for_pymongo(rs: SimReplicaSet, make
     assert wait_for(lambda: server_type() == SERVER_TYPE.Unknown)
     with pytest.raises(OSError):
         socket.create_connection(address(node.host), timeout=0.5).close()
+    # its port stays its own while it is down: no other listener (another simulated member) can take it, as a
+    # fleet's processes binding port 0 did, which made clients reach another replica set at this address
+    other = socket.socket()
+    with pytest.raises(OSError):
+        other.bind(("127.0.0.1", port))
+    other.close()
     node.start()
     assert node.port == port
     assert wait_for(lambda: server_type() == SERVER_TYPE.RSSecondary)
