@@ -1,10 +1,12 @@
 """The MongoDB prober: reads one replica set's facts with a long-lived async client. Read-only.
 
-Commands run (all read-only): hello, replSetGetStatus, replSetGetConfig, buildInfo, connectionStatus, find on
+Commands run (all read-only): hello, replSetGetStatus, connectionStatus, replSetGetConfig and buildInfo (when they can
+have changed: StableReplies), find on
 admin.pbmAgents, admin.pbmConfig and admin.pbmLock (and admin.pbmBackups while a backup holds the lock), PBM's catalogue
 (admin.pbmPITRChunks and admin.pbmBackups, incrementally: probes/pbm_catalogue.py), the newest admin.pbmRestores,
-admin.pbmLog (a filesystem storage's warnings; PITR's errors when its slicer cannot start), ping; with PITR on, the
-oldest entry of local.oplog.rs on each member PBM could slice on, now and then (probes/oplog.py);
+admin.pbmLog (a filesystem storage's warnings; PITR's errors when its slicer cannot start), all in one session whose
+$clusterTime is the cluster time; with PITR on, the oldest entry of local.oplog.rs on each member PBM could slice on,
+now and then (probes/oplog.py);
 through mongos also listShards, getShardMap and
 balancerStatus. One AsyncMongoClient per cluster lives as long as the exporter
 (Percona's mongodb_exporter leaked by building a client per scrape; peers.md 1.4), and every call is bounded by
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -552,12 +555,22 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
         failed = Observed.failed("the replica set has no primary, so PBM agents cannot write heartbeats and none "
                                  "can be judged")
         return dict.fromkeys(PBM_FACTS, failed)
-    admin = client.get_database("admin", read_preference=Primary())
+    # one session for every read: its cluster time, once the documents with a heartbeat are read, is the $clusterTime
+    # of the last reply (the time those documents are compared with), which took a ping before
+    async with client.start_session(causal_consistency=False) as session:
+        return await _read_pbm_documents(client.get_database("admin", read_preference=Primary()), session,
+                                         replica_sets, known, catalogue)
+
+
+async def _read_pbm_documents(admin: Any, session: Any, replica_sets: tuple[str, ...],
+                              known: dict[str, Observed[Any]] | None, catalogue: Catalogue | None
+                              ) -> dict[str, Observed[Any]]:
+    """_read_pbm's reads, on the primary, in one session."""
 
     async def read(coll: str, query: dict[str, Any], projection: dict[str, Any], limit: int,
                    sort: list[tuple[str, int]] | None = None, hint: str | None = None) -> Observed[Any]:
         try:
-            cursor = admin[coll].find(query, projection, limit=limit, sort=sort, hint=hint)
+            cursor = admin[coll].find(query, projection, limit=limit, sort=sort, hint=hint, session=session)
             # already plain: the client decodes into dict, pymongo's default document_class, never changed here (a
             # week's backlog of chunks is ~1,000 documents a replica set, and copying them cost a fifth of a first
             # cycle's CPU)
@@ -575,7 +588,7 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
 
     facts: dict[str, Observed[Any]] = {"agents": await read("pbmAgents", {}, AGENT_PROJECTION, MAX_AGENT_DOCS)}
     try:
-        config_doc = await admin["pbmConfig"].find_one({"profile": None}, PBM_CONFIG_PROJECTION)
+        config_doc = await admin["pbmConfig"].find_one({"profile": None}, PBM_CONFIG_PROJECTION, session=session)
         facts["pbm_config"] = Observed(_plain(config_doc) if config_doc else None)
     except OperationFailure as exc:
         facts["pbm_config"] = Observed.failed(_operation_failure(exc))
@@ -613,8 +626,8 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
         else:
             facts["last_done_restore"] = await read_newest("pbmRestores", RESTORE_PROJECTION, {"status": "done"})
     # the cluster time, after every document with a heartbeat it is compared with (agents, locks, backups, restores)
-    ping = await admin.command("ping", read_preference=Primary())
-    cluster_time = ping.get("$clusterTime", {}).get("clusterTime") if isinstance(ping, dict) else None
+    gossip = session.cluster_time
+    cluster_time = gossip.get("clusterTime") if isinstance(gossip, Mapping) else None
     facts["cluster_time"] = (Observed(cluster_time.time) if isinstance(cluster_time, Timestamp)
                              else Observed.failed("the server's reply carries no $clusterTime"))
     now = cluster_time.time if isinstance(cluster_time, Timestamp) else None
@@ -628,7 +641,7 @@ async def _read_pbm(client: MongoClient, hello: dict[str, Any], replica_sets: tu
         # primary): one command, sent only when the backups are read again (a new backup, or every
         # CATALOGUE_REREAD_EVERY probes), as it changes only when someone sets it after an upgrade
         facts["fcv"] = await catalogue.read_fcv(lambda: _observe(admin.command(
-            {"getParameter": 1, "featureCompatibilityVersion": 1}, read_preference=Primary())))
+            {"getParameter": 1, "featureCompatibilityVersion": 1}, read_preference=Primary(), session=session)))
         # with PITR on, each replica set's newest chunk, kept up to date by the incremental read (known even while
         # a long backlog is still being read)
         newest_chunks = catalogue.newest_chunks()

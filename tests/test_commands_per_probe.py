@@ -1,5 +1,8 @@
-"""replSetGetConfig and buildInfo are read again only when the primary's hello says they can have changed (issue 30:
-two commands of a probe's dozen), and what they say still reaches the checks at the next probe when it does."""
+"""Commands a probe no longer sends (issue 30: three of a probe's dozen), with what they told still there.
+
+replSetGetConfig and buildInfo are read again only when the primary's hello says they can have changed, and what
+they say still reaches the checks at the next probe when it does; the cluster time is the $clusterTime of the
+replies PBM's documents came in (one session), not a ping's."""
 
 from __future__ import annotations
 
@@ -76,5 +79,20 @@ def test_a_refused_reply_is_asked_again_each_probe(rs: SimReplicaSet) -> None:
         live.cycle()
         live.cycle()
         assert sent(rs, "replSetGetConfig") == 2
+    finally:
+        live.close()
+
+
+def test_the_cluster_time_comes_with_pbms_documents_not_from_a_ping(rs: SimReplicaSet) -> None:
+    live = LiveExporter([cluster_config(rs, "c")])
+    try:
+        live.cycle()
+        primary = rs.members[0].commands_seen
+        assert "ping" not in primary and "find" in primary
+        snap = live.snap("c")
+        # heartbeats are compared with it: written by the agents as the cluster time, never in its future
+        ages = [a.heartbeat_age for a in snap.agents]
+        assert ages and all(age is not None and 0 <= age <= 5 for age in ages), ages
+        assert next(r for r in snap.results if r.check == "pbm_agent_running").status.value == "pass"
     finally:
         live.close()
