@@ -575,6 +575,8 @@ async def _read_pbm_documents(admin: Any, session: Any, replica_sets: tuple[str,
             # week's backlog of chunks is ~1,000 documents a replica set, and copying them cost a fifth of a first
             # cycle's CPU)
             return Observed(await cursor.to_list())
+        except ExecutionTimeout:
+            raise  # the probe's deadline: the probe times out, not this one fact
         except OperationFailure as exc:
             return Observed.failed(_operation_failure(exc))
 
@@ -590,6 +592,8 @@ async def _read_pbm_documents(admin: Any, session: Any, replica_sets: tuple[str,
     try:
         config_doc = await admin["pbmConfig"].find_one({"profile": None}, PBM_CONFIG_PROJECTION, session=session)
         facts["pbm_config"] = Observed(_plain(config_doc) if config_doc else None)
+    except ExecutionTimeout:
+        raise
     except OperationFailure as exc:
         facts["pbm_config"] = Observed.failed(_operation_failure(exc))
     facts["locks"] = await read("pbmLock", {}, LOCK_PROJECTION, MAX_LOCKS)
@@ -824,11 +828,12 @@ async def _read_users_info(admin: Any, pref: Any, users: list[dict[str, Any]],
 
 
 async def _observe(call: Any) -> Observed[dict[str, Any]]:
-    """Await a command; a refusal (OperationFailure) becomes the fact's error instead of failing the probe."""
+    """Await a command; a refusal (OperationFailure) becomes the fact's error instead of failing the probe. The probe's
+    deadline passing (ExecutionTimeout, an OperationFailure too) fails the probe as a timeout."""
     try:
         return Observed(_plain(await call))
     except OperationFailure as exc:
-        if exc.code == AUTHENTICATION_FAILED:
+        if exc.code == AUTHENTICATION_FAILED or isinstance(exc, ExecutionTimeout):
             raise
         return Observed.failed(_operation_failure(exc))
     except ConfigurationError as exc:
