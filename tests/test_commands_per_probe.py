@@ -22,6 +22,16 @@ def rs() -> Iterator[SimReplicaSet]:
         yield replica_set
 
 
+@pytest.fixture
+def live(rs: SimReplicaSet) -> Iterator[LiveExporter]:
+    """The exporter's long-lived ProbeCycle over cluster "c" (rs); it probes only when a test cycles it."""
+    exporter = LiveExporter([cluster_config(rs, "c")])
+    try:
+        yield exporter
+    finally:
+        exporter.close()
+
+
 def sent(rs: SimReplicaSet, command: str) -> int:
     return sum(node.commands_seen.count(command) for node in rs.members)
 
@@ -31,68 +41,53 @@ def supported_reason(live: LiveExporter) -> str:
     return next(r.reason for r in live.snap("c").results if r.check == "supported_configuration")
 
 
-def test_read_once_while_the_config_version_and_the_primary_stay(rs: SimReplicaSet) -> None:
-    live = LiveExporter([cluster_config(rs, "c")])
-    try:
+def test_read_once_while_the_config_version_and_the_primary_stay(rs: SimReplicaSet, live: LiveExporter) -> None:
+    live.cycle()
+    assert (sent(rs, "replSetGetConfig"), sent(rs, "buildInfo")) == (1, 1)
+    for _ in range(STABLE_REREAD_EVERY - 1):
         live.cycle()
-        assert (sent(rs, "replSetGetConfig"), sent(rs, "buildInfo")) == (1, 1)
-        for _ in range(STABLE_REREAD_EVERY - 1):
-            live.cycle()
-        assert (sent(rs, "replSetGetConfig"), sent(rs, "buildInfo")) == (1, 1)
-        assert sent(rs, "replSetGetStatus") == STABLE_REREAD_EVERY  # the rest is read every probe
-        live.cycle()  # the backstop
-        assert (sent(rs, "replSetGetConfig"), sent(rs, "buildInfo")) == (2, 2)
-    finally:
-        live.close()
+    assert (sent(rs, "replSetGetConfig"), sent(rs, "buildInfo")) == (1, 1)
+    assert sent(rs, "replSetGetStatus") == STABLE_REREAD_EVERY  # the rest is read every probe
+    live.cycle()  # the backstop
+    assert (sent(rs, "replSetGetConfig"), sent(rs, "buildInfo")) == (2, 2)
 
 
-def test_a_reconfig_an_election_and_an_upgrade_are_read_at_the_next_probe(rs: SimReplicaSet) -> None:
-    live = LiveExporter([cluster_config(rs, "c")])
-    try:
-        live.cycle()
-        live.cycle()
-        assert sent(rs, "replSetGetConfig") == 1
-        with rs.lock:
-            rs.config_version += 1  # a replSetReconfig
-        live.cycle()
-        assert sent(rs, "replSetGetConfig") == 2
-        rs.set_primary(1)
-        live.cycle_until("c", lambda s: s.probe_success)  # the first may fail: "the primary changed during the probe"
-        new_primary = rs.members[1].commands_seen
-        assert (new_primary.count("replSetGetConfig"), new_primary.count("buildInfo")) == (1, 1)
-        live.cycle()
-        assert (new_primary.count("replSetGetConfig"), new_primary.count("buildInfo")) == (1, 1)
-        assert "older than" not in supported_reason(live)
-        rs.upgrade("4.2.24")  # a downgrade, so that the version shows in a reason
-        live.cycle()
-        assert new_primary.count("buildInfo") == 2
-        assert "MongoDB 4.2 is older than 4.4" in supported_reason(live)
-    finally:
-        live.close()
+def test_a_reconfig_an_election_and_an_upgrade_are_read_at_the_next_probe(rs: SimReplicaSet,
+                                                                           live: LiveExporter) -> None:
+    live.cycle()
+    live.cycle()
+    assert sent(rs, "replSetGetConfig") == 1
+    with rs.lock:
+        rs.config_version += 1  # a replSetReconfig
+    live.cycle()
+    assert sent(rs, "replSetGetConfig") == 2
+    rs.set_primary(1)
+    live.cycle_until("c", lambda s: s.probe_success)  # the first may fail: "the primary changed during the probe"
+    new_primary = rs.members[1].commands_seen
+    assert (new_primary.count("replSetGetConfig"), new_primary.count("buildInfo")) == (1, 1)
+    live.cycle()
+    assert (new_primary.count("replSetGetConfig"), new_primary.count("buildInfo")) == (1, 1)
+    assert "older than" not in supported_reason(live)
+    rs.upgrade("4.2.24")  # a downgrade, so that the version shows in a reason
+    live.cycle()
+    assert new_primary.count("buildInfo") == 2
+    assert "MongoDB 4.2 is older than 4.4" in supported_reason(live)
 
 
-def test_a_refused_reply_is_asked_again_each_probe(rs: SimReplicaSet) -> None:
+def test_a_refused_reply_is_asked_again_each_probe(rs: SimReplicaSet, live: LiveExporter) -> None:
     for member in rs.members:
         member.refuse("replSetGetConfig")
-    live = LiveExporter([cluster_config(rs, "c")])
-    try:
-        live.cycle()
-        live.cycle()
-        assert sent(rs, "replSetGetConfig") == 2
-    finally:
-        live.close()
+    live.cycle()
+    live.cycle()
+    assert sent(rs, "replSetGetConfig") == 2
 
 
-def test_the_cluster_time_comes_with_pbms_documents_not_from_a_ping(rs: SimReplicaSet) -> None:
-    live = LiveExporter([cluster_config(rs, "c")])
-    try:
-        live.cycle()
-        primary = rs.members[0].commands_seen
-        assert "ping" not in primary and "find" in primary
-        snap = live.snap("c")
-        # heartbeats are compared with it: written by the agents as the cluster time, never in its future
-        ages = [a.heartbeat_age for a in snap.agents]
-        assert ages and all(age is not None and 0 <= age <= 5 for age in ages), ages
-        assert next(r for r in snap.results if r.check == "pbm_agent_running").status.value == "pass"
-    finally:
-        live.close()
+def test_the_cluster_time_comes_with_pbms_documents_not_from_a_ping(rs: SimReplicaSet, live: LiveExporter) -> None:
+    live.cycle()
+    primary = rs.members[0].commands_seen
+    assert "ping" not in primary and "find" in primary
+    snap = live.snap("c")
+    # heartbeats are compared with it: written by the agents as the cluster time, never in its future
+    ages = [a.heartbeat_age for a in snap.agents]
+    assert ages and all(age is not None and 0 <= age <= 5 for age in ages), ages
+    assert next(r for r in snap.results if r.check == "pbm_agent_running").status.value == "pass"
